@@ -1,0 +1,37 @@
+# llm-planner: two commands on a fresh machine (python3 + pip): `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The Firecracker VMs of this workplace advertise AMX in CPUID but fault on AMX tile instructions;
+# llama.cpp's -march=native build would use them. Override with `make LLAMA_CMAKE_ARGS= install` on real hardware.
+LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
+
+.PHONY: install demo test system-deps notebooks-clean clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	@echo "installing (first time: llama-cpp-python compiles llama.cpp from source, about 10 minutes on 2 cores)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --progress-bar off -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# Chromium prints the PDF report and drives the browser test; installed when we are root on Debian/Ubuntu.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium not installed (PDF export and the browser test need it)"; fi; }
+
+demo: install system-deps
+	$(BIN)/llm-planner demo $$(command -v chromium >/dev/null 2>&1 && echo --pdf)
+
+test: install system-deps
+	$(BIN)/pytest
+
+notebooks-clean:
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache

@@ -1,0 +1,137 @@
+"""Compare llm-planner's tok/s with llama.cpp's own llama-bench and llama-batched-bench.
+
+Both run the same model with the same threads, built from the llama.cpp source that the installed
+llama-cpp-python vendors (its PyPI sdist, built once into the cache). Runs are interleaved A B A B … and
+medians compared, because shared machines drift ±10-25% between runs. Target: ratios within ±5%.
+
+    python benchmarks/vs_llama_bench.py [--model X.gguf] [--reps 5] [--threads N] [--concurrency 1,2,4,8]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from statistics import median
+
+from planner.cache import cache_dir
+from planner.embedded import embedded_model_path
+from planner.engines.llama_cpp_engine import EngineSettings, LlamaCppEngine, engine_version
+
+AMX_OFF = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"  # same flags as the Makefile's llama-cpp-python build
+
+
+def build_llama_bench() -> Path:
+    """llama-bench and llama-batched-bench from the installed llama-cpp-python's sdist (cached by version)."""
+    version = engine_version()
+    root = cache_dir() / f"llama.cpp-{version}"
+    bin_dir = root / "build" / "bin"
+    if (bin_dir / "llama-bench").is_file() and (bin_dir / "llama-batched-bench").is_file():
+        return bin_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"downloading the llama-cpp-python {version} sdist (its vendored llama.cpp) …", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                        f"llama-cpp-python=={version}", "-d", tmp], check=True, capture_output=True)
+        sdist = next(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
+        with tarfile.open(sdist) as tar:
+            def wanted(name: str) -> bool:
+                inner = name.split("/vendor/llama.cpp/", 1)
+                return len(inner) == 2 and not inner[1].startswith(("models/", "docs/"))
+            members = [m for m in tar.getmembers() if wanted(m.name)]
+            tar.extractall(tmp, members=members, filter="data")
+        src = next(Path(tmp).glob("llama_cpp_python-*/vendor/llama.cpp"))
+        if root.exists():
+            shutil.rmtree(root)
+        shutil.move(str(src), root)
+    print("building llama-bench and llama-batched-bench (about 10 minutes on 2 cores) …", flush=True)
+    flags = os.environ.get("LLAMA_BENCH_CFLAGS", AMX_OFF)
+    subprocess.run(["cmake", "-S", str(root), "-B", str(root / "build"), "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_OPENSSL=OFF",
+                    "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DBUILD_SHARED_LIBS=ON",
+                    f"-DCMAKE_C_FLAGS={flags}", f"-DCMAKE_CXX_FLAGS={flags}"], check=True, capture_output=True)
+    subprocess.run(["cmake", "--build", str(root / "build"), "-j", str(os.cpu_count() or 2), "--target", "llama-bench",
+                    "llama-batched-bench"], check=True)
+    return bin_dir
+
+
+def llama_bench(bin_dir: Path, model: Path, threads: int, n_prompt: int, n_gen: int) -> tuple[float, float]:
+    out = subprocess.run([str(bin_dir / "llama-bench"), "-m", str(model), "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen),
+                          "-r", "1", "-o", "json"], check=True, capture_output=True, text=True)
+    rows = json.loads(out.stdout)
+    pp = next(r["avg_ts"] for r in rows if r["n_prompt"] == n_prompt and r["n_gen"] == 0)
+    tg = next(r["avg_ts"] for r in rows if r["n_gen"] == n_gen and r["n_prompt"] == 0)
+    return pp, tg
+
+
+def batched_bench(bin_dir: Path, model: Path, threads: int, n_pp: int, n_tg: int, levels: list[int]) -> dict[int, float]:
+    ctx = max(levels) * (n_pp + n_tg) + 256
+    out = subprocess.run([str(bin_dir / "llama-batched-bench"), "-m", str(model), "-t", str(threads), "-c", str(ctx), "-b", "512",
+                          "-ub", "512", "-npp", str(n_pp), "-ntg", str(n_tg), "-npl", ",".join(map(str, levels)), "-kvu",
+                          "--output-format", "jsonl"], check=True, capture_output=True, text=True)
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    return {r["pl"]: r["speed_tg"] for r in rows}
+
+
+def ours(model: Path, threads: int, n_prompt: int, n_gen: int) -> tuple[float, float]:
+    with LlamaCppEngine(model, EngineSettings(n_ctx=n_prompt + n_gen + 256, n_threads=threads)) as e:
+        e.clear(); e.prefill(e.random_tokens(n_prompt))  # warm-up, as llama-bench does
+        e.clear()
+        pp = n_prompt / e.prefill(e.random_tokens(n_prompt))
+        e.clear()
+        tg = n_gen / float(e.decode_steps(n_gen).sum())
+    return pp, tg
+
+
+def ours_batched(model: Path, threads: int, n_pp: int, n_tg: int, levels: list[int]) -> dict[int, float]:
+    out = {}
+    with LlamaCppEngine(model, EngineSettings(n_ctx=max(levels) * (n_pp + n_tg) + 256, n_threads=threads, n_seq_max=max(levels))) as e:
+        e.prefill(e.random_tokens(16)); e.decode_steps(4, start_pos=16)
+        for c in levels:
+            e.clear()
+            e.prefill_many([e.random_tokens(n_pp) for _ in range(c)])
+            out[c] = c * n_tg / float(e.decode_steps(n_tg, n_streams=c, start_pos=n_pp).sum())
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", type=Path, default=None)
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--prompt", type=int, default=512)
+    ap.add_argument("--gen", type=int, default=128)
+    ap.add_argument("--concurrency", default="1,2,4,8")
+    ap.add_argument("--build-only", action="store_true")
+    args = ap.parse_args()
+    bin_dir = build_llama_bench()
+    if args.build_only:
+        print(bin_dir)
+        return
+    model = args.model or embedded_model_path()
+    levels = [int(x) for x in args.concurrency.split(",")]
+    a_pp, a_tg, b_pp, b_tg = [], [], [], []
+    a_c: dict[int, list[float]] = {c: [] for c in levels}
+    b_c: dict[int, list[float]] = {c: [] for c in levels}
+    for rep in range(args.reps):
+        pp, tg = ours(model, args.threads, args.prompt, args.gen); a_pp.append(pp); a_tg.append(tg)
+        pp, tg = llama_bench(bin_dir, model, args.threads, args.prompt, args.gen); b_pp.append(pp); b_tg.append(tg)
+        for c, v in ours_batched(model, args.threads, 128, 32, levels).items():
+            a_c[c].append(v)
+        for c, v in batched_bench(bin_dir, model, args.threads, 128, 32, levels).items():
+            b_c[c].append(v)
+        print(f"rep {rep + 1}/{args.reps}: pp {a_pp[-1]:.1f} vs {b_pp[-1]:.1f}, tg {a_tg[-1]:.1f} vs {b_tg[-1]:.1f}", flush=True)
+    print(f"\nmodel {model.name}, {args.threads} threads, {args.reps} interleaved repetitions (tok/s medians; ratio = median of per-pair ratios)")
+    print(f"{'test':<40}{'llm-planner':>12}{'llama.cpp':>12}{'ratio':>8}{'ratio min-max':>16}")
+    rows = [(f"pp{args.prompt} vs llama-bench", a_pp, b_pp), (f"tg{args.gen} vs llama-bench", a_tg, b_tg)]
+    rows += [(f"aggregate tg, {c} seqs vs llama-batched-bench", a_c[c], b_c[c]) for c in levels]
+    for name, a, b in rows:
+        ratios = [x / y for x, y in zip(a, b)]
+        print(f"{name:<40}{median(a):>12.1f}{median(b):>12.1f}{median(ratios):>8.3f}{min(ratios):>8.3f}-{max(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()

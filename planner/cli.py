@@ -1,0 +1,243 @@
+"""The `llm-planner` command line. User errors print one line (`error: ...`) and exit 2; no tracebacks."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .errors import PlannerError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Profile LLM inference on this machine and price self-hosting against the APIs.")
+
+
+def _ints(text: str | None, field: str) -> tuple[int, ...]:
+    if text is None or text == "":
+        return ()
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise PlannerError(f"{field}: expected comma-separated integers like 1,2,4 (got {text!r})") from None
+
+
+@app.command()
+def profile(
+    models: list[Path] = typer.Argument(None, help="GGUF files to profile (default: the embedded SmolLM2-135M Q4_1)"),
+    quick: bool = typer.Option(False, "--quick", help="short tests (about a minute on 2 cores)"),
+    threads: Optional[str] = typer.Option(None, help="thread sweep, e.g. 1,2"),
+    n_threads: Optional[int] = typer.Option(None, "--n-threads", help="threads for the main tests (default: all cores)"),
+    concurrency: Optional[str] = typer.Option(None, help="batched-decode sweep, e.g. 1,2,4,8 ('' to skip)"),
+    n_gpu_layers: int = typer.Option(0, "--n-gpu-layers", help="layers to offload to the GPU (-1: all)"),
+    gpu_layers: Optional[str] = typer.Option(None, "--gpu-layers", help="offload sweep, e.g. 0,8,16,-1 (GPU only)"),
+    cpu_extra_buffers: bool = typer.Option(True, "--cpu-repack/--no-cpu-repack", help="llama.cpp's repacked CPU weight layouts"),
+    quant_ladder: bool = typer.Option(False, "--quant-ladder", help="also derive F32/F16/Q8_0/Q5_K_M/Q4_K_M/Q4_0 from the model and profile each"),
+    out: Optional[Path] = typer.Option(None, help="profile file to write (one model only)"),
+    profiles_dir: Path = typer.Option(Path("profiles"), help="where profiles are written"),
+):
+    """Measure prefill/decode tok/s, latency, memory and concurrency of GGUF models on this machine."""
+    from .embedded import embedded_model_path
+    from .profiling import ProfileConfig, profile_model
+
+    paths = list(models) if models else [embedded_model_path()]
+    for path in paths:
+        if not Path(path).is_file():
+            raise PlannerError(f"model file not found: {path} — pass the path of a .gguf file")
+    if quant_ladder:
+        from .quantize import quant_ladder as make_ladder
+        paths = [p for src in paths for p in [src, *make_ladder(src).values()]]
+    if out and len(paths) > 1:
+        raise PlannerError("--out: give it with a single model, or use --profiles-dir for several")
+    overrides = {}
+    if threads is not None:
+        overrides["threads"] = _ints(threads, "--threads")
+    if concurrency is not None:
+        overrides["concurrency"] = _ints(concurrency, "--concurrency")
+    if gpu_layers is not None:
+        overrides["gpu_layers"] = _ints(gpu_layers, "--gpu-layers")
+    config = ProfileConfig.quick(**overrides) if quick else ProfileConfig(**overrides)
+    from dataclasses import replace
+    config = replace(config, n_threads=n_threads, n_gpu_layers=n_gpu_layers, cpu_extra_buffers=cpu_extra_buffers)
+    for path in paths:
+        result = profile_model(path, config, out_path=out, profiles_dir=profiles_dir)
+        typer.echo(_profile_line(result))
+
+
+def _profile_line(p) -> str:
+    return (f"{p.model.file_name}: prefill {p.prefill_tok_s:,.1f} tok/s, decode {p.decode_tok_s:,.1f} tok/s "
+            f"({p.engine.backend}, {p.engine.n_threads} threads), peak RSS {p.memory.peak_rss_bytes / 2**20:,.0f} MiB")
+
+
+@app.command()
+def plan(
+    profile_path: Optional[Path] = typer.Option(None, "--profile", help="profile JSON (default: newest under profiles/)"),
+    instance: Optional[str] = typer.Option(None, help="instance from data/instances.csv (default: one like the profiled machine)"),
+    api: Optional[str] = typer.Option(None, help="API model from data/api_prices.csv (default: gpt-4o-mini)"),
+    price: str = typer.Option("on_demand", help="on_demand, spot or reserved"),
+    requests: float = typer.Option(1e6, help="requests per month to quote"),
+    tokens_in: float = typer.Option(512, help="prompt tokens per request"),
+    tokens_out: float = typer.Option(128, help="output tokens per request"),
+    ttft_slo: float = typer.Option(2.0, help="TTFT limit, seconds"),
+    itl_slo: float = typer.Option(0.2, help="inter-token latency limit, seconds"),
+    peak_to_avg: float = typer.Option(2.0, help="peak load ÷ average load"),
+    users: Optional[float] = typer.Option(None, help="monthly active users (checked against the model's licence)"),
+    html: Optional[Path] = typer.Option(None, help="also write the HTML report here"),
+    params: Optional[Path] = typer.Option(None, help="workload YAML (overrides the options above)"),
+):
+    """Monthly cost self-hosted vs API, replicas at the SLO, and the break-even volume."""
+    from .plan import PriceChoice, Workload, load_params
+    from .plan import plan as make_plan
+    from .selection import card_of, resolve
+
+    workload = load_params(params).workload if params else _workload(Workload, requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out,
+                                                              ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, peak_to_avg=peak_to_avg,
+                                                              monthly_active_users=users)
+    path, prof, inst, api_row = resolve(profile_path, instance, api)
+    result = make_plan(prof, PriceChoice.from_rows(inst, api_row, price_kind=price), workload, profile_ref=str(path), card=card_of(prof))
+    import pandas as pd
+    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
+        typer.echo(result.summary().to_string(index=False))
+    for w in result.warnings:
+        typer.echo(f"warning: {w}")
+    if html:
+        from .report import write_report
+        for written in write_report(result, prof, html, profile_path=path):
+            typer.echo(f"report: {written}")
+
+
+def _workload(cls, **values):
+    from pydantic import ValidationError
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        option = {"requests_per_month": "requests", "ttft_slo_s": "ttft-slo", "itl_slo_s": "itl-slo"}.get(str(e["loc"][0]), str(e["loc"][0]))
+        raise PlannerError(f"--{option.replace('_', '-')}: {e['msg'].lower()} (got {e.get('input')!r})") from None
+
+
+@app.command()
+def report(params: Path = typer.Option(..., "--params", help="plan.yaml: profile, instance, api, workload, output"),
+           pdf: Optional[bool] = typer.Option(None, "--pdf/--no-pdf", help="override the file's pdf setting")):
+    """Write the planning report (standalone HTML, optionally PDF) described by a plan file."""
+    from .reporting import build_report
+    for written in build_report(params, pdf=pdf):
+        typer.echo(f"report: {written.resolve()}")
+
+
+@app.command()
+def demo(
+    reports_dir: Path = typer.Option(Path("reports"), help="where the report goes"),
+    profiles_dir: Path = typer.Option(Path("profiles"), help="where the new profile goes"),
+    api: Optional[str] = typer.Option(None, help="API model to compare against (default: gpt-4o-mini)"),
+    pdf: bool = typer.Option(False, "--pdf/--no-pdf", help="also print the report to PDF (needs Chromium)"),
+):
+    """Profile the embedded model here (quick), plan against an API, write an HTML report, print the answer."""
+    from .embedded import embedded_model_path
+    from .plan import PriceChoice, Workload
+    from .plan import plan as make_plan
+    from .profiling import ProfileConfig, profile_model
+    from .report import write_report
+    from .selection import resolve
+
+    model = embedded_model_path()
+    typer.echo(f"profiling the embedded model {model.name} on this machine (quick run)…")
+    prof = profile_model(model, ProfileConfig.quick(), profiles_dir=profiles_dir)
+    path = max(Path(profiles_dir).glob("*.json"), key=lambda p: p.stat().st_mtime)
+    typer.echo(f"measured decode {prof.decode_tok_s:,.1f} tok/s (95% CI ±{prof.decode[0].tok_s.ci95_half_width_pct:.1f}%), "
+               f"prefill {prof.prefill_tok_s:,.1f} tok/s; profile: {path}")
+    _, _, inst, api_row = resolve(path, None, api)
+    result = make_plan(prof, PriceChoice.from_rows(inst, api_row), Workload(), profile_ref=str(path))
+    typer.echo(f"self-hosted on {result.prices.replica_label}: {result.capacity_rps:.3g} req/s per replica at the SLO")
+    if result.self_host_ever_cheaper:
+        typer.echo(f"break-even volume: {result.break_even_first:,.0f} requests/month vs {result.prices.api_label} "
+                   f"(self-hosting always cheaper above {result.break_even_always:,.0f})")
+    else:
+        typer.echo(f"break-even volume: none — {result.prices.api_label} is cheaper at every volume for this workload")
+    for written in write_report(result, prof, reports_dir / "demo.html", profile_path=path, pdf=pdf):
+        typer.echo(f"report: {written.resolve()}")
+
+
+@app.command()
+def clone(
+    card: str = typer.Argument(..., help="model card name from data/model_cards.csv, e.g. Mistral-7B-v0.1"),
+    quant: str = typer.Option("Q4_K_M", help="quant type of the clone"),
+    layers: Optional[int] = typer.Option(None, help="reduced depth (per-layer cost is unchanged)"),
+    profile_it: bool = typer.Option(False, "--profile", help="profile the clone right away"),
+    quick: bool = typer.Option(True, "--quick/--full", help="short tests when profiling"),
+    n_gpu_layers: int = typer.Option(0, "--n-gpu-layers", help="layers to offload when profiling (-1: all)"),
+    concurrency: Optional[str] = typer.Option(None, help="batched-decode sweep when profiling"),
+    profiles_dir: Path = typer.Option(Path("profiles"), help="where the profile goes"),
+):
+    """Write a random-weight GGUF of a model card's architecture (cached), optionally profile it."""
+    from .cards import load_card
+    from .clones import make_clone, preflight_clone
+
+    model_card = load_card(card).with_layers(layers)
+    preflight_clone(model_card, quant, n_gpu_layers=n_gpu_layers, for_profiling=profile_it)
+    path = make_clone(model_card, quant)
+    typer.echo(f"clone: {path} ({path.stat().st_size / 2**30:.2f} GiB)")
+    if profile_it:
+        from dataclasses import replace
+
+        from .profiling import ProfileConfig, profile_model
+        base = ProfileConfig.clone_quick() if quick else ProfileConfig()
+        config = replace(base, n_gpu_layers=n_gpu_layers, **({"concurrency": _ints(concurrency, "--concurrency")} if concurrency is not None else {}))
+        typer.echo(_profile_line(profile_model(path, config, profiles_dir=profiles_dir)))
+
+
+@app.command("cache")
+def cache_cmd(clear: bool = typer.Option(False, "--clear", help="delete the cached files"),
+              kind: Optional[str] = typer.Option(None, help="clones or ladder (default: both)")):
+    """List (or delete) derived model files: quant-ladder rungs and architecture clones."""
+    from .cache import cache_dir, cache_entries, clear_cache
+    if clear:
+        typer.echo(f"freed {clear_cache(kind) / 2**30:.2f} GiB from {cache_dir()}")
+        return
+    for k in ([kind] if kind else ["ladder", "clones"]):
+        for f in cache_entries(k):
+            typer.echo(f"{k:7s} {f.stat().st_size / 2**20:10,.1f} MiB  {f}")
+
+
+@app.command()
+def hardware(bandwidth: bool = typer.Option(True, "--bandwidth/--no-bandwidth", help="measure memory bandwidth (~1 s)")):
+    """Print this machine's fingerprint as JSON."""
+    from .hardware import fingerprint
+    typer.echo(fingerprint(bandwidth=bandwidth).model_dump_json(indent=2))
+
+
+@app.command()
+def catalog(kind: str = typer.Argument(..., help="api_prices, instances, hardware, onprem or model_cards"),
+            contains: Optional[str] = typer.Option(None, help="only rows whose key contains this text")):
+    """List a data catalog with its sources and dates."""
+    import pandas as pd
+
+    from .catalog import SCHEMAS, load_catalog
+    df = load_catalog(kind)
+    if contains:
+        key = SCHEMAS[kind]["key"][0]
+        df = df[df[key].astype(str).str.contains(contains, case=False, regex=False)]
+    with pd.option_context("display.max_rows", 500, "display.width", 250, "display.max_colwidth", 60):
+        typer.echo(df.to_string(index=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app; turn user errors and usage errors into one line on stderr."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except PlannerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, typer.Abort):
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click's usage errors, as typer raises them
+            print(f"error: {exc.format_message()} (see --help)", file=sys.stderr)
+            return exc.exit_code or 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

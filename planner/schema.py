@@ -1,0 +1,282 @@
+"""The profile file format: pydantic models with a schema version.
+
+A profile is the only source of measured numbers in the planner, so it carries everything needed
+to judge it: the model file (hash, real tensor types), the engine and its settings, the hardware
+fingerprint, raw samples next to their summaries, and whether the run finished.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import PlannerError
+from .fsutil import atomic_write_text
+
+SCHEMA_VERSION = 1
+PROFILE_KIND = "llm-planner/profile"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Summary(_Model):
+    """Distribution of repeated measurements; CI is the 95% Student-t interval of the mean."""
+
+    unit: str
+    n: int = Field(ge=1)
+    mean: float
+    std: float
+    ci95_low: float | None = Field(description="None when n < 2")
+    ci95_high: float | None
+    median: float
+    p95: float
+    p99: float
+    min: float
+    max: float
+    samples: list[float] = Field(description="raw samples, in measurement order")
+
+    @property
+    def ci95_half_width_pct(self) -> float:
+        if self.ci95_low is None or self.ci95_high is None or not self.mean:
+            return float("inf")
+        return 100.0 * (self.ci95_high - self.ci95_low) / 2.0 / abs(self.mean)
+
+
+class TensorTypeShare(_Model):
+    ggml_type: str
+    n_tensors: int
+    n_params: int
+    n_bytes: int
+
+
+class ModelInfo(_Model):
+    file_name: str
+    sha256: str
+    size_bytes: int
+    name: str
+    architecture: str
+    quant_label: str = Field(description="general.file_type as written by the quantiser")
+    n_params: int
+    tensor_bytes: int
+    bits_per_weight: float
+    tensor_types: list[TensorTypeShare] = Field(description="real mix; a Q4_K_M file may hold Q5_0/Q6_K tensors")
+    expert_tensor_bytes: int = Field(0, description="bytes of mixture-of-experts expert tensors (*_exps)")
+    lookup_only_bytes: int = Field(0, description="input embedding bytes read by row lookup only (0 when tied to the output)")
+    n_layers: int | None = None
+    d_model: int | None = None
+    n_heads: int | None = None
+    n_kv_heads: int | None = None
+    head_dim: int | None = None
+    ffn_dim: int | None = None
+    vocab_size: int | None = None
+    context_length: int | None = None
+    n_experts: int | None = None
+    n_experts_active: int | None = None
+    has_tokenizer: bool = True
+    derived_from: str | None = Field(None, description="source file when this GGUF was derived (quant ladder)")
+    clone_of: str | None = Field(None, description="model card name when the weights are synthetic (random)")
+    note: str | None = None
+
+    @property
+    def is_clone(self) -> bool:
+        return self.clone_of is not None
+
+
+class EngineInfo(_Model):
+    name: Literal["llama-cpp-python", "vllm", "openai-http"]
+    version: str
+    backend: str = Field(description="cpu, cuda, or the server kind for openai-http")
+    n_threads: int | None = None
+    n_gpu_layers: int | None = None
+    n_ctx: int | None = None
+    n_batch: int | None = None
+    n_ubatch: int | None = None
+    flash_attn: str | None = None
+    system_info: str | None = Field(None, description="llama_print_system_info(): SIMD features, backends")
+    endpoint_host: str | None = Field(None, description="host:port only; never a key or a full URL with credentials")
+    server_notes: list[str] = Field(default_factory=list)
+
+
+class GpuInfo(_Model):
+    index: int
+    name: str
+    memory_total_bytes: int | None = None
+    driver_version: str | None = None
+    power_limit_w: float | None = None
+
+
+class HardwareFingerprint(_Model):
+    cpu_model: str
+    physical_cores: int | None
+    logical_cores: int
+    ram_total_bytes: int
+    ram_available_bytes: int
+    os: str
+    kernel: str
+    python: str
+    gpus: list[GpuInfo] = Field(default_factory=list)
+    load_avg_1m: float | None = Field(None, description="machine load when the run started")
+    memory_bandwidth_gb_s: float | None = Field(None, description="measured achievable bandwidth (STREAM-like)")
+    memory_bandwidth_method: str | None = None
+
+
+class PrefillPoint(_Model):
+    prompt_tokens: int
+    tok_s: Summary
+
+
+class DecodePoint(_Model):
+    context_depth: int = Field(description="tokens already in the KV cache before decoding starts")
+    gen_tokens: int
+    tok_s: Summary
+
+
+class LatencyPoint(_Model):
+    """One request end to end: prefill, then token-by-token decode with greedy sampling."""
+
+    prompt_tokens: int
+    output_tokens: int
+    ttft_ms: Summary
+    itl_ms: Summary = Field(description="inter-token latency, all gaps of all repetitions pooled")
+    e2e_ms: Summary
+
+
+class MemoryUsage(_Model):
+    baseline_rss_bytes: int = Field(description="process RSS before the model was loaded")
+    peak_rss_bytes: int
+    sample_interval_ms: float
+    vram_used_peak_bytes: int | None = None
+    vram_used_baseline_bytes: int | None = None
+
+
+class EnergyUsage(_Model):
+    source: Literal["nvml", "rapl"] | None
+    joules_per_output_token: float | None = None
+    mean_power_w: float | None = None
+    unavailable_reason: str | None = None
+
+
+class ThreadsPoint(_Model):
+    n_threads: int
+    prefill_tok_s: Summary
+    decode_tok_s: Summary
+
+
+class GpuLayersPoint(_Model):
+    n_gpu_layers: int
+    prefill_tok_s: Summary
+    decode_tok_s: Summary
+    vram_used_peak_bytes: int | None = None
+
+
+class ConcurrencyPoint(_Model):
+    """Several sequences decoded together in one batch (llama_batch with one token per sequence)."""
+
+    concurrency: int
+    context_depth: int
+    aggregate_decode_tok_s: Summary
+    per_stream_decode_tok_s: Summary
+    step_latency_ms: Summary = Field(description="time of one batched step = inter-token latency each stream sees")
+    prefill_ms: Summary = Field(description="time to prefill all streams' prompts together")
+
+
+class ServingLevel(_Model):
+    """One load level against an OpenAI-compatible server."""
+
+    mode: Literal["concurrency", "rate"]
+    target: float = Field(description="concurrency, or requests/s for Poisson arrivals")
+    duration_s: float
+    sent: int
+    succeeded: int
+    failed: int
+    timed_out: int
+    request_s: float
+    output_tok_s: float
+    ttft_ms: Summary | None = None
+    itl_ms: Summary | None = None
+    e2e_ms: Summary | None = None
+    goodput_request_s: float | None = None
+    slo: dict[str, float] | None = None
+    errors: dict[str, int] = Field(default_factory=dict)
+
+
+class ProfileSettings(_Model):
+    warmup_runs: int
+    min_reps: int
+    max_reps: int
+    target_ci_pct: float
+    time_budget_s: float
+    extra: dict[str, str | int | float | bool | list[int]] = Field(default_factory=dict)
+
+
+class Profile(_Model):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["llm-planner/profile"] = PROFILE_KIND
+    created_at: datetime
+    tool_version: str
+    status: Literal["complete", "partial"] = Field(description="partial: interrupted or still running")
+    model: ModelInfo
+    engine: EngineInfo
+    hardware: HardwareFingerprint
+    settings: ProfileSettings
+    prefill: list[PrefillPoint] = Field(default_factory=list)
+    decode: list[DecodePoint] = Field(default_factory=list)
+    latency: list[LatencyPoint] = Field(default_factory=list)
+    memory: MemoryUsage | None = None
+    energy: EnergyUsage | None = None
+    threads_sweep: list[ThreadsPoint] = Field(default_factory=list)
+    gpu_layers_sweep: list[GpuLayersPoint] = Field(default_factory=list)
+    concurrency_sweep: list[ConcurrencyPoint] = Field(default_factory=list)
+    serving: list[ServingLevel] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    # Convenience accessors used by the planner: the headline single-stream figures.
+    @property
+    def decode_tok_s(self) -> float:
+        if not self.decode:
+            raise PlannerError(f"profile of {self.model.file_name} has no decode measurement; re-run `llm-planner profile`")
+        return min(self.decode, key=lambda p: p.context_depth).tok_s.mean
+
+    @property
+    def prefill_tok_s(self) -> float:
+        if not self.prefill:
+            raise PlannerError(f"profile of {self.model.file_name} has no prefill measurement; re-run `llm-planner profile`")
+        return max(self.prefill, key=lambda p: p.prompt_tokens).tok_s.mean
+
+    @property
+    def label(self) -> str:
+        clone = " [clone]" if self.model.is_clone else ""
+        return f"{self.model.name} {self.model.quant_label}{clone} · {self.engine.backend}"
+
+
+def save_profile(profile: Profile, path: str | Path) -> Path:
+    return atomic_write_text(path, profile.model_dump_json(indent=2) + "\n")
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read a profile; files from another schema version are refused with the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise PlannerError(f"profile not found: {path} — run `llm-planner profile` or pass an existing file")
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise PlannerError(f"{path.name} is not valid JSON (line {exc.lineno}): re-run the profile that wrote it") from None
+    if not isinstance(raw, dict) or raw.get("kind") != PROFILE_KIND:
+        raise PlannerError(f"{path.name} is not an llm-planner profile (field 'kind' must be '{PROFILE_KIND}')")
+    version = raw.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise PlannerError(
+            f"{path.name} has schema_version {version!r}; this llm-planner reads version {SCHEMA_VERSION} — re-run `llm-planner profile` to regenerate it"
+        )
+    try:
+        return Profile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PlannerError(f"{path.name}: field '{where}' {first['msg'].lower()} — the file is damaged or hand-edited; re-run the profile") from None
