@@ -26,6 +26,11 @@ def _ints(text: str | None, field: str) -> tuple[int, ...]:
 def profile(
     models: list[Path] = typer.Argument(None, help="GGUF files to profile (default: the embedded SmolLM2-135M Q4_1)"),
     quick: bool = typer.Option(False, "--quick", help="short tests (about a minute on 2 cores)"),
+    prompts: Optional[str] = typer.Option(None, help="prefill test lengths, e.g. 128,512,2048"),
+    depths: Optional[str] = typer.Option(None, help="decode context depths, e.g. 0,512"),
+    gen_tokens: Optional[int] = typer.Option(None, "--gen-tokens", help="decode tokens per repetition"),
+    max_reps: Optional[int] = typer.Option(None, "--max-reps", help="repetitions at most per test"),
+    budget: Optional[float] = typer.Option(None, help="seconds at most per test (after 3 repetitions)"),
     threads: Optional[str] = typer.Option(None, help="thread sweep, e.g. 1,2"),
     n_threads: Optional[int] = typer.Option(None, "--n-threads", help="threads for the main tests (default: all cores)"),
     concurrency: Optional[str] = typer.Option(None, help="batched-decode sweep, e.g. 1,2,4,8 ('' to skip)"),
@@ -56,6 +61,13 @@ def profile(
         overrides["concurrency"] = _ints(concurrency, "--concurrency")
     if gpu_layers is not None:
         overrides["gpu_layers"] = _ints(gpu_layers, "--gpu-layers")
+    if prompts is not None:
+        overrides["prompt_lengths"] = _ints(prompts, "--prompts")
+    if depths is not None:
+        overrides["decode_depths"] = _ints(depths, "--depths")
+    for key, value in (("gen_tokens", gen_tokens), ("max_reps", max_reps), ("time_budget_s", budget)):
+        if value is not None:
+            overrides[key] = value
     config = ProfileConfig.quick(**overrides) if quick else ProfileConfig(**overrides)
     from dataclasses import replace
     config = replace(config, n_threads=n_threads, n_gpu_layers=n_gpu_layers, cpu_extra_buffers=cpu_extra_buffers)
@@ -125,6 +137,10 @@ def report(params: Path = typer.Option(..., "--params", help="plan.yaml: profile
         typer.echo(f"report: {written.resolve()}")
 
 
+# what a 135M model on a small CPU is for: short extraction/classification requests
+DEMO_WORKLOAD_FIELDS = dict(tokens_in=128, tokens_out=16, ttft_slo_s=5.0, itl_slo_s=0.5)
+
+
 @app.command()
 def demo(
     reports_dir: Path = typer.Option(Path("reports"), help="where the report goes"),
@@ -138,7 +154,7 @@ def demo(
     from .plan import plan as make_plan
     from .profiling import ProfileConfig, profile_model
     from .report import write_report
-    from .selection import resolve
+    from .selection import card_of, resolve
 
     model = embedded_model_path()
     typer.echo(f"profiling the embedded model {model.name} on this machine (quick run)…")
@@ -147,7 +163,10 @@ def demo(
     typer.echo(f"measured decode {prof.decode_tok_s:,.1f} tok/s (95% CI ±{prof.decode[0].tok_s.ci95_half_width_pct:.1f}%), "
                f"prefill {prof.prefill_tok_s:,.1f} tok/s; profile: {path}")
     _, _, inst, api_row = resolve(path, None, api)
-    result = make_plan(prof, PriceChoice.from_rows(inst, api_row), Workload(), profile_ref=str(path))
+    workload = Workload(**DEMO_WORKLOAD_FIELDS)
+    typer.echo(f"workload: {workload.tokens_in:g} prompt → {workload.tokens_out:g} output tokens per request (an extraction/classification "
+               f"task, what a 135M model is for), TTFT ≤ {workload.ttft_slo_s:g} s, ITL ≤ {workload.itl_slo_s:g} s, peak {workload.peak_to_avg:g}× average")
+    result = make_plan(prof, PriceChoice.from_rows(inst, api_row), workload, profile_ref=str(path), card=card_of(prof))
     typer.echo(f"self-hosted on {result.prices.replica_label}: {result.capacity_rps:.3g} req/s per replica at the SLO")
     if result.self_host_ever_cheaper:
         typer.echo(f"break-even volume: {result.break_even_first:,.0f} requests/month vs {result.prices.api_label} "
@@ -184,6 +203,42 @@ def clone(
         base = ProfileConfig.clone_quick() if quick else ProfileConfig()
         config = replace(base, n_gpu_layers=n_gpu_layers, **({"concurrency": _ints(concurrency, "--concurrency")} if concurrency is not None else {}))
         typer.echo(_profile_line(profile_model(path, config, profiles_dir=profiles_dir)))
+
+
+@app.command()
+def project(
+    calibrate: list[Path] = typer.Option(..., "--calibrate", help="measured profiles from one machine (repeat the option); ≥ 2 model sizes"),
+    card: list[str] = typer.Option(..., "--card", help="model card(s) to predict, from data/model_cards.csv"),
+    quant: str = typer.Option("Q4_K_M", help="quant type of the prediction"),
+    hardware_name: Optional[str] = typer.Option(None, "--hardware", help="predict on this data/hardware.csv row instead of the calibrated machine"),
+    source_hardware: Optional[str] = typer.Option(None, "--source-hardware", help="hardware.csv row of the calibration machine (default: its measured bandwidth)"),
+    layers: Optional[int] = typer.Option(None, help="reduced depth of the card"),
+):
+    """Predict decode tok/s and memory for model cards not measured, from a roofline fit on measured profiles."""
+    import pandas as pd
+
+    from .cards import load_card
+    from .catalog import load_catalog, lookup
+    from .projection import calibrate_decode, predict_card, same_quant
+    from .schema import load_profile
+
+    profiles = same_quant([load_profile(p) for p in calibrate], quant)
+    hw = load_catalog("hardware")
+    if source_hardware:
+        ref = float(lookup(hw, "hardware", source_hardware)["memory_bandwidth_gb_s"]) * 1e9
+    else:
+        ref = (profiles[0].hardware.memory_bandwidth_gb_s or 0) * 1e9 or None
+    try:
+        cal = calibrate_decode(profiles, ref)
+    except ValueError as exc:
+        raise PlannerError(f"--calibrate: {exc}") from None
+    target = float(lookup(hw, "hardware", hardware_name)["memory_bandwidth_gb_s"]) * 1e9 if hardware_name else None
+    rows = [predict_card(cal, load_card(name).with_layers(layers), quant, target_bandwidth_bytes_s=target) for name in card]
+    eff = f", {cal.bandwidth_efficiency:.0%} of the reference bandwidth" if cal.bandwidth_efficiency else ""
+    typer.echo(f"fit on {cal.n_points} decode points: {cal.per_layer_s * 1e6:.1f} µs per layer + bytes at "
+               f"{cal.effective_bandwidth_bytes_s / 1e9:.1f} GB/s effective{eff}; fit error {cal.rms_relative_error:.1%} rms")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        typer.echo(pd.DataFrame(rows).round(3).to_string(index=False))
 
 
 @app.command("cache")

@@ -141,8 +141,10 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     """
     from .licence import licence_warnings
     table, rps, conc = profile_capacity(profile, workload)
-    warnings = [f"profile note: {n}" for n in profile.notes if "clone" in n or "derived" in n]
+    warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
     warnings += licence_warnings(card, workload.monthly_active_users)
+    if profile.projection:
+        warnings.insert(0, f"projection: {profile.projection}")
     if profile.status != "complete":
         warnings.append("the profile is partial (interrupted run): figures use the tests that finished")
     if rps <= 0:

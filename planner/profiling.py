@@ -214,11 +214,21 @@ def profile_model(
         bar = tqdm(total=len(steps), desc=f"profiling {model.file_name}", unit="test", disable=not progress)
         try:
             run.save()
+            # tests on the main context first; tests that open their own context run after it is freed, so two
+            # copies of the weights are never resident at once (peak RSS stays that of one loaded model)
             with LlamaCppEngine(model_path, settings) as engine:
                 _warm_up(engine, config)
-                for name, step in steps:
+                for name, step, own_context in steps:
+                    if own_context:
+                        continue
                     bar.set_postfix_str(name)
-                    step(run, engine, EngineSettings=EngineSettings, LlamaCppEngine=LlamaCppEngine, nvml=nvml)
+                    step(run, engine)
+                    run.save()
+                    bar.update()
+            for name, step, own_context in steps:
+                if own_context:
+                    bar.set_postfix_str(name)
+                    step(run, settings, LlamaCppEngine=LlamaCppEngine, nvml=nvml)
                     run.save()
                     bar.update()
             profile.status = "complete"
@@ -248,15 +258,16 @@ def _warm_up(engine, config: ProfileConfig) -> None:
         engine.decode_steps(min(config.gen_tokens, 16), start_pos=min(config.prompt_lengths))
 
 
-def _plan_steps(config: ProfileConfig) -> list[tuple[str, Callable]]:
-    steps: list[tuple[str, Callable]] = []
-    steps += [(f"pp{n}", _prefill_step(n)) for n in config.prompt_lengths]
-    steps += [(f"tg{config.gen_tokens}@d{d}", _decode_step(d)) for d in config.decode_depths]
-    steps.append((f"latency {config.latency_prompt_tokens}→{config.latency_output_tokens}", _latency_step))
-    steps += [(f"threads={t}", _threads_step(t)) for t in config.threads]
-    steps += [(f"ngl={n}", _gpu_layers_step(n)) for n in config.gpu_layers]
+def _plan_steps(config: ProfileConfig) -> list[tuple[str, Callable, bool]]:
+    """(name, step, needs a context of its own) for every test, in run order."""
+    steps: list[tuple[str, Callable, bool]] = []
+    steps += [(f"pp{n}", _prefill_step(n), False) for n in config.prompt_lengths]
+    steps += [(f"tg{config.gen_tokens}@d{d}", _decode_step(d), False) for d in config.decode_depths]
+    steps.append((f"latency {config.latency_prompt_tokens}→{config.latency_output_tokens}", _latency_step, False))
+    steps += [(f"threads={t}", _threads_step(t), False) for t in config.threads]
+    steps += [(f"ngl={n}", _gpu_layers_step(n), True) for n in config.gpu_layers]
     if config.concurrency:
-        steps.append((f"concurrency {','.join(map(str, config.concurrency))}", _concurrency_step))
+        steps.append((f"concurrency {','.join(map(str, config.concurrency))}", _concurrency_step, True))
     return steps
 
 
@@ -273,14 +284,14 @@ def _measure_decode(engine, n_gen: int, depth: int) -> float:
 
 
 def _prefill_step(n_tokens: int):
-    def step(run: _Run, engine, **_):
+    def step(run: _Run, engine):
         samples = run.repeat(lambda: _measure_prefill(engine, n_tokens))
         run.profile.prefill.append(PrefillPoint(prompt_tokens=n_tokens, tok_s=summarize(samples, "tok/s")))
     return step
 
 
 def _decode_step(depth: int):
-    def step(run: _Run, engine, **_):
+    def step(run: _Run, engine):
         n_gen = run.config.gen_tokens
         meter_energy = run.profile.energy is None
         if meter_energy:
@@ -293,7 +304,7 @@ def _decode_step(depth: int):
     return step
 
 
-def _latency_step(run: _Run, engine, **_):
+def _latency_step(run: _Run, engine):
     cfg = run.config
     ttft, gaps, e2e = [], [], []
 
@@ -312,7 +323,7 @@ def _latency_step(run: _Run, engine, **_):
 
 
 def _threads_step(n_threads: int):
-    def step(run: _Run, engine, **_):
+    def step(run: _Run, engine):
         cfg = run.config
         engine.set_threads(n_threads)
         try:
@@ -326,9 +337,9 @@ def _threads_step(n_threads: int):
 
 
 def _gpu_layers_step(n_layers: int):
-    def step(run: _Run, engine, *, EngineSettings, LlamaCppEngine, nvml, **_):
+    def step(run: _Run, main_settings, *, LlamaCppEngine, nvml):
         cfg = run.config
-        settings = replace(engine.settings, n_gpu_layers=n_layers)
+        settings = replace(main_settings, n_gpu_layers=n_layers)
         before = nvml.memory_used_bytes() if nvml.available else None
         with LlamaCppEngine(run.model_path, settings) as other:
             _warm_up(other, cfg)
@@ -343,9 +354,9 @@ def _gpu_layers_step(n_layers: int):
     return step
 
 
-def _concurrency_step(run: _Run, engine, *, EngineSettings, LlamaCppEngine, **_):
+def _concurrency_step(run: _Run, main_settings, *, LlamaCppEngine, nvml):
     cfg = run.config
-    settings = replace(engine.settings, n_seq_max=max(cfg.concurrency), n_ctx=cfg.concurrency_n_ctx())
+    settings = replace(main_settings, n_seq_max=max(cfg.concurrency), n_ctx=cfg.concurrency_n_ctx())
     p, g = cfg.concurrency_prompt_tokens, cfg.concurrency_gen_tokens
     with LlamaCppEngine(run.model_path, settings) as batched:
         _warm_up(batched, cfg)

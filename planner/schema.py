@@ -233,6 +233,7 @@ class Profile(_Model):
     gpu_layers_sweep: list[GpuLayersPoint] = Field(default_factory=list)
     concurrency_sweep: list[ConcurrencyPoint] = Field(default_factory=list)
     serving: list[ServingLevel] = Field(default_factory=list)
+    projection: str | None = Field(None, description="set when the figures are projected from another profile, not measured")
     notes: list[str] = Field(default_factory=list)
 
     # Convenience accessors used by the planner: the headline single-stream figures.
@@ -251,7 +252,8 @@ class Profile(_Model):
     @property
     def label(self) -> str:
         clone = " [clone]" if self.model.is_clone else ""
-        return f"{self.model.name} {self.model.quant_label}{clone} · {self.engine.backend}"
+        where = f"projected to {self.hardware.gpus[0].name if self.hardware.gpus else self.hardware.cpu_model}" if self.projection else self.engine.backend
+        return f"{self.model.name} {self.model.quant_label}{clone} · {where}"
 
 
 def save_profile(profile: Profile, path: str | Path) -> Path:
