@@ -33,11 +33,11 @@ def vectorised(tables, hourly, volumes, ttft, itl, n_in, n_out, p_in, p_out, pea
 
 
 def naive(rows, tables, n_in, n_out, p_in, p_out, peak, util):
+    """The same formula one scenario at a time in plain Python (capacity levels as lists of tuples, no pandas)."""
+    levels = [list(zip(t["ttft_s"], t["itl_p95_s"], t["requests_per_s"])) for t in tables]
     out = []
     for m, hourly, volume, t, i in rows:
-        table = tables[m]
-        ok = [r for r in table.itertuples() if r.ttft_s <= t and r.itl_p95_s <= i]
-        cap = max((r.requests_per_s for r in ok), default=1e-12)
+        cap = max((rps for ttft, itl, rps in levels[m] if ttft <= t and itl <= i), default=1e-12)
         per_replica = cap * util * cm.SECONDS_PER_MONTH / peak
         replicas = max(1, math.ceil(volume / per_replica * (1 - 1e-12)))
         self_req = replicas * hourly * cm.HOURS_PER_MONTH / volume

@@ -78,7 +78,7 @@ def profile(
 
 def _profile_line(p) -> str:
     return (f"{p.model.file_name}: prefill {p.prefill_tok_s:,.1f} tok/s, decode {p.decode_tok_s:,.1f} tok/s "
-            f"({p.engine.backend}, {p.engine.n_threads} threads), peak RSS {p.memory.peak_rss_bytes / 2**20:,.0f} MiB")
+            f"({p.engine.backend}, {p.engine.n_threads} threads), peak RSS {p.memory.peak_rss_bytes / 2**20:,.0f} MiB → {p.saved_path}")
 
 
 @app.command()
@@ -146,6 +146,7 @@ def demo(
     reports_dir: Path = typer.Option(Path("reports"), help="where the report goes"),
     profiles_dir: Path = typer.Option(Path("profiles"), help="where the new profile goes"),
     api: Optional[str] = typer.Option(None, help="API model to compare against (default: gpt-4o-mini)"),
+    frontier: Optional[str] = typer.Option("gpt-4o", help="a second, frontier API to quote the break-even against"),
     pdf: bool = typer.Option(False, "--pdf/--no-pdf", help="also print the report to PDF (needs Chromium)"),
 ):
     """Profile the embedded model here (quick), plan against an API, write an HTML report, print the answer."""
@@ -159,7 +160,7 @@ def demo(
     model = embedded_model_path()
     typer.echo(f"profiling the embedded model {model.name} on this machine (quick run)…")
     prof = profile_model(model, ProfileConfig.quick(), profiles_dir=profiles_dir)
-    path = max(Path(profiles_dir).glob("*.json"), key=lambda p: p.stat().st_mtime)
+    path = prof.saved_path
     typer.echo(f"measured decode {prof.decode_tok_s:,.1f} tok/s (95% CI ±{prof.decode[0].tok_s.ci95_half_width_pct:.1f}%), "
                f"prefill {prof.prefill_tok_s:,.1f} tok/s; profile: {path}")
     _, _, inst, api_row = resolve(path, None, api)
@@ -168,11 +169,10 @@ def demo(
                f"task, what a 135M model is for), TTFT ≤ {workload.ttft_slo_s:g} s, ITL ≤ {workload.itl_slo_s:g} s, peak {workload.peak_to_avg:g}× average")
     result = make_plan(prof, PriceChoice.from_rows(inst, api_row), workload, profile_ref=str(path), card=card_of(prof))
     typer.echo(f"self-hosted on {result.prices.replica_label}: {result.capacity_rps:.3g} req/s per replica at the SLO")
-    if result.self_host_ever_cheaper:
-        typer.echo(f"break-even volume: {result.break_even_first:,.0f} requests/month vs {result.prices.api_label} "
-                   f"(self-hosting always cheaper above {result.break_even_always:,.0f})")
-    else:
-        typer.echo(f"break-even volume: none — {result.prices.api_label} is cheaper at every volume for this workload")
+    _print_break_even(result)
+    if frontier and frontier != result.prices.api_label:
+        _, _, _, frontier_row = resolve(path, None, frontier)
+        _print_break_even(make_plan(prof, PriceChoice.from_rows(inst, frontier_row), workload, profile_ref=str(path)))
     for written in write_report(result, prof, reports_dir / "demo.html", profile_path=path, pdf=pdf):
         typer.echo(f"report: {written.resolve()}")
 
@@ -252,6 +252,15 @@ def cache_cmd(clear: bool = typer.Option(False, "--clear", help="delete the cach
     for k in ([kind] if kind else ["ladder", "clones"]):
         for f in cache_entries(k):
             typer.echo(f"{k:7s} {f.stat().st_size / 2**20:10,.1f} MiB  {f}")
+
+
+def _print_break_even(result) -> None:
+    if result.self_host_ever_cheaper:
+        typer.echo(f"break-even volume vs {result.prices.api_label} (${result.api_usd_per_request:.3g}/request): "
+                   f"{result.break_even_first:,.0f} requests/month (self-hosting always cheaper above {result.break_even_always:,.0f})")
+    else:
+        typer.echo(f"break-even volume vs {result.prices.api_label} (${result.api_usd_per_request:.3g}/request): none — "
+                   "the API is cheaper at every volume for this workload")
 
 
 @app.command()

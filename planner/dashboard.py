@@ -75,10 +75,10 @@ class PlanDashboard:
         self.message.value = ""
         c, s = r.curves, self.share.value
         wl = r.workload
-        hybrid_frame = hybrid_costs(np.append(c["requests_per_month"].to_numpy(), wl.requests_per_month), [s], capacity_rps=r.capacity_rps,
-                                    replica_usd_per_month=r.replica_usd_per_month, selfhost_api_equivalent_usd_per_request=r.api_usd_per_request,
-                                    frontier_usd_per_request=r.api_usd_per_request, peak_to_avg=wl.peak_to_avg,
-                                    max_utilisation=wl.max_utilisation, min_replicas=wl.min_replicas)["total_usd_per_month"].to_numpy()
+        hybrid = hybrid_costs(np.append(c["requests_per_month"].to_numpy(), wl.requests_per_month), [s], capacity_rps=r.capacity_rps,
+                              replica_usd_per_month=r.replica_usd_per_month, selfhost_api_equivalent_usd_per_request=r.api_usd_per_request,
+                              frontier_usd_per_request=r.api_usd_per_request, peak_to_avg=wl.peak_to_avg,
+                              max_utilisation=wl.max_utilisation, min_replicas=wl.min_replicas)["total_usd_per_month"].to_numpy()
         hybrid, hybrid_now = hybrid[:-1], hybrid[-1]
         be = [v for v in (r.break_even_first,) if np.isfinite(v)]
         with self.cost_fig.batch_update():

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from .errors import PlannerError
 from .fsutil import atomic_write_text
@@ -235,6 +235,12 @@ class Profile(_Model):
     serving: list[ServingLevel] = Field(default_factory=list)
     projection: str | None = Field(None, description="set when the figures are projected from another profile, not measured")
     notes: list[str] = Field(default_factory=list)
+    _path: Path | None = PrivateAttr(None)
+
+    @property
+    def saved_path(self) -> Path | None:
+        """The file this profile was last saved to or loaded from (not part of the file)."""
+        return self._path
 
     # Convenience accessors used by the planner: the headline single-stream figures.
     @property
@@ -257,7 +263,9 @@ class Profile(_Model):
 
 
 def save_profile(profile: Profile, path: str | Path) -> Path:
-    return atomic_write_text(path, profile.model_dump_json(indent=2) + "\n")
+    written = atomic_write_text(path, profile.model_dump_json(indent=2) + "\n")
+    profile._path = written
+    return written
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -277,8 +285,10 @@ def load_profile(path: str | Path) -> Profile:
             f"{path.name} has schema_version {version!r}; this llm-planner reads version {SCHEMA_VERSION} — re-run `llm-planner profile` to regenerate it"
         )
     try:
-        return Profile.model_validate(raw)
+        profile = Profile.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise PlannerError(f"{path.name}: field '{where}' {first['msg'].lower()} — the file is damaged or hand-edited; re-run the profile") from None
+    profile._path = path
+    return profile

@@ -32,9 +32,10 @@ def test_profile_has_every_section(tiny_profile):
 def test_profile_round_trips(tiny_profile, tmp_path):
     p, path = tiny_profile
     again = load_profile(path)
-    assert again == p
+    assert again.model_dump() == p.model_dump() and again.saved_path == path
     save_profile(again, tmp_path / "copy.json")
-    assert load_profile(tmp_path / "copy.json") == p
+    copy = load_profile(tmp_path / "copy.json")
+    assert copy.model_dump() == p.model_dump() and copy.saved_path == tmp_path / "copy.json"
 
 
 def test_old_schema_is_rejected_with_the_fix(tiny_profile, tmp_path):

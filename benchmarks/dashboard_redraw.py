@@ -1,0 +1,40 @@
+"""Dashboard redraw time: one control change → plan() → figure and summary updated. Target: < 100 ms.
+
+    python benchmarks/dashboard_redraw.py [--n 50]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from planner.catalog import load_catalog
+from planner.dashboard import PlanDashboard
+from planner.plan import Workload
+from planner.schema import load_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=50)
+    args = ap.parse_args()
+    profiles = {p.label: p for p in (load_profile(f) for f in sorted((ROOT / "profiles" / "reference").rglob("*.json")))}
+    cpu = next(p for p in profiles.values() if p.engine.backend == "cpu" and p.model.quant_label == "Q4_1")
+    dash = PlanDashboard(profiles, load_catalog("instances"), load_catalog("api_prices"), api_models=["gpt-4o-mini", "gpt-4o"],
+                         workload=Workload(tokens_in=128, tokens_out=16, ttft_slo_s=5, itl_slo_s=0.5))
+    dash.profile.value = cpu.label
+    times = []
+    for i in range(args.n):
+        start = time.perf_counter()
+        dash.volume.value = 10 ** (3 + 6 * (i % 10) / 10)  # each assignment triggers one redraw
+        times.append(time.perf_counter() - start)
+    ms = sorted(t * 1000 for t in times)
+    print(f"{args.n} redraws of {len(dash.result.curves)} volume points: median {statistics.median(ms):.1f} ms, "
+          f"p95 {ms[int(0.95 * (len(ms) - 1))]:.1f} ms, max {ms[-1]:.1f} ms (target: < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()
