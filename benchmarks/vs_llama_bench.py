@@ -58,12 +58,15 @@ def build_llama_bench() -> Path:
     return bin_dir
 
 
+INNER_REPS = 3  # each side repeats inside one pair and keeps the median, so one noisy moment cannot decide a pair
+
+
 def llama_bench(bin_dir: Path, model: Path, threads: int, n_prompt: int, n_gen: int) -> tuple[float, float]:
     out = subprocess.run([str(bin_dir / "llama-bench"), "-m", str(model), "-t", str(threads), "-p", str(n_prompt), "-n", str(n_gen),
-                          "-r", "1", "-o", "json"], check=True, capture_output=True, text=True)
+                          "-r", str(INNER_REPS), "-o", "json"], check=True, capture_output=True, text=True)
     rows = json.loads(out.stdout)
-    pp = next(r["avg_ts"] for r in rows if r["n_prompt"] == n_prompt and r["n_gen"] == 0)
-    tg = next(r["avg_ts"] for r in rows if r["n_gen"] == n_gen and r["n_prompt"] == 0)
+    pp = next(median(r["samples_ts"]) for r in rows if r["n_prompt"] == n_prompt and r["n_gen"] == 0)
+    tg = next(median(r["samples_ts"]) for r in rows if r["n_gen"] == n_gen and r["n_prompt"] == 0)
     return pp, tg
 
 
@@ -79,11 +82,14 @@ def batched_bench(bin_dir: Path, model: Path, threads: int, n_pp: int, n_tg: int
 def ours(model: Path, threads: int, n_prompt: int, n_gen: int) -> tuple[float, float]:
     with LlamaCppEngine(model, EngineSettings(n_ctx=n_prompt + n_gen + 256, n_threads=threads)) as e:
         e.clear(); e.prefill(e.random_tokens(n_prompt))  # warm-up, as llama-bench does
-        e.clear()
-        pp = n_prompt / e.prefill(e.random_tokens(n_prompt))
-        e.clear()
-        tg = n_gen / float(e.decode_steps(n_gen).sum())
-    return pp, tg
+        pp, tg = [], []
+        for _ in range(INNER_REPS):
+            e.clear()
+            pp.append(n_prompt / e.prefill(e.random_tokens(n_prompt)))
+        for _ in range(INNER_REPS):
+            e.clear()
+            tg.append(n_gen / float(e.decode_steps(n_gen).sum()))
+    return median(pp), median(tg)
 
 
 def ours_batched(model: Path, threads: int, n_pp: int, n_tg: int, levels: list[int]) -> dict[int, float]:

@@ -298,6 +298,23 @@ def serve_profile(
     typer.echo(f"profile: {path} ({result.status})")
 
 
+@app.command("vllm-profile")
+def vllm_profile(
+    model: str = typer.Argument(..., help="Hugging Face id or local folder with config.json"),
+    load_format: str = typer.Option("dummy", help="dummy: random weights (clone); auto: real weights"),
+    prompt_tokens: int = typer.Option(512, "--prompt-tokens"),
+    gen_tokens: int = typer.Option(128, "--gen-tokens"),
+    concurrency: str = typer.Option("1,8,32,64", help="batch sizes"),
+    out: Path = typer.Option(Path("profiles/vllm.json"), help="profile file to write"),
+):
+    """Profile a model with vLLM's offline engine (GPU machines with the `gpu` extra)."""
+    from .engines.vllm_engine import VllmSettings
+    from .profiling_vllm import profile_vllm
+    p = profile_vllm(VllmSettings(model=model, load_format=load_format), out_path=out, prompt_tokens=prompt_tokens,
+                     gen_tokens=gen_tokens, concurrency=_ints(concurrency, "--concurrency"))
+    typer.echo(f"{model}: prefill {p.prefill_tok_s:,.0f} tok/s, decode {p.decode_tok_s:,.0f} tok/s → {out}")
+
+
 @app.command("cache")
 def cache_cmd(clear: bool = typer.Option(False, "--clear", help="delete the cached files"),
               kind: Optional[str] = typer.Option(None, help="clones or ladder (default: both)")):

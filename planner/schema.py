@@ -203,6 +203,11 @@ class ServingLevel(_Model):
     goodput_request_s: float | None = None
     slo: dict[str, float] | None = None
     errors: dict[str, int] = Field(default_factory=dict)
+    slo_attainment: float | None = Field(None, description="share of sent requests that succeeded within the SLO")
+    prompt_tokens_mean: float | None = Field(None, description="per succeeded request; see tokens_source")
+    output_tokens_mean: float | None = Field(None, description="per succeeded request; see tokens_source")
+    tokens_source: Literal["usage", "stream", "mixed"] | None = Field(
+        None, description="usage: the server's usage block; stream: streamed content chunks and prompt words")
 
 
 class ProfileSettings(_Model):
