@@ -241,63 +241,6 @@ def project(
         typer.echo(pd.DataFrame(rows).round(3).to_string(index=False))
 
 
-@app.command("serve-profile")
-def serve_profile(
-    engine: Optional[str] = typer.Option(None, help="llama-cpp: start `python -m llama_cpp.server` here on loopback"),
-    model: Optional[Path] = typer.Option(None, help="GGUF for --engine llama-cpp (default: the embedded model)"),
-    url: Optional[str] = typer.Option(None, help="an existing OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"),
-    model_name: str = typer.Option("default", help="the model name sent in requests (for --url)"),
-    api_key_env: Optional[str] = typer.Option(None, help="environment variable holding the API key (the key is never written)"),
-    chat: bool = typer.Option(False, "--chat/--completions", help="use /chat/completions instead of /completions"),
-    concurrency: Optional[str] = typer.Option("1,2,4,8", help="concurrency levels"),
-    rate: Optional[str] = typer.Option(None, help="Poisson request rates (req/s) instead of concurrency levels"),
-    requests: int = typer.Option(32, help="requests per level"),
-    duration: float = typer.Option(120.0, help="seconds at most per level"),
-    max_tokens: int = typer.Option(32, "--max-tokens", help="output tokens per request"),
-    prompt_tokens: int = typer.Option(64, "--prompt-tokens", help="synthetic prompt length (words ≈ tokens)"),
-    prompts_file: Optional[Path] = typer.Option(None, "--prompts", help="JSONL of real prompts instead of synthetic ones"),
-    ttft_slo: float = typer.Option(float("inf"), help="goodput: TTFT limit, seconds"),
-    itl_slo: float = typer.Option(float("inf"), help="goodput: ITL p95 limit, seconds"),
-    n_ctx: int = typer.Option(2048, "--n-ctx", help="context of the local server"),
-    profiles_dir: Path = typer.Option(Path("profiles"), help="where the profile goes"),
-    out: Optional[Path] = typer.Option(None, help="profile file to write"),
-):
-    """Load-test an OpenAI-compatible server (launched here, or at --url) and write a serving profile with goodput."""
-    from datetime import datetime, timezone
-
-    from .loadgen import Endpoint, Slo, jsonl_prompts, synthetic_prompts
-    from .serving import SweepConfig, serving_profile
-    if (engine is None) == (url is None):
-        raise PlannerError("give either --engine llama-cpp (a server started here) or --url (an existing endpoint)")
-    if engine not in (None, "llama-cpp"):
-        raise PlannerError(f"--engine: only llama-cpp can be started here (for vLLM run `vllm serve` yourself and pass --url); got {engine!r}")
-    mode, levels = ("rate", rate) if rate else ("concurrency", concurrency)
-    try:
-        values = tuple(float(v) for v in levels.split(","))
-    except (AttributeError, ValueError):
-        raise PlannerError(f"--{mode}: expected comma-separated numbers like 1,2,4 (got {levels!r})") from None
-    config = SweepConfig(mode=mode, levels=values, requests_per_level=requests, max_duration_s=duration, max_tokens=max_tokens)
-    prompts = jsonl_prompts(prompts_file, chat=chat) if prompts_file else synthetic_prompts(max(requests, 1), mean_tokens=prompt_tokens, chat=chat)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    if engine:
-        from .embedded import embedded_model_path
-        from .servers import LLAMA_CPP_SERVER_NOTES, LlamaCppServer
-        gguf = model or embedded_model_path()
-        path = out or profiles_dir / f"{gguf.stem}__llama_cpp.server__{stamp}.json"
-        with LlamaCppServer(gguf, n_ctx=n_ctx) as server:
-            result = serving_profile(Endpoint(server.base_url, model_name, chat=chat), prompts, config, out_path=path,
-                                     slo=Slo(ttft_slo, itl_slo), backend="llama_cpp.server", model_path=gguf, server_notes=LLAMA_CPP_SERVER_NOTES)
-    else:
-        path = out or profiles_dir / f"{model_name.replace('/', '-')}__openai-http__{stamp}.json"
-        result = serving_profile(Endpoint(url.rstrip("/"), model_name, chat=chat, api_key_env=api_key_env), prompts, config,
-                                 out_path=path, slo=Slo(ttft_slo, itl_slo), backend="openai-http")
-    for lvl in result.serving:
-        typer.echo(f"{lvl.mode} {lvl.target:g}: {lvl.request_s:.2f} req/s, {lvl.output_tok_s:.1f} output tok/s, "
-                   f"TTFT p95 {lvl.ttft_ms.p95 if lvl.ttft_ms else float('nan'):.0f} ms, sent {lvl.sent} = ok {lvl.succeeded} "
-                   f"+ failed {lvl.failed} + timed out {lvl.timed_out}")
-    typer.echo(f"profile: {path} ({result.status})")
-
-
 @app.command("vllm-profile")
 def vllm_profile(
     model: str = typer.Argument(..., help="Hugging Face id or local folder with config.json"),
@@ -357,6 +300,11 @@ def catalog(kind: str = typer.Argument(..., help="api_prices, instances, hardwar
         df = df[df[key].astype(str).str.contains(contains, case=False, regex=False)]
     with pd.option_context("display.max_rows", 500, "display.width", 250, "display.max_colwidth", 60):
         typer.echo(df.to_string(index=False))
+
+
+from .cli_serve import register as _register_serve_profile  # noqa: E402  (serve-profile lives in its own module)
+
+_register_serve_profile(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .cache import cache_dir
 from .cards import ModelCard
 from .errors import PlannerError
-from .gguf_meta import KEY_CLONE_OF, KEY_NOTE
+from .gguf_meta import KEY_CLONE_OF, KEY_NOTE, stream_gguf
 from .quantize import FTYPES, quantize_gguf
 from .roofline import GIB
 
@@ -93,27 +93,20 @@ def write_clone_f16(card: ModelCard, dst: str | Path, *, seed: int = 0, progress
         writer.add_tensor_info(name, shape, np.dtype(dtype), int(np.prod(shape)) * np.dtype(dtype).itemsize)
     rng = np.random.default_rng(seed)
     pool = (rng.standard_normal(_POOL_VALUES, dtype=np.float32) * 0.02).astype(np.float16)
-    try:
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_ti_data_to_file()
+    def arrays():
         bar = tqdm(total=clone_f16_bytes(card), desc=f"writing {card.name} clone (F16)", unit="B", unit_scale=True, disable=not progress)
         for name, shape, dtype in tensors:
-            if len(shape) == 1 or name.endswith("ffn_gate_inp.weight"):
-                values = np.ones(shape, dtype) if len(shape) == 1 else (rng.standard_normal(shape, dtype=np.float32) * 0.02)
+            if len(shape) == 1:
+                values = np.ones(shape, dtype)
+            elif name.endswith("ffn_gate_inp.weight"):
+                values = rng.standard_normal(shape, dtype=np.float32) * 0.02
             else:
-                start = int(rng.integers(0, _POOL_VALUES))
-                values = np.resize(np.roll(pool, -start), shape)
-            writer.write_tensor_data(np.ascontiguousarray(values, dtype=dtype))
+                values = np.resize(np.roll(pool, -int(rng.integers(0, _POOL_VALUES))), shape)
+            yield np.ascontiguousarray(values, dtype=dtype)
             bar.update(values.nbytes)
         bar.close()
-        writer.close()
-        os.replace(tmp, dst)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    return dst
+
+    return stream_gguf(writer, tmp, dst, arrays())
 
 
 def clone_path(card: ModelCard, quant: str) -> Path:

@@ -5,8 +5,12 @@ types for tensors whose rows don't fit the block size, so the mix is read tensor
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 import gguf
 
@@ -106,3 +110,21 @@ def read_model_info(path: str | Path, *, sha256: str) -> ModelInfo:
         clone_of=_field(reader, KEY_CLONE_OF),
         note=_field(reader, KEY_NOTE),
     )
+
+
+def stream_gguf(writer: gguf.GGUFWriter, tmp: Path, dst: Path, arrays: Iterable[np.ndarray]) -> Path:
+    """Write header, metadata and tensor index, then tensor data one array at a time (never the whole model in
+    memory); the file is renamed into place only when complete, and removed if anything fails."""
+    try:
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for array in arrays:
+            writer.write_tensor_data(array)
+        writer.close()
+        os.replace(tmp, dst)
+    except BaseException:
+        writer.close()
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(dst)

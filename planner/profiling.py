@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import psutil
 from tqdm.auto import tqdm
 

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .cache import cache_dir
 from .errors import PlannerError
 from .fsutil import sha256_file
-from .gguf_meta import KEY_DERIVED_FROM, KEY_NOTE
+from .gguf_meta import KEY_DERIVED_FROM, KEY_NOTE, stream_gguf
 
 # llama.cpp ftype numbers (llama.h enum llama_ftype); also gguf.LlamaFileType
 FTYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10, "Q3_K_M": 12,
@@ -60,20 +60,12 @@ def dequantize_gguf(src: str | Path, dst: str | Path, out_type: str = "F16", *, 
         shape = tuple(int(x) for x in reversed(t.shape.tolist()))
         plans.append((t, dtype, shape))
         writer.add_tensor_info(t.name, shape, np.dtype(dtype), int(np.prod(shape)) * np.dtype(dtype).itemsize)
-    try:
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_ti_data_to_file()
+    def arrays():
         for t, dtype, shape in tqdm(plans, desc=f"dequantise → {out_type}", unit="tensor", disable=not progress):
             values = t.data if t.tensor_type in float_types else gguf.quants.dequantize(t.data, t.tensor_type)
-            writer.write_tensor_data(np.ascontiguousarray(values, dtype=dtype).reshape(shape))
-        writer.close()
-        os.replace(tmp, dst)
-    except BaseException:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        raise
-    return dst
+            yield np.ascontiguousarray(values, dtype=dtype).reshape(shape)
+
+    return stream_gguf(writer, tmp, dst, arrays())
 
 
 def quantize_gguf(src: str | Path, dst: str | Path, quant: str, *, n_threads: int | None = None) -> Path:

@@ -21,6 +21,8 @@ from .charts import cost_curves, profile_speeds, replica_staircase
 from .errors import PlannerError
 from .fsutil import atomic_write_text, sha256_file
 from .plan import PlanResult
+from .projection import efficiency_table
+from .selection import roofline_bandwidth_bytes_s
 from .schema import Profile
 
 _TEMPLATES = jinja2.Environment(
@@ -106,6 +108,8 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
                        "output tokens ÷ aggregate decode tok/s); the SLO picks the highest level whose TTFT and ITL p95 stay within limits."),
         capacity_table=_table(result.capacity),
         profile_table=_table(profile_table(profile)),
+        efficiency_table=_table(efficiency_table(profile, roofline_bandwidth_bytes_s(profile)[0])),
+        efficiency_basis=roofline_bandwidth_bytes_s(profile)[1],
         provenance_table=_table(pd.DataFrame(provenance, columns=["what", "which", "source"])),
         hardware_table=_table(hardware_table(profile)),
         notes=profile.notes,

@@ -29,8 +29,9 @@ def matching_instance(profile: Profile, instances: pd.DataFrame) -> pd.Series:
 
 
 def _gpu_match(catalog_name: str, nvml_name: str) -> bool:
-    tokens = [t for t in catalog_name.replace("-", " ").split() if t not in {"nvidia", "sxm", "pcie"}]
-    return all(t in nvml_name for t in tokens)
+    """Whole-word match ("L4" is not "L40S"), ignoring vendor and form-factor words NVML does not report."""
+    wanted = set(catalog_name.lower().replace("-", " ").split()) - {"nvidia", "geforce", "sxm", "pcie"}
+    return bool(wanted) and wanted <= set(nvml_name.lower().replace("-", " ").split())
 
 
 def default_api(api: pd.DataFrame) -> pd.Series:
@@ -59,3 +60,18 @@ def card_of(profile: Profile) -> pd.Series | None:
     """The profiled model's card (for its licence), when the catalog has one."""
     from .licence import card_for_profile
     return card_for_profile(profile, load_catalog("model_cards"))
+
+
+def roofline_bandwidth_bytes_s(profile: Profile) -> tuple[float | None, str]:
+    """Bandwidth to judge a profile's efficiency against: the GPU's datasheet figure for GPU runs (from the hardware
+    catalog), the machine's measured RAM bandwidth for CPU runs."""
+    if profile.engine.backend == "cuda" and profile.hardware.gpus:
+        gpu = profile.hardware.gpus[0].name.lower()
+        hw = load_catalog("hardware")
+        rows = hw[(hw["kind"] == "gpu") & hw["name"].map(lambda n: _gpu_match(n, gpu))]
+        if rows.empty:
+            return None, f"no datasheet bandwidth for {profile.hardware.gpus[0].name} in data/hardware.csv"
+        row = rows.iloc[0]
+        return float(row["memory_bandwidth_gb_s"]) * 1e9, f"{row['name']} datasheet ({row['source']}, {row['as_of']})"
+    bw = profile.hardware.memory_bandwidth_gb_s
+    return (bw * 1e9 if bw else None), (profile.hardware.memory_bandwidth_method or "not measured")

@@ -3,13 +3,14 @@ import numpy as np
 import pytest
 
 from planner import costmodel as cm
-from planner.catalog import load_catalog, lookup
+from planner.catalog import load_catalog
 from planner.errors import PlannerError
 from planner.plan import PriceChoice, Workload, plan
 from planner.selection import default_api, matching_instance
 
-# what a 135M model on two CPU cores is for: short extraction/classification requests
-SMALL_TASK = Workload(tokens_in=128, tokens_out=16, ttft_slo_s=5.0, itl_slo_s=0.5)
+# what a 135M model on two CPU cores is for: short extraction/classification requests; the SLO is loose because these
+# tests check the planning arithmetic on a real profile, whatever else the shared machine is doing
+SMALL_TASK = Workload(tokens_in=128, tokens_out=16, ttft_slo_s=30.0, itl_slo_s=5.0)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def test_cli_plan_prints_the_answer(tiny_profile, tmp_path):
     import sys
     _, path = tiny_profile
     out = subprocess.run([sys.executable, "-m", "planner", "plan", "--profile", str(path), "--requests", "3e6", "--tokens-in", "128",
-                          "--tokens-out", "16", "--ttft-slo", "5", "--itl-slo", "0.5", "--html", str(tmp_path / "p.html")],
+                          "--tokens-out", "16", "--ttft-slo", "30", "--itl-slo", "5", "--html", str(tmp_path / "p.html")],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "break-even volume" in out.stdout and "replicas at 3,000,000 req/month" in out.stdout

@@ -57,8 +57,8 @@ def test_projection_to_other_hardware_scales_by_the_datasheets():
     src, dst = lookup(hw, "hardware", "NVIDIA H100 SXM 80GB"), lookup(hw, "hardware", "NVIDIA A10")
     a10 = project_profile(mistral, src, dst)
     assert a10.projection and "not a measurement" in a10.projection and "projected to NVIDIA A10" in a10.label
-    assert a10.decode_tok_s == pytest.approx(mistral.decode_tok_s * 600 / 3350)
-    assert a10.prefill_tok_s == pytest.approx(mistral.prefill_tok_s * 125 / 989.4)
+    assert a10.decode_tok_s == pytest.approx(mistral.decode_tok_s * dst["memory_bandwidth_gb_s"] / src["memory_bandwidth_gb_s"])
+    assert a10.prefill_tok_s == pytest.approx(mistral.prefill_tok_s * dst["fp16_tflops_dense"] / src["fp16_tflops_dense"])
     assert mistral.projection is None  # the measured profile is untouched
     tiny_gpu = lookup(hw, "hardware", "NVIDIA L4").copy()
     tiny_gpu["memory_gib"] = 2
@@ -75,3 +75,9 @@ def test_prediction_on_other_hardware_and_efficiency_table():
     assert set(table["bound"]) == {"memory bandwidth", "compute"}
     mem = table[table["bound"] == "memory bandwidth"]["efficiency"]
     assert np.all((mem > 0) & (mem < 1.5))
+
+
+def test_gpu_names_match_whole_words():
+    from planner.selection import _gpu_match
+    assert _gpu_match("NVIDIA H100 SXM 80GB", "NVIDIA H100 80GB HBM3")
+    assert not _gpu_match("NVIDIA L4", "NVIDIA L40S") and _gpu_match("NVIDIA L4", "NVIDIA L4")

@@ -8,7 +8,6 @@ have no vocabulary (tokenising one aborts the process), and gives batched multi-
 """
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import time
