@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -151,7 +151,6 @@ class _Run:
     model_path: Path
     sampler: MemorySampler
     energy: EnergyMeter
-    reps: dict = field(default_factory=dict)
 
     def save(self) -> None:
         self.profile.memory = self.sampler.usage()

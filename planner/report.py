@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .capacity import capacity_table  # noqa: F401  (re-exported for notebooks)
 from .charts import cost_curves, profile_speeds, replica_staircase
 from .errors import PlannerError
 from .fsutil import atomic_write_text, sha256_file
