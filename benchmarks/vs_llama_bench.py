@@ -79,9 +79,9 @@ def batched_bench(bin_dir: Path, model: Path, threads: int, n_pp: int, n_tg: int
     return {r["pl"]: r["speed_tg"] for r in rows}
 
 
-def ours(model: Path, threads: int, n_prompt: int, n_gen: int) -> tuple[float, float]:
-    with LlamaCppEngine(model, EngineSettings(n_ctx=n_prompt + n_gen + 256, n_threads=threads)) as e:
-        e.clear(); e.prefill(e.random_tokens(n_prompt))  # warm-up, as llama-bench does
+def ours(model: Path, threads: int, n_prompt: int, n_gen: int, poll: int | None = 50) -> tuple[float, float]:
+    with LlamaCppEngine(model, EngineSettings(n_ctx=n_prompt + n_gen + 256, n_threads=threads, threadpool_poll=poll)) as e:
+        e.clear(); e.prefill(e.random_tokens(n_prompt)); e.decode_steps(1, start_pos=n_prompt)  # warm-up, as llama-bench does
         pp, tg = [], []
         for _ in range(INNER_REPS):
             e.clear()
@@ -119,24 +119,28 @@ def main() -> None:
         return
     model = args.model or embedded_model_path()
     levels = [int(x) for x in args.concurrency.split(",")]
-    a_pp, a_tg, b_pp, b_tg = [], [], [], []
+    a_pp, a_tg, b_pp, b_tg, d_pp, d_tg = [], [], [], [], [], []
     a_c: dict[int, list[float]] = {c: [] for c in levels}
     b_c: dict[int, list[float]] = {c: [] for c in levels}
     for rep in range(args.reps):
         pp, tg = ours(model, args.threads, args.prompt, args.gen); a_pp.append(pp); a_tg.append(tg)
         pp, tg = llama_bench(bin_dir, model, args.threads, args.prompt, args.gen); b_pp.append(pp); b_tg.append(tg)
+        pp, tg = ours(model, args.threads, args.prompt, args.gen, poll=None); d_pp.append(pp); d_tg.append(tg)
         for c, v in ours_batched(model, args.threads, 128, 32, levels).items():
             a_c[c].append(v)
         for c, v in batched_bench(bin_dir, model, args.threads, 128, 32, levels).items():
             b_c[c].append(v)
-        print(f"rep {rep + 1}/{args.reps}: pp {a_pp[-1]:.1f} vs {b_pp[-1]:.1f}, tg {a_tg[-1]:.1f} vs {b_tg[-1]:.1f}", flush=True)
+        print(f"rep {rep + 1}/{args.reps}: pp {a_pp[-1]:.1f} vs {b_pp[-1]:.1f}, tg {a_tg[-1]:.1f} vs {b_tg[-1]:.1f} "
+              f"(no threadpool: pp {d_pp[-1]:.1f}, tg {d_tg[-1]:.1f})", flush=True)
     print(f"\nmodel {model.name}, {args.threads} threads, {args.reps} interleaved repetitions (tok/s medians; ratio = median of per-pair ratios)")
-    print(f"{'test':<40}{'llm-planner':>12}{'llama.cpp':>12}{'ratio':>8}{'ratio min-max':>16}")
+    print("llm-planner attaches a persistent polling threadpool as llama-bench does; 'no threadpool' is llama-cpp-python's default")
+    print(f"{'test':<46}{'llm-planner':>12}{'llama.cpp':>12}{'ratio':>8}{'ratio min-max':>16}")
     rows = [(f"pp{args.prompt} vs llama-bench", a_pp, b_pp), (f"tg{args.gen} vs llama-bench", a_tg, b_tg)]
+    rows += [(f"pp{args.prompt}, no threadpool vs llama-bench", d_pp, b_pp), (f"tg{args.gen}, no threadpool vs llama-bench", d_tg, b_tg)]
     rows += [(f"aggregate tg, {c} seqs vs llama-batched-bench", a_c[c], b_c[c]) for c in levels]
     for name, a, b in rows:
         ratios = [x / y for x, y in zip(a, b)]
-        print(f"{name:<40}{median(a):>12.1f}{median(b):>12.1f}{median(ratios):>8.3f}{min(ratios):>8.3f}-{max(ratios):.3f}")
+        print(f"{name:<46}{median(a):>12.1f}{median(b):>12.1f}{median(ratios):>8.3f}{min(ratios):>8.3f}-{max(ratios):.3f}")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ def profile(
     n_gpu_layers: int = typer.Option(0, "--n-gpu-layers", help="layers to offload to the GPU (-1: all)"),
     gpu_layers: Optional[str] = typer.Option(None, "--gpu-layers", help="offload sweep, e.g. 0,8,16,-1 (GPU only)"),
     cpu_extra_buffers: bool = typer.Option(True, "--cpu-repack/--no-cpu-repack", help="llama.cpp's repacked CPU weight layouts"),
+    threadpool: bool = typer.Option(True, "--threadpool/--no-threadpool",
+                                    help="a persistent polling CPU threadpool, as llama-bench and llama-server use (off: llama-cpp-python's default)"),
     quant_ladder: bool = typer.Option(False, "--quant-ladder", help="also derive F32/F16/Q8_0/Q5_K_M/Q4_K_M/Q4_0 from the model and profile each"),
     out: Optional[Path] = typer.Option(None, help="profile file to write (one model only)"),
     profiles_dir: Path = typer.Option(Path("profiles"), help="where profiles are written"),
@@ -70,7 +72,8 @@ def profile(
             overrides[key] = value
     config = ProfileConfig.quick(**overrides) if quick else ProfileConfig(**overrides)
     from dataclasses import replace
-    config = replace(config, n_threads=n_threads, n_gpu_layers=n_gpu_layers, cpu_extra_buffers=cpu_extra_buffers)
+    config = replace(config, n_threads=n_threads, n_gpu_layers=n_gpu_layers, cpu_extra_buffers=cpu_extra_buffers,
+                     threadpool_poll=config.threadpool_poll if threadpool else None)
     for path in paths:
         result = profile_model(path, config, out_path=out, profiles_dir=profiles_dir)
         typer.echo(_profile_line(result))

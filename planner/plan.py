@@ -62,6 +62,7 @@ class PriceChoice:
     api_usd_per_cached_input_token: float | None
     api_label: str
     api_provenance: Provenance
+    replica_hardware: tuple[str, int, int, str] | None = None  # (accelerator, count, vCPUs, instance) for the hardware check
 
     @classmethod
     def from_rows(cls, instance: pd.Series, api: pd.Series, *, price_kind: str = "on_demand") -> "PriceChoice":
@@ -77,6 +78,8 @@ class PriceChoice:
             api_usd_per_output_token=float(api["output_usd_per_mtok"]) / 1e6,
             api_usd_per_cached_input_token=None if cache is None or pd.isna(cache) else float(cache) / 1e6,
             api_label=str(api["model"]), api_provenance=provenance(api, "api_prices"),
+            replica_hardware=(str(instance.get("accelerator", "")), int(instance.get("accelerator_count", 0) or 0),
+                              int(instance.get("vcpus", 0) or 0), str(instance["instance"])),
         )
 
 
@@ -140,8 +143,11 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     `card` (the model's row of model_cards) enables the licence guard.
     """
     from .licence import licence_warnings
+    from .selection import instance_mismatch
     table, rps, conc = profile_capacity(profile, workload)
     warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
+    if prices.replica_hardware and (mismatch := instance_mismatch(profile, *prices.replica_hardware)):
+        warnings.append(mismatch)
     warnings += licence_warnings(card, workload.monthly_active_users)
     if profile.projection:
         warnings.insert(0, f"projection: {profile.projection}")

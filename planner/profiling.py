@@ -52,6 +52,7 @@ class ProfileConfig:
     n_batch: int = 512
     flash_attn: str = "auto"
     cpu_extra_buffers: bool = True  # llama.cpp's repacked CPU weight layouts (llama-bench's default)
+    threadpool_poll: int | None = 50  # persistent polling threadpool as llama-bench/llama-server; None: llama-cpp-python's default
     warmup_runs: int = 1
     min_reps: int = 3
     max_reps: int = 20
@@ -186,7 +187,7 @@ def profile_model(
     n_threads = config.n_threads or usable_threads()
     settings = EngineSettings(n_ctx=config.main_n_ctx(), n_batch=config.n_batch, n_ubatch=config.n_batch, n_threads=n_threads,
                               n_gpu_layers=config.n_gpu_layers, flash_attn=config.flash_attn,
-                              cpu_extra_buffers=config.cpu_extra_buffers)
+                              cpu_extra_buffers=config.cpu_extra_buffers, threadpool_poll=config.threadpool_poll)
     now = datetime.now(timezone.utc)
     path = Path(out_path) if out_path else default_profile_path(model, backend, Path(profiles_dir), now)
 
@@ -197,7 +198,8 @@ def profile_model(
             created_at=now, tool_version=__version__, status="partial", model=model,
             engine=EngineInfo(name="llama-cpp-python", version=engine_version(), backend=backend, n_threads=n_threads,
                               n_gpu_layers=config.n_gpu_layers, n_ctx=settings.n_ctx, n_batch=settings.n_batch,
-                              n_ubatch=settings.n_ubatch, flash_attn=config.flash_attn, system_info=system_info()),
+                              n_ubatch=settings.n_ubatch, flash_attn=config.flash_attn, threadpool_poll=config.threadpool_poll,
+                              system_info=system_info()),
             hardware=hardware,
             settings=ProfileSettings(
                 warmup_runs=config.warmup_runs, min_reps=config.min_reps, max_reps=config.max_reps,

@@ -97,6 +97,7 @@ class EngineInfo(_Model):
     n_batch: int | None = None
     n_ubatch: int | None = None
     flash_attn: str | None = None
+    threadpool_poll: int | None = Field(None, description="persistent ggml threadpool's polling level; None: a new threadpool per decode")
     system_info: str | None = Field(None, description="llama_print_system_info(): SIMD features, backends")
     endpoint_host: str | None = Field(None, description="host:port only; never a key or a full URL with credentials")
     server_notes: list[str] = Field(default_factory=list)

@@ -28,6 +28,24 @@ def matching_instance(profile: Profile, instances: pd.DataFrame) -> pd.Series:
     return pool.sort_values("on_demand_usd_per_hour").iloc[0]
 
 
+def instance_mismatch(profile: Profile, accelerator: str, accelerator_count: int, vcpus: int, instance: str) -> str | None:
+    """Say so when a plan prices a replica on hardware other than the one its capacity was measured (or projected) on."""
+    hw = profile.hardware
+    host = (profile.engine.endpoint_host or "").rsplit(":", 1)[0]
+    if profile.engine.name == "openai-http" and host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+        return None  # a remote endpoint: the fingerprint is the client's, the server's hardware is unknown
+    on_gpu = bool(hw.gpus) and profile.engine.backend != "cpu"
+    rented_gpu = bool(accelerator) and accelerator.lower() != "cpu"
+    measured = f"{len(hw.gpus)}× {hw.gpus[0].name}" if on_gpu else f"{hw.cpu_model} ({profile.engine.n_threads or hw.logical_cores} threads)"
+    rented = f"{accelerator_count}× {accelerator}" if rented_gpu else f"{vcpus} vCPUs"
+    if on_gpu == rented_gpu and (not on_gpu or (_gpu_match(accelerator, hw.gpus[0].name) and accelerator_count == len(hw.gpus))):
+        if on_gpu:
+            return None
+        return (f"capacity measured on {measured}; {instance} ({rented}) is assumed to be as fast — its CPU may differ")
+    return (f"capacity measured on {measured} but priced as {instance} ({rented}): the figures assume that instance runs as fast; "
+            f"profile on it, project with `llm-planner project`, or pick a matching instance")
+
+
 def _gpu_match(catalog_name: str, nvml_name: str) -> bool:
     """Whole-word match ("L4" is not "L40S"), ignoring vendor and form-factor words NVML does not report."""
     wanted = set(catalog_name.lower().replace("-", " ").split()) - {"nvidia", "geforce", "sxm", "pcie"}

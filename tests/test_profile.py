@@ -27,6 +27,7 @@ def test_profile_has_every_section(tiny_profile):
     assert p.energy is not None and (p.energy.source is not None or p.energy.unavailable_reason)
     assert p.hardware.memory_bandwidth_gb_s > 0 and p.hardware.logical_cores >= 1
     assert p.model.quant_label == "Q4_1" and len(p.model.sha256) == 64
+    assert p.engine.threadpool_poll == 50  # llama-bench's persistent polling threadpool by default
 
 
 def test_profile_round_trips(tiny_profile, tmp_path):
@@ -74,7 +75,8 @@ def test_bad_config_names_the_field(kwargs, field):
 def test_ctrl_c_leaves_a_valid_partial_profile(tmp_path, embedded_path):
     """SIGINT a real `llm-planner profile` after its first finished test: the file must load, marked partial."""
     out = tmp_path / "interrupted.json"
-    proc = subprocess.Popen([sys.executable, "-m", "planner", "profile", str(embedded_path), "--out", str(out), "--concurrency", "1,2"],
+    proc = subprocess.Popen([sys.executable, "-m", "planner", "profile", str(embedded_path), "--out", str(out), "--concurrency", "1,2",
+                             "--no-threadpool"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.time() + 240
     while time.time() < deadline:
@@ -91,3 +93,4 @@ def test_ctrl_c_leaves_a_valid_partial_profile(tmp_path, embedded_path):
     assert "interrupted: the finished tests are saved in" in err and "Traceback" not in err
     partial = load_profile(out)
     assert partial.status == "partial" and partial.prefill
+    assert partial.engine.threadpool_poll is None  # --no-threadpool: llama-cpp-python's own per-decode threadpool

@@ -79,3 +79,12 @@ def test_plan_params_reject_unknown_fields():
     from pydantic import ValidationError
     with pytest.raises(ValidationError, match="nmae"):
         PlanParams.model_validate({"nmae": "typo"})
+
+
+def test_readme_plan_file_example_is_valid():
+    """The README's `report --params` example must parse and name files that are committed."""
+    import yaml
+    block = re.search(r"```yaml\n(.*?)```", (REPO / "README.md").read_text(), re.S).group(1)
+    params = PlanParams.model_validate(yaml.safe_load(block))
+    assert (REPO / params.profile).is_file(), params.profile
+    assert params.instance in set(load_catalog("instances")["instance"])

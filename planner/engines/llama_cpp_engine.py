@@ -8,6 +8,7 @@ have no vocabulary (tokenising one aborts the process), and gives batched multi-
 """
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import time
@@ -37,6 +38,35 @@ def supports_gpu_offload() -> bool:
     return bool(llama_cpp.llama_supports_gpu_offload())
 
 
+class _ThreadpoolParams(ctypes.Structure):
+    """ggml.h's `struct ggml_threadpool_params` (GGML_MAX_N_THREADS = 512); llama-cpp-python does not bind it."""
+    _fields_ = [("cpumask", ctypes.c_bool * 512), ("n_threads", ctypes.c_int), ("prio", ctypes.c_int),
+                ("poll", ctypes.c_uint32), ("strict_cpu", ctypes.c_bool), ("paused", ctypes.c_bool)]
+
+
+def _ggml_cpu_lib() -> ctypes.CDLL:
+    """The CPU backend llama-cpp-python's libllama already loaded (found beside it, so no second copy)."""
+    lib_dir = Path(llama_cpp.__file__).parent / "lib"
+    for name in ("libggml-cpu.so", "libggml-cpu.dylib", "ggml-cpu.dll"):
+        if (lib_dir / name).is_file():
+            lib = ctypes.CDLL(str(lib_dir / name))
+            lib.ggml_threadpool_new.argtypes = [ctypes.POINTER(_ThreadpoolParams)]
+            lib.ggml_threadpool_new.restype = ctypes.c_void_p
+            lib.ggml_threadpool_free.argtypes = [ctypes.c_void_p]
+            lib.ggml_threadpool_free.restype = None
+            return lib
+    raise PlannerError(f"threadpool_poll: no ggml-cpu library in {lib_dir} — pass threadpool_poll=None")
+
+
+def _llama_lib() -> ctypes.CDLL:
+    lib = llama_cpp.llama_cpp._lib
+    lib.llama_attach_threadpool.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    lib.llama_attach_threadpool.restype = None
+    lib.llama_detach_threadpool.argtypes = [ctypes.c_void_p]
+    lib.llama_detach_threadpool.restype = None
+    return lib
+
+
 FLASH_ATTN = {"auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO, "on": llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED, "off": llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED}
 
 
@@ -50,6 +80,9 @@ class EngineSettings:
     n_seq_max: int = 1
     flash_attn: str = "auto"
     cpu_extra_buffers: bool = True  # llama.cpp's repacked/AMX CPU weight layouts; off only where they crash
+    # A persistent CPU threadpool that polls for work, as llama-bench and llama-server attach one (poll 50 is
+    # their default). None: llama-cpp-python's own behaviour, a new threadpool for every llama_decode.
+    threadpool_poll: int | None = 50
 
     def resolved_threads(self) -> int:
         return self.n_threads or len(os.sched_getaffinity(0))
@@ -65,6 +98,8 @@ class LlamaCppEngine:
             _backend_ready = True
         if settings.flash_attn not in FLASH_ATTN:
             raise PlannerError(f"flash_attn: '{settings.flash_attn}' is not one of {sorted(FLASH_ATTN)}")
+        if settings.threadpool_poll is not None and not 0 <= settings.threadpool_poll <= 100:
+            raise PlannerError(f"threadpool_poll: {settings.threadpool_poll} is outside 0..100 (or None for no threadpool)")
         self.settings = settings
         self.path = Path(model_path)
         mparams = llama_cpp.llama_model_default_params()
@@ -98,7 +133,9 @@ class LlamaCppEngine:
         self._n_seq = np.ctypeslib.as_array(self._batch.n_seq_id, shape=(self._capacity,))
         self._logits = np.ctypeslib.as_array(self._batch.logits, shape=(self._capacity,))
         self._rng = np.random.default_rng(seed)
+        self._threadpool: int | None = None
         self._closed = False
+        self._attach_threadpool(threads)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -106,7 +143,23 @@ class LlamaCppEngine:
             llama_cpp.llama_batch_free(self._batch)
             llama_cpp.llama_free(self.ctx)
             llama_cpp.llama_model_free(self.model)
+            self._free_threadpool()
             self._closed = True
+
+    def _attach_threadpool(self, n_threads: int) -> None:
+        if self.settings.threadpool_poll is None:
+            return
+        params = _ThreadpoolParams(n_threads=n_threads, poll=self.settings.threadpool_poll)
+        pool = _ggml_cpu_lib().ggml_threadpool_new(ctypes.byref(params))
+        if not pool:
+            raise PlannerError(f"n_threads: ggml could not create a threadpool of {n_threads} threads")
+        _llama_lib().llama_attach_threadpool(self.ctx, pool, None)
+        self._threadpool = pool
+
+    def _free_threadpool(self) -> None:
+        if self._threadpool is not None:
+            _ggml_cpu_lib().ggml_threadpool_free(self._threadpool)
+            self._threadpool = None
 
     def __enter__(self) -> "LlamaCppEngine":
         return self
@@ -120,7 +173,12 @@ class LlamaCppEngine:
         return int(llama_cpp.llama_n_threads(self.ctx))
 
     def set_threads(self, n_threads: int) -> None:
+        """A threadpool has a fixed size, so a new thread count gets a new threadpool."""
+        if self._threadpool is not None:
+            _llama_lib().llama_detach_threadpool(self.ctx)
+            self._free_threadpool()
         llama_cpp.llama_set_n_threads(self.ctx, n_threads, n_threads)
+        self._attach_threadpool(n_threads)
 
     def model_size_bytes(self) -> int:
         return int(llama_cpp.llama_model_size(self.model))
