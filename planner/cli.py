@@ -172,6 +172,8 @@ def demo(
                f"task, what a 135M model is for), TTFT ≤ {workload.ttft_slo_s:g} s, ITL ≤ {workload.itl_slo_s:g} s, peak {workload.peak_to_avg:g}× average")
     result = make_plan(prof, PriceChoice.from_rows(inst, api_row), workload, profile_ref=str(path), card=card_of(prof))
     typer.echo(f"self-hosted on {result.prices.replica_label}: {result.capacity_rps:.3g} req/s per replica at the SLO")
+    for w in result.warnings:
+        typer.echo(f"note: {w}")
     _print_break_even(result)
     if frontier and frontier != result.prices.api_label:
         _, _, _, frontier_row = resolve(path, None, frontier)

@@ -1,4 +1,5 @@
-"""Packaging facts: conda's environment.yml matches pyproject, .ci/run calls the README's test command, the CLI behaves."""
+"""Packaging facts: conda's environment.yml matches pyproject, .ci/run calls the README's test command, the CLI and the demo behave."""
+import re
 import subprocess
 import sys
 import tomllib
@@ -44,3 +45,15 @@ def test_bad_arguments_give_one_line_and_no_traceback(tmp_path):
         lines = [line for line in out.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], out.stderr
         assert "Traceback" not in out.stderr
+
+
+def test_demo_prints_the_answer_and_writes_the_report(tmp_path):
+    """The README's main command end to end (quick profile of the embedded model, plan, HTML report)."""
+    out = subprocess.run([sys.executable, "-m", "planner", "demo", "--profiles-dir", str(tmp_path / "profiles"),
+                          "--reports-dir", str(tmp_path / "reports")], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"measured decode [\d,.]+ tok/s", out.stdout)
+    assert re.search(r"break-even volume vs gpt-4o-mini .*: (none|[\d,]+ requests/month)", out.stdout)
+    assert re.search(r"note: capacity measured on .*; \S+ \(\d+ vCPUs\) is assumed to be as fast", out.stdout)
+    assert "plotly" in (tmp_path / "reports" / "demo.html").read_text()
+    assert len(list((tmp_path / "profiles").glob("SmolLM2-135M-Instruct.Q4_1__cpu__*.json"))) == 1
