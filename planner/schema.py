@@ -7,6 +7,7 @@ fingerprint, raw samples next to their summaries, and whether the run finished.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -264,8 +265,15 @@ class Profile(_Model):
     @property
     def label(self) -> str:
         clone = " [clone]" if self.model.is_clone else ""
-        where = f"projected to {self.hardware.gpus[0].name if self.hardware.gpus else self.hardware.cpu_model}" if self.projection else self.engine.backend
+        where = f"projected to {self.hardware_name}" if self.projection else f"{self.engine.backend} · {self.hardware_name}"
         return f"{self.model.name} {self.model.quant_label}{clone} · {where}"
+
+    @property
+    def hardware_name(self) -> str:
+        """The device that did the work: the GPU when layers ran on one, else the CPU (without trademark noise)."""
+        if self.hardware.gpus and self.engine.backend != "cpu" and self.engine.name != "openai-http":
+            return self.hardware.gpus[0].name
+        return " ".join(re.sub(r"\((R|TM|tm)\)|\b(CPU|Processor)\b", " ", self.hardware.cpu_model).split())
 
 
 def save_profile(profile: Profile, path: str | Path) -> Path:
