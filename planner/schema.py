@@ -271,7 +271,7 @@ class Profile(_Model):
     @property
     def hardware_name(self) -> str:
         """The device that did the work: the GPU when layers ran on one, else the CPU (without trademark noise)."""
-        if self.hardware.gpus and self.engine.backend != "cpu" and self.engine.name != "openai-http":
+        if self.hardware.gpus and self.engine.backend != "cpu":
             return self.hardware.gpus[0].name
         return " ".join(re.sub(r"\((R|TM|tm)\)|\b(CPU|Processor)\b", " ", self.hardware.cpu_model).split())
 

@@ -38,10 +38,10 @@ def instance_mismatch(profile: Profile, accelerator: str, accelerator_count: int
     rented_gpu = bool(accelerator) and accelerator.lower() != "cpu"
     measured = f"{len(hw.gpus)}× {hw.gpus[0].name}" if on_gpu else f"{hw.cpu_model} ({profile.engine.n_threads or hw.logical_cores} threads)"
     rented = f"{accelerator_count}× {accelerator}" if rented_gpu else f"{vcpus} vCPUs"
-    if on_gpu == rented_gpu and (not on_gpu or (_gpu_match(accelerator, hw.gpus[0].name) and accelerator_count == len(hw.gpus))):
-        if on_gpu:
-            return None
-        return (f"capacity measured on {measured}; {instance} ({rented}) is assumed to be as fast — its CPU may differ")
+    if not on_gpu and not rented_gpu:
+        return f"capacity measured on {measured}; {instance} ({rented}) is assumed to be as fast — its CPU may differ"
+    if on_gpu and rented_gpu and _gpu_match(accelerator, hw.gpus[0].name) and accelerator_count == len(hw.gpus):
+        return None
     return (f"capacity measured on {measured} but priced as {instance} ({rented}): the figures assume that instance runs as fast; "
             f"profile on it, project with `llm-planner project`, or pick a matching instance")
 

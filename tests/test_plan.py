@@ -3,10 +3,13 @@ import numpy as np
 import pytest
 
 from planner import costmodel as cm
-from planner.catalog import load_catalog
+from planner.catalog import load_catalog, lookup
 from planner.errors import PlannerError
 from planner.plan import PriceChoice, Workload, plan
-from planner.selection import default_api, matching_instance
+from planner.schema import load_profile
+from planner.selection import default_api, instance_mismatch, matching_instance
+
+from .conftest import REPO
 
 # what a 135M model on two CPU cores is for: short extraction/classification requests; the SLO is loose because these
 # tests check the planning arithmetic on a real profile, whatever else the shared machine is doing
@@ -68,9 +71,6 @@ def test_cli_plan_prints_the_answer(tiny_profile, tmp_path):
 def test_pricing_on_other_hardware_is_flagged():
     """A committed H100 profile priced on an A10G or an 8-GPU instance gets a warning naming both; a matching
     GPU count and model gets none; a CPU profile on a CPU instance notes that the CPU may differ."""
-    from planner.schema import load_profile
-    from planner.selection import instance_mismatch
-    from .conftest import REPO
     h100 = load_profile(next((REPO / "profiles/reference/h100").glob("Mistral-7B*.json")))
     cpu = load_profile(next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__*.json")))
     a10g = instance_mismatch(h100, "NVIDIA A10G", 1, 4, "g5.xlarge")
@@ -79,7 +79,6 @@ def test_pricing_on_other_hardware_is_flagged():
     assert instance_mismatch(h100, "NVIDIA H100 SXM 80GB", 1, 26, "a3-highgpu-1g") is None
     assert "but priced as g5.xlarge" in instance_mismatch(cpu, "NVIDIA A10G", 1, 4, "g5.xlarge")
     assert "its CPU may differ" in instance_mismatch(cpu, "cpu", 0, 2, "c7i.large")
-    from planner.catalog import lookup
     g5 = lookup(load_catalog("instances"), "instances", "g5.xlarge")
     result = plan(h100, PriceChoice.from_rows(g5, default_api(load_catalog("api_prices"))), Workload())
     assert any("priced as g5.xlarge" in w for w in result.warnings)

@@ -13,6 +13,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,7 @@ class _ThreadpoolParams(ctypes.Structure):
                 ("poll", ctypes.c_uint32), ("strict_cpu", ctypes.c_bool), ("paused", ctypes.c_bool)]
 
 
+@lru_cache(maxsize=1)
 def _ggml_cpu_lib() -> ctypes.CDLL:
     """The CPU backend llama-cpp-python's libllama already loaded (found beside it, so no second copy)."""
     lib_dir = Path(llama_cpp.__file__).parent / "lib"
@@ -58,6 +60,7 @@ def _ggml_cpu_lib() -> ctypes.CDLL:
     raise PlannerError(f"threadpool_poll: no ggml-cpu library in {lib_dir} — pass threadpool_poll=None")
 
 
+@lru_cache(maxsize=1)
 def _llama_lib() -> ctypes.CDLL:
     lib = llama_cpp.llama_cpp._lib
     lib.llama_attach_threadpool.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
