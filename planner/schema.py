@@ -269,9 +269,14 @@ class Profile(_Model):
         return f"{self.model.name} {self.model.quant_label}{clone} · {where}"
 
     @property
+    def on_gpu(self) -> bool:
+        """Whether the measured work ran on the machine's GPU (a GPU present but a CPU backend does not count)."""
+        return bool(self.hardware.gpus) and self.engine.backend != "cpu"
+
+    @property
     def hardware_name(self) -> str:
         """The device that did the work: the GPU when layers ran on one, else the CPU (without trademark noise)."""
-        if self.hardware.gpus and self.engine.backend != "cpu":
+        if self.on_gpu:
             return self.hardware.gpus[0].name
         return " ".join(re.sub(r"\((R|TM|tm)\)|\b(CPU|Processor)\b", " ", self.hardware.cpu_model).split())
 

@@ -15,7 +15,7 @@ DEFAULT_API_MODEL = "gpt-4o-mini"
 def matching_instance(profile: Profile, instances: pd.DataFrame) -> pd.Series:
     """Cheapest on-demand instance like the profiled machine: same GPU (by name) × count, or a CPU instance with as many vCPUs."""
     hw = profile.hardware
-    if hw.gpus and profile.engine.backend != "cpu":
+    if profile.on_gpu:
         gpu = hw.gpus[0].name.lower()
         pool = instances[instances["accelerator"].astype(str).str.lower().map(lambda a: bool(a) and a != "cpu" and _gpu_match(a, gpu))]
         pool = pool[pool["accelerator_count"] == len(hw.gpus)] if not pool.empty else pool
@@ -34,7 +34,7 @@ def instance_mismatch(profile: Profile, accelerator: str, accelerator_count: int
     host = (profile.engine.endpoint_host or "").rsplit(":", 1)[0]
     if profile.engine.name == "openai-http" and host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
         return None  # a remote endpoint: the fingerprint is the client's, the server's hardware is unknown
-    on_gpu = bool(hw.gpus) and profile.engine.backend != "cpu"
+    on_gpu = profile.on_gpu
     rented_gpu = bool(accelerator) and accelerator.lower() != "cpu"
     measured = f"{len(hw.gpus)}× {hw.gpus[0].name}" if on_gpu else f"{hw.cpu_model} ({profile.engine.n_threads or hw.logical_cores} threads)"
     rented = f"{accelerator_count}× {accelerator}" if rented_gpu else f"{vcpus} vCPUs"
