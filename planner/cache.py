@@ -14,14 +14,25 @@ def cache_dir() -> Path:
     return path
 
 
+KINDS = ("ladder", "clones")
+
+
+def _checked_kind(kind: str) -> str:
+    """Only the known kinds: a kind is joined onto the cache folder, so a path here would delete outside it."""
+    if kind not in KINDS:
+        from .errors import PlannerError
+        raise PlannerError(f"--kind: must be one of {', '.join(KINDS)} (got {kind!r})")
+    return kind
+
+
 def cache_entries(kind: str) -> list[Path]:
-    d = cache_dir() / kind
+    d = cache_dir() / _checked_kind(kind)
     return sorted(d.glob("*.gguf")) if d.is_dir() else []
 
 
 def clear_cache(kind: str | None = None) -> int:
     """Delete cached files (one kind, or all); returns bytes freed."""
-    target = cache_dir() / kind if kind else cache_dir()
+    target = cache_dir() / _checked_kind(kind) if kind is not None else cache_dir()
     if not target.exists():
         return 0
     freed = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
