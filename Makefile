@@ -6,13 +6,13 @@ BIN    := $(VENV)/bin
 # llama.cpp's -march=native build would use them. Override with `make LLAMA_CMAKE_ARGS= install` on real hardware.
 LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
 
-.PHONY: install demo test system-deps notebooks-clean clean
+.PHONY: install demo test test-fast lint system-deps notebooks-clean clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@echo "installing (first time: llama-cpp-python compiles llama.cpp from source, about 10 minutes on 2 cores)"
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --progress-bar off -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --progress-bar off -e '.[dev,notebooks]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -27,8 +27,16 @@ system-deps:
 demo: install system-deps
 	$(BIN)/llm-planner demo $$(command -v chromium >/dev/null 2>&1 && echo --pdf)
 
-test: install system-deps
+# everything: lint, the import-direction check, unit tests, the real engine and servers, the browser, every notebook
+test: install system-deps lint
 	$(BIN)/pytest
+
+# the unit tests alone (no engine, no server, no browser): under a minute
+test-fast: install
+	$(BIN)/pytest tests/unit -q
+
+lint: install
+	$(BIN)/ruff check .
 
 notebooks-clean:
 	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

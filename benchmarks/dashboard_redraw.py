@@ -9,10 +9,10 @@ import statistics
 import time
 from pathlib import Path
 
-from planner.catalog import load_catalog
-from planner.dashboard import PlanDashboard
-from planner.plan import Workload
-from planner.schema import load_profile
+from planner.core.plan import Workload
+from planner.formats.catalog import load_catalog
+from planner.formats.profiles import load_profile
+from planner.present.dashboard import PlanDashboard
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 from statistics import median
 
-from planner.cache import cache_dir
-from planner.embedded import embedded_model_path
-from planner.engines.llama_cpp_engine import EngineSettings, LlamaCppEngine, engine_version
+from planner.measure.engines.llama_cpp import EngineSettings, LlamaCppEngine, engine_version
+from planner.measure.gguf.cache import cache_dir
+from planner.measure.gguf.embedded import embedded_model_path
 
 AMX_OFF = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"  # same flags as the Makefile's llama-cpp-python build
 
@@ -81,7 +81,9 @@ def batched_bench(bin_dir: Path, model: Path, threads: int, n_pp: int, n_tg: int
 
 def ours(model: Path, threads: int, n_prompt: int, n_gen: int, poll: int | None = 50) -> tuple[float, float]:
     with LlamaCppEngine(model, EngineSettings(n_ctx=n_prompt + n_gen + 256, n_threads=threads, threadpool_poll=poll)) as e:
-        e.clear(); e.prefill(e.random_tokens(n_prompt)); e.decode_steps(1, start_pos=n_prompt)  # warm-up, as llama-bench does
+        e.clear()  # warm-up, as llama-bench does
+        e.prefill(e.random_tokens(n_prompt))
+        e.decode_steps(1, start_pos=n_prompt)
         pp, tg = [], []
         for _ in range(INNER_REPS):
             e.clear()
@@ -95,7 +97,8 @@ def ours(model: Path, threads: int, n_prompt: int, n_gen: int, poll: int | None 
 def ours_batched(model: Path, threads: int, n_pp: int, n_tg: int, levels: list[int]) -> dict[int, float]:
     out = {}
     with LlamaCppEngine(model, EngineSettings(n_ctx=max(levels) * (n_pp + n_tg) + 256, n_threads=threads, n_seq_max=max(levels))) as e:
-        e.prefill(e.random_tokens(16)); e.decode_steps(4, start_pos=16)
+        e.prefill(e.random_tokens(16))
+        e.decode_steps(4, start_pos=16)
         for c in levels:
             e.clear()
             e.prefill_many([e.random_tokens(n_pp) for _ in range(c)])
@@ -123,9 +126,12 @@ def main() -> None:
     a_c: dict[int, list[float]] = {c: [] for c in levels}
     b_c: dict[int, list[float]] = {c: [] for c in levels}
     for rep in range(args.reps):
-        pp, tg = ours(model, args.threads, args.prompt, args.gen); a_pp.append(pp); a_tg.append(tg)
-        pp, tg = llama_bench(bin_dir, model, args.threads, args.prompt, args.gen); b_pp.append(pp); b_tg.append(tg)
-        pp, tg = ours(model, args.threads, args.prompt, args.gen, poll=None); d_pp.append(pp); d_tg.append(tg)
+        for (pp_list, tg_list), run in (((a_pp, a_tg), lambda: ours(model, args.threads, args.prompt, args.gen)),
+                                        ((b_pp, b_tg), lambda: llama_bench(bin_dir, model, args.threads, args.prompt, args.gen)),
+                                        ((d_pp, d_tg), lambda: ours(model, args.threads, args.prompt, args.gen, poll=None))):
+            pp, tg = run()
+            pp_list.append(pp)
+            tg_list.append(tg)
         for c, v in ours_batched(model, args.threads, 128, 32, levels).items():
             a_c[c].append(v)
         for c, v in batched_bench(bin_dir, model, args.threads, 128, 32, levels).items():

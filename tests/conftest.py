@@ -18,7 +18,7 @@ def _isolated_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def embedded_path():
-    from planner.embedded import embedded_model_path
+    from planner.measure.gguf.embedded import embedded_model_path
     return embedded_model_path()
 
 
@@ -30,7 +30,7 @@ TINY = dict(prompt_lengths=(32, 64), decode_depths=(0, 64), gen_tokens=8, latenc
 @pytest.fixture(scope="session")
 def tiny_profile(tmp_path_factory, embedded_path):
     """One short real profile of the embedded model (about 15 s on two cores), shared by the tests."""
-    from planner.profiling import ProfileConfig, profile_model
+    from planner.measure.profiling.llama_cpp import ProfileConfig, profile_model
     out = tmp_path_factory.mktemp("profiles") / "tiny.json"
     profile = profile_model(embedded_path, ProfileConfig(**TINY), out_path=out, progress=False)
     return profile, out

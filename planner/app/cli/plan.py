@@ -1,0 +1,162 @@
+"""Planning commands: plan, report, demo, project, catalog."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import typer
+from pydantic import ValidationError
+
+from planner.app.workflows import build_report, plan_profile
+from planner.core.errors import InputError
+from planner.core.plan import Workload
+from planner.core.projection import calibrate_decode, predict_card, same_quant
+from planner.formats.catalog import SCHEMAS, load_card, load_catalog, record, reference_bandwidth
+from planner.formats.plan_file import load_params
+from planner.formats.profiles import load_profile
+from planner.measure.gguf.embedded import embedded_model_path
+from planner.present.report import write_report
+
+app = typer.Typer()
+
+
+@app.command()
+def plan(
+    profile_path: Path | None = typer.Option(None, "--profile", help="profile JSON (default: newest under profiles/)"),
+    instance: str | None = typer.Option(None, help="instance from data/instances.csv (default: one like the profiled machine)"),
+    api: str | None = typer.Option(None, help="API model from data/api_prices.csv (default: gpt-4o-mini)"),
+    price: str = typer.Option("on_demand", help="on_demand, spot or reserved"),
+    requests: float = typer.Option(1e6, help="requests per month to quote"),
+    tokens_in: float = typer.Option(512, help="prompt tokens per request"),
+    tokens_out: float = typer.Option(128, help="output tokens per request"),
+    ttft_slo: float = typer.Option(2.0, help="TTFT limit, seconds"),
+    itl_slo: float = typer.Option(0.2, help="inter-token latency limit, seconds"),
+    peak_to_avg: float = typer.Option(2.0, help="peak load ÷ average load"),
+    users: float | None = typer.Option(None, help="monthly active users (checked against the model's licence)"),
+    html: Path | None = typer.Option(None, help="also write the HTML report here"),
+    params: Path | None = typer.Option(None, help="workload YAML (overrides the options above)"),
+):
+    """Monthly cost self-hosted vs API, replicas at the SLO, and the break-even volume."""
+    if price not in ("on_demand", "spot", "reserved"):
+        raise InputError(f"--price: must be on_demand, spot or reserved (got {price!r})")
+    workload = load_params(params).workload if params else _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out,
+                                                                   ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, peak_to_avg=peak_to_avg,
+                                                                   monthly_active_users=users)
+    result, prof, path = plan_profile(profile_path, instance, api, workload, price_kind=price)  # type: ignore[arg-type]
+    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
+        typer.echo(result.summary().to_string(index=False))
+    for w in result.warnings:
+        typer.echo(f"warning: {w}")
+    if html:
+        for written in write_report(result, prof, html, profile_path=path):
+            typer.echo(f"report: {written}")
+
+
+def _workload(**values) -> Workload:
+    try:
+        return Workload(**values)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        option = {"requests_per_month": "requests", "ttft_slo_s": "ttft-slo", "itl_slo_s": "itl-slo"}.get(str(e["loc"][0]), str(e["loc"][0]))
+        raise InputError(f"--{option.replace('_', '-')}: {e['msg'].lower()} (got {e.get('input')!r})") from None
+
+
+@app.command()
+def report(params: Path = typer.Option(..., "--params", help="plan.yaml: profile, instance, api, workload, output"),
+           pdf: bool | None = typer.Option(None, "--pdf/--no-pdf", help="override the file's pdf setting")):
+    """Write the planning report (standalone HTML, optionally PDF) described by a plan file."""
+    for written in build_report(params, pdf=pdf):
+        typer.echo(f"report: {written.resolve()}")
+
+
+# what a 135M model on a small CPU is for: short extraction/classification requests
+DEMO_WORKLOAD_FIELDS = dict(tokens_in=128, tokens_out=16, ttft_slo_s=5.0, itl_slo_s=0.5)
+
+
+@app.command()
+def demo(
+    reports_dir: Path = typer.Option(Path("reports"), help="where the report goes"),
+    profiles_dir: Path = typer.Option(Path("profiles"), help="where the new profile goes"),
+    api: str | None = typer.Option(None, help="API model to compare against (default: gpt-4o-mini)"),
+    frontier: str | None = typer.Option("gpt-4o", help="a second, frontier API to quote the break-even against"),
+    pdf: bool = typer.Option(False, "--pdf/--no-pdf", help="also print the report to PDF (needs Chromium)"),
+):
+    """Profile the embedded model here (quick), plan against an API, write an HTML report, print the answer."""
+    from planner.measure.profiling.llama_cpp import ProfileConfig, profile_model  # loads llama.cpp: only when profiling
+
+    model = embedded_model_path()
+    typer.echo(f"profiling the embedded model {model.name} on this machine (quick run)…")
+    prof = profile_model(model, ProfileConfig.quick(), profiles_dir=profiles_dir)
+    path = prof.saved_path
+    typer.echo(f"measured decode {prof.decode_tok_s:,.1f} tok/s (95% CI ±{prof.decode[0].tok_s.ci95_half_width_pct:.1f}%), "
+               f"prefill {prof.prefill_tok_s:,.1f} tok/s; profile: {path}")
+    workload = Workload(**DEMO_WORKLOAD_FIELDS)
+    typer.echo(f"workload: {workload.tokens_in:g} prompt → {workload.tokens_out:g} output tokens per request (an extraction/classification "
+               f"task, what a 135M model is for), TTFT ≤ {workload.ttft_slo_s:g} s, ITL ≤ {workload.itl_slo_s:g} s, peak {workload.peak_to_avg:g}× average")
+    result, prof, path = plan_profile(path, None, api, workload)
+    typer.echo(f"self-hosted on {result.prices.replica_label}: {result.capacity_rps:.3g} req/s per replica at the SLO")
+    for w in result.warnings:
+        typer.echo(f"note: {w}")
+    _print_break_even(result)
+    if frontier and frontier != result.prices.api_label:
+        _print_break_even(plan_profile(path, result.prices.instance.instance if result.prices.instance else None, frontier, workload)[0])
+    for written in write_report(result, prof, reports_dir / "demo.html", profile_path=path, pdf=pdf):
+        typer.echo(f"report: {written.resolve()}")
+
+
+
+@app.command()
+def project(
+    calibrate: list[Path] = typer.Option(..., "--calibrate", help="measured profiles from one machine (repeat the option); ≥ 2 model sizes"),
+    card: list[str] = typer.Option(..., "--card", help="model card(s) to predict, from data/model_cards.csv"),
+    quant: str = typer.Option("Q4_K_M", help="quant type of the prediction"),
+    hardware_name: str | None = typer.Option(None, "--hardware", help="predict on this data/hardware.csv row instead of the calibrated machine"),
+    source_hardware: str | None = typer.Option(None, "--source-hardware", help="hardware.csv row of the calibration machine (default: its measured bandwidth)"),
+    layers: int | None = typer.Option(None, help="reduced depth of the card"),
+):
+    """Predict decode tok/s and memory for model cards not measured, from a roofline fit on measured profiles."""
+    profiles = same_quant([load_profile(p) for p in calibrate], quant)
+    if source_hardware:
+        ref = _bandwidth("--source-hardware", source_hardware)
+    else:
+        ref = reference_bandwidth(profiles[0])[0]
+    cal = calibrate_decode(profiles, ref)
+    target = _bandwidth("--hardware", hardware_name) if hardware_name else None
+    rows = [predict_card(cal, load_card(name).with_layers(layers), quant, target_bandwidth_bytes_s=target) for name in card]
+    eff = f", {cal.bandwidth_efficiency:.0%} of the reference bandwidth" if cal.bandwidth_efficiency else ""
+    typer.echo(f"fit on {cal.n_points} decode points: {cal.per_layer_s * 1e6:.1f} µs per layer + bytes at "
+               f"{cal.effective_bandwidth_bytes_s / 1e9:.1f} GB/s effective{eff}; fit error {cal.rms_relative_error:.1%} rms")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        typer.echo(pd.DataFrame(rows).round(3).to_string(index=False))
+
+
+
+def _bandwidth(option: str, name: str) -> float:
+    row = record("hardware", name)
+    if row.memory_bandwidth_gb_s is None:
+        raise InputError(f"{option}: hardware row '{name}' has no memory_bandwidth_gb_s")
+    return row.memory_bandwidth_gb_s * 1e9
+
+
+def _print_break_even(result) -> None:
+    if result.self_host_ever_cheaper:
+        typer.echo(f"break-even volume vs {result.prices.api_label} (${result.api_usd_per_request:.3g}/request): "
+                   f"{result.break_even_first:,.0f} requests/month (self-hosting always cheaper above {result.break_even_always:,.0f})")
+    else:
+        typer.echo(f"break-even volume vs {result.prices.api_label} (${result.api_usd_per_request:.3g}/request): none — "
+                   "the API is cheaper at every volume for this workload")
+
+
+
+@app.command()
+def catalog(kind: str = typer.Argument(..., help="api_prices, instances, hardware, onprem or model_cards"),
+            contains: str | None = typer.Option(None, help="only rows whose key contains this text")):
+    """List a data catalog with its sources and dates."""
+    df = load_catalog(kind)
+    if contains:
+        key = SCHEMAS[kind]["key"][0]
+        df = df[df[key].astype(str).str.contains(contains, case=False, regex=False)]
+    with pd.option_context("display.max_rows", 500, "display.width", 250, "display.max_colwidth", 60):
+        typer.echo(df.to_string(index=False))
+
+

@@ -1,0 +1,122 @@
+"""`llm-planner serve-profile`: load-test an OpenAI-compatible server and write a serving profile.
+
+Either starts `python -m llama_cpp.server` here on loopback (`--engine llama-cpp`) or measures an existing server
+or hosted API (`--url`).
+"""
+from __future__ import annotations
+
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from planner.core.errors import InputError
+from planner.formats.files import slug
+from planner.measure.gguf.embedded import embedded_model_path
+from planner.measure.serving.client import Endpoint, served_models
+from planner.measure.serving.metrics import Slo, SweepConfig
+from planner.measure.serving.prompts import jsonl_prompts, synthetic_prompts
+from planner.measure.serving.servers import LlamaCppServer, vllm_serve_command
+from planner.measure.serving.sweep import serving_profile
+
+
+def _levels(text: str, option: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"{option}: expected comma-separated numbers like 1,2,4 (got {text!r})") from None
+    if not values or min(values) <= 0:
+        raise InputError(f"{option}: levels must be positive (got {text!r})")
+    return values
+
+
+def _line(lvl) -> str:
+    ttft = f"{lvl.ttft_ms.p95:.0f} ms" if lvl.ttft_ms else "n/a"
+    good = f", goodput {lvl.goodput_request_s:.2f} req/s" if lvl.slo else ""
+    errors = f" ({', '.join(f'{k} {v}' for k, v in lvl.errors.items())})" if lvl.errors else ""
+    return (f"{lvl.mode} {lvl.target:g}: {lvl.request_s:.2f} req/s, {lvl.output_tok_s:.1f} output tok/s, TTFT p95 {ttft}{good}; "
+            f"sent {lvl.sent} = ok {lvl.succeeded} + failed {lvl.failed} + timed out {lvl.timed_out}{errors}")
+
+
+def serve_profile(
+    engine: str | None = typer.Option(None, help="llama-cpp: start `python -m llama_cpp.server` here on loopback"),
+    model: Path | None = typer.Option(None, help="GGUF served (default for llama-cpp: the embedded model); with --url it describes the model"),
+    url: str | None = typer.Option(None, help="existing OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"),
+    api_key_env: str | None = typer.Option(None, "--api-key-env", help="environment variable holding the API key (never written)"),
+    model_name: str | None = typer.Option(None, "--model-name", help="model name sent in requests (default: the only one at /models)"),
+    server_kind: str | None = typer.Option(None, "--server-kind", help="recorded as engine.backend: llama-server, vllm, api, ..."),
+    chat: bool = typer.Option(False, "--chat/--completions", help="/chat/completions instead of /completions"),
+    concurrency: str | None = typer.Option(None, help="concurrency levels (default 1,2,4,8)"),
+    rate: str | None = typer.Option(None, help="Poisson arrival rates in requests/s, instead of concurrency levels"),
+    requests: int = typer.Option(32, help="requests at most per level"),
+    duration: float = typer.Option(120.0, help="seconds at most per level (no request starts later)"),
+    max_tokens: int = typer.Option(32, "--max-tokens", help="output tokens per request"),
+    prompt_tokens: int = typer.Option(64, "--prompt-tokens", help="synthetic prompt length, mean (words ≈ tokens)"),
+    prompt_std: float = typer.Option(0.0, "--prompt-std", help="synthetic prompt length, standard deviation (log-normal)"),
+    prompts_file: Path | None = typer.Option(None, "--prompts", help="JSONL of real prompts: {\"prompt\": ...} or {\"messages\": [...]}"),
+    ttft_slo: float | None = typer.Option(None, "--ttft-slo", help="goodput: TTFT limit, seconds"),
+    itl_slo: float | None = typer.Option(None, "--itl-slo", help="goodput: per-request ITL p95 limit, seconds"),
+    timeout: float = typer.Option(60.0, help="seconds at most per request"),
+    full_sweep: bool = typer.Option(False, "--full-sweep", help="run every level, not stopping at the knee"),
+    n_ctx: int = typer.Option(2048, "--n-ctx", help="context of the server started here"),
+    n_threads: int | None = typer.Option(None, "--n-threads", help="threads of the server started here (default: all cores)"),
+    profiles_dir: Path = typer.Option(Path("profiles"), "--profiles-dir", help="where the profile goes"),
+    out: Path | None = typer.Option(None, help="profile file to write (default: a dated name under --profiles-dir)"),
+) -> None:
+    """Load-test an OpenAI-compatible server (started here, or at --url) and write a serving profile with goodput."""
+
+    if (engine is None) == (url is None):
+        raise InputError("give either --engine llama-cpp (a server started here) or --url (an existing endpoint)")
+    if engine == "vllm":
+        cmd = shlex.join(vllm_serve_command(str(model or "MODEL"), port=8000))
+        raise InputError(f"--engine vllm: start it yourself on a GPU machine (`{cmd}`), then pass --url http://127.0.0.1:8000/v1 --server-kind vllm")
+    if engine not in (None, "llama-cpp"):
+        raise InputError(f"--engine: only llama-cpp is started here (got {engine!r}); measure other servers with --url")
+    if concurrency and rate:
+        raise InputError("give --concurrency or --rate, not both")
+    for name, value in (("--requests", requests), ("--duration", duration), ("--max-tokens", max_tokens), ("--timeout", timeout),
+                        ("--ttft-slo", ttft_slo if ttft_slo is not None else 1), ("--itl-slo", itl_slo if itl_slo is not None else 1)):
+        if value <= 0:
+            raise InputError(f"{name}: must be positive (got {value:g})")
+    if model is not None and not model.is_file():
+        raise InputError(f"--model: file not found: {model}")
+    mode, levels = ("rate", _levels(rate, "--rate")) if rate else ("concurrency", _levels(concurrency or "1,2,4,8", "--concurrency"))
+    config = SweepConfig(mode=mode, levels=levels, requests_per_level=requests, max_duration_s=duration, max_tokens=max_tokens,
+                         timeout_s=timeout, stop_at_knee=not full_sweep)
+    slo = Slo(ttft_slo if ttft_slo is not None else float("inf"), itl_slo if itl_slo is not None else float("inf"))
+    prompts = (jsonl_prompts(prompts_file, chat=chat) if prompts_file else
+               synthetic_prompts(min(requests * len(levels), 10_000), mean_tokens=prompt_tokens, std_tokens=prompt_std,
+                                 distribution="lognormal", chat=chat))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    def path_for(label: str, backend: str) -> Path:
+        return out or profiles_dir / f"{slug(label)}__{backend}__{mode}__{stamp}.json"
+
+    if engine:
+        gguf = model or embedded_model_path()
+        longest = max(p.approx_tokens for p in prompts)
+        if 1.5 * longest + max_tokens + 32 > n_ctx:  # words undercount tokens; chat templates add some
+            raise InputError(f"--n-ctx {n_ctx}: too small for prompts of up to {longest} words plus {max_tokens} output tokens")
+        with LlamaCppServer(gguf, n_ctx=n_ctx, n_threads=n_threads) as server:
+            path = path_for(gguf.stem, server.name)
+            result = serving_profile(Endpoint(server.base_url, server.model_alias, chat=chat), prompts, config, out_path=path, slo=slo,
+                                     backend=server.name, model_path=gguf, server_notes=server.notes, engine_version=server.version,
+                                     n_ctx=n_ctx, n_threads=server.n_threads, on_level=lambda lvl: typer.echo(_line(lvl)))
+    else:
+        endpoint = Endpoint(url, model_name or "unset", chat=chat, api_key_env=api_key_env)
+        if model_name is None:
+            names = served_models(endpoint)
+            if len(names) != 1:
+                raise InputError(f"--model-name: the server lists {len(names)} models{' (' + ', '.join(names[:5]) + ')' if names else ''}; name one")
+            endpoint = Endpoint(url, names[0], chat=chat, api_key_env=api_key_env)
+        backend = server_kind or ("openai-compatible" if endpoint.is_loopback else "api")
+        path = path_for(model.stem if model else endpoint.model, backend)
+        result = serving_profile(endpoint, prompts, config, out_path=path, slo=slo, backend=backend, model_path=model,
+                                 on_level=lambda lvl: typer.echo(_line(lvl)))
+    knee = result.settings.extra.get("knee_target")
+    typer.echo(f"profile: {path} ({result.status}){f'; knee at {mode} {knee:g}' if knee is not None else ''}")
+
+
+app = typer.Typer()
+app.command("serve-profile")(serve_profile)

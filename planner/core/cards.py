@@ -1,0 +1,45 @@
+"""Model cards: architecture numbers of the open models users plan for (rows of data/model_cards.csv)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from planner.core.errors import InputError
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    n_layers: int
+    d_model: int
+    n_heads: int
+    n_kv_heads: int
+    ffn_dim: int
+    vocab_size: int
+    head_dim: int
+    n_experts: int = 0
+    n_experts_active: int = 0
+    context_length: int | None = None
+    rope_theta: float | None = None
+    licence: str | None = None
+    licence_mau_limit: float | None = None
+    params_b: float | None = None
+    active_params_b: float | None = None
+    source: str = ""
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_experts > 1
+
+    def with_layers(self, n_layers: int | None) -> ModelCard:
+        """The same architecture at reduced depth (per-layer cost is unchanged, so speed scales by layer count)."""
+        if n_layers is None or n_layers == self.n_layers:
+            return self
+        if not 1 <= n_layers <= self.n_layers:
+            raise InputError(f"--layers: must be between 1 and {self.n_layers} for {self.name} (got {n_layers})")
+        return replace(self, n_layers=n_layers)
+
+    def n_params(self) -> int:
+        """Parameter count of the tensors a clone writes (llama-family layout, untied output)."""
+        attn = self.d_model * self.head_dim * (2 * self.n_heads + 2 * self.n_kv_heads)
+        ffn = 3 * self.d_model * self.ffn_dim * max(self.n_experts, 1) + (self.d_model * self.n_experts if self.is_moe else 0)
+        return self.n_layers * (attn + ffn + 2 * self.d_model) + 2 * self.vocab_size * self.d_model + self.d_model

@@ -1,0 +1,124 @@
+"""Cost of serving a monthly request volume: self-hosted replicas vs a per-token API. Pure and vectorised.
+
+Every function takes numpy-broadcastable arrays, so a grid of 10⁶ scenarios (model × hardware × volume
+× SLO) is one call. Conventions: a month is 730 hours (24 × 365 / 12, the cloud providers' convention);
+prices are US dollars; token prices are per token.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from planner.core.errors import InputError
+
+HOURS_PER_MONTH = 730.0
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+
+
+def checked(name: str, value, *, allow_zero: bool = False, upper: float | None = None) -> np.ndarray:
+    """Validate an input: finite, positive (or non-negative), optionally bounded; names the field on error."""
+    a = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{name}: must be a finite number (got NaN or infinity)")
+    if allow_zero:
+        if np.any(a < 0):
+            raise InputError(f"{name}: must be >= 0 (got {a.min():g})")
+    elif np.any(a <= 0):
+        raise InputError(f"{name}: must be > 0 (got {a.min():g})")
+    if upper is not None and np.any(a > upper):
+        raise InputError(f"{name}: must be <= {upper:g} (got {a.max():g})")
+    return a
+
+
+def api_cost_per_request(tokens_in, tokens_out, usd_per_input_token, usd_per_output_token,
+                         cached_fraction=0.0, usd_per_cached_input_token=None):
+    """n_in·p_in + n_out·p_out, with the cached share of the input billed at the cache-read price."""
+    n_in = checked("tokens_in", tokens_in, allow_zero=True)
+    n_out = checked("tokens_out", tokens_out, allow_zero=True)
+    p_in = checked("usd_per_input_token", usd_per_input_token, allow_zero=True)
+    p_out = checked("usd_per_output_token", usd_per_output_token, allow_zero=True)
+    f = checked("cached_fraction", cached_fraction, allow_zero=True, upper=1.0)
+    p_cache = p_in if usd_per_cached_input_token is None else checked("usd_per_cached_input_token", usd_per_cached_input_token, allow_zero=True)
+    return n_in * (1.0 - f) * p_in + n_in * f * p_cache + n_out * p_out
+
+
+def replica_monthly_usd(usd_per_hour):
+    """Always-on rented replica."""
+    return checked("usd_per_hour", usd_per_hour, allow_zero=True) * HOURS_PER_MONTH
+
+
+def onprem_replica_monthly_usd(purchase_usd, amortisation_years, power_w, pue, usd_per_kwh):
+    """Owned hardware: straight-line amortisation plus energy at the wall (power × PUE), always on."""
+    capex = checked("purchase_usd", purchase_usd, allow_zero=True) / (checked("amortisation_years", amortisation_years) * 12.0)
+    kwh = checked("power_w", power_w, allow_zero=True) / 1000.0 * checked("pue", pue) * HOURS_PER_MONTH
+    return capex + kwh * checked("usd_per_kwh", usd_per_kwh, allow_zero=True)
+
+
+def monthly_capacity_requests(capacity_rps, peak_to_avg=1.0, max_utilisation=1.0):
+    """Requests a month one replica absorbs when it is sized for the peak: cap × util × seconds ÷ peak-to-average."""
+    cap = checked("capacity_rps", capacity_rps)
+    ratio = checked("peak_to_avg", peak_to_avg)
+    if np.any(ratio < 1):
+        raise InputError(f"peak_to_avg: must be >= 1 (peak load is at least the average; got {ratio.min():g})")
+    util = checked("max_utilisation", max_utilisation, upper=1.0)
+    return cap * util * SECONDS_PER_MONTH / ratio
+
+
+def replicas_needed(requests_per_month, capacity_rps, peak_to_avg=1.0, max_utilisation=1.0, min_replicas=1):
+    """ceil(peak load ÷ per-replica capacity at the SLO), never below `min_replicas` (always on)."""
+    volume = checked("requests_per_month", requests_per_month, allow_zero=True)
+    per_replica = monthly_capacity_requests(capacity_rps, peak_to_avg, max_utilisation)
+    floor = checked("min_replicas", min_replicas, allow_zero=True)
+    # tiny relative slack so 2.0000000001 (float noise of an exact multiple) is not a third replica
+    return np.maximum(np.ceil(volume / per_replica * (1 - 1e-12)), floor)
+
+
+def selfhost_monthly_usd(requests_per_month, capacity_rps, replica_usd_per_month, peak_to_avg=1.0, max_utilisation=1.0, min_replicas=1):
+    return replicas_needed(requests_per_month, capacity_rps, peak_to_avg, max_utilisation, min_replicas) * checked(
+        "replica_usd_per_month", replica_usd_per_month, allow_zero=True)
+
+
+def break_even(capacity_rps, replica_usd_per_month, api_usd_per_request, peak_to_avg=1.0, max_utilisation=1.0, min_replicas=1):
+    """Where the monthly curves cross, exactly, from the staircase (no grid search).
+
+    With C the monthly cost of a replica, a the API cost of a request and K the requests a replica absorbs
+    a month, self-hosting can only win if a·K > C. Then
+      first  = m·C / a               — the first volume at which the API costs as much as m always-on replicas,
+      always = max(m, k*)·C / a, k* = ceil(C / (a·K − C)) — the last volume where self-hosting still loses: in step k
+               (volumes ((k−1)K, kK]) it loses below k·C/a, which lies inside the step exactly for k ≤ k*.
+    Returns (first, always) as arrays; NaN where self-hosting never wins.
+    """
+    K = monthly_capacity_requests(capacity_rps, peak_to_avg, max_utilisation)
+    C = checked("replica_usd_per_month", replica_usd_per_month, allow_zero=True)
+    a = checked("api_usd_per_request", api_usd_per_request)
+    m = np.maximum(checked("min_replicas", min_replicas, allow_zero=True), 1.0)
+    wins = a * K > C
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first = np.where(wins, m * C / a, np.nan)
+        k_star = np.ceil(C / (a * K - C))
+        always = np.where(wins, np.maximum(k_star, m) * C / a, np.nan)
+    return first, always
+
+
+def cost_table(volumes, *, tokens_in, tokens_out, capacity_rps, replica_usd_per_month, usd_per_input_token,
+               usd_per_output_token, cached_fraction=0.0, usd_per_cached_input_token=None, peak_to_avg=1.0,
+               max_utilisation=1.0, min_replicas=1):
+    """Self-hosted vs API at each volume: a dict of equally shaped arrays (wrap in a DataFrame for display)."""
+    v = checked("volumes", volumes)
+    api_req = api_cost_per_request(tokens_in, tokens_out, usd_per_input_token, usd_per_output_token, cached_fraction, usd_per_cached_input_token)
+    reps = replicas_needed(v, capacity_rps, peak_to_avg, max_utilisation, min_replicas)
+    self_month = reps * checked("replica_usd_per_month", replica_usd_per_month, allow_zero=True)
+    cap = checked("capacity_rps", capacity_rps)
+    return {
+        "requests_per_month": v * np.ones_like(self_month),
+        "replicas": reps,
+        "utilisation": v / SECONDS_PER_MONTH / (reps * cap),
+        "selfhost_usd_per_month": self_month,
+        "selfhost_usd_per_request": self_month / v,
+        "api_usd_per_month": api_req * v,
+        "api_usd_per_request": api_req * np.ones_like(self_month),
+    }
+
+
+def usd_per_million_tokens(usd_per_hour, tok_s):
+    """$/1M tokens = ($/h) ÷ (tok/s × 3600) × 10⁶."""
+    return checked("usd_per_hour", usd_per_hour, allow_zero=True) / (checked("tok_s", tok_s) * 3600.0) * 1e6

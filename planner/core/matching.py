@@ -1,0 +1,64 @@
+"""Which catalog rows fit a profile: the instance like the profiled machine, the model card it measures, and a
+warning when a plan prices capacity on hardware other than the one it was measured on. Pure: rows come in typed."""
+from __future__ import annotations
+
+import re
+
+from planner.core.cards import ModelCard
+from planner.core.errors import InputError
+from planner.core.records import Profile
+from planner.core.rows import InstanceRow
+from planner.core.units import is_loopback
+
+
+def gpu_match(catalog_name: str, nvml_name: str) -> bool:
+    """Whole-word match ("L4" is not "L40S"), ignoring vendor and form-factor words NVML does not report."""
+    wanted = set(catalog_name.lower().replace("-", " ").split()) - {"nvidia", "geforce", "sxm", "pcie"}
+    return bool(wanted) and wanted <= set(nvml_name.lower().replace("-", " ").split())
+
+
+def matching_instance(profile: Profile, instances: list[InstanceRow]) -> InstanceRow:
+    """Cheapest on-demand instance like the profiled machine: same GPU (by name) × count, or a CPU instance with as many vCPUs."""
+    hw = profile.hardware
+    if profile.on_gpu:
+        gpu = hw.gpus[0].name
+        pool = [r for r in instances if r.has_gpu and gpu_match(r.accelerator or "", gpu) and r.accelerator_count == len(hw.gpus)]
+    else:
+        pool = [r for r in instances if not r.has_gpu and (r.vcpus or 0) >= hw.logical_cores]
+        if pool:
+            fewest = min(r.vcpus or 0 for r in pool)
+            pool = [r for r in pool if r.vcpus == fewest]
+    if not pool:
+        raise InputError("--instance: no catalog instance matches the profiled hardware; pass --instance NAME "
+                         "(see `llm-planner catalog instances`)")
+    return min(pool, key=lambda r: r.on_demand_usd_per_hour)
+
+
+def instance_mismatch(profile: Profile, instance: InstanceRow) -> str | None:
+    """Say so when a plan prices a replica on hardware other than the one its capacity was measured (or projected) on."""
+    hw = profile.hardware
+    host = (profile.engine.endpoint_host or "").rsplit(":", 1)[0]
+    if profile.engine.name == "openai-http" and not is_loopback(host):
+        return None  # a remote endpoint: the fingerprint is the client's, the server's hardware is unknown
+    on_gpu = profile.on_gpu
+    measured = f"{len(hw.gpus)}× {hw.gpus[0].name}" if on_gpu else f"{hw.cpu_model} ({profile.engine.n_threads or hw.logical_cores} threads)"
+    rented = f"{instance.accelerator_count}× {instance.accelerator}" if instance.has_gpu else f"{instance.vcpus} vCPUs"
+    if not on_gpu and not instance.has_gpu:
+        return f"capacity measured on {measured}; {instance.instance} ({rented}) is assumed to be as fast — its CPU may differ"
+    if on_gpu and instance.has_gpu and gpu_match(instance.accelerator or "", hw.gpus[0].name) and instance.accelerator_count == len(hw.gpus):
+        return None
+    return (f"capacity measured on {measured} but priced as {instance.instance} ({rented}): the figures assume that instance runs "
+            f"as fast; profile on it, project with `llm-planner project`, or pick a matching instance")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def card_for_profile(profile: Profile, cards: list[ModelCard]) -> ModelCard | None:
+    """The model card a profile measures: the clone's card, else the longest card name the model name or file contains."""
+    if profile.model.clone_of:
+        return next((c for c in cards if c.name == profile.model.clone_of), None)
+    haystack = _norm(profile.model.name) + _norm(profile.model.file_name)
+    matches = [c for c in cards if _norm(c.name) in haystack]
+    return max(matches, key=lambda c: len(c.name)) if matches else None

@@ -1,0 +1,251 @@
+"""One planning question answered end to end: profile + instance + API price + workload → costs and break-even.
+
+`evaluate()` is the one place the money is computed: vectorised over any number of scenarios, it is what `plan()`,
+the uncertainty interval, the tornado table, the hybrid split, the dashboard and the benchmarks all call, so they
+cannot disagree. `plan()` adds capacity at the SLO and the warnings. Pure: no files (plan.yaml is read by
+`planner.formats.plan_file`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from planner.core import cost as cm
+from planner.core.capacity import capacity_at_slo, capacity_table, serving_capacity_table
+from planner.core.cards import ModelCard
+from planner.core.errors import MeasurementError
+from planner.core.licence import licence_warnings
+from planner.core.matching import instance_mismatch
+from planner.core.records import Profile, ServingProfile
+from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind, Provenance
+
+
+class Workload(BaseModel):
+    """The traffic to plan for. Defaults: a chat-style request, 10⁶ requests a month, a 2 s / 200 ms SLO."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_month: float = Field(1e6, gt=0, description="the volume the summary is quoted at")
+    volume_min: float = Field(1e3, gt=0)
+    volume_max: float = Field(1e9, gt=0)
+    volume_points: int = Field(121, ge=2, le=100_000)
+    tokens_in: float = Field(512, ge=0, description="prompt tokens per request (mean)")
+    tokens_out: float = Field(128, ge=1, description="output tokens per request (mean)")
+    cached_fraction: float = Field(0.0, ge=0, le=1, description="share of input tokens served from the provider's prompt cache")
+    peak_to_avg: float = Field(2.0, ge=1, description="peak hour load ÷ average load; replicas are sized for the peak")
+    max_utilisation: float = Field(0.8, gt=0, le=1, description="headroom: replicas run at most this busy at peak")
+    ttft_slo_s: float = Field(2.0, gt=0, description="time to first token limit (p95)")
+    itl_slo_s: float = Field(0.2, gt=0, description="inter-token latency limit (p95)")
+    min_replicas: int = Field(1, ge=1, description="always-on replicas")
+    monthly_active_users: float | None = Field(None, ge=0, description="checked against model licence limits")
+
+    @field_validator("volume_max")
+    @classmethod
+    def _grid_ordered(cls, v, info):
+        if "volume_min" in info.data and v <= info.data["volume_min"]:
+            raise ValueError("volume_max must be greater than volume_min")
+        return v
+
+    def volumes(self) -> np.ndarray:
+        return np.geomspace(self.volume_min, self.volume_max, self.volume_points)
+
+
+@dataclass(frozen=True)
+class PriceChoice:
+    """A self-host replica price and an API price, with where each came from."""
+
+    replica_usd_per_hour: float
+    replica_label: str
+    replica_provenance: Provenance
+    api_usd_per_input_token: float
+    api_usd_per_output_token: float
+    api_usd_per_cached_input_token: float | None
+    api_label: str
+    api_provenance: Provenance
+    instance: InstanceRow | None = None  # the rented machine, for the measured-vs-priced hardware check
+
+    @classmethod
+    def from_rows(cls, instance: InstanceRow, api: ApiPriceRow, *, price_kind: PriceKind = "on_demand") -> PriceChoice:
+        cache = api.cache_read_usd_per_mtok
+        return cls(
+            replica_usd_per_hour=instance.usd_per_hour(price_kind), replica_label=f"{instance.instance} ({price_kind})",
+            replica_provenance=instance.provenance,
+            api_usd_per_input_token=api.input_usd_per_mtok / 1e6, api_usd_per_output_token=api.output_usd_per_mtok / 1e6,
+            api_usd_per_cached_input_token=None if cache is None else cache / 1e6,
+            api_label=api.model, api_provenance=api.provenance, instance=instance,
+        )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Costs of equally shaped arrays of scenarios (NaN where self-hosting is infeasible: capacity 0)."""
+
+    requests_per_month: np.ndarray
+    replicas: np.ndarray
+    utilisation: np.ndarray
+    selfhost_usd_per_month: np.ndarray
+    selfhost_usd_per_request: np.ndarray
+    api_usd_per_request: np.ndarray
+    api_usd_per_month: np.ndarray
+    break_even_first: np.ndarray
+    break_even_always: np.ndarray
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({k: np.ravel(v) for k, v in self.__dict__.items()})
+
+
+def evaluate(requests_per_month, *, capacity_rps, replica_usd_per_month, api_usd_per_request, peak_to_avg=1.0,
+             max_utilisation=1.0, min_replicas=1) -> Evaluation:
+    """Self-hosted vs API cost and the break-even volumes for every scenario (all inputs broadcast together).
+
+    A capacity of 0 (no load level meets the SLO) makes that scenario's self-hosted figures NaN, never a huge number.
+    """
+    cap = np.asarray(capacity_rps, float)
+    if np.any(~np.isfinite(cap)) or np.any(cap < 0):
+        raise MeasurementError(f"capacity_rps: must be finite and >= 0 (got {cap.min():g})")
+    feasible = cap > 0
+    safe_cap = np.where(feasible, cap, 1.0)
+    volume = cm.checked("requests_per_month", requests_per_month)
+    api_req = cm.checked("api_usd_per_request", api_usd_per_request, allow_zero=True)
+    replicas = cm.replicas_needed(volume, safe_cap, peak_to_avg, max_utilisation, min_replicas)
+    selfhost = replicas * cm.checked("replica_usd_per_month", replica_usd_per_month, allow_zero=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first, always = cm.break_even(safe_cap, replica_usd_per_month, np.maximum(api_req, 1e-300), peak_to_avg, max_utilisation, min_replicas)
+    shape = np.broadcast_shapes(selfhost.shape, np.shape(api_req), np.shape(volume))
+    ok = np.broadcast_to(feasible, np.broadcast_shapes(shape, feasible.shape))
+    full = lambda a: np.broadcast_to(a, ok.shape).astype(float)  # noqa: E731
+    nan_unless = lambda a: np.where(ok, full(a), np.nan)  # noqa: E731
+    return Evaluation(
+        requests_per_month=full(volume), replicas=nan_unless(replicas), utilisation=nan_unless(volume / cm.SECONDS_PER_MONTH / (replicas * safe_cap)),
+        selfhost_usd_per_month=nan_unless(selfhost), selfhost_usd_per_request=nan_unless(selfhost / volume),
+        api_usd_per_request=full(api_req), api_usd_per_month=full(api_req * volume),
+        break_even_first=nan_unless(first), break_even_always=nan_unless(always),
+    )
+
+
+_PRICE_FIELDS = ("usd_per_input_token", "usd_per_output_token", "usd_per_cached_input_token", "replica_usd_per_hour")
+
+
+def evaluate_plan(requests_per_month, capacity_rps, workload: Workload, prices: PriceChoice | None = None, **overrides) -> Evaluation:
+    """`evaluate()` with the workload's and the prices' fields; `overrides` replace any of them by arrays of scenarios
+    (tokens_in, tokens_out, cached_fraction, peak_to_avg, max_utilisation, min_replicas, and the price fields
+    usd_per_input_token, usd_per_output_token, usd_per_cached_input_token, replica_usd_per_hour — all four are needed
+    when `prices` is None)."""
+    a = dict(tokens_in=workload.tokens_in, tokens_out=workload.tokens_out, cached_fraction=workload.cached_fraction,
+             peak_to_avg=workload.peak_to_avg, max_utilisation=workload.max_utilisation, min_replicas=workload.min_replicas)
+    if prices is not None:
+        a.update(usd_per_input_token=prices.api_usd_per_input_token, usd_per_output_token=prices.api_usd_per_output_token,
+                 usd_per_cached_input_token=prices.api_usd_per_cached_input_token, replica_usd_per_hour=prices.replica_usd_per_hour)
+    unknown = set(overrides) - set(a) - set(_PRICE_FIELDS)
+    missing = set(_PRICE_FIELDS) - set(a) - set(overrides)
+    if unknown or missing:
+        raise TypeError(f"evaluate_plan: unknown override(s) {sorted(unknown)}, missing price field(s) {sorted(missing)}")
+    a.update(overrides)
+    api_req = cm.api_cost_per_request(a["tokens_in"], a["tokens_out"], a["usd_per_input_token"], a["usd_per_output_token"],
+                                      a["cached_fraction"], a["usd_per_cached_input_token"])
+    return evaluate(requests_per_month, capacity_rps=capacity_rps, replica_usd_per_month=cm.replica_monthly_usd(a["replica_usd_per_hour"]),
+                    api_usd_per_request=api_req, peak_to_avg=a["peak_to_avg"], max_utilisation=a["max_utilisation"],
+                    min_replicas=a["min_replicas"])
+
+
+@dataclass(frozen=True)
+class CostAtVolume:
+    """The plan at the workload's own volume."""
+
+    requests_per_month: float
+    replicas: float
+    utilisation: float
+    selfhost_usd_per_month: float
+    selfhost_usd_per_request: float
+    api_usd_per_month: float
+    api_usd_per_request: float
+
+
+@dataclass
+class PlanResult:
+    workload: Workload
+    prices: PriceChoice
+    profile_label: str
+    profile_ref: str
+    capacity: pd.DataFrame
+    capacity_rps: float
+    concurrency: float
+    replica_usd_per_month: float
+    api_usd_per_request: float
+    curves: pd.DataFrame
+    break_even_first: float
+    break_even_always: float
+    at_target: CostAtVolume
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def self_host_ever_cheaper(self) -> bool:
+        return bool(np.isfinite(self.break_even_first))
+
+    def summary(self) -> pd.DataFrame:
+        w, t = self.workload, self.at_target
+        rows = [
+            ("profile", self.profile_label, self.profile_ref),
+            ("capacity per replica at SLO", f"{self.capacity_rps:.3g} req/s (concurrency {self.concurrency:g})",
+             f"TTFT ≤ {w.ttft_slo_s:g} s, ITL p95 ≤ {w.itl_slo_s * 1000:g} ms"),
+            ("replica price", f"${self.prices.replica_usd_per_hour:.4g}/h = ${self.replica_usd_per_month:,.0f}/month",
+             self.prices.replica_provenance.describe()),
+            ("API price per request", f"${self.api_usd_per_request:.4g}", self.prices.api_provenance.describe()),
+            ("self-hosted $ per 1M output tokens", f"${float(cm.usd_per_million_tokens(self.prices.replica_usd_per_hour, self.capacity_rps * w.tokens_out)):.4g}",
+             "one replica busy at its SLO capacity; prompt tokens ride along"),
+            (f"replicas at {w.requests_per_month:,.0f} req/month", f"{t.replicas:.0f}", f"peak-to-average {w.peak_to_avg:g}, max utilisation {w.max_utilisation:g}"),
+            ("self-hosted per month", f"${t.selfhost_usd_per_month:,.2f}", f"${t.selfhost_usd_per_request:.3g} per request"),
+            ("API per month", f"${t.api_usd_per_month:,.2f}", f"${self.api_usd_per_request:.3g} per request"),
+            ("break-even volume", _fmt_volume(self.break_even_first), "first volume where self-hosting costs no more than the API"),
+            ("self-hosting always cheaper above", _fmt_volume(self.break_even_always), "every replica step stays under the API line"),
+        ]
+        return pd.DataFrame(rows, columns=["quantity", "value", "basis"])
+
+
+def _fmt_volume(v: float) -> str:
+    return "never (the API is cheaper at every volume)" if not np.isfinite(v) else f"{v:,.0f} requests/month"
+
+
+def profile_capacity(profile: Profile, workload: Workload) -> tuple[pd.DataFrame, float, float]:
+    if isinstance(profile, ServingProfile):
+        table = serving_capacity_table(profile)
+        rps, conc = capacity_at_slo(table.assign(requests_per_s=table["goodput_requests_per_s"].fillna(table["requests_per_s"])),
+                                    workload.ttft_slo_s, workload.itl_slo_s)
+    else:
+        table = capacity_table(profile, workload.tokens_in, workload.tokens_out)
+        rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
+    return table, float(rps), float(conc)
+
+
+def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_ref: str = "", card: ModelCard | None = None) -> PlanResult:
+    """Capacity at the SLO, cost curves over the volume grid, break-even volumes and the target-volume summary.
+
+    `card` (the model's card) enables the licence guard.
+    """
+    table, rps, conc = profile_capacity(profile, workload)
+    warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
+    if prices.instance is not None and (mismatch := instance_mismatch(profile, prices.instance)):
+        warnings.append(mismatch)
+    warnings += licence_warnings(card, workload.monthly_active_users)
+    if profile.projection:
+        warnings.insert(0, f"projection: {profile.projection}")
+    if profile.status != "complete":
+        warnings.append("the profile is partial (interrupted run): figures use the tests that finished")
+    if rps <= 0:
+        raise MeasurementError(
+            f"no measured load level of {profile.label} meets TTFT ≤ {workload.ttft_slo_s:g} s and ITL ≤ {workload.itl_slo_s:g} s "
+            f"for {workload.tokens_in:g}→{workload.tokens_out:g} tokens; relax the SLO or choose faster hardware"
+        )
+    grid = evaluate_plan(workload.volumes(), rps, workload, prices)
+    target = evaluate_plan(workload.requests_per_month, rps, workload, prices)
+    at = CostAtVolume(**{f: float(getattr(target, f)) for f in CostAtVolume.__dataclass_fields__})
+    return PlanResult(
+        workload=workload, prices=prices, profile_label=profile.label, profile_ref=profile_ref or (profile.model.sha256 or "")[:12],
+        capacity=table, capacity_rps=rps, concurrency=conc, replica_usd_per_month=float(cm.replica_monthly_usd(prices.replica_usd_per_hour)),
+        api_usd_per_request=at.api_usd_per_request,
+        curves=grid.frame().drop(columns=["break_even_first", "break_even_always"]),
+        break_even_first=float(target.break_even_first), break_even_always=float(target.break_even_always), at_target=at, warnings=warnings,
+    )

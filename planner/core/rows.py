@@ -1,0 +1,102 @@
+"""Typed catalog rows: what the planner computes on, built and validated by `planner.formats.catalog`.
+
+Every row carries its `Provenance` (source and date), so a number that reaches a table or a chart can always say
+where it came from. A missing catalog value is `None`, never 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from planner.core.errors import InputError
+
+PriceKind = Literal["on_demand", "spot", "reserved"]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a catalog figure came from, carried into every table and report."""
+
+    catalog: str
+    key: str
+    source: str
+    as_of: str
+
+    def describe(self) -> str:
+        return f"{self.catalog}:{self.key} — {self.source} (as of {self.as_of})"
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """A rentable machine (data/instances.csv); `accelerator` is 'cpu' for CPU-only shapes."""
+
+    instance: str
+    provider: str | None
+    region: str | None
+    accelerator: str | None
+    accelerator_count: int | None
+    vcpus: int | None
+    ram_gib: float | None
+    on_demand_usd_per_hour: float
+    spot_usd_per_hour: float | None
+    reserved_1y_usd_per_hour: float | None
+    provenance: Provenance
+
+    @property
+    def has_gpu(self) -> bool:
+        return bool(self.accelerator) and self.accelerator.lower() != "cpu"
+
+    def usd_per_hour(self, price_kind: PriceKind = "on_demand") -> float:
+        value = {"on_demand": self.on_demand_usd_per_hour, "spot": self.spot_usd_per_hour,
+                 "reserved": self.reserved_1y_usd_per_hour}.get(price_kind)
+        if price_kind not in ("on_demand", "spot", "reserved"):
+            raise InputError(f"--price: must be on_demand, spot or reserved (got {price_kind!r})")
+        if value is None:
+            raise InputError(f"instances: '{self.instance}' has no {price_kind} price; use --price on_demand")
+        return float(value)
+
+
+@dataclass(frozen=True)
+class ApiPriceRow:
+    """A per-token API price (data/api_prices.csv, from litellm's price file); prices per million tokens."""
+
+    model: str
+    provider: str | None
+    mode: str | None
+    input_usd_per_mtok: float
+    output_usd_per_mtok: float
+    cache_read_usd_per_mtok: float | None
+    cache_write_usd_per_mtok: float | None
+    batch_input_usd_per_mtok: float | None
+    batch_output_usd_per_mtok: float | None
+    max_input_tokens: int | None
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class HardwareRow:
+    """Datasheet figures of a device (data/hardware.csv)."""
+
+    name: str
+    kind: str | None
+    vendor: str | None
+    memory_gib: float | None
+    memory_bandwidth_gb_s: float | None
+    fp16_tflops_dense: float | None
+    bf16_tflops_dense: float | None
+    int8_tops_dense: float | None
+    tdp_w: float | None
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
+class OnpremRow:
+    """Owned hardware (data/onprem.csv): purchase, amortisation, power and the site's PUE and energy price."""
+
+    hardware: str
+    purchase_usd: float | None
+    amortisation_years: float | None
+    power_w: float | None
+    pue: float | None
+    usd_per_kwh: float | None
+    provenance: Provenance

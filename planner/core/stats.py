@@ -1,0 +1,75 @@
+"""Statistics of repeated measurements: pure functions, no I/O."""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import stats as _st
+
+from planner.core.errors import InputError, MeasurementError
+from planner.core.records import Summary
+
+
+def summarize(samples: Sequence[float], unit: str) -> Summary:
+    """Mean, std, 95% Student-t CI of the mean, and percentiles; raises on empty or non-finite input."""
+    values = np.asarray(samples, dtype=float)
+    if values.size == 0:
+        raise MeasurementError("samples: need at least one measurement")
+    if not np.all(np.isfinite(values)):
+        raise MeasurementError("samples: contain NaN or infinity")
+    n = int(values.size)
+    mean = float(values.mean())
+    std = float(values.std(ddof=1)) if n > 1 else 0.0
+    if n > 1:
+        half = float(_st.t.ppf(0.975, n - 1) * std / math.sqrt(n))
+        low, high = mean - half, mean + half
+    else:
+        low = high = None
+    p50, p95, p99 = (float(x) for x in np.percentile(values, [50, 95, 99]))
+    return Summary(
+        unit=unit, n=n, mean=mean, std=std, ci95_low=low, ci95_high=high,
+        median=p50, p95=p95, p99=p99, min=float(values.min()), max=float(values.max()),
+        samples=[float(v) for v in values],
+    )
+
+
+def relative_ci_half_width(samples: Sequence[float]) -> float:
+    """95% CI half-width as a fraction of the mean; infinity with fewer than two samples."""
+    n = len(samples)
+    if n < 2:
+        return math.inf
+    values = np.asarray(samples, dtype=float)
+    mean = values.mean()
+    if mean == 0:
+        return math.inf
+    return float(_st.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n) / abs(mean))
+
+
+def repeat_until_stable(
+    measure: Callable[[], float],
+    *,
+    min_reps: int = 3,
+    max_reps: int = 30,
+    target_rel_ci: float = 0.03,
+    time_budget_s: float = 30.0,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[float]:
+    """Call `measure` until the 95% CI half-width is within `target_rel_ci` of the mean, or a limit is hit.
+
+    `min_reps` are always taken (even past the budget) so every figure has a CI.
+    """
+    if min_reps < 2:
+        raise InputError("min_reps: must be at least 2 so a confidence interval exists")
+    if max_reps < min_reps:
+        raise InputError("max_reps: must be >= min_reps")
+    samples: list[float] = []
+    start = clock()
+    while len(samples) < max_reps:
+        samples.append(float(measure()))
+        if len(samples) < min_reps:
+            continue
+        if relative_ci_half_width(samples) <= target_rel_ci or clock() - start >= time_budget_s:
+            break
+    return samples

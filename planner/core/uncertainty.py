@@ -1,0 +1,106 @@
+"""Uncertainty of a plan: measurement CIs and price ranges carried into cost and break-even intervals,
+and a sensitivity (tornado) table of which input moves the answer most. Pure, vectorised over scenarios."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.core.capacity import capacity_at_slo, capacity_table
+from planner.core.plan import PriceChoice, Workload, evaluate_plan
+from planner.core.records import Profile
+
+
+@dataclass(frozen=True)
+class Ranges:
+    """Low/high values of the uncertain inputs (a price range might be spot…on-demand)."""
+
+    replica_usd_per_hour: tuple[float, float]
+    api_usd_per_input_token: tuple[float, float]
+    api_usd_per_output_token: tuple[float, float]
+    api_usd_per_cached_input_token: tuple[float, float] | None = None  # None: cached input billed as plain input
+
+    @classmethod
+    def from_prices(cls, prices: PriceChoice, replica_usd_per_hour: tuple[float, float] | None = None) -> Ranges:
+        """A point range at the chosen prices (widen the replica price with e.g. spot…on-demand)."""
+        point = lambda v: (v, v)  # noqa: E731
+        cached = prices.api_usd_per_cached_input_token
+        return cls(replica_usd_per_hour or point(prices.replica_usd_per_hour), point(prices.api_usd_per_input_token),
+                   point(prices.api_usd_per_output_token), None if cached is None else point(cached))
+
+
+def capacity_interval(profile: Profile, workload: Workload) -> tuple[float, float, float]:
+    """Capacity at the SLO from the CI's low end, the mean and the high end of every measured speed."""
+    out = []
+    for bound in ("low", "mean", "high"):
+        rps, _ = capacity_at_slo(capacity_table(profile, workload.tokens_in, workload.tokens_out, bound=bound),
+                                 workload.ttft_slo_s, workload.itl_slo_s)
+        out.append(float(rps))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def _evaluate(w: dict[str, np.ndarray], workload: Workload) -> dict[str, np.ndarray]:
+    """The plan's own `evaluate_plan()` over arrays of scenarios, at the workload's volume."""
+    e = evaluate_plan(workload.requests_per_month, w["capacity_rps"], workload, replica_usd_per_hour=w["usd_per_hour"],
+                      tokens_in=w["tokens_in"], tokens_out=w["tokens_out"], usd_per_input_token=w["p_in"], usd_per_output_token=w["p_out"],
+                      usd_per_cached_input_token=w.get("p_cache"), peak_to_avg=w["peak_to_avg"], max_utilisation=w["max_utilisation"])
+    return {"selfhost_usd_per_month": e.selfhost_usd_per_month, "api_usd_per_month": e.api_usd_per_month, "break_even": e.break_even_first}
+
+
+def plan_interval(profile: Profile, workload: Workload, ranges: Ranges) -> pd.DataFrame:
+    """Cost and break-even at the corners of the uncertainty box (the model is monotone in each input)."""
+    caps = capacity_interval(profile, workload)
+    axes = [[caps[0], caps[2]], ranges.replica_usd_per_hour, ranges.api_usd_per_input_token, ranges.api_usd_per_output_token]
+    if ranges.api_usd_per_cached_input_token is not None:
+        axes.append(ranges.api_usd_per_cached_input_token)
+    grid = np.array(np.meshgrid(*axes, indexing="ij")).reshape(len(axes), -1)
+    n = grid.shape[1]
+    w = {"capacity_rps": grid[0], "usd_per_hour": grid[1], "p_in": grid[2], "p_out": grid[3],
+         "tokens_in": np.full(n, workload.tokens_in), "tokens_out": np.full(n, workload.tokens_out),
+         "peak_to_avg": np.full(n, workload.peak_to_avg), "max_utilisation": np.full(n, workload.max_utilisation)}
+    if ranges.api_usd_per_cached_input_token is not None:
+        w["p_cache"] = grid[4]
+    r = _evaluate(w, workload)
+    rows = []
+    for key in r:
+        vals = r[key]
+        finite = vals[np.isfinite(vals)]
+        rows.append({"quantity": key, "low": finite.min() if finite.size else np.nan, "high": finite.max() if finite.size else np.nan,
+                     "scenarios_without_value": int((~np.isfinite(vals)).sum())})
+    return pd.DataFrame(rows)
+
+
+def tornado(profile: Profile, workload: Workload, ranges: Ranges, *, relative_swing: float = 0.25) -> pd.DataFrame:
+    """Swing of the monthly saving (API − self-hosted) at the target volume when one input moves to its low/high.
+
+    Inputs with a measured or catalogued range use it; workload inputs move ±`relative_swing`.
+    """
+    caps = capacity_interval(profile, workload)
+    base = {"capacity_rps": caps[1], "usd_per_hour": float(np.mean(ranges.replica_usd_per_hour)),
+            "p_in": float(np.mean(ranges.api_usd_per_input_token)), "p_out": float(np.mean(ranges.api_usd_per_output_token)),
+            "tokens_in": workload.tokens_in, "tokens_out": workload.tokens_out, "peak_to_avg": workload.peak_to_avg,
+            "max_utilisation": workload.max_utilisation}
+    if ranges.api_usd_per_cached_input_token is not None:
+        base["p_cache"] = float(np.mean(ranges.api_usd_per_cached_input_token))
+    swings = {"capacity_rps": (caps[0], caps[2]), "usd_per_hour": ranges.replica_usd_per_hour,
+              "p_in": ranges.api_usd_per_input_token, "p_out": ranges.api_usd_per_output_token,
+              "tokens_in": (workload.tokens_in * (1 - relative_swing), workload.tokens_in * (1 + relative_swing)),
+              "tokens_out": (max(1.0, workload.tokens_out * (1 - relative_swing)), workload.tokens_out * (1 + relative_swing)),
+              "peak_to_avg": (max(1.0, workload.peak_to_avg * (1 - relative_swing)), workload.peak_to_avg * (1 + relative_swing)),
+              "max_utilisation": (workload.max_utilisation * (1 - relative_swing), min(1.0, workload.max_utilisation * (1 + relative_swing)))}
+    names = list(swings)
+    n = 2 * len(names) + 1
+    w = {k: np.full(n, float(v)) for k, v in base.items()}
+    for i, name in enumerate(names):
+        w[name][2 * i], w[name][2 * i + 1] = swings[name]
+    r = _evaluate(w, workload)
+    saving = r["api_usd_per_month"] - r["selfhost_usd_per_month"]
+    table = pd.DataFrame({
+        "input": names,
+        "low_value": [swings[k][0] for k in names], "high_value": [swings[k][1] for k in names],
+        "saving_at_low": saving[0:-1:2], "saving_at_high": saving[1:-1:2],
+    })
+    table["swing_usd"] = (table["saving_at_high"] - table["saving_at_low"]).abs()
+    table.attrs["base_saving_usd"] = float(saving[-1])
+    return table.sort_values("swing_usd", ascending=False).reset_index(drop=True)

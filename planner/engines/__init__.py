@@ -1,1 +1,0 @@
-"""Inference engines. Each adapter keeps its engine's low-level API in one module."""

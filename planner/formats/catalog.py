@@ -1,0 +1,243 @@
+"""Dated price and hardware catalogs under data/: loaded and validated in one place.
+
+Every row carries `source` and `as_of`; a row without them is refused, so no number reaches a chart
+without provenance. Users may load their own files of the same format (or a litellm-format JSON).
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import re
+import types
+import typing
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from planner.core.cards import ModelCard
+from planner.core.errors import DataError, InputError
+from planner.core.matching import gpu_match
+from planner.core.records import Profile
+from planner.core.rows import ApiPriceRow, HardwareRow, InstanceRow, OnpremRow, Provenance
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+
+def data_dir() -> Path:
+    """$LLM_PLANNER_DATA (a folder of catalogs of your own), else the repository's data/."""
+    return Path(os.environ.get("LLM_PLANNER_DATA") or DATA_DIR)
+
+SCHEMAS: dict[str, dict[str, list[str]]] = {
+    "api_prices": {
+        "key": ["model"],
+        "numeric": ["input_usd_per_mtok", "output_usd_per_mtok", "cache_read_usd_per_mtok", "cache_write_usd_per_mtok",
+                    "batch_input_usd_per_mtok", "batch_output_usd_per_mtok", "max_input_tokens"],
+        "required_numeric": ["input_usd_per_mtok", "output_usd_per_mtok"],
+        "text": ["provider", "mode"],
+    },
+    "instances": {
+        "key": ["instance"],
+        "numeric": ["accelerator_count", "vcpus", "ram_gib", "on_demand_usd_per_hour", "spot_usd_per_hour", "reserved_1y_usd_per_hour"],
+        "required_numeric": ["on_demand_usd_per_hour"],
+        "text": ["provider", "region", "accelerator"],
+    },
+    "hardware": {
+        "key": ["name"],
+        "numeric": ["memory_gib", "memory_bandwidth_gb_s", "fp16_tflops_dense", "bf16_tflops_dense", "int8_tops_dense", "tdp_w"],
+        "required_numeric": [],
+        "text": ["kind", "vendor"],
+    },
+    "onprem": {
+        "key": ["hardware"],
+        "numeric": ["purchase_usd", "amortisation_years", "power_w", "pue", "usd_per_kwh"],
+        "required_numeric": [],
+        "text": [],
+    },
+    "model_cards": {
+        "key": ["name"],
+        "numeric": ["params_b", "active_params_b", "n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim",
+                    "vocab_size", "n_experts", "n_experts_active", "context_length", "rope_theta", "sliding_window", "licence_mau_limit"],
+        "required_numeric": ["n_layers", "d_model", "n_heads", "n_kv_heads", "ffn_dim", "vocab_size"],
+        "text": ["family", "licence"],
+    },
+}
+
+
+def validate_catalog(df: pd.DataFrame, kind: str, origin: str) -> pd.DataFrame:
+    """Check columns, provenance and numbers; raises DataError naming the file, row and field."""
+    schema = SCHEMAS[kind]
+    needed = schema["key"] + schema["numeric"] + schema["text"] + ["source", "as_of"]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataError(f"{origin}: missing column(s) {missing}; expected the {kind} format (see data/SOURCES.md)")
+    df = df.copy()
+    for col in ("source", "as_of"):
+        blank = df[col].isna() | (df[col].astype(str).str.strip() == "")
+        if blank.any():
+            row = int(blank.to_numpy().nonzero()[0][0])
+            raise DataError(f"{origin}: row {row + 2} has no '{col}'; every catalog row needs a source and a date")
+    dates = pd.to_datetime(df["as_of"].astype(str), format="%Y-%m-%d", errors="coerce")
+    if dates.isna().any():
+        row = int(dates.isna().to_numpy().nonzero()[0][0])
+        raise DataError(f"{origin}: row {row + 2} field 'as_of' must be a date YYYY-MM-DD (got {df['as_of'].iloc[row]!r})")
+    future = dates > pd.Timestamp.now()
+    if future.any():
+        row = int(future.to_numpy().nonzero()[0][0])
+        raise DataError(f"{origin}: row {row + 2} field 'as_of' is in the future ({df['as_of'].iloc[row]}); use the date the source was read")
+    for col in schema["numeric"]:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = df[col].notna() & values.isna()
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise DataError(f"{origin}: row {row + 2} field '{col}' is not a number ({df[col].iloc[row]!r})")
+        if (values < 0).any():
+            row = int((values < 0).to_numpy().nonzero()[0][0])
+            raise DataError(f"{origin}: row {row + 2} field '{col}' is negative")
+        df[col] = values
+    for col in schema["required_numeric"]:
+        if df[col].isna().any():
+            row = int(df[col].isna().to_numpy().nonzero()[0][0])
+            raise DataError(f"{origin}: row {row + 2} field '{col}' is empty but required")
+    key = schema["key"][0]
+    dup = df[key].duplicated()
+    if dup.any():
+        raise DataError(f"{origin}: duplicate {key} {df[key][dup].iloc[0]!r}; keep one row per {key}")
+    return df
+
+
+def load_catalog(kind: str, path: str | Path | None = None) -> pd.DataFrame:
+    if kind not in SCHEMAS:
+        raise InputError(f"catalog kind '{kind}' is unknown; use one of {sorted(SCHEMAS)}")
+    path = Path(path) if path else data_dir() / f"{kind}.csv"
+    return _load_cached(kind, str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0).copy()
+
+
+@lru_cache(maxsize=32)
+def _load_cached(kind: str, path: str, _mtime: float) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"catalog file not found: {p} — pass an existing CSV for '{kind}'")
+    if kind == "api_prices" and p.suffix == ".json":
+        return validate_catalog(litellm_json_to_frame(p), kind, p.name)
+    return validate_catalog(pd.read_csv(p, dtype={"as_of": str}), kind, p.name)
+
+
+def litellm_json_to_frame(path: str | Path, as_of: str | None = None) -> pd.DataFrame:
+    """A litellm-format price JSON (model → per-token prices) as an api_prices frame."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path.name}: not a readable litellm price JSON ({exc})") from None
+    date = as_of or pd.Timestamp(path.stat().st_mtime, unit="s").strftime("%Y-%m-%d")
+    per_m = lambda entry, key: entry[key] * 1e6 if isinstance(entry.get(key), (int, float)) else None  # noqa: E731
+    rows = []
+    for name, entry in raw.items():
+        if not isinstance(entry, dict) or entry.get("mode", "chat") != "chat":
+            continue
+        if per_m(entry, "input_cost_per_token") is None or per_m(entry, "output_cost_per_token") is None:
+            continue
+        rows.append({
+            "model": name, "provider": entry.get("litellm_provider", ""), "mode": entry.get("mode", "chat"),
+            "input_usd_per_mtok": per_m(entry, "input_cost_per_token"), "output_usd_per_mtok": per_m(entry, "output_cost_per_token"),
+            "cache_read_usd_per_mtok": per_m(entry, "cache_read_input_token_cost"),
+            "cache_write_usd_per_mtok": per_m(entry, "cache_creation_input_token_cost"),
+            "batch_input_usd_per_mtok": per_m(entry, "input_cost_per_token_batches"),
+            "batch_output_usd_per_mtok": per_m(entry, "output_cost_per_token_batches"),
+            "max_input_tokens": entry.get("max_input_tokens"), "source": f"user file {path.name}", "as_of": date,
+        })
+    if not rows:
+        raise DataError(f"{path.name}: no chat models with input and output prices found")
+    return pd.DataFrame(rows)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+def lookup(df: pd.DataFrame, kind: str, key: str) -> pd.Series:
+    """One row by its key (exact, else the one row equal ignoring case and punctuation), or an error listing close names."""
+    col = SCHEMAS[kind]["key"][0]
+    hit = df[df[col] == key]
+    if hit.empty:
+        hit = df[df[col].map(_norm) == _norm(key)]
+        if len(hit) == 1:
+            return hit.iloc[0]
+        names = df[col].astype(str).tolist()
+        by_norm = {_norm(n): n for n in names}
+        close = [by_norm[n] for n in difflib.get_close_matches(_norm(key), list(by_norm), n=5, cutoff=0.6)]
+        close += [n for n in names if _norm(key) and _norm(key) in _norm(n) and n not in close][: 5 - len(close)]
+        hint = f"; did you mean one of {close}?" if close else f"; list them with `llm-planner catalog {kind}`"
+        raise InputError(f"{kind}: no row named '{key}'{hint}")
+    return hit.iloc[0]
+
+
+def provenance(row: pd.Series, kind: str) -> Provenance:
+    return Provenance(kind, str(row[SCHEMAS[kind]["key"][0]]), str(row["source"]), str(row["as_of"]))
+
+
+_ROW_TYPES = {"instances": InstanceRow, "api_prices": ApiPriceRow, "hardware": HardwareRow, "onprem": OnpremRow}
+
+
+def _value(raw, annotation):
+    """A catalog cell as the record field's type: NaN/blank → None, whole numbers → int where the field is an int."""
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, str) and not raw.strip()):
+        return None
+    args = set(typing.get_args(annotation)) if isinstance(annotation, types.UnionType) else {annotation}
+    if int in args:
+        return int(raw)
+    if float in args:
+        return float(raw)
+    return str(raw)
+
+
+def to_record(kind: str, row: pd.Series):
+    """A validated catalog row as its typed record (InstanceRow, ApiPriceRow, HardwareRow, OnpremRow or ModelCard)."""
+    if kind == "model_cards":
+        return card_from_row(row)
+    cls = _ROW_TYPES[kind]
+    hints = typing.get_type_hints(cls)
+    values = {f.name: _value(row.get(f.name), hints[f.name]) for f in dataclasses.fields(cls) if f.name != "provenance"}
+    return cls(**values, provenance=provenance(row, kind))
+
+
+def record(kind: str, key: str):
+    """One typed row by its key: `record("instances", "g5.xlarge")`."""
+    return to_record(kind, lookup(load_catalog(kind), kind, key))
+
+
+def records(kind: str) -> list:
+    """Every row of a catalog as typed records."""
+    return [to_record(kind, row) for _, row in load_catalog(kind).iterrows()]
+
+
+def card_from_row(row: pd.Series) -> ModelCard:
+    hints = typing.get_type_hints(ModelCard)
+    values = {f.name: _value(row.get(f.name), hints[f.name]) for f in dataclasses.fields(ModelCard)}
+    values["head_dim"] = values["head_dim"] or values["d_model"] // values["n_heads"]
+    values["n_experts"] = values["n_experts"] or 0
+    values["n_experts_active"] = values["n_experts_active"] or 0
+    values["source"] = str(row["source"])
+    return ModelCard(**values)
+
+
+def load_card(name: str) -> ModelCard:
+    return card_from_row(lookup(load_catalog("model_cards"), "model_cards", name))
+
+
+def reference_bandwidth(profile: Profile) -> tuple[float | None, str]:
+    """Bandwidth to judge a profile against: its GPU's datasheet figure (hardware catalog) for GPU runs — never the
+    host's RAM — and the machine's measured RAM bandwidth for CPU runs. (None, why) when unknown."""
+    if profile.on_gpu:
+        name = profile.hardware.gpus[0].name
+        rows = [r for r in records("hardware") if r.kind == "gpu" and gpu_match(r.name, name)]
+        if not rows or rows[0].memory_bandwidth_gb_s is None:
+            return None, f"no datasheet bandwidth for {name} in data/hardware.csv"
+        row = rows[0]
+        return row.memory_bandwidth_gb_s * 1e9, f"{row.name} datasheet ({row.provenance.source}, {row.provenance.as_of})"
+    bw = profile.hardware.memory_bandwidth_gb_s
+    return (bw * 1e9 if bw else None), (profile.hardware.memory_bandwidth_method or "not measured")

@@ -1,0 +1,96 @@
+"""plotly figures for plans and profiles. Figures only; callers decide where they are shown or written."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from planner.core.plan import PlanResult
+from planner.core.records import EngineProfile, Profile
+
+SELF_COLOUR = "#1f77b4"
+API_COLOUR = "#d62728"
+
+
+def cost_curves(result: PlanResult, *, per_request: bool = True) -> go.Figure:
+    """Self-hosted vs API cost at every volume (log-log), break-even volumes marked."""
+    c = result.curves
+    y_self, y_api, y_title = (("selfhost_usd_per_request", "api_usd_per_request", "USD per request") if per_request
+                              else ("selfhost_usd_per_month", "api_usd_per_month", "USD per month"))
+    fig = go.Figure()
+    fig.add_scatter(x=c["requests_per_month"], y=c[y_self], name=f"self-hosted: {result.prices.replica_label}",
+                    line=dict(color=SELF_COLOUR, shape="hv" if not per_request else "linear"),
+                    customdata=c["replicas"], hovertemplate="%{x:,.0f} req/month<br>$%{y:.4g}<br>%{customdata:.0f} replicas<extra></extra>")
+    fig.add_scatter(x=c["requests_per_month"], y=c[y_api], name=f"API: {result.prices.api_label}",
+                    line=dict(color=API_COLOUR, dash="dash"), hovertemplate="%{x:,.0f} req/month<br>$%{y:.4g}<extra></extra>")
+    for v, text in ((result.break_even_first, "break-even"), (result.break_even_always, "always cheaper above")):
+        if np.isfinite(v) and c["requests_per_month"].min() <= v <= c["requests_per_month"].max():
+            fig.add_vline(x=v, line=dict(color="grey", dash="dot"))
+            fig.add_annotation(x=np.log10(v), y=1.0, yref="paper", text=f"{text}<br>{v:,.0f}/month", showarrow=False,
+                               xanchor="left", yanchor="top", font=dict(size=11))
+    fig.update_xaxes(type="log", title="requests per month")
+    fig.update_yaxes(type="log", title=y_title)
+    fig.update_layout(title=f"{y_title}: {result.profile_label} vs {result.prices.api_label}",
+                      legend=dict(orientation="h", y=-0.2), template="plotly_white", height=460, margin=dict(t=60))
+    return fig
+
+
+def replica_staircase(result: PlanResult) -> go.Figure:
+    c = result.curves
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_scatter(x=c["requests_per_month"], y=c["replicas"], name="replicas", line=dict(shape="hv", color=SELF_COLOUR))
+    fig.add_scatter(x=c["requests_per_month"], y=c["utilisation"] * 100, name="average utilisation %",
+                    line=dict(color="#2ca02c", dash="dot"), secondary_y=True)
+    fig.update_xaxes(type="log", title="requests per month")
+    fig.update_yaxes(title="replicas", type="log", secondary_y=False)
+    fig.update_yaxes(title="average utilisation %", range=[0, 100], secondary_y=True)
+    fig.update_layout(title=f"Replicas needed at the SLO ({result.capacity_rps:.3g} req/s each)", template="plotly_white", height=380)
+    return fig
+
+
+def _err(summaries):
+    return dict(type="data", symmetric=False,
+                array=[(s.ci95_high - s.mean) if s.ci95_high is not None else 0 for s in summaries],
+                arrayminus=[(s.mean - s.ci95_low) if s.ci95_low is not None else 0 for s in summaries])
+
+
+def profile_speeds(profiles: list[Profile]) -> go.Figure:
+    """Prefill and decode tok/s with 95% CIs, side by side for several profiles (e.g. a quant ladder)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("prefill tok/s (by prompt length)", "decode tok/s (by context depth)"))
+    for p in profiles:
+        if not isinstance(p, EngineProfile):
+            continue
+        fig.add_bar(x=[f"pp{q.prompt_tokens}" for q in p.prefill], y=[q.tok_s.mean for q in p.prefill], name=p.label,
+                    error_y=_err([q.tok_s for q in p.prefill]), legendgroup=p.label, row=1, col=1)
+        fig.add_bar(x=[f"tg{q.gen_tokens}@d{q.context_depth}" for q in p.decode], y=[q.tok_s.mean for q in p.decode], name=p.label,
+                    error_y=_err([q.tok_s for q in p.decode]), legendgroup=p.label, showlegend=False, row=1, col=2)
+    fig.update_layout(barmode="group", template="plotly_white", height=420, legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def concurrency_sweep(profiles: list[Profile]) -> go.Figure:
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("aggregate decode tok/s", "per-stream step latency (ms, p50/p95)"))
+    for p in profiles:
+        pts = p.concurrency_sweep if isinstance(p, EngineProfile) else []
+        if not pts:
+            continue
+        x = [q.concurrency for q in pts]
+        fig.add_scatter(x=x, y=[q.aggregate_decode_tok_s.mean for q in pts], error_y=_err([q.aggregate_decode_tok_s for q in pts]),
+                        name=p.label, legendgroup=p.label, row=1, col=1)
+        fig.add_scatter(x=x, y=[q.step_latency_ms.median for q in pts], name=f"{p.label} p50", legendgroup=p.label,
+                        showlegend=False, row=1, col=2)
+        fig.add_scatter(x=x, y=[q.step_latency_ms.p95 for q in pts], name=f"{p.label} p95", legendgroup=p.label,
+                        line=dict(dash="dot"), showlegend=False, row=1, col=2)
+    fig.update_xaxes(type="log", title="concurrent sequences", dtick=np.log10(2))
+    fig.update_layout(template="plotly_white", height=400, legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def latency_distribution(profile: Profile) -> go.Figure:
+    fig = go.Figure()
+    for point in profile.latency:
+        fig.add_box(y=point.itl_ms.samples, name=f"ITL {point.prompt_tokens}→{point.output_tokens}", boxpoints="outliers")
+        fig.add_box(y=point.ttft_ms.samples, name=f"TTFT {point.prompt_tokens}→{point.output_tokens}", boxpoints="all")
+    fig.update_yaxes(title="ms", type="log")
+    fig.update_layout(title=f"Latency distribution: {profile.label}", template="plotly_white", height=380)
+    return fig

@@ -1,0 +1,102 @@
+"""Live planning dashboard: ipywidgets controls redrawing plotly FigureWidgets in place.
+
+All arithmetic is `plan()`; this module only maps widget values to a Workload and updates trace data, so a
+redraw costs one vectorised plan (measured by benchmarks/dashboard_redraw.py).
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from planner.core.errors import PlannerError
+from planner.core.hybrid import hybrid_costs
+from planner.core.plan import PlanResult, PriceChoice, Workload, plan
+from planner.core.records import Profile
+from planner.formats.catalog import lookup, to_record
+
+
+class PlanDashboard:
+    def __init__(self, profiles: dict[str, Profile], instances: pd.DataFrame, api_prices: pd.DataFrame, *,
+                 api_models: list[str] | None = None, workload: Workload | None = None, default_instance: str | None = None):
+        if not profiles:
+            raise ValueError("profiles: give at least one profile to plan with")
+        self.profiles, self.instances, self.api_prices = profiles, instances, api_prices
+        wl = workload or Workload()
+        api_models = api_models or api_prices["model"].tolist()
+        style = {"description_width": "150px"}
+        layout = w.Layout(width="460px")
+        self.profile = w.Dropdown(options=list(profiles), description="profile", style=style, layout=layout)
+        self.instance = w.Dropdown(options=instances["instance"].tolist(), value=default_instance or instances["instance"].iloc[0],
+                                   description="instance", style=style, layout=layout)
+        self.api = w.Dropdown(options=api_models, description="API model", style=style, layout=layout)
+        self.volume = w.FloatLogSlider(value=wl.requests_per_month, base=10, min=3, max=9, step=0.05, description="requests / month", style=style, layout=layout)
+        self.tokens_in = w.IntSlider(value=int(wl.tokens_in), min=0, max=8192, step=16, description="tokens in", style=style, layout=layout)
+        self.tokens_out = w.IntSlider(value=int(wl.tokens_out), min=1, max=4096, step=8, description="tokens out", style=style, layout=layout)
+        self.ttft = w.FloatLogSlider(value=wl.ttft_slo_s, base=10, min=-1.5, max=1.5, step=0.05, description="TTFT SLO (s)", style=style, layout=layout)
+        self.itl = w.FloatLogSlider(value=wl.itl_slo_s, base=10, min=-2.5, max=0, step=0.05, description="ITL p95 SLO (s)", style=style, layout=layout)
+        self.peak = w.FloatSlider(value=wl.peak_to_avg, min=1, max=10, step=0.1, description="peak ÷ average", style=style, layout=layout)
+        self.util = w.FloatSlider(value=wl.max_utilisation, min=0.1, max=1, step=0.05, description="max utilisation", style=style, layout=layout)
+        self.share = w.FloatSlider(value=1.0, min=0, max=1, step=0.05, description="self-hosted share", style=style, layout=layout)
+        self.controls = [self.profile, self.instance, self.api, self.volume, self.tokens_in, self.tokens_out, self.ttft, self.itl,
+                         self.peak, self.util, self.share]
+        self.cost_fig = go.FigureWidget(layout=dict(template="plotly_white", height=420, xaxis=dict(type="log", title="requests per month"),
+                                                    yaxis=dict(type="log", title="USD per month"), legend=dict(orientation="h", y=-0.25),
+                                                    margin=dict(t=40)))
+        for name, dash in (("self-hosted", None), ("API", "dash"), ("hybrid", "dot")):
+            self.cost_fig.add_scatter(x=[], y=[], name=name, line=dict(dash=dash))
+        self.cost_fig.add_scatter(x=[], y=[], mode="markers", marker=dict(size=11, symbol="x", color="black"), name="break-even")
+        self.stair_fig = go.FigureWidget(layout=dict(template="plotly_white", height=300, xaxis=dict(type="log", title="requests per month"),
+                                                     yaxis=dict(type="log", title="replicas"), margin=dict(t=30)))
+        self.stair_fig.add_scatter(x=[], y=[], line=dict(shape="hv"), name="replicas")
+        self.summary = w.HTML()
+        self.message = w.HTML()
+        for c in self.controls:
+            c.observe(lambda _change: self.redraw(), names="value")
+        self.result: PlanResult | None = None
+        self.redraw()
+
+    def workload(self) -> Workload:
+        return Workload(requests_per_month=self.volume.value, tokens_in=self.tokens_in.value, tokens_out=self.tokens_out.value,
+                        ttft_slo_s=self.ttft.value, itl_slo_s=self.itl.value, peak_to_avg=self.peak.value, max_utilisation=self.util.value)
+
+    def compute(self) -> PlanResult:
+        prices = PriceChoice.from_rows(to_record("instances", lookup(self.instances, "instances", self.instance.value)),
+                                       to_record("api_prices", lookup(self.api_prices, "api_prices", self.api.value)))
+        return plan(self.profiles[self.profile.value], prices, self.workload())
+
+    def redraw(self) -> PlanResult | None:
+        try:
+            r = self.compute()
+        except PlannerError as exc:  # an unreachable SLO etc.: say it in the dashboard, keep the controls alive
+            self.message.value = f"<b style='color:#b00'>{html.escape(str(exc))}</b>"
+            return None
+        self.message.value = ""
+        c, s = r.curves, self.share.value
+        wl = r.workload
+        hybrid = hybrid_costs(np.append(c["requests_per_month"].to_numpy(), wl.requests_per_month), [s], capacity_rps=r.capacity_rps,
+                              replica_usd_per_month=r.replica_usd_per_month, selfhost_api_equivalent_usd_per_request=r.api_usd_per_request,
+                              frontier_usd_per_request=r.api_usd_per_request, peak_to_avg=wl.peak_to_avg,
+                              max_utilisation=wl.max_utilisation, min_replicas=wl.min_replicas)["total_usd_per_month"].to_numpy()
+        hybrid, hybrid_now = hybrid[:-1], hybrid[-1]
+        be = [v for v in (r.break_even_first,) if np.isfinite(v)]
+        with self.cost_fig.batch_update():
+            x = c["requests_per_month"].to_numpy()
+            self.cost_fig.data[0].update(x=x, y=c["selfhost_usd_per_month"].to_numpy(), line_shape="hv")
+            self.cost_fig.data[1].update(x=x, y=c["api_usd_per_month"].to_numpy())
+            self.cost_fig.data[2].update(x=x, y=hybrid, visible=0 < s < 1)
+            self.cost_fig.data[3].update(x=be, y=[b * r.api_usd_per_request for b in be])
+            self.cost_fig.layout.title = f"{r.profile_label} on {r.prices.replica_label} vs {r.prices.api_label}"
+        with self.stair_fig.batch_update():
+            self.stair_fig.data[0].update(x=x, y=c["replicas"].to_numpy())
+        t = r.at_target
+        rows = r.summary().to_html(index=False, border=0)
+        self.summary.value = rows + f"<p>hybrid ({s:.0%} self-hosted) at {t.requests_per_month:,.0f} req/month: <b>${hybrid_now:,.2f}/month</b></p>"
+        self.result = r
+        return r
+
+    def widget(self) -> w.Widget:
+        return w.VBox([w.HBox([w.VBox(self.controls[:6]), w.VBox(self.controls[6:])]), self.message, self.cost_fig, self.stair_fig, self.summary])

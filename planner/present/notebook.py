@@ -1,0 +1,24 @@
+"""The notebooks' error boundary: a PlannerError prints as one line (`error: …`), as on the command line.
+
+The cell still counts as failed (IPython keeps `error_in_exec`), so nbval and "run all" stop on it; only the
+traceback, which says nothing the message does not, is left out.
+"""
+from __future__ import annotations
+
+import sys
+
+from planner.core.errors import PlannerError
+
+
+def one_line_errors(shell=None) -> None:
+    """Call once in a notebook's first cell."""
+    if shell is None:
+        from IPython import get_ipython
+        shell = get_ipython()
+    if shell is None:  # not in IPython: nothing to install
+        return
+
+    def show(self, etype, value, tb, tb_offset=None):
+        print(f"error: {value}", file=sys.stderr)
+
+    shell.set_custom_exc((PlannerError,), show)

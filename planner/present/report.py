@@ -1,0 +1,184 @@
+"""Planning report: one standalone HTML file (plotly inlined, works offline, no code) and optionally a PDF.
+
+The report is built from the same `plan()` result the notebooks show, so there is one source of truth.
+"""
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from planner import __version__
+from planner.core.errors import MeasurementError, SetupError
+from planner.core.plan import PlanResult
+from planner.core.projection import efficiency_table
+from planner.core.records import EngineProfile, Profile, ServingProfile
+from planner.formats.catalog import reference_bandwidth
+from planner.formats.files import atomic_write_text, sha256_file
+from planner.present.charts import cost_curves, profile_speeds, replica_staircase
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("planner.present", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
+)
+
+
+def _table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
+    return df.to_html(index=False, escape=True, border=0, float_format=lambda x: floatfmt.format(x), na_rep="—")
+
+
+def profile_table(profile: Profile) -> pd.DataFrame:
+    """Headline measured figures with their 95% CIs and sample counts."""
+    rows = []
+    if isinstance(profile, ServingProfile):
+        for lvl in profile.serving:
+            detail = f"sent {lvl.sent} = ok {lvl.succeeded} + failed {lvl.failed} + timed out {lvl.timed_out}"
+            rows.append((f"{lvl.mode} {lvl.target:g}: requests/s", lvl.request_s, "req/s", detail, lvl.sent))
+            if lvl.ttft_ms:
+                rows.append((f"{lvl.mode} {lvl.target:g}: TTFT p95", lvl.ttft_ms.p95, "ms", "", lvl.ttft_ms.n))
+        return pd.DataFrame(rows, columns=["measurement", "mean", "unit", "95% CI / detail", "samples"])
+
+    def ci(s):
+        return f"[{s.ci95_low:.4g}, {s.ci95_high:.4g}]" if s.ci95_low is not None else "—"
+
+    for p in profile.prefill:
+        rows.append((f"prefill pp{p.prompt_tokens}", p.tok_s.mean, "tok/s", ci(p.tok_s), p.tok_s.n))
+    for d in profile.decode:
+        rows.append((f"decode tg{d.gen_tokens} at depth {d.context_depth}", d.tok_s.mean, "tok/s", ci(d.tok_s), d.tok_s.n))
+    for lat in profile.latency:
+        tag = f"{lat.prompt_tokens}→{lat.output_tokens}"
+        rows.append((f"TTFT {tag}", lat.ttft_ms.mean, "ms", ci(lat.ttft_ms), lat.ttft_ms.n))
+        rows.append((f"ITL p50 / p95 / p99 {tag}", lat.itl_ms.median, "ms", f"p95 {lat.itl_ms.p95:.4g}, p99 {lat.itl_ms.p99:.4g}", lat.itl_ms.n))
+    for t in profile.threads_sweep:
+        rows.append((f"decode with {t.n_threads} threads", t.decode_tok_s.mean, "tok/s", ci(t.decode_tok_s), t.decode_tok_s.n))
+    for g in profile.gpu_layers_sweep:
+        rows.append((f"decode with {g.n_gpu_layers} GPU layers", g.decode_tok_s.mean, "tok/s", ci(g.decode_tok_s), g.decode_tok_s.n))
+    for c in profile.concurrency_sweep:
+        rows.append((f"aggregate decode, {c.concurrency} streams", c.aggregate_decode_tok_s.mean, "tok/s", ci(c.aggregate_decode_tok_s), c.aggregate_decode_tok_s.n))
+    if profile.memory:
+        rows.append(("peak RSS", profile.memory.peak_rss_bytes / 2**20, "MiB", "", ""))
+        if profile.memory.vram_used_peak_bytes is not None:
+            rows.append(("peak GPU memory used", profile.memory.vram_used_peak_bytes / 2**20, "MiB", "", ""))
+    if profile.energy:
+        e = profile.energy
+        rows.append(("energy per output token", e.joules_per_output_token if e.joules_per_output_token is not None else np.nan,
+                     "J", e.source or f"unavailable: {e.unavailable_reason}", ""))
+    return pd.DataFrame(rows, columns=["measurement", "mean", "unit", "95% CI / detail", "samples"])
+
+
+def _model_line(m) -> str:
+    """The model file in one line; unknown parts are said to be unknown, never shown as 0."""
+    parts = [m.quant_label or "quant unknown",
+             f"{m.bits_per_weight:.2f} bits/weight" if m.bits_per_weight else "bits/weight unknown",
+             f"{m.n_params / 1e6:.0f}M params" if m.n_params else "parameters unknown"]
+    return f"{m.file_name} ({', '.join(parts)}) sha256 {m.sha256[:16] + '…' if m.sha256 else 'unknown'}"
+
+
+def hardware_table(profile: Profile) -> pd.DataFrame:
+    hw, eng = profile.hardware, profile.engine
+    gpus = ", ".join(f"{g.name} ({(g.memory_total_bytes or 0) / 2**30:.0f} GiB)" for g in hw.gpus) or "none"
+    rows = [
+        ("CPU", f"{hw.cpu_model}, {hw.physical_cores} physical / {hw.logical_cores} logical cores"),
+        ("RAM", f"{hw.ram_total_bytes / 2**30:.1f} GiB"),
+        ("GPUs", gpus),
+        ("memory bandwidth (measured)", f"{hw.memory_bandwidth_gb_s:.1f} GB/s — {hw.memory_bandwidth_method}" if hw.memory_bandwidth_gb_s else "not measured"),
+        ("OS / Python", f"{hw.os} / Python {hw.python}"),
+        ("load when the run started", f"{hw.load_avg_1m:.2f}" if hw.load_avg_1m is not None else "unknown"),
+        ("engine", f"{eng.name} {eng.version}, backend {eng.backend}, {eng.n_threads} threads, n_gpu_layers {eng.n_gpu_layers}"),
+        ("model", _model_line(profile.model)),
+        ("measured at", f"{profile.created_at:%Y-%m-%d %H:%M UTC}, status {profile.status}"),
+    ]
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Path | None = None, title: str | None = None) -> str:
+    figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), replica_staircase(result)]
+    if isinstance(profile, EngineProfile):
+        figs.append(profile_speeds([profile]))
+    figure_html = [f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}) for i, f in enumerate(figs)]
+    w, t = result.workload, result.at_target
+    cheaper = "self-hosting" if t.selfhost_usd_per_month < t.api_usd_per_month else "the API"
+    answer = [
+        f"<b>At {w.requests_per_month:,.0f} requests/month ({w.tokens_in:g} in / {w.tokens_out:g} out tokens), {html.escape(cheaper)} is cheaper:</b>",
+        f"self-hosted {html.escape(result.profile_label)} on {html.escape(result.prices.replica_label)}: "
+        f"<b>${t.selfhost_usd_per_month:,.2f}/month</b> ({t.replicas:.0f} replica(s), ${t.selfhost_usd_per_request:.3g}/request)",
+        f"API {html.escape(result.prices.api_label)}: <b>${t.api_usd_per_month:,.2f}/month</b> (${result.api_usd_per_request:.3g}/request)",
+        ("Break-even: " + (f"<b>{result.break_even_first:,.0f} requests/month</b>; self-hosting stays cheaper above "
+                           f"{result.break_even_always:,.0f}" if result.self_host_ever_cheaper else "<b>none</b> — the API is cheaper at every volume")),
+    ]
+    provenance = [("profile file", str(profile_path) if profile_path else "(in memory)",
+                   f"sha256 {sha256_file(profile_path)[:16]}…" if profile_path and Path(profile_path).is_file() else ""),
+                  ("model file", profile.model.file_name, f"sha256 {profile.model.sha256[:16] + '…' if profile.model.sha256 else 'unknown'}"),
+                  ("replica price", result.prices.replica_provenance.key, f"{result.prices.replica_provenance.source} (as of {result.prices.replica_provenance.as_of})"),
+                  ("API price", result.prices.api_provenance.key, f"{result.prices.api_provenance.source} (as of {result.prices.api_provenance.as_of})")]
+    template = _TEMPLATES.get_template("report.html.j2")
+    return template.render(
+        title=title or f"Self-host or API? {result.profile_label} vs {result.prices.api_label}",
+        generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
+        answer=answer, warnings=result.warnings, figures=figure_html,
+        summary_table=_table(result.summary()),
+        capacity_note=("Capacity comes from the profile's concurrency sweep: requests/s = 1 ÷ (prompt tokens ÷ prefill tok/s + "
+                       "output tokens ÷ aggregate decode tok/s); the SLO picks the highest level whose TTFT and ITL p95 stay within limits."),
+        capacity_table=_table(result.capacity),
+        profile_table=_table(profile_table(profile)),
+        **_efficiency_section(profile),
+        provenance_table=_table(pd.DataFrame(provenance, columns=["what", "which", "source"])),
+        hardware_table=_table(hardware_table(profile)),
+        notes=profile.notes,
+    )
+
+
+def _efficiency_section(profile: Profile) -> dict[str, str | None]:
+    """The roofline table, or why it cannot be drawn (a serving profile of a remote model has no architecture)."""
+    bandwidth, basis = reference_bandwidth(profile)
+    try:
+        table = efficiency_table(profile, bandwidth)
+    except MeasurementError as exc:
+        return {"efficiency_table": None, "efficiency_basis": basis, "efficiency_absent": str(exc)}
+    if table.empty:
+        return {"efficiency_table": None, "efficiency_basis": basis,
+                "efficiency_absent": "the profile holds no prefill or decode test to compare with the roofline"}
+    return {"efficiency_table": _table(table), "efficiency_basis": basis, "efficiency_absent": None}
+
+
+def write_report(result: PlanResult, profile: Profile, out_html: str | Path, *, profile_path=None, pdf: bool = False, title=None) -> list[Path]:
+    out_html = Path(out_html)
+    written = [atomic_write_text(out_html, render_html(result, profile, profile_path=profile_path, title=title))]
+    if pdf:
+        written.append(html_to_pdf(out_html, out_html.with_suffix(".pdf")))
+    return written
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout_s: float = 120) -> Path:
+    """Print the HTML with headless Chromium (the plotly charts render with their own JavaScript)."""
+    browser = find_chromium()
+    if browser is None:
+        raise SetupError("PDF export needs Chromium: install it (Debian: apt-get install chromium) or omit --pdf")
+    pdf_path = Path(pdf_path)
+    with tempfile.TemporaryDirectory() as profile_dir:
+        tmp_pdf = pdf_path.with_name(f".{pdf_path.name}.tmp")
+        cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
+               "--virtual-time-budget=15000", f"--print-to-pdf={tmp_pdf}", Path(html_path).resolve().as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        if proc.returncode != 0 or not tmp_pdf.is_file():
+            tmp_pdf.unlink(missing_ok=True)
+            raise SetupError(f"Chromium could not print the PDF (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
+        tmp_pdf.replace(pdf_path)
+    return pdf_path

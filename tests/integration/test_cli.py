@@ -1,0 +1,40 @@
+"""The command line as a user runs it: a subprocess, one line for bad input, the demo end to end."""
+import re
+import subprocess
+import sys
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "planner", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_the_commands():
+    out = _cli("--help")
+    assert out.returncode == 0
+    for command in ("profile", "plan", "demo", "clone", "report", "catalog", "hardware", "serve-profile", "project", "cache"):
+        # the command's own row of the listing (a name then its help), not a substring of another command
+        assert re.search(rf"(^|[\s│]){re.escape(command)}\s{{2,}}\S", out.stdout, re.M), command
+
+
+def test_bad_arguments_give_one_line_and_no_traceback(tmp_path):
+    for args, needle in [(("profile", str(tmp_path / "missing.gguf")), "model file not found"),
+                         (("plan", "--requests", "-5"), "--requests"),
+                         (("profile", "--threads", "x"), "--threads"),
+                         (("nonsense",), "No such command")]:
+        out = _cli(*args)
+        assert out.returncode == 2, args
+        lines = [line for line in out.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], out.stderr
+        assert "Traceback" not in out.stderr
+
+
+def test_demo_prints_the_answer_and_writes_the_report(tmp_path):
+    """The README's main command end to end (quick profile of the embedded model, plan, HTML report)."""
+    out = subprocess.run([sys.executable, "-m", "planner", "demo", "--profiles-dir", str(tmp_path / "profiles"),
+                          "--reports-dir", str(tmp_path / "reports")], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"measured decode [\d,.]+ tok/s", out.stdout)
+    assert re.search(r"break-even volume vs gpt-4o-mini .*: (none|[\d,]+ requests/month)", out.stdout)
+    assert re.search(r"note: capacity measured on .*; \S+ \(\d+ vCPUs\) is assumed to be as fast", out.stdout)
+    assert "plotly" in (tmp_path / "reports" / "demo.html").read_text()
+    assert len(list((tmp_path / "profiles").glob("SmolLM2-135M-Instruct.Q4_1__cpu__*.json"))) == 1

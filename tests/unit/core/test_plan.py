@@ -1,0 +1,62 @@
+"""One plan evaluation: `plan()`, the uncertainty interval and the hybrid split agree, on hand-computed numbers."""
+import math
+
+import numpy as np
+import pytest
+
+from planner.core.errors import MeasurementError
+from planner.core.hybrid import hybrid_costs
+from planner.core.plan import PriceChoice, Workload, evaluate, plan
+from planner.core.rows import Provenance
+from planner.core.uncertainty import Ranges, plan_interval
+from tests.factories import make_profile
+
+PROV = Provenance("test", "row", "hand-made for the test", "2026-01-01")
+# $1/h replica; API $1 / $40 per M input / output tokens, cached input $0.10 per M
+PRICES = PriceChoice(replica_usd_per_hour=1.0, replica_label="r", replica_provenance=PROV, api_usd_per_input_token=1e-6,
+                     api_usd_per_output_token=40e-6, api_usd_per_cached_input_token=1e-7, api_label="api", api_provenance=PROV)
+# flat profile: prefill 1000 tok/s, decode 50 tok/s → 500 → 100 tokens cost 0.5 s + 2 s: capacity 0.4 req/s
+WORKLOAD = Workload(tokens_in=500, tokens_out=100, requests_per_month=1e6, cached_fraction=0.8, min_replicas=3, peak_to_avg=1,
+                    max_utilisation=1, ttft_slo_s=10, itl_slo_s=10)
+
+
+def test_plan_hand_computed_with_cache_and_minimum_replicas():
+    r = plan(make_profile(1000, 50), PRICES, WORKLOAD)
+    assert r.capacity_rps == pytest.approx(0.4)
+    # API: 500 × (0.2 × $1e-6 + 0.8 × $1e-7) + 100 × $40e-6 = $4.14e-3 per request
+    assert r.api_usd_per_request == pytest.approx(4.14e-3)
+    assert r.at_target.api_usd_per_month == pytest.approx(4140.0)
+    # one replica absorbs 0.4 × 2,628,000 = 1,051,200 requests; 3 always on: 3 × $730
+    assert r.at_target.replicas == 3 and r.at_target.selfhost_usd_per_month == pytest.approx(2190.0)
+    assert r.break_even_first == pytest.approx(3 * 730 / 4.14e-3)  # 528,985.5: three replicas' cost
+    # a·K = $4,352 > C, k* = ceil(730 / (4352 − 730)) = 1 ≤ 3 always-on replicas: cheaper at every volume above the first
+    assert r.break_even_always == pytest.approx(r.break_even_first)
+
+
+def test_interval_brackets_the_point_estimate_for_cache_and_minimum_replicas():
+    """The interval's corners use the same evaluation as plan(): at point ranges they equal it exactly."""
+    prof = make_profile(1000, 50)
+    r = plan(prof, PRICES, WORKLOAD)
+    box = plan_interval(prof, WORKLOAD, Ranges.from_prices(PRICES)).set_index("quantity")
+    assert box.loc["api_usd_per_month", "low"] == pytest.approx(4140.0) == box.loc["api_usd_per_month", "high"]
+    assert box.loc["selfhost_usd_per_month", "low"] == pytest.approx(r.at_target.selfhost_usd_per_month)
+    assert box.loc["break_even", "low"] == pytest.approx(r.break_even_first) == box.loc["break_even", "high"]
+    wide = plan_interval(prof, WORKLOAD, Ranges.from_prices(PRICES, replica_usd_per_hour=(0.5, 2.0))).set_index("quantity")
+    assert wide.loc["selfhost_usd_per_month", "low"] == pytest.approx(1095.0)
+    assert wide.loc["selfhost_usd_per_month", "high"] == pytest.approx(4380.0)
+    assert wide.loc["break_even", "low"] <= r.break_even_first <= wide.loc["break_even", "high"]
+
+
+def test_infeasible_capacity_is_nan_never_a_huge_number():
+    e = evaluate([1e6, 1e7], capacity_rps=np.array([[0.0], [1.0]]), replica_usd_per_month=730.0, api_usd_per_request=1e-3)
+    assert np.isnan(e.selfhost_usd_per_month[0]).all() and np.isnan(e.break_even_first[0]).all()
+    assert e.selfhost_usd_per_month[1].tolist() == [730.0, 730.0 * math.ceil(1e7 / 2_628_000)]
+    with pytest.raises(MeasurementError, match="capacity_rps"):
+        evaluate(1e6, capacity_rps=-1.0, replica_usd_per_month=730.0, api_usd_per_request=1e-3)
+
+
+def test_hybrid_uses_the_same_evaluation():
+    f = hybrid_costs([1e6], [1.0], capacity_rps=0.4, replica_usd_per_month=730.0, selfhost_api_equivalent_usd_per_request=4.14e-3,
+                     frontier_usd_per_request=0.01, min_replicas=3)
+    assert f["selfhost_usd_per_month"].iloc[0] == pytest.approx(2190.0)
+    assert f["all_api_usd_per_month"].iloc[0] == pytest.approx(4140.0)
