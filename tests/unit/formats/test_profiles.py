@@ -6,7 +6,6 @@ import pytest
 from planner.core.errors import DataError
 from planner.core.records import SCHEMA_VERSION, EngineProfile, ServingProfile
 from planner.formats.profiles import load_profile, save_profile
-
 from tests.conftest import REPO
 from tests.factories import make_profile, make_serving_profile
 
