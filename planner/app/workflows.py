@@ -9,7 +9,7 @@ from planner.core.matching import card_for_profile, matching_instance
 from planner.core.plan import PlanResult, PriceChoice, Workload, plan
 from planner.core.records import Profile
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind
-from planner.formats.catalog import record, records
+from planner.formats.catalog import record, records, reference_bandwidth
 from planner.formats.plan_file import PlanParams, load_params
 from planner.formats.profiles import load_profile
 from planner.present.report import write_report
@@ -43,7 +43,8 @@ def plan_profile(profile_path: str | Path | None, instance: str | None, api_mode
                  price_kind: PriceKind = "on_demand") -> tuple[PlanResult, Profile, Path]:
     """Resolve the inputs and plan: the one path from names to a `PlanResult` (CLI, report, demo)."""
     path, profile, inst, api = resolve(profile_path, instance, api_model)
-    result = plan(profile, PriceChoice.from_rows(inst, api, price_kind=price_kind), workload, profile_ref=str(path), card=card_of(profile))
+    result = plan(profile, PriceChoice.from_rows(inst, api, price_kind=price_kind), workload, profile_ref=str(path), card=card_of(profile),
+                  bandwidth_bytes_s=reference_bandwidth(profile)[0])
     return result, profile, path
 
 

@@ -27,5 +27,17 @@ class FitError(PlannerError):
     """A model cannot be fitted or applied: too few distinct points, or outside what the data determine."""
 
 
+class Interrupted(PlannerError):
+    """Ctrl-C or SIGTERM during a measurement; the finished part is saved (status partial)."""
+
+    exit_code = 130
+
+
+class UntrustworthyMeasurement(PlannerError):
+    """A measurement finished and was saved, but says nothing reliable (no request succeeded, the server died)."""
+
+    exit_code = 3
+
+
 class SetupError(PlannerError):
     """The machine cannot do what was asked (an engine not installed, too little memory, a port in use)."""

@@ -16,24 +16,29 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from planner.core import cost as cm
 from planner.core.capacity import capacity_at_slo, capacity_table, serving_capacity_table
 from planner.core.cards import ModelCard
-from planner.core.errors import MeasurementError
+from planner.core.errors import InputError, MeasurementError
 from planner.core.licence import licence_warnings
 from planner.core.matching import instance_mismatch
-from planner.core.records import Profile, ServingProfile
+from planner.core.records import EngineProfile, Profile, ServingProfile
+from planner.core.roofline import active_weight_bytes, decode_ceiling_tok_s, model_kv_bytes_per_token
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind, Provenance
+
+MAX_REQUESTS_PER_MONTH = 1e15
 
 
 class Workload(BaseModel):
     """The traffic to plan for. Defaults: a chat-style request, 10⁶ requests a month, a 2 s / 200 ms SLO."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    requests_per_month: float = Field(1e6, gt=0, description="the volume the summary is quoted at")
-    volume_min: float = Field(1e3, gt=0)
-    volume_max: float = Field(1e9, gt=0)
+    # upper bounds are plausibility limits (10¹⁵ requests a month is ~4·10⁸ per second; 10⁸ prompt tokens is beyond
+    # any model's context): past them a number is a typo, and the plan would print replicas by the trillion
+    requests_per_month: float = Field(1e6, gt=0, le=MAX_REQUESTS_PER_MONTH, description="the volume the summary is quoted at")
+    volume_min: float = Field(1e3, gt=0, le=MAX_REQUESTS_PER_MONTH)
+    volume_max: float = Field(1e9, gt=0, le=MAX_REQUESTS_PER_MONTH)
     volume_points: int = Field(121, ge=2, le=100_000)
-    tokens_in: float = Field(512, ge=0, description="prompt tokens per request (mean)")
-    tokens_out: float = Field(128, ge=1, description="output tokens per request (mean)")
+    tokens_in: float = Field(512, ge=0, le=1e8, description="prompt tokens per request (mean)")
+    tokens_out: float = Field(128, ge=1, le=1e7, description="output tokens per request (mean)")
     cached_fraction: float = Field(0.0, ge=0, le=1, description="share of input tokens served from the provider's prompt cache")
     peak_to_avg: float = Field(2.0, ge=1, description="peak hour load ÷ average load; replicas are sized for the peak")
     max_utilisation: float = Field(0.8, gt=0, le=1, description="headroom: replicas run at most this busy at peak")
@@ -220,11 +225,34 @@ def profile_capacity(profile: Profile, workload: Workload) -> tuple[pd.DataFrame
     return table, float(rps), float(conc)
 
 
-def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_ref: str = "", card: ModelCard | None = None) -> PlanResult:
+def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: float | None) -> list[str]:
+    """Refuse a request longer than the model's context; flag a decode speed above the memory-bandwidth roofline."""
+    ctx = profile.model.context_length
+    if ctx and workload.tokens_in + workload.tokens_out > ctx:
+        raise InputError(f"--tokens-in / --tokens-out: {workload.tokens_in:,.0f} + {workload.tokens_out:,.0f} tokens per request exceed "
+                         f"the {ctx:,}-token context of {profile.model.name}; shorten the request or choose a longer-context model")
+    if not (bandwidth_bytes_s and isinstance(profile, EngineProfile) and profile.decode and profile.model.tensor_bytes):
+        return []
+    first = min(profile.decode, key=lambda d: d.context_depth)
+    try:
+        kv = model_kv_bytes_per_token(profile.model)
+    except MeasurementError:
+        kv = 0.0  # unknown architecture: the weights alone still bound the speed from above
+    ceiling = float(decode_ceiling_tok_s(bandwidth_bytes_s, active_weight_bytes(profile.model), kv, first.context_depth))
+    if first.tok_s.mean > ceiling:
+        return [f"physics: measured decode {first.tok_s.mean:,.1f} tok/s is above the memory-bandwidth roofline {ceiling:,.1f} tok/s "
+                f"({bandwidth_bytes_s / 1e9:,.0f} GB/s ÷ bytes per token) — the profile or the bandwidth figure is wrong; do not trust this plan"]
+    return []
+
+
+def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_ref: str = "", card: ModelCard | None = None,
+         bandwidth_bytes_s: float | None = None) -> PlanResult:
     """Capacity at the SLO, cost curves over the volume grid, break-even volumes and the target-volume summary.
 
-    `card` (the model's card) enables the licence guard.
+    `card` (the model's card) enables the licence guard; `bandwidth_bytes_s` (the device's memory bandwidth) the
+    roofline check of the measured decode speed.
     """
+    physics = physics_warnings(profile, workload, bandwidth_bytes_s)
     table, rps, conc = profile_capacity(profile, workload)
     warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
     if prices.instance is not None and (mismatch := instance_mismatch(profile, prices.instance)):
@@ -234,6 +262,10 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         warnings.insert(0, f"projection: {profile.projection}")
     if profile.status != "complete":
         warnings.append("the profile is partial (interrupted run): figures use the tests that finished")
+    if profile.load is not None and profile.load.contended:
+        warnings.append(f"the profile was measured on a busy machine (other work took {profile.load.other_cpu_fraction:.0%} of the CPUs, "
+                        f"the hypervisor {profile.load.steal_fraction:.0%}): its speeds, and this capacity, may be low")
+    warnings = physics + warnings
     if rps <= 0:
         raise MeasurementError(
             f"no measured load level of {profile.label} meets TTFT ≤ {workload.ttft_slo_s:g} s and ITL ≤ {workload.itl_slo_s:g} s "

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from planner.core.errors import MeasurementError
 
@@ -20,7 +20,14 @@ PROFILE_KIND = "llm-planner/profile"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinity are never measurements: a file holding them is refused when it is read
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# Plausibility bounds for measured rates and times, far beyond any hardware (an H100 decodes a 135M model at ~10⁴
+# tok/s; 10⁸ would be a 10⁴× error): a value outside them is a damaged file, not a measurement.
+MAX_TOK_S = 1e8
+MAX_MS = 1e9  # about 11 days
 
 
 class Summary(_Model):
@@ -38,6 +45,18 @@ class Summary(_Model):
     min: float
     max: float
     samples: list[float] = Field(description="raw samples, in measurement order")
+
+    @model_validator(mode="after")
+    def _physical(self) -> Summary:
+        values = [self.mean, self.median, self.p95, self.p99, self.min, self.max, *self.samples]
+        if self.unit in ("tok/s", "ms", "req/s", "s", "J") and min(values) < 0:
+            raise ValueError(f"a {self.unit} measurement cannot be negative (min {min(values):g})")
+        bound = {"tok/s": MAX_TOK_S, "req/s": MAX_TOK_S, "ms": MAX_MS}.get(self.unit)
+        if bound is not None and max(values) > bound:
+            raise ValueError(f"{max(values):g} {self.unit} is beyond any hardware (bound {bound:g})")
+        if self.unit in ("tok/s", "req/s") and self.mean <= 0:
+            raise ValueError(f"a rate of {self.mean:g} {self.unit} measures nothing")
+        return self
 
     @property
     def ci95_half_width_pct(self) -> float:
@@ -156,6 +175,18 @@ class MemoryUsage(_Model):
     vram_used_baseline_bytes: int | None = None
 
 
+class MachineLoad(_Model):
+    """What else the machine did while the profile was measured: timings on shared VMs collapse under contention."""
+
+    other_cpu_fraction: float | None = Field(None, ge=0, description="CPU time of other processes ÷ (wall time × cores)")
+    steal_fraction: float | None = Field(None, ge=0, description="CPU time the hypervisor gave to other VMs ÷ (wall × cores)")
+    load_avg_end: float | None = Field(None, ge=0, description="1-minute load average when the run ended")
+    contended: bool = Field(False, description="other work took more than CONTENDED_FRACTION of the machine")
+
+
+CONTENDED_FRACTION = 0.10  # above this share of the CPUs taken by other work, a profile's speeds are suspect
+
+
 class EnergyUsage(_Model):
     source: Literal["nvml", "rapl"] | None
     joules_per_output_token: float | None = None
@@ -191,14 +222,14 @@ class ServingLevel(_Model):
     """One load level against an OpenAI-compatible server."""
 
     mode: Literal["concurrency", "rate"]
-    target: float = Field(description="concurrency, or requests/s for Poisson arrivals")
-    duration_s: float
-    sent: int
-    succeeded: int
-    failed: int
-    timed_out: int
-    request_s: float
-    output_tok_s: float
+    target: float = Field(gt=0, le=MAX_TOK_S, description="concurrency, or requests/s for Poisson arrivals")
+    duration_s: float = Field(ge=0)
+    sent: int = Field(ge=0)
+    succeeded: int = Field(ge=0)
+    failed: int = Field(ge=0)
+    timed_out: int = Field(ge=0)
+    request_s: float = Field(ge=0, le=MAX_TOK_S)
+    output_tok_s: float = Field(ge=0, le=MAX_TOK_S)
     ttft_ms: Summary | None = None
     itl_ms: Summary | None = None
     e2e_ms: Summary | None = None
@@ -210,6 +241,12 @@ class ServingLevel(_Model):
     output_tokens_mean: float | None = Field(None, description="per succeeded request; see tokens_source")
     tokens_source: Literal["usage", "stream", "mixed"] | None = Field(
         None, description="usage: the server's usage block; stream: streamed content chunks and prompt words")
+
+    @model_validator(mode="after")
+    def _accounted(self) -> ServingLevel:
+        if self.sent != self.succeeded + self.failed + self.timed_out:
+            raise ValueError(f"sent {self.sent} != succeeded {self.succeeded} + failed {self.failed} + timed out {self.timed_out}")
+        return self
 
 
 class ProfileSettings(_Model):
@@ -239,6 +276,7 @@ class Profile(_Model):
     settings: ProfileSettings
     memory: MemoryUsage | None = None
     energy: EnergyUsage | None = None
+    load: MachineLoad | None = Field(None, description="contention during the run; None in files written before it was recorded")
     projection: str | None = Field(None, description="set when the figures are projected from another profile, not measured")
     notes: list[str] = Field(default_factory=list)
     _path: Path | None = PrivateAttr(None)

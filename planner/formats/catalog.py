@@ -134,7 +134,15 @@ def litellm_json_to_frame(path: str | Path, as_of: str | None = None) -> pd.Data
     except (OSError, json.JSONDecodeError) as exc:
         raise DataError(f"{path.name}: not a readable litellm price JSON ({exc})") from None
     date = as_of or pd.Timestamp(path.stat().st_mtime, unit="s").strftime("%Y-%m-%d")
-    per_m = lambda entry, key: entry[key] * 1e6 if isinstance(entry.get(key), (int, float)) else None  # noqa: E731
+    def per_m(entry: dict, key: str) -> float | None:
+        """$/token → $/M tokens; absent or null is unknown (None); anything else that is not a number is refused."""
+        value = entry.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise DataError(f"{path.name}: model '{name}' field '{key}' is not a price ({value!r}); fix or remove that entry")
+        return value * 1e6
+
     rows = []
     for name, entry in raw.items():
         if not isinstance(entry, dict) or entry.get("mode", "chat") != "chat":

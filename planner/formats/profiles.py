@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from planner.core.errors import DataError
+from planner.core.errors import DataError, MeasurementError
 from planner.core.records import PROFILE_KIND, SCHEMA_VERSION, AnyProfile, Profile
 from planner.formats.files import atomic_write_text
 
@@ -14,6 +14,15 @@ _ADAPTER: TypeAdapter = TypeAdapter(AnyProfile)
 _ENGINE_ONLY = ("prefill", "decode", "latency", "threads_sweep", "gpu_layers_sweep", "concurrency_sweep")
 _UNKNOWN_AS_ZERO = {"sha256": "", "size_bytes": 0, "n_params": 0, "tensor_bytes": 0, "bits_per_weight": 0.0,
                     "architecture": "unknown", "quant_label": "unknown"}
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    loc = list(first["loc"])
+    if len(loc) > 1 and loc[0] in ("engine", "serving"):  # the union's tag, not a field of the file
+        loc = loc[1:]
+    where = ".".join(str(p) for p in loc)
+    return f"field '{where}' {first['msg'].lower()}"
 
 
 def migrate_v1(raw: dict) -> dict:
@@ -33,7 +42,14 @@ def migrate_v1(raw: dict) -> dict:
 
 
 def save_profile(profile: Profile, path: str | Path) -> Path:
-    written = atomic_write_text(path, profile.model_dump_json(indent=2) + "\n")
+    """Write atomically — and only what `load_profile` will read back: the text is validated before it is written."""
+    text = profile.model_dump_json(indent=2)
+    try:
+        _ADAPTER.validate_json(text)
+    except ValidationError as exc:
+        raise MeasurementError(f"refusing to write {path}: {_first_error(exc)} — the measurement is not physical; "
+                               "earlier versions of the file are untouched") from None
+    written = atomic_write_text(path, text + "\n")
     profile._path = written
     return written
 
@@ -59,8 +75,6 @@ def load_profile(path: str | Path) -> Profile:
     try:
         profile = _ADAPTER.validate_python(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise DataError(f"{path.name}: field '{where}' {first['msg'].lower()} — the file is damaged or hand-edited; re-run the profile") from None
+        raise DataError(f"{path.name}: {_first_error(exc)} — the file is damaged or hand-edited; re-run the profile") from None
     profile._path = path
     return profile

@@ -17,7 +17,7 @@ def test_help_lists_the_commands():
 
 
 def test_bad_arguments_give_one_line_and_no_traceback(tmp_path):
-    for args, needle in [(("profile", str(tmp_path / "missing.gguf")), "model file not found"),
+    for args, needle in [(("profile", str(tmp_path / "missing.gguf")), "model file: file not found"),
                          (("plan", "--requests", "-5"), "--requests"),
                          (("profile", "--threads", "x"), "--threads"),
                          (("nonsense",), "No such command")]:

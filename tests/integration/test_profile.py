@@ -65,8 +65,8 @@ def test_memory_fit_refuses_with_numbers(embedded_path):
         check_memory_fits(model, 50_000_000, n_gpu_layers=0)
 
 
-@pytest.mark.parametrize("kwargs,field", [(dict(prompt_lengths=(0,)), "prompt_lengths"), (dict(min_reps=1), "min_reps"),
-                                          (dict(concurrency=(-2,)), "concurrency"), (dict(decode_depths=()), "decode_depths")])
+@pytest.mark.parametrize("kwargs,field", [(dict(prompt_lengths=(0,)), "--prompts"), (dict(min_reps=1), "min_reps"),
+                                          (dict(concurrency=(-2,)), "--concurrency"), (dict(decode_depths=()), "--depths")])
 def test_bad_config_names_the_field(kwargs, field):
     with pytest.raises(PlannerError, match=field):
         ProfileConfig(**kwargs).validate()
@@ -89,7 +89,7 @@ def test_ctrl_c_leaves_a_valid_partial_profile(tmp_path, embedded_path):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2, err
+    assert proc.returncode == 130, err  # interrupted (documented exit status), not "bad input"
     assert "interrupted: the finished tests are saved in" in err and "Traceback" not in err
     partial = load_profile(out)
     assert partial.status == "partial" and partial.prefill

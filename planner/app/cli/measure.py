@@ -9,6 +9,7 @@ import typer
 from planner.app.cli.options import _ints
 from planner.core.errors import InputError
 from planner.formats.catalog import load_card
+from planner.formats.files import existing_file
 from planner.measure.gguf.cache import cache_dir, cache_entries, clear_cache
 from planner.measure.gguf.embedded import embedded_model_path
 from planner.measure.probes.hardware import fingerprint
@@ -42,8 +43,7 @@ def profile(
 
     paths = list(models) if models else [embedded_model_path()]
     for path in paths:
-        if not Path(path).is_file():
-            raise InputError(f"model file not found: {path} — pass the path of a .gguf file")
+        existing_file(path, "model file", "pass the path of a .gguf file")
     if quant_ladder:
         from planner.measure.gguf.quantize import quant_ladder as make_ladder
         paths = [p for src in paths for p in [src, *make_ladder(src).values()]]
@@ -126,11 +126,14 @@ def cache_cmd(clear: bool = typer.Option(False, "--clear", help="delete the cach
               kind: str | None = typer.Option(None, help="clones or ladder (default: both)")):
     """List (or delete) derived model files: quant-ladder rungs and architecture clones."""
     if clear:
-        typer.echo(f"freed {clear_cache(kind) / 2**30:.2f} GiB from {cache_dir()}")
+        freed = clear_cache(kind)
+        typer.echo(f"freed {freed / 2**30:.2f} GiB from {cache_dir()}" if freed else f"nothing to clear in {cache_dir()}")
         return
-    for k in ([kind] if kind else ["ladder", "clones"]):
-        for f in cache_entries(k):
-            typer.echo(f"{k:7s} {f.stat().st_size / 2**20:10,.1f} MiB  {f}")
+    entries = [(k, f) for k in ([kind] if kind else ["ladder", "clones"]) for f in cache_entries(k)]
+    for k, f in entries:
+        typer.echo(f"{k:7s} {f.stat().st_size / 2**20:10,.1f} MiB  {f}")
+    if not entries:
+        typer.echo(f"nothing cached in {cache_dir()}")
 
 
 

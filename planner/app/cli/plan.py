@@ -11,6 +11,7 @@ from planner.app.workflows import build_report, plan_profile
 from planner.core.errors import InputError
 from planner.core.plan import Workload
 from planner.core.projection import calibrate_decode, predict_card, same_quant
+from planner.core.quant import nominal_bits_per_weight
 from planner.formats.catalog import SCHEMAS, load_card, load_catalog, record, reference_bandwidth
 from planner.formats.plan_file import load_params
 from planner.formats.profiles import load_profile
@@ -39,6 +40,9 @@ def plan(
     """Monthly cost self-hosted vs API, replicas at the SLO, and the break-even volume."""
     if price not in ("on_demand", "spot", "reserved"):
         raise InputError(f"--price: must be on_demand, spot or reserved (got {price!r})")
+    for option, value in (("--api", api), ("--instance", instance)):
+        if value is not None and not value.strip():
+            raise InputError(f"{option}: empty; name a row (see `llm-planner catalog`) or leave the option out for the default")
     workload = load_params(params).workload if params else _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out,
                                                                    ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, peak_to_avg=peak_to_avg,
                                                                    monthly_active_users=users)
@@ -57,7 +61,8 @@ def _workload(**values) -> Workload:
         return Workload(**values)
     except ValidationError as exc:
         e = exc.errors()[0]
-        option = {"requests_per_month": "requests", "ttft_slo_s": "ttft-slo", "itl_slo_s": "itl-slo"}.get(str(e["loc"][0]), str(e["loc"][0]))
+        option = {"requests_per_month": "requests", "ttft_slo_s": "ttft-slo", "itl_slo_s": "itl-slo",
+                  "monthly_active_users": "users"}.get(str(e["loc"][0]), str(e["loc"][0]))
         raise InputError(f"--{option.replace('_', '-')}: {e['msg'].lower()} (got {e.get('input')!r})") from None
 
 
@@ -115,6 +120,7 @@ def project(
     layers: int | None = typer.Option(None, help="reduced depth of the card"),
 ):
     """Predict decode tok/s and memory for model cards not measured, from a roofline fit on measured profiles."""
+    nominal_bits_per_weight(quant)  # an unknown quant name is refused before any file is read
     profiles = same_quant([load_profile(p) for p in calibrate], quant)
     if source_hardware:
         ref = _bandwidth("--source-hardware", source_hardware)

@@ -5,14 +5,15 @@ or hosted API (`--url`).
 """
 from __future__ import annotations
 
+import math
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
-from planner.core.errors import InputError
-from planner.formats.files import slug
+from planner.core.errors import InputError, UntrustworthyMeasurement
+from planner.formats.files import dated_name, existing_file
 from planner.measure.gguf.embedded import embedded_model_path
 from planner.measure.serving.client import Endpoint, served_models
 from planner.measure.serving.metrics import Slo, SweepConfig
@@ -26,8 +27,8 @@ def _levels(text: str, option: str) -> tuple[float, ...]:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         raise InputError(f"{option}: expected comma-separated numbers like 1,2,4 (got {text!r})") from None
-    if not values or min(values) <= 0:
-        raise InputError(f"{option}: levels must be positive (got {text!r})")
+    if not values or not all(0 < v < math.inf for v in values):
+        raise InputError(f"{option}: levels must be positive finite numbers (got {text!r})")
     return values
 
 
@@ -76,11 +77,15 @@ def serve_profile(
     if concurrency and rate:
         raise InputError("give --concurrency or --rate, not both")
     for name, value in (("--requests", requests), ("--duration", duration), ("--max-tokens", max_tokens), ("--timeout", timeout),
-                        ("--ttft-slo", ttft_slo if ttft_slo is not None else 1), ("--itl-slo", itl_slo if itl_slo is not None else 1)):
-        if value <= 0:
-            raise InputError(f"{name}: must be positive (got {value:g})")
-    if model is not None and not model.is_file():
-        raise InputError(f"--model: file not found: {model}")
+                        ("--ttft-slo", ttft_slo if ttft_slo is not None else 1), ("--itl-slo", itl_slo if itl_slo is not None else 1),
+                        ("--n-threads", n_threads if n_threads is not None else 1), ("--n-ctx", n_ctx),
+                        ("--prompt-tokens", prompt_tokens)):
+        if not 0 < value < math.inf:  # NaN fails this too
+            raise InputError(f"{name}: must be a positive finite number (got {value:g})")
+    if not 0 <= prompt_std < math.inf:
+        raise InputError(f"--prompt-std: must be >= 0 and finite (got {prompt_std:g})")
+    if model is not None:
+        existing_file(model, "--model", "pass the path of a .gguf file")
     mode, levels = ("rate", _levels(rate, "--rate")) if rate else ("concurrency", _levels(concurrency or "1,2,4,8", "--concurrency"))
     config = SweepConfig(mode=mode, levels=levels, requests_per_level=requests, max_duration_s=duration, max_tokens=max_tokens,
                          timeout_s=timeout, stop_at_knee=not full_sweep)
@@ -88,10 +93,10 @@ def serve_profile(
     prompts = (jsonl_prompts(prompts_file, chat=chat) if prompts_file else
                synthetic_prompts(min(requests * len(levels), 10_000), mean_tokens=prompt_tokens, std_tokens=prompt_std,
                                  distribution="lognormal", chat=chat))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    started = datetime.now(UTC)
 
     def path_for(label: str, backend: str) -> Path:
-        return out or profiles_dir / f"{slug(label)}__{backend}__{mode}__{stamp}.json"
+        return out or profiles_dir / dated_name(label, backend, mode, when=started)
 
     if engine:
         gguf = model or embedded_model_path()
@@ -116,6 +121,10 @@ def serve_profile(
                                  on_level=lambda lvl: typer.echo(_line(lvl)))
     knee = result.settings.extra.get("knee_target")
     typer.echo(f"profile: {path} ({result.status}){f'; knee at {mode} {knee:g}' if knee is not None else ''}")
+    if not any(lvl.succeeded for lvl in result.serving):
+        raise UntrustworthyMeasurement(f"no request succeeded (see the error counts above); {path} is kept for the record but measures nothing")
+    if result.status != "complete":
+        raise UntrustworthyMeasurement(f"the sweep did not finish ({result.notes[-1]}); {path} holds the finished levels, status partial")
 
 
 app = typer.Typer()

@@ -13,8 +13,9 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from planner.core.errors import DataError, InputError
+from planner.core.errors import DataError
 from planner.core.records import ModelInfo, TensorTypeShare
+from planner.formats.files import existing_file
 
 # Keys this project writes into GGUFs it derives (quant ladder) or synthesises (architecture clones).
 KEY_DERIVED_FROM = "llm_planner.derived_from"
@@ -40,13 +41,16 @@ def file_type_label(file_type: int | None) -> str:
 
 def read_model_info(path: str | Path, *, sha256: str) -> ModelInfo:
     """Read metadata and tensor types; `sha256` is passed in so callers can cache it."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"model file not found: {path} — pass the path of a .gguf file")
+    path = existing_file(path, "model file", "pass the path of a .gguf file")
+    size = path.stat().st_size
     try:
         reader = gguf.GGUFReader(str(path))
-    except Exception as exc:  # gguf raises ValueError/struct errors on foreign files
-        raise DataError(f"{path.name} is not a readable GGUF file ({exc.__class__.__name__}: {exc})") from None
+        ends = [int(t.data_offset) + int(t.n_bytes) for t in reader.tensors]
+    except Exception as exc:  # gguf raises ValueError/IndexError/struct errors on foreign or damaged files
+        raise DataError(f"{path.name} is not a readable GGUF file, or a damaged or truncated one ({exc.__class__.__name__}: {exc}) "
+                        "— re-download or re-create it") from None
+    if ends and max(ends) > size:
+        raise DataError(f"{path.name} is truncated: its tensors need {max(ends):,} bytes, the file has {size:,} — re-download or re-create it")
 
     arch = _field(reader, "general.architecture", "unknown")
 

@@ -15,9 +15,9 @@ from tqdm.auto import tqdm
 
 from planner.core.errors import InputError, SetupError
 from planner.core.quant import file_type
-from planner.formats.files import sha256_file
+from planner.formats.files import existing_file, sha256_file
 from planner.measure.gguf.cache import cache_dir
-from planner.measure.gguf.meta import KEY_DERIVED_FROM, KEY_NOTE, stream_gguf
+from planner.measure.gguf.meta import KEY_DERIVED_FROM, KEY_NOTE, read_model_info, stream_gguf
 from planner.measure.probes.hardware import usable_threads
 
 LADDER = ("F32", "F16", "Q8_0", "Q5_K_M", "Q4_K_M", "Q4_0")
@@ -90,7 +90,9 @@ def quant_ladder(src: str | Path, rungs: tuple[str, ...] = LADDER, *, progress: 
     src = Path(src)
     for rung in rungs:
         file_type(rung)
-    digest = sha256_file(src)[:16]
+    full_digest = sha256_file(existing_file(src, "model file", "pass the path of a .gguf file"))
+    read_model_info(src, sha256=full_digest)  # a file that is not a GGUF is refused here, in one line
+    digest = full_digest[:16]
     folder = cache_dir() / "ladder"
     folder.mkdir(parents=True, exist_ok=True)
     stem = src.stem.rsplit(".", 1)[0]

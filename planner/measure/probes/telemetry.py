@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from planner.core.records import EnergyUsage, MemoryUsage
+from planner.core.records import CONTENDED_FRACTION, EnergyUsage, MachineLoad, MemoryUsage
 from planner.measure.probes.nvml import Nvml
 
 
@@ -130,3 +130,47 @@ class EnergyMeter:
             joules_per_output_token=delta_j / output_tokens,
             mean_power_w=delta_j / elapsed if elapsed > 0 else None,
         )
+
+
+class LoadMeter:
+    """CPU time other processes (and, on a VM, the hypervisor's other guests) took while this process measured.
+
+    System busy time minus this process tree's own CPU time, from /proc/stat and the process accounting (psutil).
+    """
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+        self._sys0 = psutil.cpu_times()
+        self._own0 = self._own_cpu_s()
+
+    @staticmethod
+    def _busy_s(t) -> float:
+        return sum(getattr(t, k, 0.0) for k in ("user", "nice", "system", "irq", "softirq"))
+
+    @staticmethod
+    def _own_cpu_s() -> float:
+        me = psutil.Process()
+        total = 0.0
+        for p in [me, *me.children(recursive=True)]:
+            try:
+                c = p.cpu_times()
+                total += c.user + c.system
+            except psutil.Error:  # a child that just exited
+                pass
+        return total
+
+    def stop(self) -> MachineLoad:
+        wall = max(time.monotonic() - self._t0, 1e-9)
+        cores = psutil.cpu_count(logical=True) or 1
+        sys1 = psutil.cpu_times()
+        other = max(self._busy_s(sys1) - self._busy_s(self._sys0) - (self._own_cpu_s() - self._own0), 0.0)
+        steal = max(getattr(sys1, "steal", 0.0) - getattr(self._sys0, "steal", 0.0), 0.0)
+        frac, steal_frac = other / (wall * cores), steal / (wall * cores)
+        load = psutil.getloadavg()[0] if hasattr(psutil, "getloadavg") else None
+        return MachineLoad(other_cpu_fraction=round(frac, 4), steal_fraction=round(steal_frac, 4), load_avg_end=load,
+                           contended=frac + steal_frac > CONTENDED_FRACTION)
+
+
+def contention_note(load: MachineLoad) -> str:
+    return (f"contended: other work took {load.other_cpu_fraction:.0%} of the CPUs (and the hypervisor {load.steal_fraction:.0%}) "
+            f"during the run — speeds may be low; re-run on a quiet machine")

@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from planner import __version__
-from planner.core.errors import InputError, MeasurementError, PlannerError, SetupError
+from planner.core.errors import InputError, Interrupted, MeasurementError, SetupError
 from planner.core.records import (
     ConcurrencyPoint,
     DecodePoint,
@@ -31,13 +31,13 @@ from planner.core.records import (
 )
 from planner.core.roofline import footprint, model_kv_bytes_per_token
 from planner.core.stats import repeat_until_stable, summarize
-from planner.formats.files import sha256_file, slug
+from planner.formats.files import dated_name, existing_file, sha256_file
 from planner.formats.profiles import save_profile
 from planner.measure.gguf.meta import read_model_info
 from planner.measure.probes.hardware import fingerprint, usable_threads
 from planner.measure.probes.memory import require_fits
 from planner.measure.probes.nvml import Nvml
-from planner.measure.probes.telemetry import EnergyMeter, MemorySampler
+from planner.measure.probes.telemetry import EnergyMeter, LoadMeter, MemorySampler, contention_note
 
 DEFAULT_PROFILES_DIR = Path("profiles")
 
@@ -85,33 +85,40 @@ class ProfileConfig:
         return replace(base, **overrides)
 
     def validate(self) -> ProfileConfig:
+        """Refuse impossible settings before anything loads; messages name the command-line option."""
         for name in ("prompt_lengths", "threads", "concurrency"):
             if any(v < 1 for v in getattr(self, name)):
-                raise InputError(f"{name}: every value must be a positive integer (got {list(getattr(self, name))})")
+                raise InputError(f"{_OPTION[name]}: every value must be a positive integer (got {list(getattr(self, name))})")
         if any(v < -1 for v in self.gpu_layers) or self.n_gpu_layers < -1:
-            raise InputError("n_gpu_layers / gpu_layers: use -1 (all), 0 (none) or a positive layer count")
+            raise InputError("--n-gpu-layers / --gpu-layers: use -1 (all), 0 (none) or a positive layer count")
         if not self.prompt_lengths:
-            raise InputError("prompt_lengths: give at least one prompt length, e.g. 128")
+            raise InputError("--prompts: give at least one prompt length, e.g. 128")
         if any(d < 0 for d in self.decode_depths) or not self.decode_depths:
-            raise InputError("decode_depths: give one or more depths >= 0, e.g. 0,512")
+            raise InputError("--depths: give one or more depths >= 0, e.g. 0,512")
         for name in ("gen_tokens", "latency_prompt_tokens", "latency_output_tokens", "concurrency_prompt_tokens",
                      "concurrency_gen_tokens", "n_batch", "min_reps", "max_reps"):
             if getattr(self, name) < 1:
-                raise InputError(f"{name}: must be a positive integer (got {getattr(self, name)})")
+                raise InputError(f"{_OPTION.get(name, name)}: must be a positive integer (got {getattr(self, name)})")
         if self.min_reps < 2:
             raise InputError("min_reps: must be at least 2 so every figure has a confidence interval")
         if self.max_reps < self.min_reps:
-            raise InputError(f"max_reps: must be >= min_reps ({self.min_reps})")
+            raise InputError(f"--max-reps: must be >= {self.min_reps} (the minimum repetitions)")
         if self.n_threads is not None and self.n_threads < 1:
-            raise InputError(f"n_threads: must be a positive integer (got {self.n_threads})")
-        if not 0 < self.target_ci_pct < 100 or self.time_budget_s <= 0:
-            raise InputError("target_ci_pct / time_budget_s: must be positive (target below 100%)")
+            raise InputError(f"--n-threads: must be a positive integer (got {self.n_threads})")
+        if not 0 < self.target_ci_pct < 100:
+            raise InputError(f"target_ci_pct: must lie between 0 and 100 (got {self.target_ci_pct:g})")
+        if not 0 < self.time_budget_s < math.inf:  # NaN fails this too
+            raise InputError(f"--budget: must be a positive number of seconds (got {self.time_budget_s:g})")
         return self
 
+    def longest_sequence(self) -> int:
+        """Tokens of the longest single sequence any test puts in the KV cache."""
+        return max(max(self.prompt_lengths), max(self.decode_depths) + self.gen_tokens,
+                   self.latency_prompt_tokens + self.latency_output_tokens,
+                   self.concurrency_prompt_tokens + self.concurrency_gen_tokens if self.concurrency else 0)
+
     def main_n_ctx(self) -> int:
-        need = max(max(self.prompt_lengths), max(self.decode_depths) + self.gen_tokens,
-                   self.latency_prompt_tokens + self.latency_output_tokens)
-        return _round_up(need, 256)
+        return _round_up(self.longest_sequence(), 256)
 
     def concurrency_n_ctx(self) -> int:
         if not self.concurrency:
@@ -119,11 +126,15 @@ class ProfileConfig:
         return _round_up(max(self.concurrency) * (self.concurrency_prompt_tokens + self.concurrency_gen_tokens), 256)
 
 
+_OPTION = {"prompt_lengths": "--prompts", "threads": "--threads", "concurrency": "--concurrency", "gen_tokens": "--gen-tokens",
+           "max_reps": "--max-reps"}
+
+
 def _round_up(n: int, step: int) -> int:
     return int(math.ceil(n / step) * step)
 
 
-class ProfileInterrupted(PlannerError):
+class ProfileInterrupted(Interrupted):
     """Ctrl-C during profiling; the finished tests are saved."""
 
 
@@ -137,8 +148,7 @@ def check_memory_fits(model: ModelInfo, n_ctx: int, *, n_gpu_layers: int, nvml: 
 
 
 def default_profile_path(model: ModelInfo, backend: str, profiles_dir: Path, when: datetime) -> Path:
-    stem = slug(Path(model.file_name).stem)
-    return profiles_dir / f"{stem}__{backend}__{when:%Y%m%dT%H%M%SZ}.json"
+    return profiles_dir / dated_name(Path(model.file_name).stem, backend, when=when)
 
 
 @dataclass
@@ -152,8 +162,11 @@ class _Run:
     sampler: MemorySampler
     energy: EnergyMeter
 
+    load: LoadMeter
+
     def save(self) -> None:
         self.profile.memory = self.sampler.usage()
+        self.profile.load = self.load.stop()
         save_profile(self.profile, self.path)
 
     def repeat(self, measure: Callable[[], float]) -> list[float]:
@@ -174,10 +187,11 @@ def profile_model(
     from planner.measure.engines.llama_cpp import EngineSettings, LlamaCppEngine, engine_version, supports_gpu_offload, system_info
 
     config = (config or ProfileConfig()).validate()
-    model_path = Path(model_path)
-    if not model_path.is_file():
-        raise InputError(f"model file not found: {model_path} — pass the path of a .gguf file (or omit it for the embedded model)")
+    model_path = existing_file(model_path, "model file", "pass the path of a .gguf file (or omit it for the embedded model)")
     model = read_model_info(model_path, sha256=sha256_file(model_path))
+    if model.context_length and config.longest_sequence() > model.context_length:
+        raise InputError(f"--prompts / --depths: a test needs {config.longest_sequence():,} tokens in one sequence, beyond the "
+                         f"{model.context_length:,}-token context of {model.file_name}; use shorter prompts or depths")
     hardware = fingerprint(bandwidth=True)
     gpu_capable = supports_gpu_offload() and bool(hardware.gpus)
     if (config.n_gpu_layers or config.gpu_layers) and not gpu_capable:
@@ -208,7 +222,8 @@ def profile_model(
             ),
             notes=[*notes, f"memory-fit estimate before loading: {estimate}", *_provenance_notes(model)],
         )
-        run = _Run(profile=profile, path=path, config=config, model_path=model_path, sampler=sampler, energy=EnergyMeter(nvml=nvml))
+        run = _Run(profile=profile, path=path, config=config, model_path=model_path, sampler=sampler, energy=EnergyMeter(nvml=nvml),
+                   load=LoadMeter())
         steps = _plan_steps(config)
         bar = tqdm(total=len(steps), desc=f"profiling {model.file_name}", unit="test", disable=not progress)
         try:
@@ -232,6 +247,9 @@ def profile_model(
                     bar.update()
             profile.status = "complete"
             run.save()
+            if profile.load and profile.load.contended:
+                profile.notes.append(contention_note(profile.load))
+                run.save()
         except KeyboardInterrupt:
             run.save()
             raise ProfileInterrupted(f"interrupted: the finished tests are saved in {path} (status: partial)") from None

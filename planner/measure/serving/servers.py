@@ -3,6 +3,7 @@ always torn down (the whole process group), on errors and Ctrl-C too. vLLM's com
 it needs a GPU and the `gpu` extra."""
 from __future__ import annotations
 
+import ctypes
 import importlib.metadata
 import os
 import signal
@@ -32,6 +33,14 @@ def _loopback(host: str) -> str:
     if not is_loopback(host):
         raise InputError(f"host: servers started here listen on loopback only (127.0.0.1), got {host!r}")
     return host
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when the tool's process dies, even by SIGKILL, so no server
+    outlives the tool (SIGINT/SIGTERM are handled above: the context manager stops the process group)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -98,7 +107,7 @@ class LlamaCppServer:
         self._log_path = Path(log)
         with os.fdopen(fd, "wb") as fh:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(self.command(), stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+                                         start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.ready_timeout_s
         with httpx.Client(trust_env=False, timeout=2.0) as client:
             while time.monotonic() < deadline:

@@ -21,12 +21,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from planner import __version__
-from planner.core.errors import InputError, MeasurementError, PlannerError, SetupError
+from planner.core.errors import InputError, Interrupted, MeasurementError, SetupError
 from planner.core.records import EngineInfo, ModelInfo, Profile, ProfileSettings, ServingLevel, ServingProfile
 from planner.formats.files import sha256_file
 from planner.formats.profiles import save_profile
 from planner.measure.gguf.meta import read_model_info
 from planner.measure.probes.hardware import fingerprint
+from planner.measure.probes.telemetry import LoadMeter
 from planner.measure.serving.client import Endpoint, RequestRecord, answers, one_request
 from planner.measure.serving.metrics import Slo, SweepConfig, knee, past_knee, summarize_level
 from planner.measure.serving.prompts import Prompt
@@ -98,8 +99,9 @@ def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: Sweep
         + ([] if local else ["hardware describes the client that generated the load, not the server"]),
     )
     out_path = Path(out_path)
+    load = LoadMeter()
+    profile.notes += _warm_up(endpoint, prompts, config)  # a dead endpoint fails here, before any file is written
     save_profile(profile, out_path)
-    profile.notes += _warm_up(endpoint, prompts, config)
     best = 0.0
     try:
         for target in tqdm(levels, desc=f"load levels ({config.mode})", disable=not progress):
@@ -109,6 +111,7 @@ def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: Sweep
                 seed=len(profile.serving), on_record=on_record))
             level = summarize_level(records, elapsed, mode=config.mode, target=target, slo=slo)
             profile.serving.append(level)
+            profile.load = load.stop()
             save_profile(profile, out_path)
             if on_level is not None:
                 on_level(level)
@@ -123,7 +126,7 @@ def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: Sweep
     except KeyboardInterrupt:
         profile.notes.append("interrupted: the level in progress was dropped")
         save_profile(profile, out_path)
-        raise PlannerError(f"interrupted: the finished load levels are saved in {out_path} (status: partial)") from None
+        raise Interrupted(f"interrupted: the finished load levels are saved in {out_path} (status: partial)") from None
     found = knee(profile.serving, config)
     if found is not None:
         profile.settings.extra["knee_target"] = found.target
