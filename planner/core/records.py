@@ -121,6 +121,7 @@ class EngineInfo(_Model):
     system_info: str | None = Field(None, description="llama_print_system_info(): SIMD features, backends")
     endpoint_host: str | None = Field(None, description="host:port only; never a key or a full URL with credentials")
     server_notes: list[str] = Field(default_factory=list)
+    kv_cache_tokens: int | None = Field(None, ge=1, description="tokens of KV cache the engine allocated (vLLM: blocks × block size)")
 
 
 class GpuInfo(_Model):

@@ -1,7 +1,8 @@
-"""Measurement commands: profile, clone, vllm-profile, cache, hardware."""
+"""Measurement commands: profile (llama.cpp or vLLM), clone, cache, hardware."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -9,10 +10,13 @@ import typer
 from planner.app.cli.options import _ints
 from planner.core.errors import InputError
 from planner.formats.catalog import load_card
-from planner.formats.files import existing_file
+from planner.formats.files import dated_name, existing_file
+from planner.measure.engines.vllm import VllmSettings, import_vllm
 from planner.measure.gguf.cache import cache_dir, cache_entries, clear_cache
 from planner.measure.gguf.embedded import embedded_model_path
+from planner.measure.gguf.hf import hf_folder
 from planner.measure.probes.hardware import fingerprint
+from planner.measure.profiling.vllm import profile_vllm
 
 app = typer.Typer()
 
@@ -37,8 +41,19 @@ def profile(
     quant_ladder: bool = typer.Option(False, "--quant-ladder", help="also derive F32/F16/Q8_0/Q5_K_M/Q4_K_M/Q4_0 from the model and profile each"),
     out: Path | None = typer.Option(None, help="profile file to write (one model only)"),
     profiles_dir: Path = typer.Option(Path("profiles"), help="where profiles are written"),
+    engine: str = typer.Option("llama-cpp", help="llama-cpp (GGUF, llama.cpp) or vllm (an HF folder, or a GGUF converted to one)"),
+    kv_cache_gib: float = typer.Option(2.0, "--kv-cache-gib", help="vllm on CPU: KV cache size in GiB"),
+    max_model_len: int = typer.Option(2048, "--max-model-len", help="vllm: longest sequence the engine accepts"),
+    load_format: str = typer.Option("auto", "--load-format", help="vllm: auto (the weights) or dummy (random weights: a clone)"),
 ):
-    """Measure prefill/decode tok/s, latency, memory and concurrency of GGUF models on this machine."""
+    """Measure prefill/decode tok/s, latency, memory and concurrency of a model on this machine (llama.cpp or vLLM)."""
+    if engine == "vllm":
+        _profile_vllm(models, quick=quick, prompts=prompts, depths=depths, gen_tokens=gen_tokens, max_reps=max_reps,
+                      concurrency=concurrency, out=out, profiles_dir=profiles_dir, kv_cache_gib=kv_cache_gib,
+                      max_model_len=max_model_len, load_format=load_format, llama_only=quant_ladder or bool(gpu_layers or threads))
+        return
+    if engine != "llama-cpp":
+        raise InputError(f"--engine: llama-cpp or vllm (got {engine!r})")
     from planner.measure.profiling.llama_cpp import ProfileConfig, profile_model  # loads llama.cpp: only when profiling
 
     paths = list(models) if models else [embedded_model_path()]
@@ -69,6 +84,44 @@ def profile(
     for path in paths:
         result = profile_model(path, config, out_path=out, profiles_dir=profiles_dir)
         typer.echo(_profile_line(result))
+
+
+def _profile_vllm(models, *, quick, prompts, depths, gen_tokens, max_reps, concurrency, out, profiles_dir, kv_cache_gib,
+                  max_model_len, load_format, llama_only) -> None:
+    """`profile --engine vllm`: the HF folder (a GGUF is converted once, cached) through vLLM's offline engine."""
+    if llama_only:
+        raise InputError("--quant-ladder / --gpu-layers / --threads: llama.cpp options; drop them with --engine vllm")
+    if load_format not in ("auto", "dummy"):
+        raise InputError(f"--load-format: auto or dummy (got {load_format!r})")
+    if not 0 < kv_cache_gib < 1e4 or max_model_len < 16:
+        raise InputError(f"--kv-cache-gib / --max-model-len: must be positive (got {kv_cache_gib:g} / {max_model_len})")
+    if models and len(models) > 1 and out:
+        raise InputError("--out: give it with a single model, or use --profiles-dir for several")
+    import_vllm()  # say how to install it before converting anything
+    kwargs = {}
+    if prompts is not None:
+        kwargs["prompt_lengths"] = _ints(prompts, "--prompts")
+    if depths is not None:
+        kwargs["decode_depths"] = _ints(depths, "--depths")
+    if concurrency is not None:
+        kwargs["concurrency"] = _ints(concurrency, "--concurrency")
+    if gen_tokens is not None:
+        kwargs["gen_tokens"] = gen_tokens
+    if max_reps is not None:
+        kwargs["reps"] = max_reps
+    if quick:
+        kwargs = {"prompt_lengths": (128,), "decode_depths": (16,), "gen_tokens": 16, "concurrency": (1, 4), "latency": (64, 16),
+                  "reps": 2, **kwargs}
+    for source in models or [embedded_model_path()]:
+        source = Path(source)
+        folder = source if source.is_dir() else hf_folder(existing_file(source, "model file", "pass a .gguf file or an HF folder"))
+        if not (folder / "config.json").is_file():
+            raise InputError(f"model: {folder} has no config.json; pass a Hugging Face folder or a .gguf to convert")
+        path = out or profiles_dir / dated_name(folder.name.split(".")[0], "vllm", when=datetime.now(UTC))
+        p = profile_vllm(VllmSettings(model=str(folder), load_format=load_format, max_model_len=max_model_len, kv_cache_gib=kv_cache_gib),
+                         out_path=path, **kwargs)
+        typer.echo(f"{folder.name}: prefill {p.prefill_tok_s:,.1f} tok/s, decode {p.decode_tok_s:,.1f} tok/s (vllm, {p.engine.backend}), "
+                   f"KV cache {p.engine.kv_cache_tokens or 0:,} tokens, peak RSS {p.memory.peak_rss_bytes / 2**20:,.0f} MiB → {p.saved_path}")
 
 
 def _profile_line(p) -> str:
@@ -102,23 +155,6 @@ def clone(
         config = replace(base, n_gpu_layers=n_gpu_layers, **({"concurrency": _ints(concurrency, "--concurrency")} if concurrency is not None else {}))
         typer.echo(_profile_line(profile_model(path, config, profiles_dir=profiles_dir)))
 
-
-
-@app.command("vllm-profile")
-def vllm_profile(
-    model: str = typer.Argument(..., help="Hugging Face id or local folder with config.json"),
-    load_format: str = typer.Option("dummy", help="dummy: random weights (clone); auto: real weights"),
-    prompt_tokens: int = typer.Option(512, "--prompt-tokens"),
-    gen_tokens: int = typer.Option(128, "--gen-tokens"),
-    concurrency: str = typer.Option("1,8,32,64", help="batch sizes"),
-    out: Path = typer.Option(Path("profiles/vllm.json"), help="profile file to write"),
-):
-    """Profile a model with vLLM's offline engine (GPU machines with the `gpu` extra)."""
-    from planner.measure.engines.vllm import VllmSettings
-    from planner.measure.profiling.vllm import profile_vllm
-    p = profile_vllm(VllmSettings(model=model, load_format=load_format), out_path=out, prompt_tokens=prompt_tokens,
-                     gen_tokens=gen_tokens, concurrency=_ints(concurrency, "--concurrency"))
-    typer.echo(f"{model}: prefill {p.prefill_tok_s:,.0f} tok/s, decode {p.decode_tok_s:,.0f} tok/s → {out}")
 
 
 @app.command("cache")

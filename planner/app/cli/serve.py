@@ -6,7 +6,6 @@ or hosted API (`--url`).
 from __future__ import annotations
 
 import math
-import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,10 +14,11 @@ import typer
 from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.formats.files import dated_name, existing_file
 from planner.measure.gguf.embedded import embedded_model_path
+from planner.measure.gguf.hf import hf_folder, hf_model_info
 from planner.measure.serving.client import Endpoint, served_models
 from planner.measure.serving.metrics import Slo, SweepConfig
 from planner.measure.serving.prompts import jsonl_prompts, synthetic_prompts
-from planner.measure.serving.servers import LlamaCppServer, vllm_serve_command
+from planner.measure.serving.servers import LlamaCppServer, LlamaServer, VllmServer
 from planner.measure.serving.sweep import serving_profile
 
 
@@ -40,9 +40,14 @@ def _line(lvl) -> str:
             f"sent {lvl.sent} = ok {lvl.succeeded} + failed {lvl.failed} + timed out {lvl.timed_out}{errors}")
 
 
+ENGINES = ("llama-server", "vllm", "llama-cpp")
+
+
 def serve_profile(
-    engine: str | None = typer.Option(None, help="llama-cpp: start `python -m llama_cpp.server` here on loopback"),
-    model: Path | None = typer.Option(None, help="GGUF served (default for llama-cpp: the embedded model); with --url it describes the model"),
+    engine: str | None = typer.Option(None, help="start a server here on loopback: llama-server (llama.cpp, continuous batching), "
+                                                 "vllm (vLLM's OpenAI server) or llama-cpp (llama_cpp.server, one request at a time)"),
+    model: Path | None = typer.Option(None, help="model served: a GGUF (vllm converts it to an HF folder) or an HF folder (vllm); "
+                                                "default: the embedded model. With --url it describes the model"),
     url: str | None = typer.Option(None, help="existing OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"),
     api_key_env: str | None = typer.Option(None, "--api-key-env", help="environment variable holding the API key (never written)"),
     model_name: str | None = typer.Option(None, "--model-name", help="model name sent in requests (default: the only one at /models)"),
@@ -62,18 +67,19 @@ def serve_profile(
     full_sweep: bool = typer.Option(False, "--full-sweep", help="run every level, not stopping at the knee"),
     n_ctx: int = typer.Option(2048, "--n-ctx", help="context of the server started here"),
     n_threads: int | None = typer.Option(None, "--n-threads", help="threads of the server started here (default: all cores)"),
+    parallel: int = typer.Option(4, "--parallel", help="llama-server: slots decoded together (-np); each gets n_ctx ÷ parallel tokens"),
+    kv_cache_gib: float = typer.Option(2.0, "--kv-cache-gib", help="vllm: KV cache size in GiB (VLLM_CPU_KVCACHE_SPACE)"),
     profiles_dir: Path = typer.Option(Path("profiles"), "--profiles-dir", help="where the profile goes"),
     out: Path | None = typer.Option(None, help="profile file to write (default: a dated name under --profiles-dir)"),
 ) -> None:
     """Load-test an OpenAI-compatible server (started here, or at --url) and write a serving profile with goodput."""
 
     if (engine is None) == (url is None):
-        raise InputError("give either --engine llama-cpp (a server started here) or --url (an existing endpoint)")
-    if engine == "vllm":
-        cmd = shlex.join(vllm_serve_command(str(model or "MODEL"), port=8000))
-        raise InputError(f"--engine vllm: start it yourself on a GPU machine (`{cmd}`), then pass --url http://127.0.0.1:8000/v1 --server-kind vllm")
-    if engine not in (None, "llama-cpp"):
-        raise InputError(f"--engine: only llama-cpp is started here (got {engine!r}); measure other servers with --url")
+        raise InputError("give either --engine llama-server|vllm|llama-cpp (a server started here) or --url (an existing endpoint)")
+    if engine not in (None, *ENGINES):
+        raise InputError(f"--engine: one of {', '.join(ENGINES)} (got {engine!r}); measure other servers with --url")
+    if not 0 < kv_cache_gib < math.inf or parallel < 1:
+        raise InputError(f"--kv-cache-gib / --parallel: must be positive (got {kv_cache_gib:g} / {parallel})")
     if concurrency and rate:
         raise InputError("give --concurrency or --rate, not both")
     for name, value in (("--requests", requests), ("--duration", duration), ("--max-tokens", max_tokens), ("--timeout", timeout),
@@ -84,8 +90,8 @@ def serve_profile(
             raise InputError(f"{name}: must be a positive finite number (got {value:g})")
     if not 0 <= prompt_std < math.inf:
         raise InputError(f"--prompt-std: must be >= 0 and finite (got {prompt_std:g})")
-    if model is not None:
-        existing_file(model, "--model", "pass the path of a .gguf file")
+    if model is not None and not (engine == "vllm" and model.is_dir()):
+        existing_file(model, "--model", "pass the path of a .gguf file" + (" or of an HF folder" if engine == "vllm" else ""))
     mode, levels = ("rate", _levels(rate, "--rate")) if rate else ("concurrency", _levels(concurrency or "1,2,4,8", "--concurrency"))
     config = SweepConfig(mode=mode, levels=levels, requests_per_level=requests, max_duration_s=duration, max_tokens=max_tokens,
                          timeout_s=timeout, stop_at_knee=not full_sweep)
@@ -99,15 +105,26 @@ def serve_profile(
         return out or profiles_dir / dated_name(label, backend, mode, when=started)
 
     if engine:
-        gguf = model or embedded_model_path()
+        served = model or embedded_model_path()
         longest = max(p.approx_tokens for p in prompts)
-        if 1.5 * longest + max_tokens + 32 > n_ctx:  # words undercount tokens; chat templates add some
-            raise InputError(f"--n-ctx {n_ctx}: too small for prompts of up to {longest} words plus {max_tokens} output tokens")
-        with LlamaCppServer(gguf, n_ctx=n_ctx, n_threads=n_threads) as server:
-            path = path_for(gguf.stem, server.name)
+        per_sequence = n_ctx // parallel if engine == "llama-server" else n_ctx
+        if 1.5 * longest + max_tokens + 32 > per_sequence:  # words undercount tokens; chat templates add some
+            raise InputError(f"--n-ctx {n_ctx}: too small for prompts of up to {longest} words plus {max_tokens} output tokens"
+                             + (f" in each of {parallel} slots ({per_sequence} tokens each)" if engine == "llama-server" else ""))
+        if engine == "vllm":
+            folder = served if served.is_dir() else hf_folder(served)
+            server, info = VllmServer(folder, n_ctx=n_ctx, n_threads=n_threads, kv_cache_gib=kv_cache_gib,
+                                      model_alias=served.name.split(".")[0]), hf_model_info(folder)
+        else:
+            server = (LlamaServer(served, n_ctx=n_ctx, n_threads=n_threads, parallel=parallel) if engine == "llama-server"
+                      else LlamaCppServer(served, n_ctx=n_ctx, n_threads=n_threads))
+            info = None
+        with server:
+            path = path_for(served.name.split(".gguf")[0], server.name)
             result = serving_profile(Endpoint(server.base_url, server.model_alias, chat=chat), prompts, config, out_path=path, slo=slo,
-                                     backend=server.name, model_path=gguf, server_notes=server.notes, engine_version=server.version,
-                                     n_ctx=n_ctx, n_threads=server.n_threads, on_level=lambda lvl: typer.echo(_line(lvl)))
+                                     backend=server.name, model_path=None if info else served, model=info, server_notes=server.notes,
+                                     engine_version=server.version, n_ctx=n_ctx, n_threads=server.n_threads,
+                                     on_level=lambda lvl: typer.echo(_line(lvl)))
     else:
         endpoint = Endpoint(url, model_name or "unset", chat=chat, api_key_env=api_key_env)
         if model_name is None:

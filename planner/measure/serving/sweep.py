@@ -68,7 +68,7 @@ def _warm_up(endpoint: Endpoint, prompts: Sequence[Prompt], config: SweepConfig)
 
 
 def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: SweepConfig, *, out_path: str | Path, slo: Slo = Slo(),
-                    backend: str = "api", model_path: str | Path | None = None, server_notes: Sequence[str] = (),
+                    backend: str = "api", model_path: str | Path | None = None, model: ModelInfo | None = None, server_notes: Sequence[str] = (),
                     engine_version: str = "unknown", n_ctx: int | None = None, n_threads: int | None = None,
                     progress: bool = True, on_record: Callable[[RequestRecord], None] | None = None,
                     on_level: Callable[[ServingLevel], None] | None = None) -> Profile:
@@ -84,7 +84,7 @@ def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: Sweep
     local = endpoint.is_loopback
     profile = ServingProfile(
         created_at=datetime.now(UTC), tool_version=__version__, status="partial",
-        model=model_info(endpoint, model_path),
+        model=model or model_info(endpoint, model_path),
         engine=EngineInfo(name="openai-http", version=engine_version, backend=backend, endpoint_host=endpoint.host,
                           n_ctx=n_ctx, n_threads=n_threads, server_notes=list(server_notes)),
         hardware=fingerprint(),
