@@ -110,3 +110,24 @@ def capacity_at_slo(table: pd.DataFrame, ttft_slo_s=np.inf, itl_slo_s=np.inf, *,
     best_rps = np.take_along_axis(masked, best[..., None], axis=-1)[..., 0]
     found = np.isfinite(best_rps)
     return np.where(found, best_rps, 0.0), np.where(found, conc[best], np.nan)
+
+
+def engine_comparison(profiles: list[ServingProfile], workload) -> pd.DataFrame:
+    """Requests/s each served engine sustains at the workload's SLO (goodput, measured), one row per serving profile,
+    best first. Profiles measured at other token shapes are marked: their figures answer a different question."""
+    rows = []
+    for p in profiles:
+        table = serving_capacity_table(p)
+        rps, conc = capacity_at_slo(table.assign(requests_per_s=table["goodput_requests_per_s"].fillna(table["requests_per_s"])),
+                                    workload.ttft_slo_s, workload.itl_slo_s)
+        best = table.loc[table["requests_per_s"].idxmax()]
+        shape = p.serving[0]
+        rows.append({
+            "engine": p.engine.backend, "model": f"{p.model.name} {p.model.quant_label or ''}".strip(),
+            "requests_per_s_at_slo": float(rps), "at_concurrency": float(conc) if float(rps) > 0 else np.nan,
+            "max_requests_per_s": float(best["requests_per_s"]), "ttft_p95_s_at_max": float(best["ttft_s"]),
+            "tokens": f"{shape.prompt_tokens_mean or 0:.0f} → {shape.output_tokens_mean or 0:.0f}",
+            "same_workload": bool(shape.output_tokens_mean and abs(shape.output_tokens_mean - workload.tokens_out) <= 0.1 * workload.tokens_out),
+        })
+    frame = pd.DataFrame(rows)
+    return frame.sort_values("requests_per_s_at_slo", ascending=False).reset_index(drop=True) if rows else frame

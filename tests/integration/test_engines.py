@@ -97,3 +97,38 @@ def test_port_in_use_and_never_ready_leave_no_process(embedded_path):
     with pytest.raises(SetupError, match="was not ready after"):
         slow.start()
     assert slow.proc.poll() is not None and slow._log_path is None
+
+
+def test_vllm_server_1000_requests_add_up_and_a_kill_mid_run_counts_as_failures(hf, tmp_path):
+    """The fault suite's load test on the real vLLM server: 1,000 requests, sent = ok + failed + timed out exactly;
+    then the server is killed during a sweep and every unfinished request is counted as failed, the profile partial."""
+    import asyncio
+
+    from planner.measure.serving.client import Endpoint
+    from planner.measure.serving.metrics import Slo, SweepConfig, summarize_level
+    from planner.measure.serving.prompts import synthetic_prompts
+    from planner.measure.serving.scheduler import run_level
+    from planner.measure.serving.sweep import serving_profile
+
+    with VllmServer(hf, n_ctx=512, kv_cache_gib=1) as server:
+        endpoint = Endpoint(server.base_url, server.model_alias)
+        records, elapsed = asyncio.run(run_level(endpoint, synthetic_prompts(1000, mean_tokens=3), mode="concurrency", target=16,
+                                                 max_requests=1000, max_duration_s=600, max_tokens=1, timeout_s=300))
+        level = summarize_level(records, elapsed, mode="concurrency", target=16, slo=Slo())
+        assert level.sent == 1000 == level.succeeded + level.failed + level.timed_out and level.succeeded == 1000, level.errors
+        seen = []
+
+        def kill_after_five(rec):
+            seen.append(rec)
+            if len(seen) == 5:
+                server.kill()
+
+        out = tmp_path / "killed.json"
+        profile = serving_profile(endpoint, synthetic_prompts(40, mean_tokens=8),
+                                  SweepConfig(levels=(4, 8), requests_per_level=40, max_tokens=8, timeout_s=30, warmup_requests=0),
+                                  out_path=out, progress=False, on_record=kill_after_five)
+    loaded = load_profile(out)
+    assert profile.status == loaded.status == "partial" and len(loaded.serving) == 1
+    lvl = loaded.serving[0]
+    assert lvl.sent == 40 == lvl.succeeded + lvl.failed + lvl.timed_out and lvl.failed >= 30
+    assert any("stopped answering" in n for n in loaded.notes)

@@ -47,6 +47,8 @@ def profile(
     load_format: str = typer.Option("auto", "--load-format", help="vllm: auto (the weights) or dummy (random weights: a clone)"),
 ):
     """Measure prefill/decode tok/s, latency, memory and concurrency of a model on this machine (llama.cpp or vLLM)."""
+    if out is not None and out.is_dir():  # refused before minutes of measuring, not when the first test is saved
+        raise InputError(f"--out: {out} is a directory — give a file name, e.g. {out / 'profile.json'}")
     if engine == "vllm":
         _profile_vllm(models, quick=quick, prompts=prompts, depths=depths, gen_tokens=gen_tokens, max_reps=max_reps,
                       concurrency=concurrency, out=out, profiles_dir=profiles_dir, kv_cache_gib=kv_cache_gib,
@@ -64,26 +66,32 @@ def profile(
         paths = [p for src in paths for p in [src, *make_ladder(src).values()]]
     if out and len(paths) > 1:
         raise InputError("--out: give it with a single model, or use --profiles-dir for several")
-    overrides = {}
+    overrides = _test_options(prompts=prompts, depths=depths, concurrency=concurrency, gen_tokens=gen_tokens, max_reps=max_reps)
     if threads is not None:
         overrides["threads"] = _ints(threads, "--threads")
-    if concurrency is not None:
-        overrides["concurrency"] = _ints(concurrency, "--concurrency")
     if gpu_layers is not None:
         overrides["gpu_layers"] = _ints(gpu_layers, "--gpu-layers")
-    if prompts is not None:
-        overrides["prompt_lengths"] = _ints(prompts, "--prompts")
-    if depths is not None:
-        overrides["decode_depths"] = _ints(depths, "--depths")
-    for key, value in (("gen_tokens", gen_tokens), ("max_reps", max_reps), ("time_budget_s", budget)):
-        if value is not None:
-            overrides[key] = value
+    if budget is not None:
+        overrides["time_budget_s"] = budget
     config = ProfileConfig.quick(**overrides) if quick else ProfileConfig(**overrides)
     config = replace(config, n_threads=n_threads, n_gpu_layers=n_gpu_layers, cpu_extra_buffers=cpu_extra_buffers,
                      threadpool_poll=config.threadpool_poll if threadpool else None)
     for path in paths:
         result = profile_model(path, config, out_path=out, profiles_dir=profiles_dir)
         typer.echo(_profile_line(result))
+
+
+def _test_options(*, prompts, depths, concurrency, gen_tokens, max_reps) -> dict:
+    """The test shape options both engines share, parsed once (ProfileConfig's names)."""
+    out: dict = {}
+    for key, text, option in (("prompt_lengths", prompts, "--prompts"), ("decode_depths", depths, "--depths"),
+                              ("concurrency", concurrency, "--concurrency")):
+        if text is not None:
+            out[key] = _ints(text, option)
+    for key, value in (("gen_tokens", gen_tokens), ("max_reps", max_reps)):
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def _profile_vllm(models, *, quick, prompts, depths, gen_tokens, max_reps, concurrency, out, profiles_dir, kv_cache_gib,
@@ -98,17 +106,9 @@ def _profile_vllm(models, *, quick, prompts, depths, gen_tokens, max_reps, concu
     if models and len(models) > 1 and out:
         raise InputError("--out: give it with a single model, or use --profiles-dir for several")
     import_vllm()  # say how to install it before converting anything
-    kwargs = {}
-    if prompts is not None:
-        kwargs["prompt_lengths"] = _ints(prompts, "--prompts")
-    if depths is not None:
-        kwargs["decode_depths"] = _ints(depths, "--depths")
-    if concurrency is not None:
-        kwargs["concurrency"] = _ints(concurrency, "--concurrency")
-    if gen_tokens is not None:
-        kwargs["gen_tokens"] = gen_tokens
-    if max_reps is not None:
-        kwargs["reps"] = max_reps
+    kwargs = _test_options(prompts=prompts, depths=depths, concurrency=concurrency, gen_tokens=gen_tokens, max_reps=max_reps)
+    if "max_reps" in kwargs:
+        kwargs["reps"] = kwargs.pop("max_reps")
     if quick:
         kwargs = {"prompt_lengths": (128,), "decode_depths": (16,), "gen_tokens": 16, "concurrency": (1, 4), "latency": (64, 16),
                   "reps": 2, **kwargs}

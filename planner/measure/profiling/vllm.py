@@ -4,6 +4,7 @@ inter-token time of single requests from vLLM's own metrics, peak RSS of the too
 engine setting that changes speed. Warm-up first; every figure from `reps` repetitions with its confidence interval."""
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,7 +58,11 @@ def profile_vllm(settings: VllmSettings, *, out_path: str | Path, prompt_lengths
                 "kv_cache_gib": settings.kv_cache_gib, "gen_tokens": gen_tokens, **engine.scheduler}),
             notes=[f"vLLM offline engine ({engine.backend}), load_format={settings.load_format}"
                    + (" (random weights: speed and memory only)" if settings.load_format == "dummy" else ""),
-                   *([model.note] if model.note else [])],
+                   *([model.note] if model.note else []),
+                   *([] if engine.backend != "cpu" else [
+                       f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}: when unset, vLLM's CPU backend may run its "
+                       "model on fewer torch threads than cores, keeping some for its scheduler (its log says 'Reducing Torch "
+                       "threads'); set OMP_NUM_THREADS to fix the count"])],
         )
 
         def save() -> None:

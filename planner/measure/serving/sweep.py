@@ -1,14 +1,5 @@
-"""OpenAI-compatible load generator: streaming requests at a fixed concurrency or a Poisson rate, with goodput.
-
-It speaks the OpenAI HTTP API (`/completions` or `/chat/completions` with `stream: true`), so the same code measures
-llama-cpp-python's server, llama.cpp's `llama-server`, `vllm serve` and hosted APIs. Every request sent ends in
-exactly one bucket — succeeded, failed (HTTP error, refused or lost connection, malformed stream, stream closed
-without `[DONE]`) or timed out — so `sent == succeeded + failed + timed_out` holds for every level, including one
-cut short by a dying server. Loops are bounded by request count and by wall time and stop by themselves.
-
-The API key is read from a named environment variable when requests are sent; neither the key nor the variable's
-name nor the URL (which may carry credentials) is written into a profile: only `host:port`.
-"""
+"""A serving profile: load levels in increasing order against one endpoint (see `client` for how each request is
+counted and what is never written), the profile saved after every level, the sweep stopped at the knee."""
 from __future__ import annotations
 
 import asyncio

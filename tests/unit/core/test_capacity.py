@@ -49,3 +49,19 @@ def test_bad_workload_rejected():
         capacity_table(make_profile(), 10, 0)
     with pytest.raises(PlannerError, match="slo"):
         capacity_at_slo(capacity_table(make_profile(), 10, 10), 0, 1)
+
+
+def test_engine_comparison_ranks_by_goodput_at_the_slo():
+    from planner.core.capacity import engine_comparison
+    from planner.core.plan import Workload
+    from tests.factories import make_serving_profile
+    batching = make_serving_profile({1: 1.0, 4: 3.0, 8: 5.0})
+    batching.engine.backend = "llama-server"
+    queued = make_serving_profile({1: 1.2, 4: 1.3})
+    queued.engine.backend = "llama_cpp.server"
+    for level in queued.serving[1:]:
+        level.ttft_ms = level.ttft_ms.model_copy(update={"p95": 4000.0})  # queueing: TTFT p95 4 s at concurrency 4
+    table = engine_comparison([queued, batching], Workload(tokens_in=3, tokens_out=16, ttft_slo_s=2, itl_slo_s=0.2))
+    assert table["engine"].tolist() == ["llama-server", "llama_cpp.server"]
+    assert table["requests_per_s_at_slo"].tolist() == [5.0, 1.2]  # the queued server's 1.3 at c=4 misses the TTFT SLO
+    assert table["max_requests_per_s"].tolist() == [5.0, 1.3]
