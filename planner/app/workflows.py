@@ -4,10 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner.core.cards import ModelCard
-from planner.core.errors import InputError
+from planner.core.errors import InputError, PlannerError
 from planner.core.matching import card_for_profile, matching_instance
 from planner.core.plan import PlanResult, PriceChoice, Workload, plan
-from planner.core.records import Profile
+from planner.core.records import Profile, ServingProfile
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind
 from planner.formats.catalog import record, records, reference_bandwidth
 from planner.formats.plan_file import PlanParams, load_params
@@ -48,9 +48,24 @@ def plan_profile(profile_path: str | Path | None, instance: str | None, api_mode
     return result, profile, path
 
 
+def engine_profiles_beside(path: Path, profile: Profile) -> list[ServingProfile]:
+    """Serving profiles of the same model (same file stem) in the profile's folder: the engines to compare."""
+    stem = profile.model.file_name.split(".")[0]
+    found = []
+    for f in sorted(Path(path).parent.glob("*.json")):
+        try:
+            other = load_profile(f)
+        except PlannerError:
+            continue  # a damaged neighbour does not stop the report
+        if isinstance(other, ServingProfile) and other.model.file_name.split(".")[0] == stem:
+            found.append(other)
+    return found
+
+
 def build_report(params: PlanParams | str | Path, *, pdf: bool | None = None) -> list[Path]:
     """The report a plan file describes: the same code path the 03_report notebook runs."""
     params = params if isinstance(params, PlanParams) else load_params(params)
     result, profile, path = plan_profile(params.profile, params.instance, params.api, params.workload, price_kind=params.price)
     out = Path(params.output_dir) / f"{params.name}.html"
-    return write_report(result, profile, out, profile_path=path, pdf=params.pdf if pdf is None else pdf, title=params.title)
+    return write_report(result, profile, out, profile_path=path, pdf=params.pdf if pdf is None else pdf, title=params.title,
+                        engines=engine_profiles_beside(path, profile))

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from planner import __version__
+from planner.core.capacity import engine_comparison
 from planner.core.errors import MeasurementError, SetupError
 from planner.core.plan import PlanResult
 from planner.core.projection import efficiency_table
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.formats.catalog import reference_bandwidth
 from planner.formats.files import atomic_write_text, sha256_file
-from planner.present.charts import cost_curves, profile_speeds, replica_staircase
+from planner.present.charts import cost_curves, engine_comparison_chart, profile_speeds, replica_staircase
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("planner.present", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -97,7 +98,10 @@ def hardware_table(profile: Profile) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
-def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Path | None = None, title: str | None = None) -> str:
+def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Path | None = None, title: str | None = None,
+                engines: list[ServingProfile] | None = None) -> str:
+    """The standalone report. `engines`: serving profiles of the same model through other servers — with two or more,
+    a "which engine?" section compares their requests/s at this plan's SLO."""
     figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), replica_staircase(result)]
     if isinstance(profile, EngineProfile):
         figs.append(profile_speeds([profile]))
@@ -131,7 +135,16 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
         provenance_table=_table(pd.DataFrame(provenance, columns=["what", "which", "source"])),
         hardware_table=_table(hardware_table(profile)),
         notes=profile.notes,
+        **_engine_section(engines or [], result),
     )
+
+
+def _engine_section(engines: list[ServingProfile], result: PlanResult) -> dict[str, str | None]:
+    if len(engines) < 2:
+        return {"engine_table": None, "engine_chart": None}
+    table = engine_comparison(engines, result.workload)
+    chart = engine_comparison_chart(table).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    return {"engine_table": _table(table), "engine_chart": chart}
 
 
 def _efficiency_section(profile: Profile) -> dict[str, str | None]:
@@ -147,9 +160,10 @@ def _efficiency_section(profile: Profile) -> dict[str, str | None]:
     return {"efficiency_table": _table(table), "efficiency_basis": basis, "efficiency_absent": None}
 
 
-def write_report(result: PlanResult, profile: Profile, out_html: str | Path, *, profile_path=None, pdf: bool = False, title=None) -> list[Path]:
+def write_report(result: PlanResult, profile: Profile, out_html: str | Path, *, profile_path=None, pdf: bool = False, title=None,
+                 engines: list[ServingProfile] | None = None) -> list[Path]:
     out_html = Path(out_html)
-    written = [atomic_write_text(out_html, render_html(result, profile, profile_path=profile_path, title=title))]
+    written = [atomic_write_text(out_html, render_html(result, profile, profile_path=profile_path, title=title, engines=engines))]
     if pdf:
         written.append(html_to_pdf(out_html, out_html.with_suffix(".pdf")))
     return written

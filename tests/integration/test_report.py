@@ -108,3 +108,18 @@ def test_plan_html_on_a_serving_profile_without_architecture(tmp_path):
     html = (tmp_path / "r.html").read_text()
     assert "Not drawn: a serving profile holds no engine tests to compare with the roofline" in html
     assert "served-model" in html and "parameters unknown" in html
+
+
+def test_report_compares_the_engines_profiled_beside_the_plan(tmp_path):
+    """A plan from the committed llama-server profile: the report's "which engine?" section ranks every server of that
+    model in the same folder at the plan's SLO."""
+    served = next((REPO / "profiles/reference/serving").glob("SmolLM2-135M-Instruct.Q4_1__llama-server__*.json"))
+    out = subprocess.run([sys.executable, "-m", "planner", "plan", "--profile", str(served), "--instance", "c7i.large",
+                          "--tokens-in", "128", "--tokens-out", "64", "--ttft-slo", "2", "--itl-slo", "0.2", "--html", str(tmp_path / "r.html")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    html = (tmp_path / "r.html").read_text()
+    assert "Which engine?" in html
+    section = html.split("Which engine? (this model")[1].split("id=\"provenance\"")[0]
+    for engine in ("vllm", "llama-server", "llama_cpp.server"):
+        assert f"<td>{engine}</td>" in section, engine

@@ -7,7 +7,7 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 
-from planner.app.workflows import build_report, plan_profile
+from planner.app.workflows import build_report, engine_profiles_beside, plan_profile
 from planner.core.errors import InputError
 from planner.core.plan import Workload
 from planner.core.projection import calibrate_decode, predict_card, same_quant
@@ -52,7 +52,7 @@ def plan(
     for w in result.warnings:
         typer.echo(f"warning: {w}")
     if html:
-        for written in write_report(result, prof, html, profile_path=path):
+        for written in write_report(result, prof, html, profile_path=path, engines=engine_profiles_beside(path, prof)):
             typer.echo(f"report: {written}")
 
 
