@@ -185,10 +185,49 @@ class PlanResult:
     break_even_always: float
     at_target: CostAtVolume
     warnings: list[str] = field(default_factory=list)
+    capacity_source: str = "engine-model"  # "serving-measured": a load test's goodput; "engine-model": from engine tests
+    kv_bytes_per_token: float | None = None  # from the architecture; None when unknown
+    max_concurrency_by_memory: int | None = None  # sequences of this workload the measured KV cache holds; None: not measured
 
     @property
     def self_host_ever_cheaper(self) -> bool:
         return bool(np.isfinite(self.break_even_first))
+
+    @property
+    def at_level(self) -> pd.Series:
+        """The capacity table's row of the chosen load level (the one whose rate is the capacity)."""
+        t = self.capacity
+        rate = t["goodput_requests_per_s"].fillna(t["requests_per_s"]) if "goodput_requests_per_s" in t else t["requests_per_s"]
+        return t[np.isclose(rate, self.capacity_rps, rtol=1e-12, atol=0)].iloc[0]
+
+    def as_dict(self) -> dict:
+        """The plan as plain data (`plan --format json`): NaN and infinity become None."""
+        finite = lambda v: None if v is None or not np.isfinite(v) else float(v)  # noqa: E731
+        level = self.at_level
+        t, w = self.at_target, self.workload
+        return {
+            "profile": {"label": self.profile_label, "ref": self.profile_ref},
+            "workload": w.model_dump(),
+            "capacity": {"requests_per_s": self.capacity_rps, "concurrency": finite(self.concurrency), "source": self.capacity_source,
+                         "ttft_p95_s": finite(level.get("ttft_s")), "itl_p95_s": finite(level.get("itl_p95_s")),
+                         "kv_bytes_per_token": self.kv_bytes_per_token, "max_concurrency_by_memory": self.max_concurrency_by_memory},
+            "replicas": t.replicas, "selfhost_usd_per_month": t.selfhost_usd_per_month, "selfhost_usd_per_request": t.selfhost_usd_per_request,
+            "api_usd_per_month": t.api_usd_per_month, "api_usd_per_request": t.api_usd_per_request,
+            "replica_usd_per_month": self.replica_usd_per_month,
+            "break_even": {"first": finite(self.break_even_first), "always": finite(self.break_even_always)},
+            "prices": {"replica": self.prices.replica_label, "replica_source": self.prices.replica_provenance.describe(),
+                       "api": self.prices.api_label, "api_source": self.prices.api_provenance.describe()},
+            "warnings": list(self.warnings),
+        }
+
+    def verdict(self) -> str:
+        """One line: which side is cheaper at the workload's volume, and from where self-hosting wins."""
+        t, w = self.at_target, self.workload
+        cheaper = "self-hosting" if t.selfhost_usd_per_month < t.api_usd_per_month else f"the API ({self.prices.api_label})"
+        tail = (f"; self-hosting breaks even at {self.break_even_first:,.0f} requests/month and is always cheaper above "
+                f"{self.break_even_always:,.0f}" if self.self_host_ever_cheaper else "; the API is cheaper at every volume")
+        return (f"verdict: at {w.requests_per_month:,.0f} requests/month {cheaper} is cheaper "
+                f"(${t.selfhost_usd_per_month:,.2f} self-hosted vs ${t.api_usd_per_month:,.2f} API a month){tail}")
 
     def summary(self) -> pd.DataFrame:
         w, t = self.workload, self.at_target
@@ -245,6 +284,19 @@ def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: fl
     return []
 
 
+def achievable(table: pd.DataFrame, workload: Workload) -> str:
+    """What the hardware can do when the SLO cannot be met: the level closest to it, and the SLO it would meet."""
+    rows = table.dropna(subset=["ttft_s", "itl_p95_s"])
+    if rows.empty:
+        return "the profile holds no latency figures; re-run it"
+    ratio = np.maximum(rows["ttft_s"] / workload.ttft_slo_s, rows["itl_p95_s"] / workload.itl_slo_s)
+    best = rows.loc[ratio.idxmin()]
+    where = f" at concurrency {best['concurrency']:g}" if np.isfinite(best.get("concurrency", np.nan)) else ""
+    return (f"the closest level{where} reaches TTFT {best['ttft_s']:.3g} s and ITL p95 {best['itl_p95_s']:.3g} s "
+            f"({best['requests_per_s']:.3g} req/s) — an SLO of TTFT ≤ {best['ttft_s']:.3g} s and ITL ≤ {best['itl_p95_s']:.3g} s "
+            f"would be met; relax the SLO to that or choose faster hardware")
+
+
 def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_ref: str = "", card: ModelCard | None = None,
          bandwidth_bytes_s: float | None = None) -> PlanResult:
     """Capacity at the SLO, cost curves over the volume grid, break-even volumes and the target-volume summary.
@@ -269,8 +321,17 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     if rps <= 0:
         raise MeasurementError(
             f"no measured load level of {profile.label} meets TTFT ≤ {workload.ttft_slo_s:g} s and ITL ≤ {workload.itl_slo_s:g} s "
-            f"for {workload.tokens_in:g}→{workload.tokens_out:g} tokens; relax the SLO or choose faster hardware"
+            f"for {workload.tokens_in:g}→{workload.tokens_out:g} tokens; {achievable(table, workload)}"
         )
+    try:
+        kv = float(model_kv_bytes_per_token(profile.model))
+    except MeasurementError:
+        kv = None
+    kv_tokens = profile.engine.kv_cache_tokens  # what the engine allocated (vLLM); llama.cpp profiles do not record it
+    by_memory = int(kv_tokens // (workload.tokens_in + workload.tokens_out)) if kv_tokens else None
+    if by_memory is not None and conc > by_memory:
+        warnings.append(f"memory: concurrency {conc:g} needs more KV cache than the engine allocated ({kv_tokens:,} tokens hold "
+                        f"{by_memory} requests of {workload.tokens_in + workload.tokens_out:g} tokens)")
     grid = evaluate_plan(workload.volumes(), rps, workload, prices)
     target = evaluate_plan(workload.requests_per_month, rps, workload, prices)
     at = CostAtVolume(**{f: float(getattr(target, f)) for f in CostAtVolume.__dataclass_fields__})
@@ -280,4 +341,6 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         api_usd_per_request=at.api_usd_per_request,
         curves=grid.frame().drop(columns=["break_even_first", "break_even_always"]),
         break_even_first=float(target.break_even_first), break_even_always=float(target.break_even_always), at_target=at, warnings=warnings,
+        capacity_source="serving-measured" if isinstance(profile, ServingProfile) else "engine-model",
+        kv_bytes_per_token=kv, max_concurrency_by_memory=by_memory,
     )

@@ -1,6 +1,7 @@
 """Planning commands: plan, report, demo, project, catalog."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +37,7 @@ def plan(
     users: float | None = typer.Option(None, help="monthly active users (checked against the model's licence)"),
     html: Path | None = typer.Option(None, help="also write the HTML report here"),
     params: Path | None = typer.Option(None, help="workload YAML (overrides the options above)"),
+    output_format: str = typer.Option("table", "--format", help="table (with a verdict line), json (the plan), csv (costs at every volume)"),
 ):
     """Monthly cost self-hosted vs API, replicas at the SLO, and the break-even volume."""
     if price not in ("on_demand", "spot", "reserved"):
@@ -46,11 +48,19 @@ def plan(
     workload = load_params(params).workload if params else _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out,
                                                                    ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, peak_to_avg=peak_to_avg,
                                                                    monthly_active_users=users)
+    if output_format not in ("table", "json", "csv"):
+        raise InputError(f"--format: table, json or csv (got {output_format!r})")
     result, prof, path = plan_profile(profile_path, instance, api, workload, price_kind=price)  # type: ignore[arg-type]
-    with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-        typer.echo(result.summary().to_string(index=False))
-    for w in result.warnings:
-        typer.echo(f"warning: {w}")
+    if output_format == "json":
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+    elif output_format == "csv":
+        typer.echo(result.curves.to_csv(index=False), nl=False)  # the cost of both options at every volume of the grid
+    else:
+        with pd.option_context("display.max_colwidth", 90, "display.width", 200):
+            typer.echo(result.summary().to_string(index=False))
+        for w in result.warnings:
+            typer.echo(f"warning: {w}")
+        typer.echo(result.verdict())
     if html:
         for written in write_report(result, prof, html, profile_path=path, engines=engine_profiles_beside(path, prof)):
             typer.echo(f"report: {written}")

@@ -60,3 +60,9 @@ def test_hybrid_uses_the_same_evaluation():
                      frontier_usd_per_request=0.01, min_replicas=3)
     assert f["selfhost_usd_per_month"].iloc[0] == pytest.approx(2190.0)
     assert f["all_api_usd_per_month"].iloc[0] == pytest.approx(4140.0)
+
+
+def test_an_unmeetable_slo_says_what_would_be_met():
+    """Flat profile, concurrency 1: TTFT = 0.5 s prefill + one 20 ms step = 0.52 s; ITL 20 ms."""
+    with pytest.raises(MeasurementError, match=r"reaches TTFT 0\.52 s and ITL p95 0\.02 s .* TTFT ≤ 0\.52 s and ITL ≤ 0\.02 s would be met"):
+        plan(make_profile(1000, 50), PRICES, WORKLOAD.model_copy(update={"ttft_slo_s": 0.1}))
