@@ -363,9 +363,10 @@ def test_cli_measures_an_existing_endpoint(cli, replay, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("args,message", [
-    ((), "either --engine llama-cpp"),
+    ((), "either --engine llama-server|vllm|llama-cpp"),
     (("--engine", "vllm", "--url", "http://127.0.0.1:1/v1"), "either --engine"),
-    (("--engine", "vllm"), "vllm serve MODEL --host 127.0.0.1"),
+    (("--engine", "ollama"), "--engine: one of llama-server, vllm, llama-cpp"),
+    (("--engine", "llama-server", "--parallel", "0"), "--kv-cache-gib / --parallel: must be positive"),
     (("--engine", "llama-cpp", "--concurrency", "1,x"), "--concurrency: expected comma-separated numbers"),
     (("--engine", "llama-cpp", "--concurrency", "1", "--rate", "2"), "not both"),
     (("--engine", "llama-cpp", "--model", "nope.gguf"), "--model: file not found"),
