@@ -72,11 +72,6 @@ def replicas_needed(requests_per_month, capacity_rps, peak_to_avg=1.0, max_utili
     return np.maximum(np.ceil(volume / per_replica * (1 - 1e-12)), floor)
 
 
-def selfhost_monthly_usd(requests_per_month, capacity_rps, replica_usd_per_month, peak_to_avg=1.0, max_utilisation=1.0, min_replicas=1):
-    return replicas_needed(requests_per_month, capacity_rps, peak_to_avg, max_utilisation, min_replicas) * checked(
-        "replica_usd_per_month", replica_usd_per_month, allow_zero=True)
-
-
 def break_even(capacity_rps, replica_usd_per_month, api_usd_per_request, peak_to_avg=1.0, max_utilisation=1.0, min_replicas=1):
     """Where the monthly curves cross, exactly, from the staircase (no grid search).
 
@@ -97,26 +92,6 @@ def break_even(capacity_rps, replica_usd_per_month, api_usd_per_request, peak_to
         k_star = np.ceil(C / (a * K - C))
         always = np.where(wins, np.maximum(k_star, m) * C / a, np.nan)
     return first, always
-
-
-def cost_table(volumes, *, tokens_in, tokens_out, capacity_rps, replica_usd_per_month, usd_per_input_token,
-               usd_per_output_token, cached_fraction=0.0, usd_per_cached_input_token=None, peak_to_avg=1.0,
-               max_utilisation=1.0, min_replicas=1):
-    """Self-hosted vs API at each volume: a dict of equally shaped arrays (wrap in a DataFrame for display)."""
-    v = checked("volumes", volumes)
-    api_req = api_cost_per_request(tokens_in, tokens_out, usd_per_input_token, usd_per_output_token, cached_fraction, usd_per_cached_input_token)
-    reps = replicas_needed(v, capacity_rps, peak_to_avg, max_utilisation, min_replicas)
-    self_month = reps * checked("replica_usd_per_month", replica_usd_per_month, allow_zero=True)
-    cap = checked("capacity_rps", capacity_rps)
-    return {
-        "requests_per_month": v * np.ones_like(self_month),
-        "replicas": reps,
-        "utilisation": v / SECONDS_PER_MONTH / (reps * cap),
-        "selfhost_usd_per_month": self_month,
-        "selfhost_usd_per_request": self_month / v,
-        "api_usd_per_month": api_req * v,
-        "api_usd_per_request": api_req * np.ones_like(self_month),
-    }
 
 
 def usd_per_million_tokens(usd_per_hour, tok_s):

@@ -47,9 +47,9 @@ def test_plan_break_even_is_where_the_curves_cross(tiny_profile, prices):
     assert r.self_host_ever_cheaper
     v = r.break_even_first
     assert v == pytest.approx(r.replica_usd_per_month / per_request)  # one replica's cost ÷ API cost per request
-    self_at = cm.selfhost_monthly_usd(v, r.capacity_rps, r.replica_usd_per_month, w.peak_to_avg, w.max_utilisation)
+    self_at = cm.replicas_needed(v, r.capacity_rps, w.peak_to_avg, w.max_utilisation) * r.replica_usd_per_month
     assert float(self_at) == pytest.approx(v * r.api_usd_per_request, rel=1e-9)
-    below = cm.selfhost_monthly_usd(v * 0.99, r.capacity_rps, r.replica_usd_per_month, w.peak_to_avg, w.max_utilisation)
+    below = cm.replicas_needed(v * 0.99, r.capacity_rps, w.peak_to_avg, w.max_utilisation) * r.replica_usd_per_month
     assert float(below) > v * 0.99 * r.api_usd_per_request
     assert r.at_target.replicas >= 1 and "break-even volume" in r.summary()["quantity"].tolist()
 

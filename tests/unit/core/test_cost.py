@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from planner.core import cost as cm
 from planner.core.errors import PlannerError
+from planner.core.plan import evaluate
 
 
 def test_api_cost_hand_computed():
@@ -46,6 +47,11 @@ def test_break_even_absent_when_api_always_cheaper():
     assert np.isnan(first) and np.isnan(always)
 
 
+def selfhost(volume, cap, C, peak, util, m):
+    """The staircase the break-even is computed from: replicas needed × a replica's monthly cost."""
+    return cm.replicas_needed(volume, cap, peak, util, m) * C
+
+
 @settings(max_examples=200, deadline=None)
 @given(cap=st.floats(0.01, 50), hourly=st.floats(0.05, 50), a=st.floats(1e-6, 0.05), peak=st.floats(1, 5), util=st.floats(0.3, 1),
        m=st.integers(1, 3))
@@ -55,9 +61,9 @@ def test_break_even_is_where_curves_cross(cap, hourly, a, peak, util, m):
     K = float(cm.monthly_capacity_requests(cap, peak, util))
     if np.isnan(first):
         v = np.geomspace(1, 1000 * K, 2000)
-        assert np.all(cm.selfhost_monthly_usd(v, cap, C, peak, util, m) > a * v * (1 - 1e-9))
+        assert np.all(selfhost(v, cap, C, peak, util, m) > a * v * (1 - 1e-9))
         return
-    self_cost = lambda v: cm.selfhost_monthly_usd(v, cap, C, peak, util, m)  # noqa: E731
+    self_cost = lambda v: selfhost(v, cap, C, peak, util, m)  # noqa: E731
     # at the first break-even the curves are equal; just below it the API is cheaper
     assert float(self_cost(first)) == pytest.approx(a * first, rel=1e-9)
     assert float(self_cost(first * 0.999)) > a * first * 0.999
@@ -81,8 +87,9 @@ def test_break_even_is_where_curves_cross(cap, hourly, a, peak, util, m):
 @given(cap=st.floats(0.01, 50), hourly=st.floats(0.01, 100), n_in=st.floats(0, 10_000), n_out=st.floats(1, 4000),
        p=st.floats(1e-8, 1e-4))
 def test_costs_positive_finite_and_per_request_falls_within_a_step(cap, hourly, n_in, n_out, p):
-    table = cm.cost_table(np.geomspace(1e3, 1e9, 200), tokens_in=n_in, tokens_out=n_out, capacity_rps=cap,
-                          replica_usd_per_month=cm.replica_monthly_usd(hourly), usd_per_input_token=p, usd_per_output_token=p)
+    e = evaluate(np.geomspace(1e3, 1e9, 200), capacity_rps=cap, replica_usd_per_month=cm.replica_monthly_usd(hourly),
+                 api_usd_per_request=cm.api_cost_per_request(n_in, n_out, p, p))
+    table = e.frame().drop(columns=["break_even_first", "break_even_always"])  # NaN there means "never", by design
     for key, values in table.items():
         assert np.all(np.isfinite(values)), key
     assert np.all(table["selfhost_usd_per_request"] > 0) and np.all(table["api_usd_per_request"] > 0)

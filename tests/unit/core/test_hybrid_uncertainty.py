@@ -36,7 +36,7 @@ def test_uncertainty_interval_brackets_point_estimate():
     assert low < mid < high
     ranges = Ranges(replica_usd_per_hour=(0.5, 1.0), api_usd_per_input_token=(1e-6, 1e-6), api_usd_per_output_token=(4e-6, 4e-6))
     box = plan_interval(prof, w, ranges).set_index("quantity")
-    point = cm.selfhost_monthly_usd(5e6, mid, cm.replica_monthly_usd(0.75), 1, 1)
+    point = cm.replicas_needed(5e6, mid, 1, 1) * cm.replica_monthly_usd(0.75)
     assert box.loc["selfhost_usd_per_month", "low"] <= point <= box.loc["selfhost_usd_per_month", "high"]
     t = tornado(prof, w, ranges)
     assert t["swing_usd"].is_monotonic_decreasing and set(t["input"]) >= {"capacity_rps", "usd_per_hour", "tokens_out"}
