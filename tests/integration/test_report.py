@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -96,16 +97,21 @@ def test_readme_plan_file_example_is_valid():
     assert params.instance in set(load_catalog("instances")["instance"])
 
 
+def plan_html(profile: Path, tmp_path: Path, tokens_in: str, tokens_out: str, ttft: str, itl: str) -> str:
+    """`llm-planner plan --html` as a user runs it; the report's text."""
+    out = subprocess.run([sys.executable, "-m", "planner", "plan", "--profile", str(profile), "--instance", "c7i.large",
+                          "--tokens-in", tokens_in, "--tokens-out", tokens_out, "--ttft-slo", ttft, "--itl-slo", itl,
+                          "--html", str(tmp_path / "r.html")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return (tmp_path / "r.html").read_text()
+
+
 def test_plan_html_on_a_serving_profile_without_architecture(tmp_path):
     """`serve-profile --url` without --model knows no architecture: the report still comes out, and says why the
     roofline section is absent instead of dying on it."""
     path = save_profile(make_serving_profile(), tmp_path / "served.json")
     assert load_profile(path).model.n_params is None  # unknown stays None through the file
-    out = subprocess.run([sys.executable, "-m", "planner", "plan", "--profile", str(path), "--instance", "c7i.large",
-                          "--tokens-in", "64", "--tokens-out", "16", "--ttft-slo", "1", "--itl-slo", "0.1", "--html", str(tmp_path / "r.html")],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    html = (tmp_path / "r.html").read_text()
+    html = plan_html(path, tmp_path, "64", "16", "1", "0.1")
     assert "Not drawn: a serving profile holds no engine tests to compare with the roofline" in html
     assert "served-model" in html and "parameters unknown" in html
 
@@ -114,11 +120,7 @@ def test_report_compares_the_engines_profiled_beside_the_plan(tmp_path):
     """A plan from the committed llama-server profile: the report's "which engine?" section ranks every server of that
     model in the same folder at the plan's SLO."""
     served = next((REPO / "profiles/reference/serving").glob("SmolLM2-135M-Instruct.Q4_1__llama-server__*.json"))
-    out = subprocess.run([sys.executable, "-m", "planner", "plan", "--profile", str(served), "--instance", "c7i.large",
-                          "--tokens-in", "128", "--tokens-out", "64", "--ttft-slo", "2", "--itl-slo", "0.2", "--html", str(tmp_path / "r.html")],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    html = (tmp_path / "r.html").read_text()
+    html = plan_html(served, tmp_path, "128", "64", "2", "0.2")
     assert "Which engine?" in html
     section = html.split("Which engine? (this model")[1].split("id=\"provenance\"")[0]
     for engine in ("vllm", "llama-server", "llama_cpp.server"):
