@@ -9,12 +9,10 @@ from planner.core.matching import card_for_profile, matching_instance
 from planner.core.plan import PlanResult, PriceChoice, Workload, plan
 from planner.core.records import Profile, ServingProfile
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind
-from planner.formats.catalog import record, records, reference_bandwidth
+from planner.formats.catalog import DEFAULT_API_MODEL, record, records, reference_bandwidth
 from planner.formats.plan_file import PlanParams, load_params
 from planner.formats.profiles import load_profile
 from planner.present.report import write_report
-
-DEFAULT_API_MODEL = "gpt-4o-mini"
 
 
 def newest_profile(profiles_dir: str | Path = "profiles") -> Path:

@@ -31,6 +31,8 @@ def data_dir() -> Path:
     """$LLM_PLANNER_DATA (a folder of catalogs of your own), else the repository's data/."""
     return Path(os.environ.get("LLM_PLANNER_DATA") or DATA_DIR)
 
+DEFAULT_API_MODEL = "gpt-4o-mini"  # the API a plan compares against when none is named
+
 SCHEMAS: dict[str, dict[str, list[str]]] = {
     "api_prices": {
         "key": ["model"],

@@ -16,7 +16,12 @@ from planner.core.errors import PlannerError
 from planner.core.hybrid import hybrid_costs
 from planner.core.plan import PlanResult, PriceChoice, Workload, plan
 from planner.core.records import Profile
-from planner.formats.catalog import lookup, to_record
+from planner.formats.catalog import DEFAULT_API_MODEL, lookup, to_record
+
+
+def _dollars(text: str) -> str:
+    """"$0.07/h = $49/month" in an HTML widget: JupyterLab's MathJax would typeset what lies between two dollar signs."""
+    return text.replace("$", "&#36;")
 
 
 class PlanDashboard:
@@ -32,7 +37,8 @@ class PlanDashboard:
         self.profile = w.Dropdown(options=list(profiles), description="profile", style=style, layout=layout)
         self.instance = w.Dropdown(options=instances["instance"].tolist(), value=default_instance or instances["instance"].iloc[0],
                                    description="instance", style=style, layout=layout)
-        self.api = w.Dropdown(options=api_models, description="API model", style=style, layout=layout)
+        self.api = w.Dropdown(options=api_models, value=DEFAULT_API_MODEL if DEFAULT_API_MODEL in api_models else api_models[0],
+                              description="API model", style=style, layout=layout)
         self.volume = w.FloatLogSlider(value=wl.requests_per_month, base=10, min=3, max=9, step=0.05, description="requests / month", style=style, layout=layout)
         self.tokens_in = w.IntSlider(value=int(wl.tokens_in), min=0, max=8192, step=16, description="tokens in", style=style, layout=layout)
         self.tokens_out = w.IntSlider(value=int(wl.tokens_out), min=1, max=4096, step=8, description="tokens out", style=style, layout=layout)
@@ -57,6 +63,7 @@ class PlanDashboard:
         for c in self.controls:
             c.observe(lambda _change: self.redraw(), names="value")
         self.result: PlanResult | None = None
+        self._shown = ""
         self.redraw()
 
     def workload(self) -> Workload:
@@ -72,9 +79,15 @@ class PlanDashboard:
         try:
             r = self.compute()
         except PlannerError as exc:  # an unreachable SLO etc.: say it in the dashboard, keep the controls alive
-            self.message.value = f"<b style='color:#b00'>{html.escape(str(exc))}</b>"
+            self.message.value = f"<b style='color:#b00'>{_dollars(html.escape(str(exc)))}</b>"
+            self.summary.value = f"<div class='stale' style='opacity:0.35' title='inputs changed: these figures are stale'>{self._shown}</div>"
+            with self.cost_fig.batch_update():
+                for trace in self.cost_fig.data:
+                    trace.opacity = 0.25  # the last valid plan, greyed out: it no longer answers the inputs above
             return None
         self.message.value = ""
+        for trace in self.cost_fig.data:
+            trace.opacity = 1.0
         c, s = r.curves, self.share.value
         wl = r.workload
         hybrid = hybrid_costs(np.append(c["requests_per_month"].to_numpy(), wl.requests_per_month), [s], capacity_rps=r.capacity_rps,
@@ -94,7 +107,10 @@ class PlanDashboard:
             self.stair_fig.data[0].update(x=x, y=c["replicas"].to_numpy())
         t = r.at_target
         rows = r.summary().to_html(index=False, border=0)
-        self.summary.value = rows + f"<p>hybrid ({s:.0%} self-hosted) at {t.requests_per_month:,.0f} req/month: <b>${hybrid_now:,.2f}/month</b></p>"
+        warnings = "".join(f"<li>{html.escape(x)}</li>" for x in r.warnings)
+        self._shown = _dollars(rows + (f"<ul class='warnings' style='color:#8a5300'>{warnings}</ul>" if warnings else "")
+                               + f"<p>hybrid ({s:.0%} self-hosted) at {t.requests_per_month:,.0f} req/month: <b>${hybrid_now:,.2f}/month</b></p>")
+        self.summary.value = self._shown
         self.result = r
         return r
 

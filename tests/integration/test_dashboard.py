@@ -27,5 +27,15 @@ def test_redraw_follows_the_controls(dash):
 def test_unreachable_slo_is_shown_not_raised(dash):
     dash.itl.value = 10 ** -2.5
     assert "no measured load level" in dash.message.value
+    assert "class='stale'" in dash.summary.value and all(t.opacity == 0.25 for t in dash.cost_fig.data)  # stale: greyed out
     dash.itl.value = 1.0
-    assert dash.message.value == ""
+    assert dash.message.value == "" and "stale" not in dash.summary.value and all(t.opacity == 1.0 for t in dash.cost_fig.data)
+
+
+def test_default_api_warnings_and_dollars(tiny_profile):
+    profile, _ = tiny_profile
+    d = PlanDashboard({profile.label: profile}, load_catalog("instances"), load_catalog("api_prices"), default_instance="c7i.large",
+                      workload=Workload(tokens_in=128, tokens_out=16, ttft_slo_s=30, itl_slo_s=5))
+    assert d.api.value == "gpt-4o-mini"  # not the alphabetically first of ~700 rows
+    assert "its CPU may differ" in d.summary.value  # every plan warning is shown beside the numbers
+    assert "$" not in d.summary.value and "&#36;" in d.summary.value  # MathJax leaves the prices alone

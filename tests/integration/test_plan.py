@@ -4,12 +4,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from planner.app.workflows import DEFAULT_API_MODEL
 from planner.core import cost as cm
 from planner.core.errors import PlannerError
 from planner.core.matching import instance_mismatch, matching_instance
 from planner.core.plan import PriceChoice, Workload, plan
-from planner.formats.catalog import load_catalog, record, records, to_record
+from planner.formats.catalog import DEFAULT_API_MODEL, load_catalog, record, records, to_record
 from planner.formats.profiles import load_profile
 from tests.conftest import REPO
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from planner.app.workflows import DEFAULT_API_MODEL
 from planner.core.matching import matching_instance
 from planner.core.plan import PriceChoice, Workload, plan
-from planner.formats.catalog import load_catalog, record, records
+from planner.formats.catalog import DEFAULT_API_MODEL, load_catalog, record, records
 from planner.formats.plan_file import PlanParams
 from planner.formats.profiles import load_profile, save_profile
 from planner.present.report import CHROMIUM_FLAGS, find_chromium, write_report
