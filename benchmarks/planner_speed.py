@@ -18,6 +18,7 @@ from planner.core import cost as cm
 from planner.core.capacity import capacity_at_slo, capacity_table
 from planner.core.plan import evaluate
 from planner.core.records import EngineProfile
+from planner.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 from planner.formats.catalog import load_catalog
 from planner.formats.profiles import load_profile
 
@@ -43,9 +44,9 @@ def naive(rows, tables, n_in, n_out, p_in, p_out, peak, util):
         if cap <= 0:
             out.append((math.nan, api_req))
             continue
-        per_replica = cap * util * cm.SECONDS_PER_MONTH / peak
+        per_replica = cap * util * SECONDS_PER_MONTH / peak
         replicas = max(1, math.ceil(volume / per_replica * (1 - 1e-12)))
-        self_req = replicas * hourly * cm.HOURS_PER_MONTH / volume
+        self_req = replicas * hourly * HOURS_PER_MONTH / volume
         out.append((self_req, api_req))
     return out
 

@@ -87,9 +87,17 @@ def serving_capacity_table(profile: Profile) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def level_rate(table: pd.DataFrame) -> pd.Series:
+    """What a load level counts for at an SLO: a serving level's measured goodput where it has one (the requests that
+    met the profiling SLO), else its requests/s."""
+    if "goodput_requests_per_s" in table:
+        return table["goodput_requests_per_s"].fillna(table["requests_per_s"])
+    return table["requests_per_s"]
+
+
 def capacity_at_slo(table: pd.DataFrame, ttft_slo_s=np.inf, itl_slo_s=np.inf, *, ttft_col: str = "ttft_s",
                     itl_col: str = "itl_p95_s") -> tuple[np.ndarray, np.ndarray]:
-    """Highest requests/s among levels meeting both limits (vectorised over SLO arrays); 0 where none does.
+    """Highest rate (`level_rate`) among levels meeting both limits (vectorised over SLO arrays); 0 where none does.
 
     Returns (rps, concurrency) arrays shaped like the broadcast SLOs.
     """
@@ -100,7 +108,7 @@ def capacity_at_slo(table: pd.DataFrame, ttft_slo_s=np.inf, itl_slo_s=np.inf, *,
     shape = np.broadcast(ttft_slo, itl_slo).shape
     ttft = table[ttft_col].to_numpy()
     itl = table[itl_col].to_numpy()
-    rps = table["requests_per_s"].to_numpy()
+    rps = level_rate(table).to_numpy(dtype=float)
     conc = table["concurrency"].to_numpy(dtype=float)
     t = np.broadcast_to(ttft_slo, shape)[..., None]
     i = np.broadcast_to(itl_slo, shape)[..., None]
@@ -118,8 +126,7 @@ def engine_comparison(profiles: list[ServingProfile], workload) -> pd.DataFrame:
     rows = []
     for p in profiles:
         table = serving_capacity_table(p)
-        rps, conc = capacity_at_slo(table.assign(requests_per_s=table["goodput_requests_per_s"].fillna(table["requests_per_s"])),
-                                    workload.ttft_slo_s, workload.itl_slo_s)
+        rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
         best = table.loc[table["requests_per_s"].idxmax()]
         shape = p.serving[0]
         rows.append({

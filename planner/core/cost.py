@@ -9,9 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.core.errors import InputError
-
-HOURS_PER_MONTH = 730.0
-SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+from planner.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 
 
 def checked(name: str, value, *, allow_zero: bool = False, upper: float | None = None) -> np.ndarray:

@@ -51,14 +51,15 @@ def instance_mismatch(profile: Profile, instance: InstanceRow) -> str | None:
             f"as fast; profile on it, project with `llm-planner project`, or pick a matching instance")
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
+def norm_name(text: str) -> str:
+    """A name without case or punctuation ("GPT-4o-Mini" → "gpt4omini"): how catalog names and model names are compared."""
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
 
 def card_for_profile(profile: Profile, cards: list[ModelCard]) -> ModelCard | None:
     """The model card a profile measures: the clone's card, else the longest card name the model name or file contains."""
     if profile.model.clone_of:
         return next((c for c in cards if c.name == profile.model.clone_of), None)
-    haystack = _norm(profile.model.name) + _norm(profile.model.file_name)
-    matches = [c for c in cards if _norm(c.name) in haystack]
+    haystack = norm_name(profile.model.name) + norm_name(profile.model.file_name)
+    matches = [c for c in cards if norm_name(c.name) in haystack]
     return max(matches, key=lambda c: len(c.name)) if matches else None

@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from planner.core import cost as cm
-from planner.core.capacity import capacity_at_slo, capacity_table, serving_capacity_table
+from planner.core.capacity import capacity_at_slo, capacity_table, level_rate, serving_capacity_table
 from planner.core.cards import ModelCard
 from planner.core.errors import InputError, MeasurementError
 from planner.core.licence import licence_warnings
@@ -22,6 +22,7 @@ from planner.core.matching import instance_mismatch
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import active_weight_bytes, decode_ceiling_tok_s, model_kv_bytes_per_token
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind, Provenance
+from planner.core.units import SECONDS_PER_MONTH
 
 MAX_REQUESTS_PER_MONTH = 1e15
 
@@ -119,12 +120,17 @@ def evaluate(requests_per_month, *, capacity_rps, replica_usd_per_month, api_usd
     selfhost = replicas * cm.checked("replica_usd_per_month", replica_usd_per_month, allow_zero=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         first, always = cm.break_even(safe_cap, replica_usd_per_month, np.maximum(api_req, 1e-300), peak_to_avg, max_utilisation, min_replicas)
-    shape = np.broadcast_shapes(selfhost.shape, np.shape(api_req), np.shape(volume))
-    ok = np.broadcast_to(feasible, np.broadcast_shapes(shape, feasible.shape))
-    full = lambda a: np.broadcast_to(a, ok.shape).astype(float)  # noqa: E731
-    nan_unless = lambda a: np.where(ok, full(a), np.nan)  # noqa: E731
+    shape = np.broadcast_shapes(selfhost.shape, np.shape(api_req), np.shape(volume), feasible.shape)
+    ok = np.broadcast_to(feasible, shape)
+    everywhere = bool(feasible.all())
+
+    def full(a):  # a read-only view where the input is smaller than the grid: no copy of a volume-free quantity
+        return np.broadcast_to(np.asarray(a, dtype=float), shape)
+
+    def nan_unless(a):
+        return full(a) if everywhere else np.where(ok, full(a), np.nan)
     return Evaluation(
-        requests_per_month=full(volume), replicas=nan_unless(replicas), utilisation=nan_unless(volume / cm.SECONDS_PER_MONTH / (replicas * safe_cap)),
+        requests_per_month=full(volume), replicas=nan_unless(replicas), utilisation=nan_unless(volume / SECONDS_PER_MONTH / (replicas * safe_cap)),
         selfhost_usd_per_month=nan_unless(selfhost), selfhost_usd_per_request=nan_unless(selfhost / volume),
         api_usd_per_request=full(api_req), api_usd_per_month=full(api_req * volume),
         break_even_first=nan_unless(first), break_even_always=nan_unless(always),
@@ -197,8 +203,7 @@ class PlanResult:
     def at_level(self) -> pd.Series:
         """The capacity table's row of the chosen load level (the one whose rate is the capacity)."""
         t = self.capacity
-        rate = t["goodput_requests_per_s"].fillna(t["requests_per_s"]) if "goodput_requests_per_s" in t else t["requests_per_s"]
-        return t[np.isclose(rate, self.capacity_rps, rtol=1e-12, atol=0)].iloc[0]
+        return t[np.isclose(level_rate(t), self.capacity_rps, rtol=1e-12, atol=0)].iloc[0]
 
     def as_dict(self) -> dict:
         """The plan as plain data (`plan --format json`): NaN and infinity become None."""
@@ -256,11 +261,9 @@ def _fmt_volume(v: float) -> str:
 def profile_capacity(profile: Profile, workload: Workload) -> tuple[pd.DataFrame, float, float]:
     if isinstance(profile, ServingProfile):
         table = serving_capacity_table(profile)
-        rps, conc = capacity_at_slo(table.assign(requests_per_s=table["goodput_requests_per_s"].fillna(table["requests_per_s"])),
-                                    workload.ttft_slo_s, workload.itl_slo_s)
     else:
         table = capacity_table(profile, workload.tokens_in, workload.tokens_out)
-        rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
+    rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
     return table, float(rps), float(conc)
 
 

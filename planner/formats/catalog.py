@@ -10,7 +10,6 @@ import difflib
 import json
 import math
 import os
-import re
 import types
 import typing
 from functools import lru_cache
@@ -20,7 +19,7 @@ import pandas as pd
 
 from planner.core.cards import ModelCard
 from planner.core.errors import DataError, InputError
-from planner.core.matching import gpu_match
+from planner.core.matching import gpu_match, norm_name
 from planner.core.records import Profile
 from planner.core.rows import ApiPriceRow, HardwareRow, InstanceRow, OnpremRow, Provenance
 
@@ -165,22 +164,18 @@ def litellm_json_to_frame(path: str | Path, as_of: str | None = None) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(text).lower())
-
-
 def lookup(df: pd.DataFrame, kind: str, key: str) -> pd.Series:
     """One row by its key (exact, else the one row equal ignoring case and punctuation), or an error listing close names."""
     col = SCHEMAS[kind]["key"][0]
     hit = df[df[col] == key]
     if hit.empty:
-        hit = df[df[col].map(_norm) == _norm(key)]
+        hit = df[df[col].map(norm_name) == norm_name(key)]
         if len(hit) == 1:
             return hit.iloc[0]
         names = df[col].astype(str).tolist()
-        by_norm = {_norm(n): n for n in names}
-        close = [by_norm[n] for n in difflib.get_close_matches(_norm(key), list(by_norm), n=5, cutoff=0.6)]
-        close += [n for n in names if _norm(key) and _norm(key) in _norm(n) and n not in close][: 5 - len(close)]
+        by_norm = {norm_name(n): n for n in names}
+        close = [by_norm[n] for n in difflib.get_close_matches(norm_name(key), list(by_norm), n=5, cutoff=0.6)]
+        close += [n for n in names if norm_name(key) and norm_name(key) in norm_name(n) and n not in close][: 5 - len(close)]
         hint = f"; did you mean one of {close}?" if close else f"; list them with `llm-planner catalog {kind}`"
         raise InputError(f"{kind}: no row named '{key}'{hint}")
     return hit.iloc[0]
