@@ -1,9 +1,10 @@
 """llama.cpp's own programs (llama-server, llama-bench, llama-batched-bench), built once from the llama.cpp source the
 installed llama-cpp-python vendors (its PyPI sdist), so they run the same kernels as the Python engine. Cached by
-version under the derived-file cache; built without AMX, like the Makefile's llama-cpp-python build (these VMs
+version under `tools_dir()` (not the per-session model cache); built without AMX, like the Makefile's llama-cpp-python build (these VMs
 advertise AMX but fault on it)."""
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -18,14 +19,20 @@ from planner.measure.gguf.cache import tools_dir
 AMX_OFF = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 
 
-def _version() -> str:
-    import importlib.metadata
+def llama_cpp_python_version() -> str:
+    """The installed llama-cpp-python, read from its metadata (importing it would load llama.cpp)."""
     return importlib.metadata.version("llama_cpp_python")
+
+
+def _last_line(proc: subprocess.CompletedProcess, default: str = "no output") -> str:
+    """The line of a failed tool's output that says why (its last one on stderr, else on stdout)."""
+    lines = (proc.stderr or "").strip().splitlines() or (proc.stdout or "").strip().splitlines()
+    return lines[-1] if lines else default
 
 
 def llama_cpp_source(version: str | None = None) -> Path:
     """The vendored llama.cpp of the llama-cpp-python sdist (models/ and docs/ left out), unpacked once."""
-    version = version or _version()
+    version = version or llama_cpp_python_version()
     root = tools_dir() / f"llama.cpp-{version}"
     if (root / "CMakeLists.txt").is_file():
         return root
@@ -34,7 +41,7 @@ def llama_cpp_source(version: str | None = None) -> Path:
                               f"llama-cpp-python=={version}", "-d", tmp], capture_output=True, text=True)
         if got.returncode != 0:
             raise SetupError(f"could not download the llama-cpp-python {version} sdist to build llama.cpp's tools: "
-                             f"{(got.stderr.strip().splitlines() or ['no output'])[-1]}")
+                             f"{_last_line(got)}")
         sdist = next(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
         with tarfile.open(sdist) as tar:
             def wanted(name: str) -> bool:
@@ -57,15 +64,15 @@ def llama_cpp_tool(name: str, *, progress: bool = True) -> Path:
         return binary
     flags = os.environ.get("LLAMA_CPP_CFLAGS", AMX_OFF)
     if progress:
-        print(f"building {name} from llama.cpp {_version()} (once; cached in {root}) …", file=sys.stderr, flush=True)
+        print(f"building {name} from llama.cpp {llama_cpp_python_version()} (once; cached in {root}) …", file=sys.stderr, flush=True)
     configure = subprocess.run(["cmake", "-S", str(root), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_OPENSSL=OFF",
                                 "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON",
                                 "-DBUILD_SHARED_LIBS=ON", f"-DCMAKE_C_FLAGS={flags}", f"-DCMAKE_CXX_FLAGS={flags}"],
                                capture_output=True, text=True)
     if configure.returncode != 0:
-        raise SetupError(f"cmake could not configure llama.cpp (is cmake installed?): {(configure.stderr.strip().splitlines() or [''])[-1]}")
+        raise SetupError(f"cmake could not configure llama.cpp (is cmake installed?): {_last_line(configure)}")
     built = subprocess.run(["cmake", "--build", str(build), "-j", str(os.cpu_count() or 2), "--target", name],
                            capture_output=True, text=True)
     if built.returncode != 0 or not binary.is_file():
-        raise SetupError(f"building {name} failed: {(built.stderr.strip().splitlines() or built.stdout.strip().splitlines() or [''])[-1]}")
+        raise SetupError(f"building {name} failed: {_last_line(built)}")
     return binary

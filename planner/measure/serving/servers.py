@@ -18,6 +18,7 @@ import httpx
 
 from planner.core.errors import InputError, SetupError
 from planner.core.units import is_loopback
+from planner.measure.engines.llama_build import llama_cpp_python_version, llama_cpp_tool
 from planner.measure.probes.hardware import usable_threads
 
 LLAMA_CPP_SERVER_NOTES = [
@@ -169,7 +170,7 @@ class LlamaCppServer(LocalServer):
 
     @property
     def version(self) -> str:
-        return importlib.metadata.version("llama_cpp_python")
+        return llama_cpp_python_version()
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--model_alias", self.model_alias,
@@ -193,10 +194,9 @@ class LlamaServer(LocalServer):
 
     @property
     def version(self) -> str:
-        return f"llama.cpp vendored by llama-cpp-python {importlib.metadata.version('llama_cpp_python')}"
+        return f"llama.cpp vendored by llama-cpp-python {llama_cpp_python_version()}"
 
     def command(self) -> list[str]:
-        from planner.measure.engines.llama_build import llama_cpp_tool
         return [str(llama_cpp_tool("llama-server")), "-m", str(self.model), "-a", self.model_alias, "--host", self.host,
                 "--port", str(self.port), "-c", str(self.n_ctx), "-np", str(self.parallel), "-t", str(self.n_threads),
                 "--no-webui"]
