@@ -12,6 +12,7 @@ from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind
 from planner.formats.catalog import DEFAULT_API_MODEL, record, records, reference_bandwidth
 from planner.formats.plan_file import PlanParams, load_params
 from planner.formats.profiles import load_profile
+from planner.formats.validation import validation_for
 from planner.present.report import write_report
 
 
@@ -42,7 +43,7 @@ def plan_profile(profile_path: str | Path | None, instance: str | None, api_mode
     """Resolve the inputs and plan: the one path from names to a `PlanResult` (CLI, report, demo)."""
     path, profile, inst, api = resolve(profile_path, instance, api_model)
     result = plan(profile, PriceChoice.from_rows(inst, api, price_kind=price_kind), workload, profile_ref=str(path), card=card_of(profile),
-                  bandwidth_bytes_s=reference_bandwidth(profile)[0])
+                  bandwidth_bytes_s=reference_bandwidth(profile)[0], validation=validation_for(profile)[0])
     return result, profile, path
 
 

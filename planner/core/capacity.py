@@ -1,70 +1,142 @@
-"""Requests/s one replica sustains, from a profile, and the highest of them that meets a latency SLO.
+"""Requests/s one replica sustains at a latency SLO, from a profile.
 
-Model (engine-time accounting for a continuous-batching server at concurrency c):
-  each request costs the engine n_in / prefill_tok_s of prefill plus n_out / aggregate_decode_tok_s(c)
-  of shared decode steps, so   rps(c) = 1 / (n_in / pp + n_out / agg(c)).
-  Little's law gives e2e(c) = c / rps(c); TTFT(c) ≈ own prefill + one decode step;
-  ITL(c) = (e2e − TTFT) / (n_out − 1), its p95 scaled from the measured step-latency p95.
-Aggregate decode speed at the request's mean context is scaled from the concurrency sweep's depth by the
-measured decode-vs-depth curve. A serving profile (load generator) needs no model: it measured goodput.
+Engine profiles (offline engine tests) go through the scheduler-aware model: a step-time model fitted on the
+profile (`stepmodel`) drives a discrete-event simulation of the continuous-batching server (`simulate`), and the
+capacity is the highest Poisson arrival rate whose p95 TTFT and p95 ITL meet the SLO — queueing, other requests'
+prefill stalls and the KV-cache limit included. Serving profiles (the load generator against a real server) need no
+model: they are read at the token shape they were measured at.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from planner.core.errors import InputError, MeasurementError
 from planner.core.records import EngineProfile, Profile, ServingProfile
+from planner.core.roofline import model_kv_bytes_per_token
+from planner.core.simulate import Scheduler, SloCapacity, capacity_at_slo_sim
+from planner.core.stepmodel import StepModel, fit_step_model
+
+SHAPE_TOLERANCE = 0.10  # a serving profile answers for workloads within ±10 % of the token shape it measured
 
 
-def _interp(x: float, xs: list[float], ys: list[float]) -> float:
-    order = np.argsort(xs)
-    return float(np.interp(x, np.asarray(xs, float)[order], np.asarray(ys, float)[order]))
+def kv_capacity(profile: Profile) -> tuple[int | None, str]:
+    """Tokens of KV cache the device holds for this model, and where the figure comes from.
+
+    vLLM: what the engine allocated (it reports it). llama.cpp: the profile's measured peak memory (weights, runtime,
+    and the KV of its own n_ctx) leaves the rest of the device for more KV — VRAM on a GPU, the RAM that was
+    available on a CPU. None when neither is known.
+    """
+    if profile.engine.kv_cache_tokens:
+        return profile.engine.kv_cache_tokens, "the KV cache the engine allocated"
+    try:
+        kv_bytes = model_kv_bytes_per_token(profile.model)
+    except MeasurementError:
+        return None, "unknown: the model's architecture is not in the profile"
+    mem, hw, n_ctx = profile.memory, profile.hardware, profile.engine.n_ctx
+    if mem is None or not n_ctx or not kv_bytes:
+        return None, "unknown: the profile holds no memory measurement"
+    gpu = hw.gpus[0] if hw.gpus else None
+    if gpu is not None:
+        if not (gpu.memory_total_bytes and mem.vram_used_peak_bytes):
+            return None, "unknown: the profile holds no VRAM measurement"
+        free, where = gpu.memory_total_bytes - mem.vram_used_peak_bytes, f"{gpu.name} VRAM"
+    else:
+        free, where = hw.ram_available_bytes - (mem.peak_rss_bytes - mem.baseline_rss_bytes), "available RAM"
+    tokens = int(n_ctx + max(free, 0) // kv_bytes)
+    return tokens, f"measured: peak memory at n_ctx {n_ctx:,} leaves {max(free, 0) / 2**30:,.1f} GiB of {where} for KV"
+
+
+def scheduler_for(profile: EngineProfile, tokens_per_request: float | None = None) -> tuple[Scheduler, str]:
+    """The server an engine profile stands for, and the sentence saying which.
+
+    vLLM: its own scheduler limits and the KV cache it allocated, as the profile recorded them. llama.cpp: llama-server
+    with one slot per stream the profile measured together (its largest batched-decode level), no more slots than the
+    measured memory holds requests of `tokens_per_request`, and a 2048-token batch (llama-server's default -b).
+    """
+    extra = profile.settings.extra
+    if profile.engine.name == "vllm":
+        sched = Scheduler(kind="vllm", max_seqs=int(extra.get("max_num_seqs") or 256), token_budget=int(extra.get("max_num_batched_tokens") or 2048),
+                          kv_capacity_tokens=profile.engine.kv_cache_tokens, block_size=int(extra.get("block_size") or 16))
+        return sched, (f"vLLM scheduler: ≤ {sched.max_seqs} sequences, {sched.token_budget} tokens a step, KV cache "
+                       f"{sched.kv_capacity_tokens or 0:,} tokens in blocks of {sched.block_size}")
+    slots = max([c.concurrency for c in profile.concurrency_sweep] or [1])
+    cap, _ = kv_capacity(profile)
+    if cap is not None and tokens_per_request:
+        fits = int(cap // tokens_per_request)
+        if fits < 1:
+            raise InputError(f"--tokens-in / --tokens-out: one request of {tokens_per_request:,.0f} tokens needs more KV cache than the "
+                             f"memory measured free holds ({cap:,} tokens); choose a device with more memory or a shorter request")
+        slots = min(slots, fits)
+    return Scheduler(kind="slots", max_seqs=slots, token_budget=2048), f"llama-server with -np {slots} slots and -b 2048"
+
+
+@dataclass
+class EngineCapacity:
+    """Capacity at the SLO from an engine profile: the simulated latency-vs-rate table and what it rests on."""
+
+    table: pd.DataFrame
+    requests_per_s: float
+    concurrency: float  # time-averaged requests in the engine at that rate
+    step: StepModel
+    scheduler: Scheduler
+    result: SloCapacity
+    notes: list[str] = field(default_factory=list)
+
+
+def _row(p, tokens_out: float) -> dict:
+    return {"requests_per_s": p.rate_per_s, "concurrency": p.mean_running, "ttft_s": p.ttft_p95_s, "itl_p95_s": p.itl_p95_s,
+            "e2e_s": p.e2e_p95_s, "ttft_p50_s": p.ttft_p50_s, "itl_p50_s": p.itl_p50_s, "output_tok_s": p.throughput_per_s * tokens_out,
+            "preemptions": p.preemptions}
+
+
+def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_slo_s: float = np.inf, itl_slo_s: float = np.inf, *,
+                    bound: str = "mean", scheduler: Scheduler | None = None, refine: int = 5) -> EngineCapacity:
+    """Simulate the server the engine profile stands for; `bound` fits the step model on the CI's 'low' (slow) or
+    'high' end of every timing instead of the mean."""
+    if tokens_in < 1 or tokens_out < 1:
+        raise InputError("--tokens-in / --tokens-out: need at least 1 prompt token and 1 output token")
+    if not isinstance(profile, EngineProfile):
+        raise MeasurementError("this is a serving profile; use serving_capacity_table() for it")
+    if not profile.prefill or not profile.decode:
+        raise MeasurementError(f"profile of {profile.model.file_name} lacks prefill/decode tests; re-run `llm-planner profile`")
+    step = fit_step_model(profile, bound=bound)
+    sched, described = scheduler_for(profile, tokens_in + tokens_out) if scheduler is None else (scheduler, f"{scheduler.kind} scheduler")
+    if sched.kv_capacity_tokens is not None and tokens_in + tokens_out > sched.kv_capacity_tokens:
+        raise InputError(f"--tokens-in / --tokens-out: one request of {tokens_in + tokens_out:,.0f} tokens does not fit the "
+                         f"{sched.kv_capacity_tokens:,}-token KV cache the engine allocated; give the engine more KV memory")
+    res = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, min(ttft_slo_s, 1e9), min(itl_slo_s, 1e9), refine=refine)
+    rows = [_row(res.alone, tokens_out)] + [_row(p, tokens_out) for p in res.curve]
+    table = pd.DataFrame(rows).drop_duplicates("requests_per_s").sort_values("requests_per_s").reset_index(drop=True)
+    conc = res.at.mean_running if res.at is not None else float("nan")
+    notes = [f"capacity: simulated {described}; step model fitted on {step.n_points} engine timings (fit rms {step.fit_rms_pct:.0f}%)"]
+    if outside := step.outside_range(tokens_in, tokens_out, conc if np.isfinite(conc) else None):
+        notes.append("extrapolated along the roofline beyond the profile: " + "; ".join(outside) +
+                     " — profile deeper (`llm-planner profile --prompts/--depths/--concurrency`) to measure it")
+    if res.at is not None and res.at.preemptions:
+        notes.append(f"memory: at this rate the KV cache runs out and requests are preempted ({res.at.preemptions} in the simulated run)")
+    return EngineCapacity(table, res.requests_per_s, conc, step, sched, res, notes)
 
 
 def capacity_table(profile: Profile, tokens_in: float, tokens_out: float, *, bound: str = "mean") -> pd.DataFrame:
-    """One row per measured concurrency level: rps, TTFT, ITL (mean, p95), e2e, aggregate tok/s.
+    """Simulated p95 latencies against offered rate (up to saturation) for an engine profile."""
+    return engine_capacity(profile, tokens_in, tokens_out, bound=bound, refine=0).table
 
-    `bound` picks the point estimate ('mean') or an end of the 95% CI ('low' = pessimistic, 'high').
-    """
-    if tokens_in < 0 or tokens_out < 1:
-        raise InputError("--tokens-in / --tokens-out: need tokens_in >= 0 and tokens_out >= 1")
-    if not isinstance(profile, EngineProfile):
-        raise MeasurementError("this is a serving profile; use serving_capacity_table() for it")
-    pick = {"mean": lambda s: s.mean, "low": lambda s: s.ci95_low if s.ci95_low is not None else s.mean,
-            "high": lambda s: s.ci95_high if s.ci95_high is not None else s.mean}[bound]
-    if not profile.prefill or not profile.decode:
-        raise MeasurementError(f"profile of {profile.model.file_name} lacks prefill/decode tests; re-run `llm-planner profile`")
-    pp = _interp(tokens_in, [p.prompt_tokens for p in profile.prefill], [pick(p.tok_s) for p in profile.prefill])
-    depths = [d.context_depth for d in profile.decode]
-    decode_at = lambda depth: _interp(depth, depths, [pick(d.tok_s) for d in profile.decode])  # noqa: E731
-    mean_ctx = tokens_in + tokens_out / 2
 
-    if profile.concurrency_sweep:
-        points = profile.concurrency_sweep
-        scale = decode_at(mean_ctx) / decode_at(points[0].context_depth)
-        conc = np.array([p.concurrency for p in points], float)
-        agg = np.array([pick(p.aggregate_decode_tok_s) for p in points]) * scale
-        step_mean = np.array([p.step_latency_ms.mean for p in points]) / 1000 / scale
-        step_p95 = np.array([p.step_latency_ms.p95 for p in points]) / 1000 / scale
-    else:
-        conc = np.array([1.0])
-        agg = np.array([decode_at(mean_ctx)])
-        step_mean = 1.0 / agg
-        lat = profile.latency[0].itl_ms if profile.latency else None
-        step_p95 = step_mean * (lat.p95 / lat.mean if lat else 1.0)
-
-    prefill_s = tokens_in / pp
-    rps = 1.0 / (prefill_s + tokens_out / agg)
-    e2e = conc / rps
-    ttft = prefill_s + step_mean
-    itl_mean = np.where(tokens_out > 1, (e2e - ttft) / max(tokens_out - 1, 1), 0.0)
-    itl_mean = np.maximum(itl_mean, step_mean)
-    itl_p95 = itl_mean * step_p95 / step_mean
-    return pd.DataFrame({
-        "concurrency": conc.astype(int), "requests_per_s": rps, "ttft_s": ttft, "itl_mean_s": itl_mean,
-        "itl_p95_s": itl_p95, "e2e_s": e2e, "aggregate_decode_tok_s": agg, "output_tok_s": rps * tokens_out,
-    })
+def serving_shape_mismatch(profile: ServingProfile, tokens_in: float, tokens_out: float) -> str | None:
+    """Why a serving profile cannot answer for this workload (None when it can): its levels measured another shape."""
+    lvl = next((x for x in profile.serving if x.output_tokens_mean), None)
+    if lvl is None:
+        return None
+    measured_in, measured_out = lvl.prompt_tokens_mean or 0.0, lvl.output_tokens_mean or 0.0
+    off = lambda a, b: abs(a - b) > SHAPE_TOLERANCE * max(b, 1.0)  # noqa: E731
+    if off(tokens_out, measured_out) or (measured_in and off(tokens_in, measured_in)):
+        return (f"this serving profile measured {measured_in:,.0f} → {measured_out:,.0f} tokens a request; the workload is "
+                f"{tokens_in:,.0f} → {tokens_out:,.0f}: a server's capacity does not carry over to another token shape — plan from an "
+                f"engine profile (the simulated server), or run `llm-planner serve-profile` at this shape")
+    return None
 
 
 def serving_capacity_table(profile: Profile) -> pd.DataFrame:
@@ -88,10 +160,8 @@ def serving_capacity_table(profile: Profile) -> pd.DataFrame:
 
 
 def level_rate(table: pd.DataFrame) -> pd.Series:
-    """What a load level counts for at an SLO: a serving level's measured goodput where it has one (the requests that
-    met the profiling SLO), else its requests/s."""
-    if "goodput_requests_per_s" in table:
-        return table["goodput_requests_per_s"].fillna(table["requests_per_s"])
+    """What a load level counts for at an SLO: its requests/s, when its p95 TTFT and ITL meet the plan's SLO. (A
+    serving level's goodput was judged against the SLO it was profiled with, which need not be the plan's.)"""
     return table["requests_per_s"]
 
 

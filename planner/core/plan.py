@@ -14,11 +14,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from planner.core import cost as cm
-from planner.core.capacity import capacity_at_slo, capacity_table, level_rate, serving_capacity_table
+from planner.core.capacity import capacity_at_slo, engine_capacity, kv_capacity, level_rate, serving_capacity_table, serving_shape_mismatch
 from planner.core.cards import ModelCard
 from planner.core.errors import InputError, MeasurementError
 from planner.core.licence import licence_warnings
 from planner.core.matching import instance_mismatch
+from planner.core.quality import trust_problems
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import active_weight_bytes, decode_ceiling_tok_s, model_kv_bytes_per_token
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind, Provenance
@@ -194,6 +195,8 @@ class PlanResult:
     capacity_source: str = "engine-model"  # "serving-measured": a load test's goodput; "engine-model": from engine tests
     kv_bytes_per_token: float | None = None  # from the architecture; None when unknown
     max_concurrency_by_memory: int | None = None  # sequences of this workload the measured KV cache holds; None: not measured
+    capacity_notes: list[str] = field(default_factory=list)  # how the capacity was obtained (simulated server, measured)
+    validation: str | None = None  # the capacity model's measured error on this engine, or why there is none
 
     @property
     def self_host_ever_cheaper(self) -> bool:
@@ -215,7 +218,8 @@ class PlanResult:
             "workload": w.model_dump(),
             "capacity": {"requests_per_s": self.capacity_rps, "concurrency": finite(self.concurrency), "source": self.capacity_source,
                          "ttft_p95_s": finite(level.get("ttft_s")), "itl_p95_s": finite(level.get("itl_p95_s")),
-                         "kv_bytes_per_token": self.kv_bytes_per_token, "max_concurrency_by_memory": self.max_concurrency_by_memory},
+                         "kv_bytes_per_token": self.kv_bytes_per_token, "max_concurrency_by_memory": self.max_concurrency_by_memory,
+                         "notes": list(self.capacity_notes), "validation": self.validation},
             "replicas": t.replicas, "selfhost_usd_per_month": t.selfhost_usd_per_month, "selfhost_usd_per_request": t.selfhost_usd_per_request,
             "api_usd_per_month": t.api_usd_per_month, "api_usd_per_request": t.api_usd_per_request,
             "replica_usd_per_month": self.replica_usd_per_month,
@@ -238,8 +242,9 @@ class PlanResult:
         w, t = self.workload, self.at_target
         rows = [
             ("profile", self.profile_label, self.profile_ref),
-            ("capacity per replica at SLO", f"{self.capacity_rps:.3g} req/s (concurrency {self.concurrency:g})",
-             f"TTFT ≤ {w.ttft_slo_s:g} s, ITL p95 ≤ {w.itl_slo_s * 1000:g} ms"),
+            ("capacity per replica at SLO", f"{self.capacity_rps:.3g} req/s (concurrency {self.concurrency:.3g})",
+             f"TTFT p95 ≤ {w.ttft_slo_s:g} s, ITL p95 ≤ {w.itl_slo_s * 1000:g} ms; {self.capacity_source}"),
+            *([("capacity model error", self.validation, "benchmarks/capacity_vs_measured.py")] if self.validation else []),
             ("replica price", f"${self.prices.replica_usd_per_hour:.4g}/h = ${self.replica_usd_per_month:,.0f}/month",
              self.prices.replica_provenance.describe()),
             ("API price per request", f"${self.api_usd_per_request:.4g}", self.prices.api_provenance.describe()),
@@ -258,13 +263,16 @@ def _fmt_volume(v: float) -> str:
     return "never (the API is cheaper at every volume)" if not np.isfinite(v) else f"{v:,.0f} requests/month"
 
 
-def profile_capacity(profile: Profile, workload: Workload) -> tuple[pd.DataFrame, float, float]:
+def profile_capacity(profile: Profile, workload: Workload) -> tuple[pd.DataFrame, float, float, list[str]]:
+    """(latency-vs-load table, requests/s at the SLO, concurrency there, notes on how it was obtained)."""
     if isinstance(profile, ServingProfile):
+        if why := serving_shape_mismatch(profile, workload.tokens_in, workload.tokens_out):
+            raise InputError(f"--profile: {why}")
         table = serving_capacity_table(profile)
-    else:
-        table = capacity_table(profile, workload.tokens_in, workload.tokens_out)
-    rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
-    return table, float(rps), float(conc)
+        rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
+        return table, float(rps), float(conc), ["capacity: measured by the load generator at this token shape (p95 latencies vs the plan's SLO)"]
+    cap = engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s)
+    return cap.table, cap.requests_per_s, cap.concurrency, cap.notes
 
 
 def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: float | None) -> list[str]:
@@ -301,14 +309,15 @@ def achievable(table: pd.DataFrame, workload: Workload) -> str:
 
 
 def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_ref: str = "", card: ModelCard | None = None,
-         bandwidth_bytes_s: float | None = None) -> PlanResult:
+         bandwidth_bytes_s: float | None = None, validation: str | None = None) -> PlanResult:
     """Capacity at the SLO, cost curves over the volume grid, break-even volumes and the target-volume summary.
 
     `card` (the model's card) enables the licence guard; `bandwidth_bytes_s` (the device's memory bandwidth) the
-    roofline check of the measured decode speed.
+    roofline check of the measured decode speed; `validation` is the sentence stating how far the capacity model was
+    from a real server on this engine (shown beside the capacity).
     """
     physics = physics_warnings(profile, workload, bandwidth_bytes_s)
-    table, rps, conc = profile_capacity(profile, workload)
+    table, rps, conc, capacity_notes = profile_capacity(profile, workload)
     warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
     if prices.instance is not None and (mismatch := instance_mismatch(profile, prices.instance)):
         warnings.append(mismatch)
@@ -317,24 +326,22 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         warnings.insert(0, f"projection: {profile.projection}")
     if profile.status != "complete":
         warnings.append("the profile is partial (interrupted run): figures use the tests that finished")
-    if profile.load is not None and profile.load.contended:
-        warnings.append(f"the profile was measured on a busy machine (other work took {profile.load.other_cpu_fraction:.0%} of the CPUs, "
-                        f"the hypervisor {profile.load.steal_fraction:.0%}): its speeds, and this capacity, may be low")
+    warnings += [f"untrustworthy measurement: {why}" for why in trust_problems(profile)]
     warnings = physics + warnings
+    warnings += [n for n in capacity_notes if n.startswith(("extrapolated", "memory"))]
     if rps <= 0:
         raise MeasurementError(
-            f"no measured load level of {profile.label} meets TTFT ≤ {workload.ttft_slo_s:g} s and ITL ≤ {workload.itl_slo_s:g} s "
+            f"no load level of {profile.label} meets TTFT ≤ {workload.ttft_slo_s:g} s and ITL ≤ {workload.itl_slo_s:g} s "
             f"for {workload.tokens_in:g}→{workload.tokens_out:g} tokens; {achievable(table, workload)}"
         )
     try:
         kv = float(model_kv_bytes_per_token(profile.model))
     except MeasurementError:
         kv = None
-    kv_tokens = profile.engine.kv_cache_tokens  # what the engine allocated (vLLM); llama.cpp profiles do not record it
+    kv_tokens, kv_basis = kv_capacity(profile)
     by_memory = int(kv_tokens // (workload.tokens_in + workload.tokens_out)) if kv_tokens else None
-    if by_memory is not None and conc > by_memory:
-        warnings.append(f"memory: concurrency {conc:g} needs more KV cache than the engine allocated ({kv_tokens:,} tokens hold "
-                        f"{by_memory} requests of {workload.tokens_in + workload.tokens_out:g} tokens)")
+    capacity_notes.append(f"KV cache: {kv_tokens:,} tokens ({kv_basis}) hold {by_memory:,} requests of this size at once"
+                          if kv_tokens else f"KV cache: {kv_basis}")
     grid = evaluate_plan(workload.volumes(), rps, workload, prices)
     target = evaluate_plan(workload.requests_per_month, rps, workload, prices)
     at = CostAtVolume(**{f: float(getattr(target, f)) for f in CostAtVolume.__dataclass_fields__})
@@ -345,5 +352,5 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         curves=grid.frame().drop(columns=["break_even_first", "break_even_always"]),
         break_even_first=float(target.break_even_first), break_even_always=float(target.break_even_always), at_target=at, warnings=warnings,
         capacity_source="serving-measured" if isinstance(profile, ServingProfile) else "engine-model",
-        kv_bytes_per_token=kv, max_concurrency_by_memory=by_memory,
+        kv_bytes_per_token=kv, max_concurrency_by_memory=by_memory, capacity_notes=capacity_notes, validation=validation,
     )

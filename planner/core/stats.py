@@ -13,7 +13,7 @@ from planner.core.records import Summary
 
 
 def summarize(samples: Sequence[float], unit: str) -> Summary:
-    """Mean, std, 95% Student-t CI of the mean, and percentiles; raises on empty or non-finite input."""
+    """Mean, std, 95% CI of the mean (Student-t, on the log scale for positive samples), percentiles; raises on empty or non-finite input."""
     values = np.asarray(samples, dtype=float)
     if values.size == 0:
         raise MeasurementError("samples: need at least one measurement")
@@ -22,7 +22,12 @@ def summarize(samples: Sequence[float], unit: str) -> Summary:
     n = int(values.size)
     mean = float(values.mean())
     std = float(values.std(ddof=1)) if n > 1 else 0.0
-    if n > 1:
+    if n > 1 and np.all(values > 0):
+        # rates and times are positive and their noise multiplicative: a Student-t interval on the log scale, around the
+        # mean, never crosses zero (a ±t·s/√n interval on 3 noisy samples can: "54.8 tok/s, CI [−27.5, 249.3]")
+        half_log = float(_st.t.ppf(0.975, n - 1) * np.log(values).std(ddof=1) / math.sqrt(n))
+        low, high = mean * math.exp(-half_log), mean * math.exp(half_log)
+    elif n > 1:
         half = float(_st.t.ppf(0.975, n - 1) * std / math.sqrt(n))
         low, high = mean - half, mean + half
     else:

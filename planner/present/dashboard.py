@@ -17,6 +17,7 @@ from planner.core.hybrid import hybrid_costs
 from planner.core.plan import PlanResult, PriceChoice, Workload, plan
 from planner.core.records import Profile
 from planner.formats.catalog import DEFAULT_API_MODEL, lookup, to_record
+from planner.formats.validation import validation_for
 
 
 def _dollars(text: str) -> str:
@@ -73,7 +74,8 @@ class PlanDashboard:
     def compute(self) -> PlanResult:
         prices = PriceChoice.from_rows(to_record("instances", lookup(self.instances, "instances", self.instance.value)),
                                        to_record("api_prices", lookup(self.api_prices, "api_prices", self.api.value)))
-        return plan(self.profiles[self.profile.value], prices, self.workload())
+        profile = self.profiles[self.profile.value]
+        return plan(profile, prices, self.workload(), validation=validation_for(profile)[0])
 
     def redraw(self) -> PlanResult | None:
         try:

@@ -9,9 +9,10 @@ import typer
 from pydantic import ValidationError
 
 from planner.app.workflows import build_report, engine_profiles_beside, plan_profile
-from planner.core.errors import InputError
+from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.core.plan import Workload
 from planner.core.projection import calibrate_decode, predict_card, same_quant
+from planner.core.quality import trust_problems
 from planner.core.quant import nominal_bits_per_weight
 from planner.formats.catalog import SCHEMAS, load_card, load_catalog, record, reference_bandwidth
 from planner.formats.plan_file import load_params
@@ -105,6 +106,8 @@ def demo(
     path = prof.saved_path
     typer.echo(f"measured decode {prof.decode_tok_s:,.1f} tok/s (95% CI ±{prof.decode[0].tok_s.ci95_half_width_pct:.1f}%), "
                f"prefill {prof.prefill_tok_s:,.1f} tok/s; profile: {path}")
+    if problems := trust_problems(prof):  # a verdict from these timings would follow the machine's load, not the hardware
+        raise UntrustworthyMeasurement("no verdict: the measurement is not trustworthy — " + "; ".join(problems) + f" (profile kept: {path})")
     workload = Workload(**DEMO_WORKLOAD_FIELDS)
     typer.echo(f"workload: {workload.tokens_in:g} prompt → {workload.tokens_out:g} output tokens per request (an extraction/classification "
                f"task, what a 135M model is for), TTFT ≤ {workload.ttft_slo_s:g} s, ITL ≤ {workload.itl_slo_s:g} s, peak {workload.peak_to_avg:g}× average")

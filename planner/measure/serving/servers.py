@@ -184,11 +184,12 @@ class LlamaServer(LocalServer):
 
     name = "llama-server"
 
-    def __init__(self, model: str | Path, *, parallel: int = 4, **kw):
+    def __init__(self, model: str | Path, *, parallel: int = 4, n_batch: int = 2048, **kw):
         super().__init__(model, **kw)
-        if parallel < 1:
-            raise InputError(f"--parallel: must be a positive number of slots (got {parallel})")
+        if parallel < 1 or n_batch < 1:
+            raise InputError(f"--parallel: must be a positive number of slots (got {parallel}; batch {n_batch})")
         self.parallel = parallel
+        self.n_batch = n_batch  # llama-server's -b: tokens one step may hold (decode tokens first, then prompt tokens)
         self.notes = [f"llama.cpp llama-server with -np {parallel} slots (continuous batching) and -c {self.n_ctx}: each slot holds "
                       f"{self.n_ctx // parallel} tokens of context"]
 
@@ -199,7 +200,7 @@ class LlamaServer(LocalServer):
     def command(self) -> list[str]:
         return [str(llama_cpp_tool("llama-server")), "-m", str(self.model), "-a", self.model_alias, "--host", self.host,
                 "--port", str(self.port), "-c", str(self.n_ctx), "-np", str(self.parallel), "-t", str(self.n_threads),
-                "--no-webui"]
+                "-b", str(self.n_batch), "--no-webui"]
 
 
 class VllmServer(LocalServer):
@@ -208,11 +209,14 @@ class VllmServer(LocalServer):
 
     name = "vllm"
 
-    def __init__(self, model: str | Path, *, kv_cache_gib: float = 2.0, dtype: str = "bfloat16", **kw):
+    def __init__(self, model: str | Path, *, kv_cache_gib: float = 2.0, dtype: str = "bfloat16", max_num_seqs: int | None = None,
+                 max_num_batched_tokens: int | None = None, **kw):
         kw.setdefault("ready_timeout_s", 600.0)  # loading and compiling take minutes on 2 cores
         super().__init__(model, **kw)
         self.kv_cache_gib = kv_cache_gib
         self.dtype = dtype
+        self.scheduler_args = [str(x) for flag, v in (("--max-num-seqs", max_num_seqs), ("--max-num-batched-tokens", max_num_batched_tokens))
+                               if v is not None for x in (flag, v)]
         self.notes = [f"vLLM OpenAI server (continuous batching, chunked prefill), dtype {dtype}, max_model_len {self.n_ctx}, "
                       f"KV cache {kv_cache_gib:g} GiB"]
 
@@ -235,7 +239,7 @@ class VllmServer(LocalServer):
     def command(self) -> list[str]:
         return [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(self.model), "--served-model-name",
                 self.model_alias, "--host", self.host, "--port", str(self.port), "--max-model-len", str(self.n_ctx),
-                "--dtype", self.dtype]
+                "--dtype", self.dtype, *self.scheduler_args]
 
 
 def vllm_serve_command(model: str, *, port: int = 8000, host: str = "127.0.0.1", served_model_name: str | None = None,

@@ -1,54 +1,68 @@
 import numpy as np
+import pandas as pd
 import pytest
 
-from planner.core.capacity import capacity_at_slo, capacity_table
+from planner.core.capacity import capacity_at_slo, engine_capacity, serving_shape_mismatch
 from planner.core.errors import PlannerError
 from tests.factories import make_profile
 
 
-def test_single_stream_capacity_hand_computed():
-    # 500 prompt tokens at 1000 tok/s = 0.5 s; 100 output tokens at 50 tok/s = 2 s -> 0.4 req/s
-    table = capacity_table(make_profile(1000, 50), 500, 100)
-    row = table.iloc[0]
-    assert row.requests_per_s == pytest.approx(0.4)
-    assert row.e2e_s == pytest.approx(2.5)
-    assert row.ttft_s == pytest.approx(0.5 + 0.02)  # prefill + one decode step
-    assert row.itl_mean_s == pytest.approx((2.5 - 0.52) / 99)
+def test_one_slot_engine_capacity_is_below_its_service_rate_and_meets_the_slo():
+    # flat profile, no batched sweep (one slot): prefill 500 tokens at 1000 tok/s = 0.5 s (its step also emits the first
+    # token), then 99 decode steps of 20 ms: service 2.48 s, so no rate above 1 / 2.48 can be sustained
+    cap = engine_capacity(make_profile(1000, 50), 500, 100, 10.0, 10.0)
+    assert cap.step.per_prefill_token_s == pytest.approx(1e-3) and cap.step.overhead_s + cap.step.per_seq_s == pytest.approx(0.02)
+    assert cap.scheduler.max_seqs == 1
+    assert 0.5 / 2.48 < cap.requests_per_s < 1 / 2.48
+    row = cap.table.loc[cap.table.requests_per_s == cap.requests_per_s].iloc[0]
+    assert row.ttft_s <= 10.0 and row.itl_p95_s == pytest.approx(0.02)
+    alone = cap.table.iloc[0]
+    assert alone.ttft_s == pytest.approx(0.5) and alone.e2e_s == pytest.approx(2.48)
 
 
-def test_concurrency_raises_capacity_and_latency():
+def test_queueing_makes_a_tighter_ttft_slo_cost_capacity():
     prof = make_profile(1000, 50, {1: 50, 4: 160, 16: 400})
-    t = capacity_table(prof, 500, 100)
-    # c=4: 1 / (0.5 + 100/160) = 0.888...
-    assert t.requests_per_s.tolist() == pytest.approx([1 / (0.5 + 2), 1 / (0.5 + 100 / 160), 1 / (0.5 + 100 / 400)])
-    assert np.all(np.diff(t.itl_mean_s) > 0) and np.all(np.diff(t.requests_per_s) > 0)
+    loose = engine_capacity(prof, 500, 100, 10.0, 1.0).requests_per_s
+    tight = engine_capacity(prof, 500, 100, 1.0, 1.0).requests_per_s
+    assert loose > tight > 0
 
 
 def test_slo_picks_highest_level_that_meets_both_limits():
-    t = capacity_table(make_profile(1000, 50, {1: 50, 4: 160, 16: 400}), 500, 100)
-    rps, conc = capacity_at_slo(t, 2.0, t.itl_p95_s.iloc[1] * 1.0001)
-    assert conc == 4 and rps == pytest.approx(t.requests_per_s.iloc[1])
+    t = pd.DataFrame({"concurrency": [1, 4, 16], "requests_per_s": [0.4, 0.9, 1.3], "ttft_s": [0.5, 0.8, 1.5], "itl_p95_s": [0.02, 0.05, 0.2]})
+    rps, conc = capacity_at_slo(t, 2.0, 0.05)
+    assert conc == 4 and rps == 0.9
     rps, conc = capacity_at_slo(t, 2.0, 1e-6)
     assert rps == 0 and np.isnan(conc)
     # vectorised over SLO grids
     rps, conc = capacity_at_slo(t, np.array([[2.0], [2.0]]), np.array([1e-6, 10.0]))
-    assert rps.shape == (2, 2) and rps[0, 1] == pytest.approx(t.requests_per_s.max())
+    assert rps.shape == (2, 2) and rps[0, 1] == 1.3
 
 
 def test_ci_bounds_bracket_the_estimate():
     from tests.factories import spread
-    p = make_profile(1000, 50)
-    p.decode[0].tok_s = spread(50, 5)
-    p.decode[1].tok_s = spread(50, 5)
-    low, mid, high = (capacity_table(p, 500, 100, bound=b).requests_per_s.iloc[0] for b in ("low", "mean", "high"))
+    p = make_profile(1000, 50)  # one slot: the capacity is set by the service time, slower at the CI's low end
+    for d in p.decode:
+        d.tok_s = spread(50, 5)
+    for x in p.prefill:
+        x.tok_s = spread(1000, 100)
+    low, mid, high = (engine_capacity(p, 500, 100, 5.0, 0.1, bound=b).requests_per_s for b in ("low", "mean", "high"))
     assert low < mid < high
 
 
 def test_bad_workload_rejected():
-    with pytest.raises(PlannerError, match="tokens_out"):
-        capacity_table(make_profile(), 10, 0)
+    with pytest.raises(PlannerError, match="tokens-out"):
+        engine_capacity(make_profile(), 10, 0)
     with pytest.raises(PlannerError, match="slo"):
-        capacity_at_slo(capacity_table(make_profile(), 10, 10), 0, 1)
+        capacity_at_slo(pd.DataFrame({"concurrency": [1], "requests_per_s": [1.0], "ttft_s": [1.0], "itl_p95_s": [0.1]}), 0, 1)
+
+
+def test_a_serving_profile_answers_only_for_its_own_token_shape():
+    from tests.factories import make_serving_profile
+    prof = make_serving_profile({1: 1.0})
+    for level in prof.serving:
+        level.prompt_tokens_mean, level.output_tokens_mean = 128.0, 64.0
+    assert serving_shape_mismatch(prof, 130, 60) is None
+    assert "measured 128 → 64 tokens a request; the workload is 4,000 → 1,000" in serving_shape_mismatch(prof, 4000, 1000)
 
 
 def test_engine_comparison_ranks_by_goodput_at_the_slo():

@@ -9,19 +9,26 @@ from planner.core.hybrid import hybrid_costs
 from planner.core.plan import PriceChoice, Workload, evaluate, plan
 from planner.core.rows import Provenance
 from planner.core.uncertainty import Ranges, plan_interval
-from tests.factories import make_profile
+from tests.factories import make_profile, make_serving_profile
+
+
+def measured(rps: float = 0.4):
+    prof = make_serving_profile({1: rps})
+    for level in prof.serving:
+        level.prompt_tokens_mean, level.output_tokens_mean = 500.0, 100.0
+    return prof
 
 PROV = Provenance("test", "row", "hand-made for the test", "2026-01-01")
 # $1/h replica; API $1 / $40 per M input / output tokens, cached input $0.10 per M
 PRICES = PriceChoice(replica_usd_per_hour=1.0, replica_label="r", replica_provenance=PROV, api_usd_per_input_token=1e-6,
                      api_usd_per_output_token=40e-6, api_usd_per_cached_input_token=1e-7, api_label="api", api_provenance=PROV)
-# flat profile: prefill 1000 tok/s, decode 50 tok/s → 500 → 100 tokens cost 0.5 s + 2 s: capacity 0.4 req/s
+# a serving profile that measured 0.4 req/s at this shape with p95 TTFT 0.1 s and ITL 20 ms: capacity 0.4 req/s at a loose SLO
 WORKLOAD = Workload(tokens_in=500, tokens_out=100, requests_per_month=1e6, cached_fraction=0.8, min_replicas=3, peak_to_avg=1,
                     max_utilisation=1, ttft_slo_s=10, itl_slo_s=10)
 
 
 def test_plan_hand_computed_with_cache_and_minimum_replicas():
-    r = plan(make_profile(1000, 50), PRICES, WORKLOAD)
+    r = plan(measured(), PRICES, WORKLOAD)
     assert r.capacity_rps == pytest.approx(0.4)
     # API: 500 × (0.2 × $1e-6 + 0.8 × $1e-7) + 100 × $40e-6 = $4.14e-3 per request
     assert r.api_usd_per_request == pytest.approx(4.14e-3)
@@ -35,7 +42,7 @@ def test_plan_hand_computed_with_cache_and_minimum_replicas():
 
 def test_interval_brackets_the_point_estimate_for_cache_and_minimum_replicas():
     """The interval's corners use the same evaluation as plan(): at point ranges they equal it exactly."""
-    prof = make_profile(1000, 50)
+    prof = measured()
     r = plan(prof, PRICES, WORKLOAD)
     box = plan_interval(prof, WORKLOAD, Ranges.from_prices(PRICES)).set_index("quantity")
     assert box.loc["api_usd_per_month", "low"] == pytest.approx(4140.0) == box.loc["api_usd_per_month", "high"]
@@ -63,6 +70,6 @@ def test_hybrid_uses_the_same_evaluation():
 
 
 def test_an_unmeetable_slo_says_what_would_be_met():
-    """Flat profile, concurrency 1: TTFT = 0.5 s prefill + one 20 ms step = 0.52 s; ITL 20 ms."""
-    with pytest.raises(MeasurementError, match=r"reaches TTFT 0\.52 s and ITL p95 0\.02 s .* TTFT ≤ 0\.52 s and ITL ≤ 0\.02 s would be met"):
+    """Flat profile, one slot: the first token leaves with the 0.5 s prefill step; ITL is the 20 ms decode step."""
+    with pytest.raises(MeasurementError, match=r"reaches TTFT 0\.5 s and ITL p95 0\.02 s .* TTFT ≤ 0\.5 s and ITL ≤ 0\.02 s would be met"):
         plan(make_profile(1000, 50), PRICES, WORKLOAD.model_copy(update={"ttft_slo_s": 0.1}))

@@ -1,0 +1,287 @@
+"""Is the capacity a plan quotes true? Predict it from an engine profile, then measure it on the real server.
+
+    python benchmarks/capacity_vs_measured.py                      # vLLM (CPU) and llama-server, 8 workloads each (~50 min)
+    python benchmarks/capacity_vs_measured.py --engines llama-server --workloads 2 --requests 24   # a smoke run
+
+For each engine: the step model is fitted on the engine profile (offline engine tests: decode at several depths and
+batch sizes, prefill at several lengths — never a serving run); the server's own per-request overhead is calibrated
+on a few single requests at a token shape no workload uses (64 → 8). Then for every workload (prompt 128 … 2048 ×
+output 16 … 512, two SLO pairs) the discrete-event simulator predicts (a) the highest Poisson rate whose p95 TTFT and
+p95 ITL meet the SLO and (b) p95 TTFT and ITL at three offered rates around it; the load generator then offers those
+rates to the real server on loopback (the same arrival times the simulator used: the schedule is an input, not a
+result). The measured rate at the SLO is interpolated (log rate) between the measured rates that bracket it; if the
+three do not bracket it, one more rate is measured on the missing side.
+
+Writes benchmarks/results/capacity-validation-<machine>-<date>.json (typed: planner.core.validation) and prints the table.
+One heavy job at a time: the servers run one after another, and nothing else should run meanwhile.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from planner import __version__
+from planner.core.simulate import Scheduler, capacity_at_slo_sim, poisson_arrivals, simulate
+from planner.core.stepmodel import fit_step_model
+from planner.core.validation import (
+    CapacityValidation,
+    EngineCalibration,
+    RatePointCheck,
+    WorkloadCheck,
+    abs_max,
+    abs_median,
+    error_pct,
+    summarize_engine,
+)
+from planner.formats.files import atomic_write_text
+from planner.formats.profiles import load_profile
+from planner.measure.probes.hardware import fingerprint
+from planner.measure.probes.telemetry import LoadMeter
+from planner.measure.serving.client import Endpoint
+from planner.measure.serving.prompts import Prompt, synthetic_prompts
+from planner.measure.serving.scheduler import run_level
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ROOT / "profiles" / "reference" / "validation"
+RESULTS = ROOT / "benchmarks" / "results"
+OVERHEAD_SHAPE = (64, 8)  # calibration requests: no validation workload has this shape
+# (prompt tokens, output tokens, TTFT p95 limit s, ITL p95 limit s) per engine: prompts 128 … 2048, outputs 16 … 512,
+# SLO pairs each engine can meet on 2 cores. llama-server's prefill here runs ~300 tok/s (vLLM's ~2,000), so a long
+# prompt stalls every decoding slot for seconds: its workloads stop at 512-token prompts and use looser ITL limits,
+# or one measured rate would take many minutes.
+WORKLOADS = {
+    "vllm": [(128, 16, 1.0, 0.10), (128, 128, 1.0, 0.10), (256, 512, 2.0, 0.10), (512, 64, 2.0, 0.15),
+             (512, 256, 5.0, 0.25), (1024, 32, 5.0, 0.25), (1024, 128, 5.0, 0.25), (2048, 16, 10.0, 0.25)],
+    "llama-server": [(128, 16, 2.0, 0.5), (128, 64, 2.0, 0.5), (128, 256, 5.0, 1.0), (256, 32, 2.0, 0.5),
+                     (256, 128, 5.0, 1.0), (512, 16, 15.0, 2.0), (512, 32, 5.0, 1.0), (512, 64, 15.0, 2.0)],
+}
+RATE_FACTORS = (0.6, 0.9, 1.2)  # offered rates, × the predicted capacity
+SERVER_CTX = 4096  # vLLM --max-model-len
+SLOTS = 8  # llama-server -np; each slot holds SLOT_CTX tokens
+SLOT_CTX = 2560
+RUN_S = 45.0
+MIN_REQUESTS = 20
+
+
+def _tokenizer():
+    from transformers import AutoTokenizer
+
+    from planner.measure.gguf.embedded import embedded_model_path
+    from planner.measure.gguf.hf import hf_folder
+    return AutoTokenizer.from_pretrained(hf_folder(embedded_model_path()))
+
+
+def exact_prompts(tok, n: int, tokens: int, seed: int) -> list[Prompt]:
+    """Synthetic prompts trimmed to exactly `tokens` tokens of the model's tokenizer, asking for a fixed-length answer."""
+    out = []
+    for p in synthetic_prompts(n, mean_tokens=tokens + 8, seed=seed):
+        ids = tok.encode(p.body["prompt"], add_special_tokens=False)[:tokens]
+        out.append(Prompt({"prompt": tok.decode(ids), "ignore_eos": True}, tokens))
+    return out
+
+
+def measure(endpoint: Endpoint, prompts, *, rate: float | None, n: int, n_out: int, seed: int = 0) -> dict:
+    mode, target = ("rate", rate) if rate else ("concurrency", 1)
+    records, wall = asyncio.run(run_level(endpoint, prompts, mode=mode, target=target, max_requests=n, max_duration_s=3600,
+                                          max_tokens=n_out, timeout_s=600, seed=seed))
+    ok = [r for r in records if r.outcome == "ok"]
+    gaps = [g for r in ok for g in r.itl_s]
+    short = [r.output_tokens for r in ok if r.output_tokens != n_out]
+    return {"n_sent": len(records), "n_ok": len(ok), "wall_s": wall,
+            "ttft_p95_s": float(np.percentile([r.ttft_s for r in ok], 95)) if ok else None,
+            "ttft_median_s": float(np.median([r.ttft_s for r in ok])) if ok else None,
+            "itl_p95_s": float(np.percentile(gaps, 95)) if gaps else None,
+            "itl_median_s": float(np.median(gaps)) if gaps else None,
+            "short_outputs": len(short)}
+
+
+def predicted_point(step, sched, rate: float, n: int, n_in: int, n_out: int, seed: int = 0) -> tuple[float, float]:
+    """p95 TTFT and ITL of exactly the run the load generator makes: the same n arrivals, every request counted."""
+    res = simulate(step, sched, poisson_arrivals(rate, n, seed=seed), n_in, n_out)
+    return res.ttft_pct(95), res.itl_pct(95) if n_out > 1 else 0.0
+
+
+def measured_capacity(points: list[RatePointCheck], ttft_slo: float, itl_slo: float) -> float | None:
+    """Highest rate meeting the SLO, interpolated in log rate on the worse latency ratio between the bracketing points."""
+    pts = sorted((p for p in points if p.measured_ttft_p95_s is not None), key=lambda p: p.rate_per_s)
+
+    def worst(p):
+        return max(p.measured_ttft_p95_s / ttft_slo, (p.measured_itl_p95_s or 0.0) / itl_slo)
+    for lo, hi in zip(pts, pts[1:]):
+        if worst(lo) <= 1 < worst(hi):
+            f = (1 - worst(lo)) / (worst(hi) - worst(lo))
+            return float(math.exp(math.log(lo.rate_per_s) + f * (math.log(hi.rate_per_s) - math.log(lo.rate_per_s))))
+    return None
+
+
+def bracket_side(points: list[RatePointCheck], ttft_slo: float, itl_slo: float) -> str | None:
+    """'up' if every measured rate meets the SLO, 'down' if none does, None when bracketed."""
+    ok = [max(p.measured_ttft_p95_s or math.inf, 0) <= ttft_slo and (p.measured_itl_p95_s or 0) <= itl_slo for p in points]
+    return "up" if all(ok) else "down" if not any(ok) else None
+
+
+def start_server(engine: str):
+    from planner.measure.gguf.embedded import embedded_model_path
+    if engine == "vllm":
+        from planner.measure.gguf.hf import hf_folder
+        from planner.measure.serving.servers import VllmServer
+        return VllmServer(hf_folder(embedded_model_path()), n_ctx=SERVER_CTX, kv_cache_gib=2.0, max_num_seqs=256,
+                          max_num_batched_tokens=4096, model_alias="smollm2").start()
+    from planner.measure.serving.servers import LlamaServer
+    return LlamaServer(embedded_model_path(), parallel=SLOTS, n_batch=2048, n_ctx=SLOTS * SLOT_CTX, model_alias="smollm2").start()
+
+
+def scheduler_for(engine: str, profile) -> Scheduler:
+    if engine == "vllm":
+        return Scheduler(kind="vllm", max_seqs=256, token_budget=4096, kv_capacity_tokens=profile.engine.kv_cache_tokens,
+                         block_size=int(profile.settings.extra.get("block_size", 16)))
+    return Scheduler(kind="slots", max_seqs=SLOTS, token_budget=2048)
+
+
+def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: int, tok, log) -> tuple[EngineCalibration, list[WorkloadCheck]]:
+    profile = load_profile(profile_path)
+    step = fit_step_model(profile)
+    sched = scheduler_for(engine, profile)
+    log(f"[{engine}] step model on {profile_path.name}: {step.overhead_s * 1e3:.2f} ms + {step.per_seq_s * 1e3:.3f} ms/seq + "
+        f"{step.per_kv_token_s * 1e6:.3f} µs/KV token + {step.per_prefill_token_s * 1e3:.4f} ms/prompt token (fit rms {step.fit_rms_pct:.1f}%)")
+    server = start_server(engine)
+    records: list[WorkloadCheck] = []
+    try:
+        endpoint = Endpoint(server.base_url, "smollm2")
+        n_in, n_out = OVERHEAD_SHAPE
+        warm = exact_prompts(tok, 4, n_in, seed=999)
+        measure(endpoint, warm, rate=None, n=4, n_out=n_out)  # warm-up, uncounted
+        single = measure(endpoint, exact_prompts(tok, 8, n_in, seed=998), rate=None, n=8, n_out=n_out)
+        alone = simulate(step, sched, np.array([0.0]), n_in, n_out)
+        overhead = max(0.0, single["ttft_median_s"] - float(alone.ttft_s[0]))
+        log(f"[{engine}] single requests {n_in}→{n_out}: TTFT median {single['ttft_median_s'] * 1e3:.1f} ms vs engine model "
+            f"{alone.ttft_s[0] * 1e3:.1f} ms → server overhead {overhead * 1e3:.1f} ms; ITL median {single['itl_median_s'] * 1e3:.1f} ms "
+            f"vs step {alone.itl_pct(50) * 1e3:.1f} ms")
+        sched = replace(sched, ttft_overhead_s=overhead)
+        for k, (w_in, w_out, ttft_slo, itl_slo) in enumerate(workloads):
+            # about RUN_S seconds of arrivals at the (steady-state) capacity, within [MIN_REQUESTS, --requests]
+            n = int(np.clip(capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo).requests_per_s * RUN_S, MIN_REQUESTS, n_requests))
+            # the prediction validated is for the run the load generator makes: n requests from seed 0, every one counted
+            # (a short run starts from an empty server, so it queues less than the steady state a plan quotes)
+            cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0)
+            points: list[RatePointCheck] = []
+
+            def run(rate: float) -> None:
+                # fresh prompts for every run: llama-server's slots and vLLM's prefix cache would otherwise serve a
+                # repeated prompt from cache and skip its prefill
+                prompts = exact_prompts(tok, n, w_in, seed=1000 * k + len(points))
+                p_ttft, p_itl = predicted_point(step, sched, rate, n, w_in, w_out)
+                m = measure(endpoint, prompts, rate=rate, n=n, n_out=w_out)
+                points.append(RatePointCheck(
+                    rate_per_s=rate, n_sent=m["n_sent"], n_ok=m["n_ok"], predicted_ttft_p95_s=p_ttft, measured_ttft_p95_s=m["ttft_p95_s"],
+                    predicted_itl_p95_s=p_itl, measured_itl_p95_s=m["itl_p95_s"] if w_out > 1 else 0.0,
+                    error_pct_ttft_p95=error_pct(p_ttft, m["ttft_p95_s"]), error_pct_itl_p95=error_pct(p_itl, m["itl_p95_s"])))
+                log(f"[{engine}] {w_in}→{w_out} at {rate:.3g}/s ({m['n_ok']}/{m['n_sent']} ok, {m['wall_s']:.0f} s, "
+                    f"{m['short_outputs']} short): TTFT p95 {p_ttft:.3f} vs {m['ttft_p95_s'] or math.nan:.3f} s, "
+                    f"ITL p95 {p_itl * 1e3:.1f} vs {(m['itl_p95_s'] or math.nan) * 1e3:.1f} ms")
+
+            if cap.requests_per_s <= 0:
+                note = (f"predicted infeasible: alone TTFT p95 {cap.alone.ttft_p95_s:.2f} s, ITL p95 {cap.alone.itl_p95_s * 1e3:.0f} ms")
+                records.append(WorkloadCheck(engine=engine, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
+                                             predicted_requests_per_s=0.0, measured_requests_per_s=None, error_pct_rate=None, points=[], note=note))
+                log(f"[{engine}] {w_in}→{w_out}: {note}")
+                continue
+            for f in RATE_FACTORS:
+                run(cap.requests_per_s * f)
+            side = bracket_side(points, ttft_slo, itl_slo)
+            if side is not None:
+                run(cap.requests_per_s * (1.8 if side == "up" else 0.35))
+            measured = measured_capacity(points, ttft_slo, itl_slo)
+            note = None if measured is not None else f"measured rates do not bracket the SLO ({bracket_side(points, ttft_slo, itl_slo)})"
+            records.append(WorkloadCheck(
+                engine=engine, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
+                predicted_requests_per_s=cap.requests_per_s, measured_requests_per_s=measured,
+                error_pct_rate=error_pct(cap.requests_per_s, measured), points=points, note=note))
+            log(f"[{engine}] {w_in}→{w_out} SLO {ttft_slo:g} s / {itl_slo * 1e3:g} ms: predicted {cap.requests_per_s:.3g} req/s, "
+                f"measured {measured if measured is not None else math.nan:.3g} req/s, error {records[-1].error_pct_rate or math.nan:+.1f}%")
+    finally:
+        server.stop()
+    cal = EngineCalibration(
+        engine=engine, engine_profile=str(profile_path.relative_to(ROOT)) if profile_path.is_relative_to(ROOT) else str(profile_path),
+        step_model={"overhead_s": step.overhead_s, "per_seq_s": step.per_seq_s, "per_kv_token_s": step.per_kv_token_s,
+                    "per_prefill_token_s": step.per_prefill_token_s, "per_prefill_pair_s": step.per_prefill_pair_s, "per_request_s": step.per_request_s},
+        step_fit_rms_pct=step.fit_rms_pct, scheduler={"kind": sched.kind, "max_seqs": sched.max_seqs, "token_budget": sched.token_budget,
+                                                      "kv_capacity_tokens": sched.kv_capacity_tokens, "block_size": sched.block_size},
+        overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead)
+    return summarize_engine(cal, records), records
+
+
+def latest_profile(engine: str) -> Path:
+    name = "vllm" if engine == "vllm" else "cpu"
+    found = sorted(PROFILES.glob(f"*__{name}__*.json"))
+    if not found:
+        sys.exit(f"no engine profile for {engine} in {PROFILES}: run `llm-planner profile` first (see this script's --help)")
+    return found[-1]
+
+
+def table(result: CapacityValidation) -> str:
+    lines = [f"{'engine':13} {'workload':>11} {'SLO':>13} {'pred req/s':>10} {'meas req/s':>10} {'error':>7}   p95 TTFT / ITL error at each rate"]
+    for r in result.records:
+        pts = "  ".join(f"{p.error_pct_ttft_p95 if p.error_pct_ttft_p95 is not None else math.nan:+.0f}/"
+                        f"{p.error_pct_itl_p95 if p.error_pct_itl_p95 is not None else math.nan:+.0f}%" for p in r.points)
+        lines.append(f"{r.engine:13} {f'{r.tokens_in}→{r.tokens_out}':>11} {f'{r.ttft_slo_s:g}s/{r.itl_slo_s * 1e3:g}ms':>13} "
+                     f"{r.predicted_requests_per_s:10.3g} {r.measured_requests_per_s if r.measured_requests_per_s is not None else math.nan:10.3g} "
+                     f"{r.error_pct_rate if r.error_pct_rate is not None else math.nan:+6.1f}%   {pts}")
+    for c in result.calibrations:
+        lines.append(f"{c.engine}: median |error| rate {c.median_abs_error_pct_rate or math.nan:.1f}% (worst {c.max_abs_error_pct_rate or math.nan:.1f}%), "
+                     f"p95 TTFT {c.median_abs_error_pct_ttft_p95 or math.nan:.1f}%, p95 ITL {c.median_abs_error_pct_itl_p95 or math.nan:.1f}%")
+    lines.append(f"all: median |error| rate {result.median_abs_error_pct_rate or math.nan:.1f}% (worst {result.max_abs_error_pct_rate or math.nan:.1f}%), "
+                 f"p95 TTFT {result.median_abs_error_pct_ttft_p95 or math.nan:.1f}%, p95 ITL {result.median_abs_error_pct_itl_p95 or math.nan:.1f}%, "
+                 f"{result.n_workloads} workloads")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--engines", default="vllm,llama-server")
+    ap.add_argument("--workloads", type=int, default=8, help="use each engine's first N workloads")
+    ap.add_argument("--requests", type=int, default=60, help="requests per offered rate at most (about 45 s of arrivals, at least 20)")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    for e in engines:
+        if e not in ("vllm", "llama-server"):
+            sys.exit(f"--engines: vllm and/or llama-server (got {e!r})")
+    started = time.time()
+
+    def log(msg: str) -> None:
+        print(f"[{time.time() - started:6.0f} s] {msg}", flush=True)
+    tok = _tokenizer()
+    load = LoadMeter()
+    calibrations, records = [], []
+    for e in engines:
+        cal, recs = validate_engine(e, latest_profile(e), WORKLOADS[e][:args.workloads], n_requests=args.requests, tok=tok, log=log)
+        calibrations.append(cal)
+        records += recs
+    machine = fingerprint()
+    points = [p for r in records for p in r.points]
+    result = CapacityValidation(
+        created_at=datetime.now(UTC), tool_version=__version__, command="python benchmarks/capacity_vs_measured.py " + " ".join(sys.argv[1:]),
+        machine=machine, load=load.stop(), engines=engines, n_workloads=len(records),
+        median_abs_error_pct_rate=abs_median(r.error_pct_rate for r in records), max_abs_error_pct_rate=abs_max(r.error_pct_rate for r in records),
+        median_abs_error_pct_ttft_p95=abs_median(p.error_pct_ttft_p95 for p in points),
+        median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in points), calibrations=calibrations, records=records,
+        notes=[f"{len(records)} workloads × engines; each offered rate sent its requests as open-loop Poisson arrivals from seed 0",
+               "the load generator ran on the same 2 cores as the server (as in every serving profile here)"])
+    cpu = "epyc" if "EPYC" in machine.cpu_model else "xeon" if "Xeon" in machine.cpu_model else "cpu"
+    out = args.out or RESULTS / f"capacity-validation-{cpu}-{datetime.now(UTC):%Y%m%d}.json"
+    atomic_write_text(out, result.model_dump_json(indent=2) + "\n")
+    print(table(result))
+    print(f"→ {out}  ({time.time() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Time of one engine step, fitted on an engine profile's own measurements.
+
+A continuous-batching engine (vLLM, llama-server, llama.cpp's batched decode) runs steps: every running sequence
+that is decoding adds one token, and prompt tokens of requests still prefilling fill the rest of the step's token
+budget (chunked prefill). One step reads the weights once, the KV cache of every decoding sequence, and computes
+over every token in it, so its time is, to first order (the roofline form: bytes moved and FLOPs done are linear in
+these counts — see `../shared/anchors.md`, "The physics"):
+
+    step_s = overhead_s + per_seq_s · B + per_kv_token_s · K + per_prefill_token_s · P + per_prefill_pair_s · A
+             + per_request_s · R
+
+B = decoding sequences, K = context tokens they attend over, P = prompt tokens prefilled in the step, A = the
+attention pairs of that prefill (a chunk of c tokens after d already computed: c·(d + c/2) — the L² term of the
+prefill FLOPs, 2·n_layers·d_model·L²; it makes a 2048-token prompt cost more than 4 × a 512-token one), R = requests
+starting their prefill in the step (the engine's per-request work: input processing, sampling state, first output;
+vLLM on 2 CPU cores spends ~35 ms on it, which bounds how many tiny requests a second it can take). The six
+coefficients are fitted by non-negative least squares on relative error to every timing the engine profile holds
+(single-stream decode at several depths, batched decode at several batch sizes, prefill at several lengths, batched
+prefill). Outside the measured ranges the same linear form extrapolates — the roofline's own shape — and
+`outside_range()` says so, so a plan can flag it instead of silently clamping.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import nnls
+
+from planner.core.errors import MeasurementError
+from planner.core.records import EngineProfile
+
+
+@dataclass(frozen=True)
+class StepModel:
+    overhead_s: float
+    per_seq_s: float
+    per_kv_token_s: float
+    per_prefill_token_s: float
+    per_prefill_pair_s: float
+    per_request_s: float
+    token_budget: int  # tokens one step may hold (vLLM max_num_batched_tokens, llama.cpp n_batch)
+    max_seqs: int  # sequences one step may hold (vLLM max_num_seqs, llama.cpp n_seq_max / slots)
+    measured_batch: int  # largest batch, context and prompt measured: the fit's range
+    measured_context: int
+    measured_prompt: int
+    fit_rms_pct: float  # root-mean-square relative residual of the fit on its own points (not a validation error)
+    n_points: int
+
+    def step_s(self, batch, kv_tokens, prefill_tokens, prefill_pairs=0.0, new_requests=0):
+        """Seconds of one step (vectorised)."""
+        return (self.overhead_s + self.per_seq_s * batch + self.per_kv_token_s * kv_tokens + self.per_prefill_token_s * prefill_tokens
+                + self.per_prefill_pair_s * prefill_pairs + self.per_request_s * new_requests)
+
+    def outside_range(self, tokens_in: float, tokens_out: float, batch: float | None = None) -> list[str]:
+        """Where a workload asks the model to extrapolate beyond what the profile measured."""
+        notes = []
+        if tokens_in > self.measured_prompt:
+            notes.append(f"prompt {tokens_in:,.0f} tokens > longest measured prefill {self.measured_prompt:,}")
+        if tokens_in + tokens_out > self.measured_context:
+            notes.append(f"context {tokens_in + tokens_out:,.0f} tokens > deepest measured decode {self.measured_context:,}")
+        if batch is not None and batch > self.measured_batch:
+            notes.append(f"batch {batch:g} > largest measured batch {self.measured_batch}")
+        return notes
+
+
+def _extra_int(profile: EngineProfile, *names: str) -> int | None:
+    for name in names:
+        value = profile.settings.extra.get(name)
+        if isinstance(value, int | float) and value > 0:
+            return int(value)
+    return None
+
+
+def _pick(summary, bound: str, *, is_time: bool) -> float:
+    """The mean, or the CI end that is slow ('low') or fast ('high'): a slow rate is the CI's low end, a slow time its high end."""
+    if bound == "mean":
+        return summary.mean
+    if bound not in ("low", "high"):
+        raise MeasurementError(f"bound: 'low', 'mean' or 'high' (got {bound!r})")
+    end = summary.ci95_high if (bound == "low") == is_time else summary.ci95_low
+    return end if end is not None and end > 0 else summary.mean
+
+
+def fit_step_model(profile: EngineProfile, *, bound: str = "mean") -> StepModel:
+    """Fit the step model on the engine profile (see the module docstring for the terms).
+
+    Rows: decode at depth d (B=1, K≈d+g/2); batched decode of c streams at depth p (B=c, K≈c·(p+g/2)); prefill of n
+    tokens (one request: P=n, in ⌈n/budget⌉ steps); batched prefill of c prompts (P=c·p). Each row is divided by its
+    measured time, so the fit minimises relative error and short steps weigh as much as long prefills.
+    """
+    if not isinstance(profile, EngineProfile) or not profile.decode or not profile.prefill:
+        raise MeasurementError("the step model needs an engine profile with prefill and decode tests; run `llm-planner profile`")
+    budget = _extra_int(profile, "max_num_batched_tokens", "n_batch") or profile.engine.n_batch or 512
+    max_seqs = _extra_int(profile, "max_num_seqs") or max([c.concurrency for c in profile.concurrency_sweep] or [1])
+    conc_gen = _extra_int(profile, "concurrency_gen_tokens", "gen_tokens") or 0
+    rows, times = [], []
+
+    def add(steps: float, batch: float, kv: float, prefill: float, seconds: float, pairs: float = 0.0, requests: float = 0.0) -> None:
+        if seconds > 0 and math.isfinite(seconds):
+            rows.append([steps, batch, kv, prefill, pairs, requests])
+            times.append(seconds)
+
+    for d in profile.decode:
+        add(1, 1, d.context_depth + d.gen_tokens / 2, 0, 1 / _pick(d.tok_s, bound, is_time=False))
+    for c in profile.concurrency_sweep:
+        add(1, c.concurrency, c.concurrency * (c.context_depth + conc_gen / 2), 0, c.concurrency / _pick(c.aggregate_decode_tok_s, bound, is_time=False))
+        if c.prefill_ms is not None:
+            tokens = c.concurrency * c.context_depth
+            add(math.ceil(tokens / budget), 0, 0, tokens, _pick(c.prefill_ms, bound, is_time=True) / 1000,
+                c.concurrency * c.context_depth ** 2 / 2, c.concurrency)
+    for p in profile.prefill:
+        n = p.prompt_tokens
+        add(math.ceil(n / budget), 0, 0, n, n / _pick(p.tok_s, bound, is_time=False), n * n / 2, 1)
+    a = np.asarray(rows, float)
+    t = np.asarray(times, float)
+    coef, _ = nnls(a / t[:, None], np.ones_like(t))
+    rel = a @ coef / t - 1
+    return StepModel(
+        overhead_s=float(coef[0]), per_seq_s=float(coef[1]), per_kv_token_s=float(coef[2]), per_prefill_token_s=float(coef[3]),
+        per_prefill_pair_s=float(coef[4]), per_request_s=float(coef[5]), token_budget=int(budget), max_seqs=int(max_seqs),
+        measured_batch=max([c.concurrency for c in profile.concurrency_sweep] or [1]),
+        measured_context=max([d.context_depth + d.gen_tokens for d in profile.decode]),
+        measured_prompt=max(p.prompt_tokens for p in profile.prefill),
+        fit_rms_pct=float(100 * np.sqrt(np.mean(rel ** 2))), n_points=len(t),
+    )

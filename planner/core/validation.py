@@ -1,0 +1,122 @@
+"""How far the capacity model's predictions were from a real server: the typed result of
+`benchmarks/capacity_vs_measured.py`, and the one figure a plan shows beside its capacity.
+
+Pure: the file is read by `planner.formats.validation`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner.core.records import HardwareFingerprint, MachineLoad
+
+VALIDATION_KIND = "llm-planner/capacity-validation"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class RatePointCheck(_Model):
+    """One offered Poisson rate: p95 latencies predicted from the engine profile and measured at the server."""
+
+    rate_per_s: float = Field(gt=0)
+    n_sent: int
+    n_ok: int
+    predicted_ttft_p95_s: float
+    measured_ttft_p95_s: float | None
+    predicted_itl_p95_s: float
+    measured_itl_p95_s: float | None
+    error_pct_ttft_p95: float | None
+    error_pct_itl_p95: float | None
+
+
+class WorkloadCheck(_Model):
+    engine: str
+    tokens_in: int
+    tokens_out: int
+    ttft_slo_s: float
+    itl_slo_s: float
+    predicted_requests_per_s: float
+    measured_requests_per_s: float | None = Field(description="interpolated between measured rates; None when not bracketed")
+    error_pct_rate: float | None
+    points: list[RatePointCheck]
+    note: str | None = None
+
+
+class EngineCalibration(_Model):
+    """What was fitted, and on what: the step model on the engine profile, the server's own per-request overhead on
+    single requests at a token shape no validation workload uses."""
+
+    engine: str
+    engine_profile: str
+    step_model: dict[str, float]
+    step_fit_rms_pct: float
+    scheduler: dict[str, float | int | str | None]
+    overhead_shape: tuple[int, int]
+    ttft_overhead_s: float
+    median_abs_error_pct_rate: float | None = None
+    max_abs_error_pct_rate: float | None = None
+    median_abs_error_pct_ttft_p95: float | None = None
+    median_abs_error_pct_itl_p95: float | None = None
+    n_workloads: int = 0
+
+
+class CapacityValidation(_Model):
+    kind: Literal["llm-planner/capacity-validation"] = VALIDATION_KIND
+    schema_version: Literal[1] = 1
+    created_at: datetime
+    tool_version: str
+    command: str
+    machine: HardwareFingerprint
+    load: MachineLoad | None = None
+    engines: list[str]
+    n_workloads: int
+    median_abs_error_pct_rate: float | None
+    max_abs_error_pct_rate: float | None
+    median_abs_error_pct_ttft_p95: float | None
+    median_abs_error_pct_itl_p95: float | None
+    calibrations: list[EngineCalibration]
+    records: list[WorkloadCheck]
+    notes: list[str] = Field(default_factory=list)
+
+    def for_engine(self, backend: str) -> EngineCalibration | None:
+        return next((c for c in self.calibrations if c.engine == backend), None)
+
+
+def abs_median(values) -> float | None:
+    v = np.abs(np.asarray([x for x in values if x is not None], float))
+    return float(np.median(v)) if v.size else None
+
+
+def abs_max(values) -> float | None:
+    v = np.abs(np.asarray([x for x in values if x is not None], float))
+    return float(v.max()) if v.size else None
+
+
+def error_pct(predicted: float | None, measured: float | None) -> float | None:
+    """(predicted − measured) ÷ measured, in percent; None when either is unknown or the measurement is 0."""
+    if predicted is None or measured is None or not np.isfinite(measured) or measured == 0:
+        return None
+    return float(100 * (predicted - measured) / measured)
+
+
+def summarize_engine(cal: EngineCalibration, records: list[WorkloadCheck]) -> EngineCalibration:
+    mine = [r for r in records if r.engine == cal.engine]
+    pts = [p for r in mine for p in r.points]
+    return cal.model_copy(update=dict(
+        median_abs_error_pct_rate=abs_median(r.error_pct_rate for r in mine), max_abs_error_pct_rate=abs_max(r.error_pct_rate for r in mine),
+        median_abs_error_pct_ttft_p95=abs_median(p.error_pct_ttft_p95 for p in pts),
+        median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in pts), n_workloads=len(mine)))
+
+
+def validation_note(cal: EngineCalibration | None, source: str) -> str:
+    """The line a plan prints beside a predicted capacity."""
+    if cal is None or cal.median_abs_error_pct_rate is None:
+        return "not validated on this engine: no capacity-validation result for it (run benchmarks/capacity_vs_measured.py)"
+    return (f"validated against a real {cal.engine} server: median |error| {cal.median_abs_error_pct_rate:.0f}% on the rate at the SLO "
+            f"(worst {cal.max_abs_error_pct_rate:.0f}%), p95 TTFT {cal.median_abs_error_pct_ttft_p95:.0f}%, p95 ITL "
+            f"{cal.median_abs_error_pct_itl_p95:.0f}% over {cal.n_workloads} workloads ({source})")

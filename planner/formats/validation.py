@@ -1,0 +1,51 @@
+"""Capacity-validation result files (`benchmarks/capacity_vs_measured.py` writes them): read, and turned into the
+sentence a plan prints beside its predicted capacity."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from planner.core.errors import DataError
+from planner.core.records import EngineProfile, Profile
+from planner.core.validation import CapacityValidation, EngineCalibration, validation_note
+
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+
+
+def load_validation(path: str | Path) -> CapacityValidation:
+    path = Path(path)
+    try:
+        return CapacityValidation.model_validate(json.loads(path.read_text()))
+    except (OSError, json.JSONDecodeError, ValidationError) as exc:
+        raise DataError(f"{path.name}: not a readable capacity-validation result ({type(exc).__name__}); re-run "
+                        "benchmarks/capacity_vs_measured.py") from None
+
+
+@lru_cache(maxsize=8)
+def newest_validation(results_dir: Path = RESULTS_DIR) -> tuple[CapacityValidation, Path] | None:
+    """The most recent result in the folder (by its own creation time), or None when there is none."""
+    found = [(load_validation(f), f) for f in sorted(Path(results_dir).glob("capacity-validation-*.json"))]
+    return max(found, key=lambda vf: vf[0].created_at) if found else None
+
+
+def engine_key(profile: Profile) -> str | None:
+    """Which validated server an engine profile's capacity is simulated as (None: a serving profile, measured)."""
+    if not isinstance(profile, EngineProfile):
+        return None
+    return "vllm" if profile.engine.name == "vllm" else "llama-server"
+
+
+def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR) -> tuple[str | None, EngineCalibration | None]:
+    """(the sentence for the plan, the engine's validation record) — (None, None) for a measured serving profile."""
+    key = engine_key(profile)
+    if key is None:
+        return None, None
+    found = newest_validation(Path(results_dir))
+    cal = found[0].for_engine(key) if found else None
+    note = validation_note(cal, found[1].name if found else "")
+    if found and cal is not None and (profile.hardware.gpus or profile.hardware.cpu_model != found[0].machine.cpu_model):
+        note += f"; measured on {found[0].machine.cpu_model}, not on this profile's hardware"
+    return note, cal
