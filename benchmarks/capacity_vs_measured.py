@@ -5,7 +5,9 @@
 
 For each engine: the step model is fitted on the engine profile (offline engine tests: decode at several depths and
 batch sizes, prefill at several lengths — never a serving run); the server's own per-request overhead is calibrated
-on a few single requests at a token shape no workload uses (64 → 8). Then for every workload (prompt 128 … 2048 ×
+on a few single requests at a token shape no workload uses (64 → 8): the server's decode step against the offline
+engine's moves the step model's per-step overhead, and its TTFT against the corrected model gives a per-request
+TTFT overhead. Then for every workload (prompt 128 … 2048 ×
 output 16 … 512, two SLO pairs) the discrete-event simulator predicts (a) the highest Poisson rate whose p95 TTFT and
 p95 ITL meet the SLO and (b) p95 TTFT and ITL at three offered rates around it; the load generator then offers those
 rates to the real server on loopback (the same arrival times the simulator used: the schedule is an input, not a
@@ -161,10 +163,17 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
         measure(endpoint, warm, rate=None, n=4, n_out=n_out)  # warm-up, uncounted
         single = measure(endpoint, exact_prompts(tok, 8, n_in, seed=998), rate=None, n=8, n_out=n_out)
         alone = simulate(step, sched, np.array([0.0]), n_in, n_out)
-        overhead = max(0.0, single["ttft_median_s"] - float(alone.ttft_s[0]))
-        log(f"[{engine}] single requests {n_in}→{n_out}: TTFT median {single['ttft_median_s'] * 1e3:.1f} ms vs engine model "
-            f"{alone.ttft_s[0] * 1e3:.1f} ms → server overhead {overhead * 1e3:.1f} ms; ITL median {single['itl_median_s'] * 1e3:.1f} ms "
-            f"vs step {alone.itl_pct(50) * 1e3:.1f} ms")
+        # the server's own overheads, from single requests at a shape no workload uses: its decode step against the
+        # offline engine's (the difference moves the per-step overhead), then its TTFT against the corrected model
+        step_offset = single["itl_median_s"] - alone.itl_pct(50)
+        calibrated = replace(step, overhead_s=max(0.0, step.overhead_s + step_offset))
+        alone_cal = simulate(calibrated, sched, np.array([0.0]), n_in, n_out)
+        overhead = max(0.0, single["ttft_median_s"] - float(alone_cal.ttft_s[0]))
+        log(f"[{engine}] single requests {n_in}→{n_out}: ITL median {single['itl_median_s'] * 1e3:.1f} ms vs engine step "
+            f"{alone.itl_pct(50) * 1e3:.1f} ms → step overhead {step.overhead_s * 1e3:.1f} → {calibrated.overhead_s * 1e3:.1f} ms; "
+            f"TTFT median {single['ttft_median_s'] * 1e3:.1f} ms vs {alone_cal.ttft_s[0] * 1e3:.1f} ms → server TTFT overhead {overhead * 1e3:.1f} ms")
+        raw_step, raw_sched = step, sched  # the engine model alone, validated beside the calibrated one
+        step = calibrated
         sched = replace(sched, ttft_overhead_s=overhead)
         for k, (w_in, w_out, ttft_slo, itl_slo) in enumerate(workloads):
             # about RUN_S seconds of arrivals at the (steady-state) capacity, within [MIN_REQUESTS, --requests]
@@ -172,6 +181,7 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
             # the prediction validated is for the run the load generator makes: n requests from seed 0, every one counted
             # (a short run starts from an empty server, so it queues less than the steady state a plan quotes)
             cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0)
+            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0).requests_per_s
             points: list[RatePointCheck] = []
 
             def run(rate: float) -> None:
@@ -179,11 +189,14 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
                 # repeated prompt from cache and skip its prefill
                 prompts = exact_prompts(tok, n, w_in, seed=1000 * k + len(points))
                 p_ttft, p_itl = predicted_point(step, sched, rate, n, w_in, w_out)
+                r_ttft, r_itl = predicted_point(raw_step, raw_sched, rate, n, w_in, w_out)
                 m = measure(endpoint, prompts, rate=rate, n=n, n_out=w_out)
                 points.append(RatePointCheck(
                     rate_per_s=rate, n_sent=m["n_sent"], n_ok=m["n_ok"], predicted_ttft_p95_s=p_ttft, measured_ttft_p95_s=m["ttft_p95_s"],
                     predicted_itl_p95_s=p_itl, measured_itl_p95_s=m["itl_p95_s"] if w_out > 1 else 0.0,
-                    error_pct_ttft_p95=error_pct(p_ttft, m["ttft_p95_s"]), error_pct_itl_p95=error_pct(p_itl, m["itl_p95_s"])))
+                    error_pct_ttft_p95=error_pct(p_ttft, m["ttft_p95_s"]), error_pct_itl_p95=error_pct(p_itl, m["itl_p95_s"]),
+                    raw_predicted_ttft_p95_s=r_ttft, raw_predicted_itl_p95_s=r_itl, raw_error_pct_ttft_p95=error_pct(r_ttft, m["ttft_p95_s"]),
+                    raw_error_pct_itl_p95=error_pct(r_itl, m["itl_p95_s"])))
                 log(f"[{engine}] {w_in}→{w_out} at {rate:.3g}/s ({m['n_ok']}/{m['n_sent']} ok, {m['wall_s']:.0f} s, "
                     f"{m['short_outputs']} short): TTFT p95 {p_ttft:.3f} vs {m['ttft_p95_s'] or math.nan:.3f} s, "
                     f"ITL p95 {p_itl * 1e3:.1f} vs {(m['itl_p95_s'] or math.nan) * 1e3:.1f} ms")
@@ -204,9 +217,11 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
             records.append(WorkloadCheck(
                 engine=engine, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
                 predicted_requests_per_s=cap.requests_per_s, measured_requests_per_s=measured,
-                error_pct_rate=error_pct(cap.requests_per_s, measured), points=points, note=note))
+                error_pct_rate=error_pct(cap.requests_per_s, measured), raw_predicted_requests_per_s=raw_cap,
+                raw_error_pct_rate=error_pct(raw_cap, measured), points=points, note=note))
             log(f"[{engine}] {w_in}→{w_out} SLO {ttft_slo:g} s / {itl_slo * 1e3:g} ms: predicted {cap.requests_per_s:.3g} req/s, "
-                f"measured {measured if measured is not None else math.nan:.3g} req/s, error {records[-1].error_pct_rate or math.nan:+.1f}%")
+                f"measured {measured if measured is not None else math.nan:.3g} req/s, error {records[-1].error_pct_rate or math.nan:+.1f}% "
+                f"(engine model alone: {raw_cap:.3g} req/s, {records[-1].raw_error_pct_rate or math.nan:+.1f}%)")
     finally:
         server.stop()
     cal = EngineCalibration(
@@ -215,7 +230,7 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
                     "per_prefill_token_s": step.per_prefill_token_s, "per_prefill_pair_s": step.per_prefill_pair_s, "per_request_s": step.per_request_s},
         step_fit_rms_pct=step.fit_rms_pct, scheduler={"kind": sched.kind, "max_seqs": sched.max_seqs, "token_budget": sched.token_budget,
                                                       "kv_capacity_tokens": sched.kv_capacity_tokens, "block_size": sched.block_size},
-        overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead)
+        overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead, step_overhead_offset_s=step_offset)
     return summarize_engine(cal, records), records
 
 
@@ -228,16 +243,19 @@ def latest_profile(engine: str) -> Path:
 
 
 def table(result: CapacityValidation) -> str:
-    lines = [f"{'engine':13} {'workload':>11} {'SLO':>13} {'pred req/s':>10} {'meas req/s':>10} {'error':>7}   p95 TTFT / ITL error at each rate"]
+    lines = [f"{'engine':13} {'workload':>11} {'SLO':>13} {'pred req/s':>10} {'meas req/s':>10} {'error':>7} {'raw err':>8}   p95 TTFT / ITL error at each rate"]
     for r in result.records:
         pts = "  ".join(f"{p.error_pct_ttft_p95 if p.error_pct_ttft_p95 is not None else math.nan:+.0f}/"
                         f"{p.error_pct_itl_p95 if p.error_pct_itl_p95 is not None else math.nan:+.0f}%" for p in r.points)
         lines.append(f"{r.engine:13} {f'{r.tokens_in}→{r.tokens_out}':>11} {f'{r.ttft_slo_s:g}s/{r.itl_slo_s * 1e3:g}ms':>13} "
                      f"{r.predicted_requests_per_s:10.3g} {r.measured_requests_per_s if r.measured_requests_per_s is not None else math.nan:10.3g} "
-                     f"{r.error_pct_rate if r.error_pct_rate is not None else math.nan:+6.1f}%   {pts}")
+                     f"{r.error_pct_rate if r.error_pct_rate is not None else math.nan:+6.1f}% "
+                     f"{r.raw_error_pct_rate if r.raw_error_pct_rate is not None else math.nan:+7.1f}%   {pts}")
     for c in result.calibrations:
         lines.append(f"{c.engine}: median |error| rate {c.median_abs_error_pct_rate or math.nan:.1f}% (worst {c.max_abs_error_pct_rate or math.nan:.1f}%), "
-                     f"p95 TTFT {c.median_abs_error_pct_ttft_p95 or math.nan:.1f}%, p95 ITL {c.median_abs_error_pct_itl_p95 or math.nan:.1f}%")
+                     f"p95 TTFT {c.median_abs_error_pct_ttft_p95 or math.nan:.1f}%, p95 ITL {c.median_abs_error_pct_itl_p95 or math.nan:.1f}%; "
+                     f"engine model alone: rate {c.raw_median_abs_error_pct_rate or math.nan:.1f}% (worst {c.raw_max_abs_error_pct_rate or math.nan:.1f}%), "
+                     f"TTFT {c.raw_median_abs_error_pct_ttft_p95 or math.nan:.1f}%, ITL {c.raw_median_abs_error_pct_itl_p95 or math.nan:.1f}%")
     lines.append(f"all: median |error| rate {result.median_abs_error_pct_rate or math.nan:.1f}% (worst {result.max_abs_error_pct_rate or math.nan:.1f}%), "
                  f"p95 TTFT {result.median_abs_error_pct_ttft_p95 or math.nan:.1f}%, p95 ITL {result.median_abs_error_pct_itl_p95 or math.nan:.1f}%, "
                  f"{result.n_workloads} workloads")

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from planner.core.cards import ModelCard
+from planner.core.compare import Comparison, Option, compare
 from planner.core.errors import InputError, PlannerError
 from planner.core.matching import card_for_profile, matching_instance
-from planner.core.plan import PlanResult, PriceChoice, Workload, plan
+from planner.core.plan import PlanResult, PriceChoice, Workload, evaluate_plan, plan
 from planner.core.records import Profile, ServingProfile
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind
 from planner.formats.catalog import DEFAULT_API_MODEL, record, records, reference_bandwidth
 from planner.formats.plan_file import PlanParams, load_params
 from planner.formats.profiles import load_profile
-from planner.formats.validation import validation_for
+from planner.formats.validation import plan_validation, validation_for
 from planner.present.report import write_report
 
 
@@ -43,8 +46,48 @@ def plan_profile(profile_path: str | Path | None, instance: str | None, api_mode
     """Resolve the inputs and plan: the one path from names to a `PlanResult` (CLI, report, demo)."""
     path, profile, inst, api = resolve(profile_path, instance, api_model)
     result = plan(profile, PriceChoice.from_rows(inst, api, price_kind=price_kind), workload, profile_ref=str(path), card=card_of(profile),
-                  bandwidth_bytes_s=reference_bandwidth(profile)[0], validation=validation_for(profile)[0])
+                  bandwidth_bytes_s=reference_bandwidth(profile)[0], **plan_validation(profile))
     return result, profile, path
+
+
+def compare_options(profile_paths: list[str | Path], instances: list[str], api_models: list[str], workload: Workload, *,
+                    price_kind: PriceKind = "on_demand") -> Comparison:
+    """Every (profile × instance) self-hosted and every API on the workload's volume grid, ranked.
+
+    Self-hosted options go through `plan()` (capacity at the SLO, replicas, the model's validation error); an option
+    whose SLO cannot be met stays in the comparison as infeasible, with what it can achieve. API options go through the
+    same `evaluate_plan()` with the API's prices.
+    """
+    workload = workload.model_copy(update={"volume_points": max(workload.volume_points, 1201)})  # band edges within ~1.2 %
+    volumes = workload.volumes()
+    options: list[Option] = []
+    apis = [record("api_prices", name) for name in (api_models or [DEFAULT_API_MODEL])]
+    for path in profile_paths:
+        profile = load_profile(path)
+        rows = [record("instances", name) for name in instances] or [matching_instance(profile, records("instances"))]
+        for inst in rows:
+            label = f"{profile.label} on {inst.instance}"
+            try:
+                r = plan(profile, PriceChoice.from_rows(inst, apis[0], price_kind=price_kind), workload, card=card_of(profile),
+                         bandwidth_bytes_s=reference_bandwidth(profile)[0], **plan_validation(profile))
+            except PlannerError as exc:
+                options.append(Option(label, "self-hosted", np.full(volumes.shape, np.nan), note=f"infeasible: {exc}"))
+                continue
+            _, cal, server = validation_for(profile)
+            median = (cal.median_abs_error_pct_rate if server else cal.raw_median_abs_error_pct_rate) if cal else None
+            error = f" (model error ±{median:.0f}% median)" if median is not None else ""
+            alone = r.capacity.iloc[0]
+            options.append(Option(label, "self-hosted", r.curves["selfhost_usd_per_month"].to_numpy(),
+                                  note=f"{r.capacity_rps:.3g} req/s per replica at the SLO{error}, ${r.replica_usd_per_month:,.0f}/replica-month",
+                                  best_latency=(float(alone["ttft_s"]), float(alone["itl_p95_s"]))))
+    for api in apis:
+        e = evaluate_plan(volumes, 1.0, workload, usd_per_input_token=api.input_usd_per_mtok / 1e6, usd_per_output_token=api.output_usd_per_mtok / 1e6,
+                          usd_per_cached_input_token=None if api.cache_read_usd_per_mtok is None else api.cache_read_usd_per_mtok / 1e6,
+                          replica_usd_per_hour=0.0)
+        options.append(Option(api.model, "api", np.asarray(e.api_usd_per_month, float),
+                              note=f"${api.input_usd_per_mtok:g} / ${api.output_usd_per_mtok:g} per M input / output tokens ({api.provenance.describe()})"))
+    return compare(volumes, options, requests_per_month=workload.requests_per_month, slo=(workload.ttft_slo_s, workload.itl_slo_s),
+                   tokens=(workload.tokens_in, workload.tokens_out))
 
 
 def engine_profiles_beside(path: Path, profile: Profile) -> list[ServingProfile]:
@@ -67,4 +110,15 @@ def build_report(params: PlanParams | str | Path, *, pdf: bool | None = None) ->
     result, profile, path = plan_profile(params.profile, params.instance, params.api, params.workload, price_kind=params.price)
     out = Path(params.output_dir) / f"{params.name}.html"
     return write_report(result, profile, out, profile_path=path, pdf=params.pdf if pdf is None else pdf, title=params.title,
-                        engines=engine_profiles_beside(path, profile))
+                        engines=engine_profiles_beside(path, profile), comparison=report_comparison(result, path, params.workload, params.price))
+
+
+def report_comparison(result: PlanResult, path: Path, workload: Workload, price_kind: PriceKind = "on_demand") -> Comparison:
+    """The report's compare view: the plan's deployment against its API, a frontier API and a hosted open model."""
+    apis = list(dict.fromkeys([result.prices.api_label, *REPORT_APIS]))
+    instance = [result.prices.instance.instance] if result.prices.instance else []
+    return compare_options([path], instance, apis, workload, price_kind=price_kind)
+
+
+# the report's default API line-up: the default small API, a frontier model, an open 7B model served by a host
+REPORT_APIS = (DEFAULT_API_MODEL, "gpt-4o", "fireworks_ai/accounts/fireworks/models/mistral-7b")

@@ -8,7 +8,7 @@ model: they are read at the token shape they were measured at.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import model_kv_bytes_per_token
 from planner.core.simulate import Scheduler, SloCapacity, capacity_at_slo_sim
 from planner.core.stepmodel import StepModel, fit_step_model
+from planner.core.validation import ServerCalibration
 
 SHAPE_TOLERANCE = 0.10  # a serving profile answers for workloads within ±10 % of the token shape it measured
 
@@ -93,9 +94,10 @@ def _row(p, tokens_out: float) -> dict:
 
 
 def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_slo_s: float = np.inf, itl_slo_s: float = np.inf, *,
-                    bound: str = "mean", scheduler: Scheduler | None = None, refine: int = 5) -> EngineCapacity:
+                    bound: str = "mean", scheduler: Scheduler | None = None, refine: int = 5,
+                    calibration: ServerCalibration | None = None) -> EngineCapacity:
     """Simulate the server the engine profile stands for; `bound` fits the step model on the CI's 'low' (slow) or
-    'high' end of every timing instead of the mean."""
+    'high' end of every timing instead of the mean; `calibration` adds the server's own measured overheads."""
     if tokens_in < 1 or tokens_out < 1:
         raise InputError("--tokens-in / --tokens-out: need at least 1 prompt token and 1 output token")
     if not isinstance(profile, EngineProfile):
@@ -104,6 +106,11 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
         raise MeasurementError(f"profile of {profile.model.file_name} lacks prefill/decode tests; re-run `llm-planner profile`")
     step = fit_step_model(profile, bound=bound)
     sched, described = scheduler_for(profile, tokens_in + tokens_out) if scheduler is None else (scheduler, f"{scheduler.kind} scheduler")
+    if calibration is not None:
+        step = replace(step, overhead_s=max(0.0, step.overhead_s + calibration.step_overhead_offset_s))
+        sched = replace(sched, ttft_overhead_s=calibration.ttft_overhead_s)
+        described += (f", calibrated on single requests through the server (step {calibration.step_overhead_offset_s * 1e3:+.1f} ms, "
+                      f"TTFT {calibration.ttft_overhead_s * 1e3:+.1f} ms)")
     if sched.kv_capacity_tokens is not None and tokens_in + tokens_out > sched.kv_capacity_tokens:
         raise InputError(f"--tokens-in / --tokens-out: one request of {tokens_in + tokens_out:,.0f} tokens does not fit the "
                          f"{sched.kv_capacity_tokens:,}-token KV cache the engine allocated; give the engine more KV memory")

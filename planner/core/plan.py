@@ -24,6 +24,7 @@ from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import active_weight_bytes, decode_ceiling_tok_s, model_kv_bytes_per_token
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind, Provenance
 from planner.core.units import SECONDS_PER_MONTH
+from planner.core.validation import ServerCalibration
 
 MAX_REQUESTS_PER_MONTH = 1e15
 
@@ -244,7 +245,8 @@ class PlanResult:
             ("profile", self.profile_label, self.profile_ref),
             ("capacity per replica at SLO", f"{self.capacity_rps:.3g} req/s (concurrency {self.concurrency:.3g})",
              f"TTFT p95 ≤ {w.ttft_slo_s:g} s, ITL p95 ≤ {w.itl_slo_s * 1000:g} ms; {self.capacity_source}"),
-            *([("capacity model error", self.validation, "benchmarks/capacity_vs_measured.py")] if self.validation else []),
+            *([("capacity model error", "not validated" if self.validation.startswith("not validated") else "validated", self.validation)]
+              if self.validation else []),
             ("replica price", f"${self.prices.replica_usd_per_hour:.4g}/h = ${self.replica_usd_per_month:,.0f}/month",
              self.prices.replica_provenance.describe()),
             ("API price per request", f"${self.api_usd_per_request:.4g}", self.prices.api_provenance.describe()),
@@ -263,7 +265,7 @@ def _fmt_volume(v: float) -> str:
     return "never (the API is cheaper at every volume)" if not np.isfinite(v) else f"{v:,.0f} requests/month"
 
 
-def profile_capacity(profile: Profile, workload: Workload) -> tuple[pd.DataFrame, float, float, list[str]]:
+def profile_capacity(profile: Profile, workload: Workload, calibration: ServerCalibration | None = None) -> tuple[pd.DataFrame, float, float, list[str]]:
     """(latency-vs-load table, requests/s at the SLO, concurrency there, notes on how it was obtained)."""
     if isinstance(profile, ServingProfile):
         if why := serving_shape_mismatch(profile, workload.tokens_in, workload.tokens_out):
@@ -271,7 +273,7 @@ def profile_capacity(profile: Profile, workload: Workload) -> tuple[pd.DataFrame
         table = serving_capacity_table(profile)
         rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
         return table, float(rps), float(conc), ["capacity: measured by the load generator at this token shape (p95 latencies vs the plan's SLO)"]
-    cap = engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s)
+    cap = engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s, calibration=calibration)
     return cap.table, cap.requests_per_s, cap.concurrency, cap.notes
 
 
@@ -302,22 +304,22 @@ def achievable(table: pd.DataFrame, workload: Workload) -> str:
         return "the profile holds no latency figures; re-run it"
     ratio = np.maximum(rows["ttft_s"] / workload.ttft_slo_s, rows["itl_p95_s"] / workload.itl_slo_s)
     best = rows.loc[ratio.idxmin()]
-    where = f" at concurrency {best['concurrency']:g}" if np.isfinite(best.get("concurrency", np.nan)) else ""
+    where = f" at concurrency {best['concurrency']:.3g}" if np.isfinite(best.get("concurrency", np.nan)) else ""
     return (f"the closest level{where} reaches TTFT {best['ttft_s']:.3g} s and ITL p95 {best['itl_p95_s']:.3g} s "
             f"({best['requests_per_s']:.3g} req/s) — an SLO of TTFT ≤ {best['ttft_s']:.3g} s and ITL ≤ {best['itl_p95_s']:.3g} s "
             f"would be met; relax the SLO to that or choose faster hardware")
 
 
 def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_ref: str = "", card: ModelCard | None = None,
-         bandwidth_bytes_s: float | None = None, validation: str | None = None) -> PlanResult:
+         bandwidth_bytes_s: float | None = None, validation: str | None = None, calibration: ServerCalibration | None = None) -> PlanResult:
     """Capacity at the SLO, cost curves over the volume grid, break-even volumes and the target-volume summary.
 
     `card` (the model's card) enables the licence guard; `bandwidth_bytes_s` (the device's memory bandwidth) the
     roofline check of the measured decode speed; `validation` is the sentence stating how far the capacity model was
-    from a real server on this engine (shown beside the capacity).
+    from a real server on this engine (shown beside the capacity); `calibration` the server overheads measured with it.
     """
     physics = physics_warnings(profile, workload, bandwidth_bytes_s)
-    table, rps, conc, capacity_notes = profile_capacity(profile, workload)
+    table, rps, conc, capacity_notes = profile_capacity(profile, workload, calibration)
     warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
     if prices.instance is not None and (mismatch := instance_mismatch(profile, prices.instance)):
         warnings.append(mismatch)

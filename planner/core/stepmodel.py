@@ -60,7 +60,7 @@ class StepModel:
         if tokens_in + tokens_out > self.measured_context:
             notes.append(f"context {tokens_in + tokens_out:,.0f} tokens > deepest measured decode {self.measured_context:,}")
         if batch is not None and batch > self.measured_batch:
-            notes.append(f"batch {batch:g} > largest measured batch {self.measured_batch}")
+            notes.append(f"batch {batch:.3g} > largest measured batch {self.measured_batch}")
         return notes
 
 

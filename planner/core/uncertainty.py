@@ -9,6 +9,7 @@ import pandas as pd
 
 from planner.core.plan import PriceChoice, Workload, evaluate_plan, profile_capacity
 from planner.core.records import EngineProfile, Profile
+from planner.core.validation import ServerCalibration
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,15 @@ class Ranges:
                    point(prices.api_usd_per_output_token), None if cached is None else point(cached))
 
 
-def capacity_interval(profile: Profile, workload: Workload, model_error_pct: float | None = None) -> tuple[float, float, float]:
+def capacity_interval(profile: Profile, workload: Workload, model_error_pct: float | None = None,
+                      calibration: ServerCalibration | None = None) -> tuple[float, float, float]:
     """Capacity at the SLO from the CI's low end, the mean and the high end of every measured speed, widened by the
     capacity model's own validation error (median |error| on the rate at the SLO, in percent) when it is known."""
     from planner.core.capacity import engine_capacity  # noqa: PLC0415 - the engine path only
 
     if isinstance(profile, EngineProfile):
         low, mid, high = (engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s,
-                                          bound=b).requests_per_s for b in ("low", "mean", "high"))
+                                          bound=b, calibration=calibration).requests_per_s for b in ("low", "mean", "high"))
     else:
         low = mid = high = profile_capacity(profile, workload)[1]
     e = (model_error_pct or 0.0) / 100
@@ -51,10 +53,11 @@ def _evaluate(w: dict[str, np.ndarray], workload: Workload) -> dict[str, np.ndar
     return {"selfhost_usd_per_month": e.selfhost_usd_per_month, "api_usd_per_month": e.api_usd_per_month, "break_even": e.break_even_first}
 
 
-def plan_interval(profile: Profile, workload: Workload, ranges: Ranges, *, model_error_pct: float | None = None) -> pd.DataFrame:
+def plan_interval(profile: Profile, workload: Workload, ranges: Ranges, *, model_error_pct: float | None = None,
+                  calibration: ServerCalibration | None = None) -> pd.DataFrame:
     """Cost and break-even at the corners of the uncertainty box (the model is monotone in each input): measurement
     CIs, price ranges and the capacity model's validation error."""
-    caps = capacity_interval(profile, workload, model_error_pct)
+    caps = capacity_interval(profile, workload, model_error_pct, calibration)
     axes = [[caps[0], caps[2]], ranges.replica_usd_per_hour, ranges.api_usd_per_input_token, ranges.api_usd_per_output_token]
     if ranges.api_usd_per_cached_input_token is not None:
         axes.append(ranges.api_usd_per_cached_input_token)
@@ -76,12 +79,12 @@ def plan_interval(profile: Profile, workload: Workload, ranges: Ranges, *, model
 
 
 def tornado(profile: Profile, workload: Workload, ranges: Ranges, *, relative_swing: float = 0.25,
-            model_error_pct: float | None = None) -> pd.DataFrame:
+            model_error_pct: float | None = None, calibration: ServerCalibration | None = None) -> pd.DataFrame:
     """Swing of the monthly saving (API − self-hosted) at the target volume when one input moves to its low/high.
 
     Inputs with a measured or catalogued range use it; workload inputs move ±`relative_swing`.
     """
-    caps = capacity_interval(profile, workload, model_error_pct)
+    caps = capacity_interval(profile, workload, model_error_pct, calibration)
     base = {"capacity_rps": caps[1], "usd_per_hour": float(np.mean(ranges.replica_usd_per_hour)),
             "p_in": float(np.mean(ranges.api_usd_per_input_token)), "p_out": float(np.mean(ranges.api_usd_per_output_token)),
             "tokens_in": workload.tokens_in, "tokens_out": workload.tokens_out, "peak_to_avg": workload.peak_to_avg,

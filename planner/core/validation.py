@@ -5,6 +5,7 @@ Pure: the file is read by `planner.formats.validation`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -32,6 +33,11 @@ class RatePointCheck(_Model):
     measured_itl_p95_s: float | None
     error_pct_ttft_p95: float | None
     error_pct_itl_p95: float | None
+    # the engine model alone, without the server calibration
+    raw_predicted_ttft_p95_s: float | None = None
+    raw_predicted_itl_p95_s: float | None = None
+    raw_error_pct_ttft_p95: float | None = None
+    raw_error_pct_itl_p95: float | None = None
 
 
 class WorkloadCheck(_Model):
@@ -43,13 +49,15 @@ class WorkloadCheck(_Model):
     predicted_requests_per_s: float
     measured_requests_per_s: float | None = Field(description="interpolated between measured rates; None when not bracketed")
     error_pct_rate: float | None
+    raw_predicted_requests_per_s: float | None = None
+    raw_error_pct_rate: float | None = None
     points: list[RatePointCheck]
     note: str | None = None
 
 
 class EngineCalibration(_Model):
-    """What was fitted, and on what: the step model on the engine profile, the server's own per-request overhead on
-    single requests at a token shape no validation workload uses."""
+    """What was fitted, and on what: the step model on the engine profile (`step_model`: after the server calibration),
+    the server's own overheads on single requests at a token shape no validation workload uses."""
 
     engine: str
     engine_profile: str
@@ -58,10 +66,15 @@ class EngineCalibration(_Model):
     scheduler: dict[str, float | int | str | None]
     overhead_shape: tuple[int, int]
     ttft_overhead_s: float
+    step_overhead_offset_s: float = Field(0.0, description="server's decode step minus the offline engine's, at batch 1")
     median_abs_error_pct_rate: float | None = None
     max_abs_error_pct_rate: float | None = None
     median_abs_error_pct_ttft_p95: float | None = None
     median_abs_error_pct_itl_p95: float | None = None
+    raw_median_abs_error_pct_rate: float | None = None
+    raw_max_abs_error_pct_rate: float | None = None
+    raw_median_abs_error_pct_ttft_p95: float | None = None
+    raw_median_abs_error_pct_itl_p95: float | None = None
     n_workloads: int = 0
 
 
@@ -110,13 +123,34 @@ def summarize_engine(cal: EngineCalibration, records: list[WorkloadCheck]) -> En
     return cal.model_copy(update=dict(
         median_abs_error_pct_rate=abs_median(r.error_pct_rate for r in mine), max_abs_error_pct_rate=abs_max(r.error_pct_rate for r in mine),
         median_abs_error_pct_ttft_p95=abs_median(p.error_pct_ttft_p95 for p in pts),
-        median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in pts), n_workloads=len(mine)))
+        median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in pts), n_workloads=len(mine),
+        raw_median_abs_error_pct_rate=abs_median(r.raw_error_pct_rate for r in mine), raw_max_abs_error_pct_rate=abs_max(r.raw_error_pct_rate for r in mine),
+        raw_median_abs_error_pct_ttft_p95=abs_median(p.raw_error_pct_ttft_p95 for p in pts),
+        raw_median_abs_error_pct_itl_p95=abs_median(p.raw_error_pct_itl_p95 for p in pts)))
 
 
-def validation_note(cal: EngineCalibration | None, source: str) -> str:
-    """The line a plan prints beside a predicted capacity."""
-    if cal is None or cal.median_abs_error_pct_rate is None:
+@dataclass(frozen=True)
+class ServerCalibration:
+    """A server's own overheads beyond the offline engine's, measured on single requests (see EngineCalibration)."""
+
+    step_overhead_offset_s: float
+    ttft_overhead_s: float
+
+
+def validation_note(cal: EngineCalibration | None, source: str, *, calibrated: bool = False) -> str:
+    """The line a plan prints beside a predicted capacity: the error of the model variant the plan used."""
+    if cal is None:
         return "not validated on this engine: no capacity-validation result for it (run benchmarks/capacity_vs_measured.py)"
-    return (f"validated against a real {cal.engine} server: median |error| {cal.median_abs_error_pct_rate:.0f}% on the rate at the SLO "
-            f"(worst {cal.max_abs_error_pct_rate:.0f}%), p95 TTFT {cal.median_abs_error_pct_ttft_p95:.0f}%, p95 ITL "
-            f"{cal.median_abs_error_pct_itl_p95:.0f}% over {cal.n_workloads} workloads ({source})")
+    if calibrated:
+        rate, worst, ttft, itl = (cal.median_abs_error_pct_rate, cal.max_abs_error_pct_rate, cal.median_abs_error_pct_ttft_p95,
+                                  cal.median_abs_error_pct_itl_p95)
+        how = "engine model + this server's calibration"
+    else:
+        rate, worst, ttft, itl = (cal.raw_median_abs_error_pct_rate, cal.raw_max_abs_error_pct_rate, cal.raw_median_abs_error_pct_ttft_p95,
+                                  cal.raw_median_abs_error_pct_itl_p95)
+        how = "engine model alone"
+    if rate is None:
+        return f"not validated: the {cal.engine} validation bracketed no workload's capacity ({source})"
+    fmt = lambda v: "n/a" if v is None else f"{v:.0f}%"  # noqa: E731
+    return (f"validated against a real {cal.engine} server ({how}): median |error| {fmt(rate)} on the rate at the SLO (worst {fmt(worst)}), "
+            f"p95 TTFT {fmt(ttft)}, p95 ITL {fmt(itl)} over {cal.n_workloads} workloads ({source})")

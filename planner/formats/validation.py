@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from planner.core.errors import DataError
 from planner.core.records import EngineProfile, Profile
-from planner.core.validation import CapacityValidation, EngineCalibration, validation_note
+from planner.core.validation import CapacityValidation, EngineCalibration, ServerCalibration, validation_note
 
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 
@@ -38,14 +38,27 @@ def engine_key(profile: Profile) -> str | None:
     return "vllm" if profile.engine.name == "vllm" else "llama-server"
 
 
-def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR) -> tuple[str | None, EngineCalibration | None]:
-    """(the sentence for the plan, the engine's validation record) — (None, None) for a measured serving profile."""
+def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR) -> tuple[str | None, EngineCalibration | None, ServerCalibration | None]:
+    """(the sentence for the plan, the engine's validation record, the server calibration to apply).
+
+    The calibration applies only to a CPU profile measured on the machine model the validation ran on (a server's
+    overheads are properties of that machine); elsewhere the plan uses the engine model alone and quotes its error.
+    (None, None, None) for a measured serving profile.
+    """
     key = engine_key(profile)
     if key is None:
-        return None, None
+        return None, None, None
     found = newest_validation(Path(results_dir))
     cal = found[0].for_engine(key) if found else None
-    note = validation_note(cal, found[1].name if found else "")
-    if found and cal is not None and (profile.hardware.gpus or profile.hardware.cpu_model != found[0].machine.cpu_model):
+    same_machine = bool(found and cal and not profile.hardware.gpus and profile.hardware.cpu_model == found[0].machine.cpu_model)
+    server = ServerCalibration(cal.step_overhead_offset_s, cal.ttft_overhead_s) if same_machine and cal else None
+    note = validation_note(cal, found[1].name if found else "", calibrated=server is not None)
+    if found and cal is not None and not same_machine:
         note += f"; measured on {found[0].machine.cpu_model}, not on this profile's hardware"
-    return note, cal
+    return note, cal, server
+
+
+def plan_validation(profile: Profile, results_dir: Path = RESULTS_DIR) -> dict:
+    """`plan()`'s validation keywords for this profile: the sentence, and the server calibration when it applies."""
+    note, _, server = validation_for(profile, results_dir)
+    return {"validation": note, "calibration": server}

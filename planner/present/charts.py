@@ -107,3 +107,21 @@ def engine_comparison_chart(table) -> go.Figure:
     fig.update_layout(template="plotly_white", height=380, yaxis_title="requests/s per replica", legend=dict(orientation="h", y=-0.3),
                       title="Which engine? One workload, one machine, one SLO")
     return fig
+
+
+def compare_chart(comparison) -> go.Figure:
+    """Monthly cost of every option against volume (log-log); the cheapest option's band shaded and named."""
+    fig = go.Figure()
+    palette = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#d62728", "#ff7f0e", "#e377c2", "#7f7f7f", "#bcbd22"]
+    colour = {o.label: palette[k % len(palette)] for k, o in enumerate(comparison.options)}
+    for o in comparison.options:
+        fig.add_scatter(x=comparison.volumes, y=o.usd_per_month, name=f"{'API' if o.kind == 'api' else 'self-hosted'}: {o.label}",
+                        line=dict(color=colour[o.label], dash="dash" if o.kind == "api" else "solid", shape="hv" if o.kind != "api" else "linear"),
+                        hovertemplate="%{x:,.0f} requests/month<br>$%{y:,.2f} a month<extra>" + o.label[:40] + "</extra>")
+    for b in comparison.bands:
+        fig.add_vrect(x0=b.volume_from, x1=b.volume_to, fillcolor=colour[b.label], opacity=0.08, line_width=0)
+    fig.update_xaxes(type="log", title="requests per month")
+    fig.update_yaxes(type="log", title="USD per month")
+    fig.update_layout(title="Monthly cost of each option (shaded: the cheapest there)", template="plotly_white", height=440,
+                      legend=dict(orientation="h", y=-0.25))
+    return fig

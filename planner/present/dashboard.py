@@ -17,7 +17,7 @@ from planner.core.hybrid import hybrid_costs
 from planner.core.plan import PlanResult, PriceChoice, Workload, plan
 from planner.core.records import Profile
 from planner.formats.catalog import DEFAULT_API_MODEL, lookup, to_record
-from planner.formats.validation import validation_for
+from planner.formats.validation import plan_validation
 
 
 def _dollars(text: str) -> str:
@@ -75,7 +75,7 @@ class PlanDashboard:
         prices = PriceChoice.from_rows(to_record("instances", lookup(self.instances, "instances", self.instance.value)),
                                        to_record("api_prices", lookup(self.api_prices, "api_prices", self.api.value)))
         profile = self.profiles[self.profile.value]
-        return plan(profile, prices, self.workload(), validation=validation_for(profile)[0])
+        return plan(profile, prices, self.workload(), **plan_validation(profile))
 
     def redraw(self) -> PlanResult | None:
         try:

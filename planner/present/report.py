@@ -17,13 +17,14 @@ import pandas as pd
 
 from planner import __version__
 from planner.core.capacity import engine_comparison
+from planner.core.compare import Comparison
 from planner.core.errors import MeasurementError, SetupError
 from planner.core.plan import PlanResult
 from planner.core.projection import efficiency_table
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.formats.catalog import reference_bandwidth
 from planner.formats.files import atomic_write_text, sha256_file
-from planner.present.charts import cost_curves, engine_comparison_chart, profile_speeds, replica_staircase
+from planner.present.charts import compare_chart, cost_curves, engine_comparison_chart, profile_speeds, replica_staircase
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("planner.present", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -99,9 +100,10 @@ def hardware_table(profile: Profile) -> pd.DataFrame:
 
 
 def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Path | None = None, title: str | None = None,
-                engines: list[ServingProfile] | None = None) -> str:
+                engines: list[ServingProfile] | None = None, comparison: Comparison | None = None) -> str:
     """The standalone report. `engines`: serving profiles of the same model through other servers — with two or more,
-    a "which engine?" section compares their requests/s at this plan's SLO."""
+    a "which engine?" section compares their requests/s at this plan's SLO. `comparison`: the plan's deployment
+    against several APIs (the compare section and its recommendation)."""
     figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), replica_staircase(result)]
     if isinstance(profile, EngineProfile):
         figs.append(profile_speeds([profile]))
@@ -127,8 +129,11 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
         answer=answer, warnings=result.warnings, figures=figure_html,
         summary_table=_table(result.summary()),
-        capacity_note=("Capacity comes from the profile's concurrency sweep: requests/s = 1 ÷ (prompt tokens ÷ prefill tok/s + "
-                       "output tokens ÷ aggregate decode tok/s); the SLO picks the highest level whose TTFT and ITL p95 stay within limits."),
+        capacity_note=" ".join([*result.capacity_notes, *([result.validation] if result.validation else []),
+                                ("Each row is one offered Poisson rate through the simulated server (TTFT, ITL and end-to-end at p95); "
+                                 "the capacity is the highest rate whose p95 TTFT and ITL meet the SLO."
+                                 if result.capacity_source == "engine-model" else
+                                 "Each row is one measured load level; the capacity is the highest whose p95 TTFT and ITL meet the SLO.")]),
         capacity_table=_table(result.capacity),
         profile_table=_table(profile_table(profile)),
         **_efficiency_section(profile),
@@ -136,7 +141,18 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
         hardware_table=_table(hardware_table(profile)),
         notes=profile.notes,
         **_engine_section(engines or [], result),
+        **_compare_section(comparison),
     )
+
+
+def _compare_section(comparison: Comparison | None) -> dict[str, str | None]:
+    if comparison is None or not comparison.options:
+        return {"compare_table": None, "compare_chart": None, "recommendation": None}
+    table = comparison.at_volume()
+    table = table.assign(usd_per_month=[f"${v:,.2f}" if v == v else "—" for v in table["usd_per_month"]],
+                         usd_per_request=[f"${v:.3g}" if v == v else "—" for v in table["usd_per_request"]])
+    chart = compare_chart(comparison).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+    return {"compare_table": _table(table), "compare_chart": chart, "recommendation": comparison.recommendation()}
 
 
 def _engine_section(engines: list[ServingProfile], result: PlanResult) -> dict[str, str | None]:
@@ -161,9 +177,10 @@ def _efficiency_section(profile: Profile) -> dict[str, str | None]:
 
 
 def write_report(result: PlanResult, profile: Profile, out_html: str | Path, *, profile_path=None, pdf: bool = False, title=None,
-                 engines: list[ServingProfile] | None = None) -> list[Path]:
+                 engines: list[ServingProfile] | None = None, comparison: Comparison | None = None) -> list[Path]:
     out_html = Path(out_html)
-    written = [atomic_write_text(out_html, render_html(result, profile, profile_path=profile_path, title=title, engines=engines))]
+    written = [atomic_write_text(out_html, render_html(result, profile, profile_path=profile_path, title=title, engines=engines,
+                                                       comparison=comparison))]
     if pdf:
         written.append(html_to_pdf(out_html, out_html.with_suffix(".pdf")))
     return written

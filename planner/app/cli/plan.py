@@ -8,17 +8,18 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 
-from planner.app.workflows import build_report, engine_profiles_beside, plan_profile
+from planner.app.workflows import build_report, compare_options, engine_profiles_beside, newest_profile, plan_profile, report_comparison
 from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.core.plan import Workload
 from planner.core.projection import calibrate_decode, predict_card, same_quant
 from planner.core.quality import trust_problems
 from planner.core.quant import nominal_bits_per_weight
-from planner.formats.catalog import SCHEMAS, load_card, load_catalog, record, reference_bandwidth
+from planner.formats.catalog import DEFAULT_API_MODEL, SCHEMAS, load_card, load_catalog, record, reference_bandwidth
 from planner.formats.plan_file import load_params
 from planner.formats.profiles import load_profile
 from planner.measure.gguf.embedded import embedded_model_path
 from planner.present.report import write_report
+from planner.present.tables import fit_table
 
 app = typer.Typer()
 
@@ -57,14 +58,55 @@ def plan(
     elif output_format == "csv":
         typer.echo(result.curves.to_csv(index=False), nl=False)  # the cost of both options at every volume of the grid
     else:
-        with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-            typer.echo(result.summary().to_string(index=False))
+        typer.echo(fit_table(result.summary(), ("basis",), max_cell=60))
         for w in result.warnings:
             typer.echo(f"warning: {w}")
         typer.echo(result.verdict())
     if html:
-        for written in write_report(result, prof, html, profile_path=path, engines=engine_profiles_beside(path, prof)):
+        for written in write_report(result, prof, html, profile_path=path, engines=engine_profiles_beside(path, prof),
+                                    comparison=report_comparison(result, path, workload, price)):  # type: ignore[arg-type]
             typer.echo(f"report: {written}")
+
+
+@app.command()
+def compare(
+    profile_paths: list[Path] = typer.Option(None, "--profile", help="profile JSON; repeat for several (default: newest under profiles/)"),
+    instances: list[str] = typer.Option(None, "--instance", help="instance from data/instances.csv; repeat (default: one like each profiled machine)"),
+    apis: list[str] = typer.Option(None, "--api", help="API model from data/api_prices.csv; repeat (default: gpt-4o-mini and gpt-4o)"),
+    price: str = typer.Option("on_demand", help="on_demand, spot or reserved"),
+    requests: float = typer.Option(1e6, help="requests per month to quote"),
+    tokens_in: float = typer.Option(512, help="prompt tokens per request"),
+    tokens_out: float = typer.Option(128, help="output tokens per request"),
+    ttft_slo: float = typer.Option(2.0, help="TTFT limit (p95), seconds"),
+    itl_slo: float = typer.Option(0.2, help="inter-token latency limit (p95), seconds"),
+    peak_to_avg: float = typer.Option(2.0, help="peak load ÷ average load"),
+    output_format: str = typer.Option("table", "--format", help="table (with the recommendation), json, or csv (every option at every volume)"),
+):
+    """Several self-hosted options and APIs side by side: the cheapest in each volume band, and a recommendation."""
+    if price not in ("on_demand", "spot", "reserved"):
+        raise InputError(f"--price: must be on_demand, spot or reserved (got {price!r})")
+    if output_format not in ("table", "json", "csv"):
+        raise InputError(f"--format: table, json or csv (got {output_format!r})")
+    workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
+                         peak_to_avg=peak_to_avg)
+    paths = list(profile_paths or []) or [newest_profile()]
+    result = compare_options(paths, list(instances or []), list(apis or []) or [DEFAULT_API_MODEL, "gpt-4o"], workload, price_kind=price)  # type: ignore[arg-type]
+    if output_format == "csv":
+        typer.echo(result.frame().to_csv(index=False), nl=False)
+        return
+    table = result.at_volume()
+    if output_format == "json":
+        bands = [{"from_requests_per_month": b.volume_from, "to_requests_per_month": b.volume_to, "option": b.label, "kind": b.kind} for b in result.bands]
+        rows = json.loads(table.to_json(orient="records"))
+        typer.echo(json.dumps({"workload": workload.model_dump(), "at_volume": rows, "bands": bands, "recommendation": result.recommendation()}, indent=2))
+        return
+    shown = table.assign(usd_per_month=[f"${v:,.2f}" if v == v else "—" for v in table["usd_per_month"]],
+                         usd_per_request=[f"${v:.3g}" if v == v else "—" for v in table["usd_per_request"]])
+    typer.echo(f"at {workload.requests_per_month:,.0f} requests/month, {workload.tokens_in:g} → {workload.tokens_out:g} tokens, "
+               f"TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ {workload.itl_slo_s:g} s:")
+    typer.echo(fit_table(shown, ("note",)))
+    typer.echo("cheapest by volume: " + "; ".join(f"{b.volume_from:,.0f}–{b.volume_to:,.0f}: {b.label}" for b in result.bands))
+    typer.echo("recommendation: " + result.recommendation())
 
 
 def _workload(**values) -> Workload:
@@ -118,7 +160,8 @@ def demo(
     _print_break_even(result)
     if frontier and frontier != result.prices.api_label:
         _print_break_even(plan_profile(path, result.prices.instance.instance if result.prices.instance else None, frontier, workload)[0])
-    for written in write_report(result, prof, reports_dir / "demo.html", profile_path=path, pdf=pdf):
+    for written in write_report(result, prof, reports_dir / "demo.html", profile_path=path, pdf=pdf,
+                                comparison=report_comparison(result, path, workload)):
         typer.echo(f"report: {written.resolve()}")
 
 

@@ -46,3 +46,31 @@ def test_table_ends_with_a_verdict(capsys):
     assert out[-1].startswith("verdict: at 5,000,000 requests/month ") and " is cheaper ($" in out[-1]
     assert main([*ARGS, "--format", "yaml"]) == 2
     assert "--format: table, json or csv" in capsys.readouterr().err
+
+
+def test_compare_ranks_profiles_and_apis_and_recommends(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    cpu = next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__cpu__*.json"))
+    args = ["compare", "--profile", str(VLLM), "--profile", str(cpu), "--instance", "c7i.large", "--api", "gpt-4o-mini", "--api", "gpt-4o",
+            "--tokens-in", "128", "--tokens-out", "64", "--ttft-slo", "2", "--itl-slo", "0.2", "--requests", "5e6"]
+    assert main([*args, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    options = {r["option"]: r for r in out["at_volume"]}
+    assert len(options) == 4 and {r["kind"] for r in out["at_volume"]} == {"api", "self-hosted"}
+    assert options["gpt-4o"]["usd_per_month"] > options["gpt-4o-mini"]["usd_per_month"] > 0  # same tokens, dearer prices
+    assert out["bands"] and out["bands"][0]["from_requests_per_month"] == pytest.approx(1e3)
+    assert out["bands"][-1]["to_requests_per_month"] == pytest.approx(1e9)
+    assert out["recommendation"].endswith(".") and "Conditions: 128 → 64 tokens a request" in out["recommendation"]
+    assert main([*args, "--format", "csv"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert frame.groupby("requests_per_month")["cheapest"].sum().le(1).all()
+    assert main(args) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[-1].startswith("recommendation: ") and all(len(line) <= 100 for line in text[:-2])  # fits the terminal
+
+
+def test_a_serving_profile_is_refused_at_another_token_shape(capsys):
+    served = next((REPO / "profiles/reference/serving").glob("SmolLM2-135M-Instruct.Q4_1__llama-server__*.json"))
+    assert main(["plan", "--profile", str(served), "--tokens-in", "4000", "--tokens-out", "1000", "--instance", "c7i.large"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not carry over to another token shape" in err[0] and "4,000 → 1,000" in err[0]

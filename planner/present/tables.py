@@ -1,0 +1,36 @@
+"""Tables for a terminal: as wide as the terminal, long text moved to numbered footnotes."""
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import pandas as pd
+
+
+def terminal_width(default: int = 100) -> int:
+    return max(60, shutil.get_terminal_size((default, 24)).columns)
+
+
+def fit_table(frame: pd.DataFrame, footnote_columns: tuple[str, ...] = (), *, width: int | None = None, max_cell: int = 40) -> str:
+    """The frame as text no wider than `width`: the named columns become footnote marks ([1], [2] …, one per distinct
+    text) listed under the table, and other cells longer than `max_cell` are cut with an ellipsis."""
+    width = width or terminal_width()
+    frame = frame.copy()
+    notes: dict[str, int] = {}
+    for col in footnote_columns:
+        if col in frame:
+            frame[col] = [f"[{notes.setdefault(str(v), len(notes) + 1)}]" if isinstance(v, str) and v else "" for v in frame[col]]
+    def render(cell: int) -> str:
+        cut = frame.copy()
+        for col in cut.columns:
+            cut[col] = [v if not isinstance(v, str) or len(v) <= cell else v[: cell - 1] + "…" for v in cut[col]]
+        return cut.to_string(index=False)
+    cell = max_cell
+    body = render(cell)
+    while cell > 12 and max(map(len, body.splitlines())) > width:  # narrow the text cells until the table fits
+        cell -= 4
+        body = render(cell)
+    lines = [line[:width] for line in body.splitlines()]
+    for text, k in notes.items():
+        lines += textwrap.wrap(f"[{k}] {text}", width=width, subsequent_indent="    ")
+    return "\n".join(lines)

@@ -1,0 +1,36 @@
+"""Ranking options by volume band and the recommendation sentence, on hand-made cost curves."""
+import numpy as np
+import pytest
+
+from planner.core.compare import Option, compare
+from planner.core.errors import PlannerError
+
+V = np.array([1e3, 1e4, 1e5, 1e6, 1e7])
+
+
+def test_bands_follow_the_cheapest_option_and_the_sentence_names_them():
+    api = Option("small-api", "api", 1e-3 * V)  # $1 per thousand requests
+    frontier = Option("frontier-api", "api", 1e-2 * V)  # never the cheapest
+    box = Option("gpu box", "self-hosted", np.array([100.0, 100.0, 100.0, 200.0, 2000.0]), note="5 req/s per replica",
+                 best_latency=(0.3, 0.04))
+    dead = Option("tiny cpu", "self-hosted", np.full(5, np.nan), note="infeasible: TTFT 9 s alone")
+    c = compare(V, [api, frontier, box, dead], requests_per_month=1e6, slo=(2.0, 0.2), tokens=(512, 128))
+    # small-api: $1, $10, $100, $1000, $10000 — the box ($100 flat, then $200, $2000) wins from 1e5 (tie goes to the first listed)
+    assert [(b.label, b.volume_from, b.volume_to) for b in c.bands] == [("small-api", 1e3, 1e5), ("gpu box", 1e6, 1e7)]
+    assert c.infeasible == [dead]
+    text = c.recommendation()
+    assert text.startswith("Below 1 M requests/month use the API small-api; from 1 M self-host gpu box. Conditions: 512 → 128 tokens")
+    assert "TTFT p95 ≤ 2 s and ITL p95 ≤ 0.2 s" in text and "tighter than TTFT 0.3 s / ITL 0.04 s" in text
+    at = c.at_volume()
+    assert at["option"].tolist() == ["gpu box", "small-api", "frontier-api", "tiny cpu"]
+    assert at["usd_per_month"].iloc[0] == 200.0 and np.isnan(at["usd_per_month"].iloc[-1])
+    frame = c.frame()
+    assert len(frame) == 3 * len(V) and frame.groupby("requests_per_month")["cheapest"].sum().eq(1).all()
+
+
+def test_nothing_feasible_says_why():
+    dead = Option("tiny cpu", "self-hosted", np.full(5, np.nan), note="infeasible: TTFT 9 s alone")
+    c = compare(V, [dead], requests_per_month=1e6, slo=(2.0, 0.2), tokens=(512, 128))
+    assert c.bands == [] and c.recommendation() == "no option can serve this workload at this SLO: tiny cpu: infeasible: TTFT 9 s alone"
+    with pytest.raises(PlannerError, match="at least one option"):
+        compare(V, [], requests_per_month=1e6, slo=(2.0, 0.2), tokens=(512, 128))
