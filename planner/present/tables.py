@@ -13,7 +13,8 @@ def terminal_width(default: int = 100) -> int:
 
 def fit_table(frame: pd.DataFrame, footnote_columns: tuple[str, ...] = (), *, width: int | None = None, max_cell: int = 40) -> str:
     """The frame as text no wider than `width`: the named columns become footnote marks ([1], [2] …, one per distinct
-    text) listed under the table, and other cells longer than `max_cell` are cut with an ellipsis."""
+    text) listed under the table, other text cells are cut with an ellipsis (at `max_cell`, less if needed), and
+    columns that still do not fit continue in a block below."""
     width = width or terminal_width()
     frame = frame.copy()
     notes: dict[str, int] = {}
@@ -24,7 +25,7 @@ def fit_table(frame: pd.DataFrame, footnote_columns: tuple[str, ...] = (), *, wi
         cut = frame.copy()
         for col in cut.columns:
             cut[col] = [v if not isinstance(v, str) or len(v) <= cell else v[: cell - 1] + "…" for v in cut[col]]
-        return cut.to_string(index=False)
+        return cut.to_string(index=False, line_width=width)  # columns past the width wrap into a further block
     cell = max_cell
     body = render(cell)
     while cell > 12 and max(map(len, body.splitlines())) > width:  # narrow the text cells until the table fits

@@ -212,13 +212,21 @@ def _print_break_even(result) -> None:
 
 @app.command()
 def catalog(kind: str = typer.Argument(..., help="api_prices, instances, hardware, onprem or model_cards"),
-            contains: str | None = typer.Option(None, help="only rows whose key contains this text")):
+            contains: str | None = typer.Option(None, help="only rows whose key contains this text"),
+            output_format: str = typer.Option("table", "--format", help="table (fits the terminal; sources as footnotes), json or csv")):
     """List a data catalog with its sources and dates."""
+    if output_format not in ("table", "json", "csv"):
+        raise InputError(f"--format: table, json or csv (got {output_format!r})")
     df = load_catalog(kind)
     if contains:
         key = SCHEMAS[kind]["key"][0]
         df = df[df[key].astype(str).str.contains(contains, case=False, regex=False)]
-    with pd.option_context("display.max_rows", 500, "display.width", 250, "display.max_colwidth", 60):
-        typer.echo(df.to_string(index=False))
+    if output_format == "csv":
+        typer.echo(df.to_csv(index=False), nl=False)
+    elif output_format == "json":
+        typer.echo(df.to_json(orient="records", indent=2))
+    else:
+        with pd.option_context("display.max_rows", 1000):
+            typer.echo(fit_table(df, ("source",), max_cell=36))
 
 

@@ -1,0 +1,15 @@
+"""Terminal tables: within the width, long text as numbered footnotes, nothing dropped."""
+import pandas as pd
+
+from planner.present.tables import fit_table
+
+
+def test_fits_the_width_with_footnotes_and_keeps_every_column():
+    frame = pd.DataFrame({"name": ["a" * 70, "b"], "price": [1.5, 2.25], **{f"col{k}": [k, k] for k in range(12)},
+                          "source": ["https://example.org/a very long source text " * 3, "https://example.org/b"]})
+    text = fit_table(frame, ("source",), width=80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert "[1]" in text and "[2]" in text and "[1] https://example.org/a very long" in text
+    assert all(f"col{k}" in text for k in range(12)) and "price" in text  # wrapped into blocks, not cut off
+    assert "a" * 70 not in text and "…" in text
