@@ -61,3 +61,68 @@ def cost_at_scale(profile: Profile, instance: str, api_models: list[str], volume
                          "API $/month": t.api_usd_per_month, "API ¢/request": 100 * t.api_usd_per_request,
                          "break-even req/month": r.break_even_first})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------------- verdicts
+# Each claim's verdict is computed from the tables above, with the numbers it rests on, so the notebook's words cannot
+# drift from its measurements. SAME = how close two speeds must be to count as "the same speed".
+SAME = 0.10
+
+
+def _close(a: float, b: float, tol: float = SAME) -> bool:
+    return abs(a - b) <= tol * max(abs(b), 1e-12)
+
+
+def moe_verdict(table: pd.DataFrame) -> dict[str, str | bool]:
+    """Claim 1 on the measured clones: one stream at the active size's speed? under load? memory?"""
+    by = {("moe" if "dense" not in c else "active" if "active" in c else "total"): row for c, row in zip(table["clone"], table.to_dict("records"))}
+    moe, active, total = by["moe"], by["active"], by["total"]
+    one = moe["decode tok/s (1 stream)"] / active["decode tok/s (1 stream)"]
+    vs_total = moe["decode tok/s (1 stream)"] / total["decode tok/s (1 stream)"]
+    loaded = moe["aggregate tok/s at 64 streams"] / total["aggregate tok/s at 64 streams"]
+    loaded_active = moe["aggregate tok/s at 64 streams"] / active["aggregate tok/s at 64 streams"]
+    return {
+        "holds_one_stream": _close(moe["decode tok/s (1 stream)"], active["decode tok/s (1 stream)"]),
+        "holds_under_load": _close(moe["aggregate tok/s at 64 streams"], active["aggregate tok/s at 64 streams"]),
+        "text": (f"One stream: the MoE decodes at {one:.2f}× the speed of the dense model of its active size and {vs_total:.1f}× that of the "
+                 f"dense model of its total size — the claim **{'holds' if _close(one, 1.0) else 'breaks'}**. At 64 streams its aggregate "
+                 f"throughput is {loaded_active:.2f}× the active-size model's and {loaded:.2f}× the total-size model's — the claim "
+                 f"**{'holds' if _close(loaded_active, 1.0) else 'breaks'}** under load. Its weights take {moe['weights GiB']:.2f} GiB, "
+                 f"{moe['weights GiB'] / active['weights GiB']:.1f}× the active-size model's: memory follows the total size."),
+    }
+
+
+def held_out_verdict(prediction: pd.DataFrame, model: str, measured_tok_s: float) -> dict[str, str | bool | float]:
+    """The roofline fit's prediction for a model left out of the fit, against its measurement."""
+    predicted = float(prediction.loc[prediction["model"] == model, "predicted_decode_tok_s"].iloc[0])
+    err = 100 * (predicted - measured_tok_s) / measured_tok_s
+    return {"error_pct": err, "holds": abs(err) <= 100 * SAME,
+            "text": f"Held-out check: {model} predicted {predicted:,.1f} tok/s, measured {measured_tok_s:,.1f} tok/s ({err:+.1f}%)."}
+
+
+def scale_verdict(costs: pd.DataFrame, cheap_api: str) -> dict[str, str | bool]:
+    """Claim 2: a fraction of a cent per request at scale — and against the cheapest API?"""
+    top = costs["requests/month"].max()
+    at_scale = costs[(costs["requests/month"] == top)].iloc[0]
+    low = costs[(costs["requests/month"] == costs["requests/month"].min())].iloc[0]
+    cheap = costs[costs["API"] == cheap_api]
+    ever = bool((cheap["self-hosted ¢/request"] < cheap["API ¢/request"]).any())
+    return {"holds_at_scale": bool(at_scale["self-hosted ¢/request"] < 1.0), "beats_cheap_api": ever,
+            "text": (f"At {top:,.0f} requests/month a request costs {at_scale['self-hosted ¢/request']:.3f}¢ self-hosted "
+                     f"({at_scale['replicas']:.0f} replicas) — the claim **{'holds' if at_scale['self-hosted ¢/request'] < 1 else 'breaks'}** "
+                     f"at scale; at {low['requests/month']:,.0f} it costs {low['self-hosted ¢/request']:.3f}¢. Against {cheap_api} "
+                     f"({cheap['API ¢/request'].iloc[0]:.4f}¢ a request) self-hosting is {'cheaper at some' if ever else 'dearer at every'} volume.")}
+
+
+def millions_verdict(costs: pd.DataFrame) -> dict[str, str | bool]:
+    """Claim 3: at millions of requests, tens of thousands of dollars on an API vs thousands self-hosted."""
+    rows = []
+    holds = {}
+    for api, grp in costs.groupby("API", sort=False):
+        big = grp[grp["requests/month"] >= 1e6]
+        ok = bool(((big["API $/month"] >= 1e4) & (big["self-hosted $/month"] < big["API $/month"])).any())
+        holds[api] = ok
+        best = big.loc[(big["API $/month"] - big["self-hosted $/month"]).idxmax()]
+        rows.append(f"{api}: at {best['requests/month']:,.0f} requests/month ${best['API $/month']:,.0f} API vs ${best['self-hosted $/month']:,.0f} "
+                    f"self-hosted — **{'holds' if ok else 'breaks'}**")
+    return {"holds": holds, "text": "; ".join(rows) + "."}
