@@ -124,3 +124,18 @@ def test_report_compares_the_engines_profiled_beside_the_plan(tmp_path):
     section = html.split("Which engine? (this model")[1].split("id=\"provenance\"")[0]
     for engine in ("vllm", "llama-server", "llama_cpp.server"):
         assert f"<td>{engine}</td>" in section, engine
+
+
+def test_03_report_runs_through_papermill_with_parameters(tmp_path):
+    """The notebook is papermill-parameterised: run it headless with parameters and get the report they describe."""
+    import papermill
+
+    profile = next((REPO / "profiles/reference/vllm-cpu").glob("*.json"))
+    out_nb = tmp_path / "03_report.out.ipynb"
+    papermill.execute_notebook(str(REPO / "notebooks/03_report.ipynb"), str(out_nb), cwd=str(REPO / "notebooks"), progress_bar=False,
+                               parameters={"name": "papermill-check", "profile": str(profile), "instance": "c7i.large", "api": "gpt-4o",
+                                           "tokens_in": 128, "tokens_out": 64, "ttft_slo_s": 2.0, "itl_slo_s": 0.2, "pdf": False,
+                                           "output_dir": str(tmp_path)})
+    html = (tmp_path / "papermill-check.html").read_text()
+    assert "c7i.large" in html and "gpt-4o" in html and "Compare: this deployment against several APIs" in html
+    assert '"papermill-check"' in out_nb.read_text()  # the injected parameters cell is recorded in the executed notebook
