@@ -5,6 +5,7 @@ redraw costs one vectorised plan (measured by benchmarks/dashboard_redraw.py).
 """
 from __future__ import annotations
 
+import base64
 import html
 
 import ipywidgets as w
@@ -38,13 +39,15 @@ class PlanDashboard:
         self.profile = w.Dropdown(options=list(profiles), description="profile", style=style, layout=layout)
         self.instance = w.Dropdown(options=instances["instance"].tolist(), value=default_instance or instances["instance"].iloc[0],
                                    description="instance", style=style, layout=layout)
-        self.api = w.Dropdown(options=api_models, value=DEFAULT_API_MODEL if DEFAULT_API_MODEL in api_models else api_models[0],
-                              description="API model", style=style, layout=layout)
-        self.volume = w.FloatLogSlider(value=wl.requests_per_month, base=10, min=3, max=9, step=0.05, description="requests / month", style=style, layout=layout)
-        self.tokens_in = w.IntSlider(value=int(wl.tokens_in), min=0, max=8192, step=16, description="tokens in", style=style, layout=layout)
-        self.tokens_out = w.IntSlider(value=int(wl.tokens_out), min=1, max=4096, step=8, description="tokens out", style=style, layout=layout)
-        self.ttft = w.FloatLogSlider(value=wl.ttft_slo_s, base=10, min=-1.5, max=1.5, step=0.05, description="TTFT SLO (s)", style=style, layout=layout)
-        self.itl = w.FloatLogSlider(value=wl.itl_slo_s, base=10, min=-2.5, max=0, step=0.05, description="ITL p95 SLO (s)", style=style, layout=layout)
+        # ~700 API models: a combobox filters them as you type (a value not in the list is refused, not guessed)
+        self.api = w.Combobox(options=api_models, value=DEFAULT_API_MODEL if DEFAULT_API_MODEL in api_models else api_models[0],
+                              ensure_option=True, placeholder="type to search", description="API model", style=style, layout=layout)
+        # exact numbers: text boxes keep what was typed (a log slider would turn 5e7 into 50,118,723)
+        self.volume = w.BoundedFloatText(value=wl.requests_per_month, min=1e3, max=1e12, description="requests / month", style=style, layout=layout)
+        self.tokens_in = w.BoundedIntText(value=int(wl.tokens_in), min=1, max=1_000_000, description="tokens in", style=style, layout=layout)
+        self.tokens_out = w.BoundedIntText(value=int(wl.tokens_out), min=1, max=1_000_000, description="tokens out", style=style, layout=layout)
+        self.ttft = w.BoundedFloatText(value=wl.ttft_slo_s, min=0.001, max=3600, description="TTFT p95 SLO (s)", style=style, layout=layout)
+        self.itl = w.BoundedFloatText(value=wl.itl_slo_s, min=0.001, max=60, description="ITL p95 SLO (s)", style=style, layout=layout)
         self.peak = w.FloatSlider(value=wl.peak_to_avg, min=1, max=10, step=0.1, description="peak ÷ average", style=style, layout=layout)
         self.util = w.FloatSlider(value=wl.max_utilisation, min=0.1, max=1, step=0.05, description="max utilisation", style=style, layout=layout)
         self.share = w.FloatSlider(value=1.0, min=0, max=1, step=0.05, description="self-hosted share", style=style, layout=layout)
@@ -110,8 +113,10 @@ class PlanDashboard:
         t = r.at_target
         rows = r.summary().to_html(index=False, border=0)
         warnings = "".join(f"<li>{html.escape(x)}</li>" for x in r.warnings)
+        csv = base64.b64encode(c.to_csv(index=False).encode()).decode()
+        download = (f"<a download='plan-costs.csv' href='data:text/csv;base64,{csv}'>download the cost at every volume (CSV)</a>")
         self._shown = _dollars(rows + (f"<ul class='warnings' style='color:#8a5300'>{warnings}</ul>" if warnings else "")
-                               + f"<p>hybrid ({s:.0%} self-hosted) at {t.requests_per_month:,.0f} req/month: <b>${hybrid_now:,.2f}/month</b></p>")
+                               + f"<p>hybrid ({s:.0%} self-hosted) at {t.requests_per_month:,.0f} req/month: <b>${hybrid_now:,.2f}/month</b></p>") + download
         self.summary.value = self._shown
         self.result = r
         return r

@@ -26,9 +26,10 @@ def test_redraw_follows_the_controls(dash):
 
 def test_unreachable_slo_is_shown_not_raised(dash):
     dash.itl.value = 10 ** -2.5
-    assert "no measured load level" in dash.message.value
+    assert "no load level of" in dash.message.value
     assert "class='stale'" in dash.summary.value and all(t.opacity == 0.25 for t in dash.cost_fig.data)  # stale: greyed out
     dash.itl.value = 1.0
+    assert "download='plan-costs.csv'" in dash.summary.value  # the cost table as a CSV download
     assert dash.message.value == "" and "stale" not in dash.summary.value and all(t.opacity == 1.0 for t in dash.cost_fig.data)
 
 
