@@ -180,8 +180,9 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
             n = int(np.clip(capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo).requests_per_s * RUN_S, MIN_REQUESTS, n_requests))
             # the prediction validated is for the run the load generator makes: n requests from seed 0, every one counted
             # (a short run starts from an empty server, so it queues less than the steady state a plan quotes)
-            cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0)
-            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0).requests_per_s
+            cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0, sustained=False)
+            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0,
+                                          sustained=False).requests_per_s
             points: list[RatePointCheck] = []
 
             def run(rate: float) -> None:
@@ -226,8 +227,7 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
         server.stop()
     cal = EngineCalibration(
         engine=engine, engine_profile=str(profile_path.relative_to(ROOT)) if profile_path.is_relative_to(ROOT) else str(profile_path),
-        step_model={"overhead_s": step.overhead_s, "per_seq_s": step.per_seq_s, "per_kv_token_s": step.per_kv_token_s,
-                    "per_prefill_token_s": step.per_prefill_token_s, "per_prefill_pair_s": step.per_prefill_pair_s, "per_request_s": step.per_request_s},
+        step_model=_step_dict(step),
         step_fit_rms_pct=step.fit_rms_pct, scheduler={"kind": sched.kind, "max_seqs": sched.max_seqs, "token_budget": sched.token_budget,
                                                       "kv_capacity_tokens": sched.kv_capacity_tokens, "block_size": sched.block_size},
         overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead, step_overhead_offset_s=step_offset)
@@ -262,13 +262,63 @@ def table(result: CapacityValidation) -> str:
     return "\n".join(lines)
 
 
+def reanalyse(path: Path) -> CapacityValidation:
+    """Recompute every prediction of a result file with the current model code; the measurements stay as they are.
+
+    The step model is re-fitted on the engine profile the file names and given the server calibration it recorded
+    (both come from the engine profile and the single-request calibration, never from the validation runs).
+    """
+    old = CapacityValidation.model_validate_json(path.read_text())
+    calibrations, records = [], []
+    for cal in old.calibrations:
+        profile = load_profile(ROOT / cal.engine_profile)
+        raw_step, raw_sched = fit_step_model(profile), scheduler_for(cal.engine, profile)
+        step = replace(raw_step, overhead_s=max(0.0, raw_step.overhead_s + cal.step_overhead_offset_s))
+        sched = replace(raw_sched, ttft_overhead_s=cal.ttft_overhead_s)
+        for r in (r for r in old.records if r.engine == cal.engine):
+            n = r.points[0].n_sent if r.points else MIN_REQUESTS
+            cap = capacity_at_slo_sim(step, sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0, sustained=False)
+            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0,
+                                          sustained=False).requests_per_s
+            points = []
+            for p in r.points:
+                p_ttft, p_itl = predicted_point(step, sched, p.rate_per_s, p.n_sent, r.tokens_in, r.tokens_out)
+                r_ttft, r_itl = predicted_point(raw_step, raw_sched, p.rate_per_s, p.n_sent, r.tokens_in, r.tokens_out)
+                points.append(p.model_copy(update=dict(
+                    predicted_ttft_p95_s=p_ttft, predicted_itl_p95_s=p_itl, error_pct_ttft_p95=error_pct(p_ttft, p.measured_ttft_p95_s),
+                    error_pct_itl_p95=error_pct(p_itl, p.measured_itl_p95_s), raw_predicted_ttft_p95_s=r_ttft, raw_predicted_itl_p95_s=r_itl,
+                    raw_error_pct_ttft_p95=error_pct(r_ttft, p.measured_ttft_p95_s), raw_error_pct_itl_p95=error_pct(r_itl, p.measured_itl_p95_s))))
+            records.append(r.model_copy(update=dict(
+                predicted_requests_per_s=cap.requests_per_s, error_pct_rate=error_pct(cap.requests_per_s, r.measured_requests_per_s),
+                raw_predicted_requests_per_s=raw_cap, raw_error_pct_rate=error_pct(raw_cap, r.measured_requests_per_s), points=points)))
+        calibrations.append(summarize_engine(cal.model_copy(update=dict(step_model=_step_dict(step))), records))
+    pts = [p for r in records for p in r.points]
+    return old.model_copy(update=dict(
+        calibrations=calibrations, records=records,
+        median_abs_error_pct_rate=abs_median(r.error_pct_rate for r in records), max_abs_error_pct_rate=abs_max(r.error_pct_rate for r in records),
+        median_abs_error_pct_ttft_p95=abs_median(p.error_pct_ttft_p95 for p in pts), median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in pts),
+        notes=[*old.notes, f"predictions recomputed on {datetime.now(UTC):%Y-%m-%d} by `--reanalyse` (llm-planner {__version__}); "
+                           "the measurements are those of the original run"]))
+
+
+def _step_dict(step) -> dict[str, float]:
+    return {"overhead_s": step.overhead_s, "per_seq_s": step.per_seq_s, "per_kv_token_s": step.per_kv_token_s,
+            "per_prefill_token_s": step.per_prefill_token_s, "per_prefill_pair_s": step.per_prefill_pair_s, "per_request_s": step.per_request_s}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engines", default="vllm,llama-server")
     ap.add_argument("--workloads", type=int, default=8, help="use each engine's first N workloads")
     ap.add_argument("--requests", type=int, default=60, help="requests per offered rate at most (about 45 s of arrivals, at least 20)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--reanalyse", type=Path, default=None, help="recompute the predictions of this result file (no measuring)")
     args = ap.parse_args()
+    if args.reanalyse:
+        result = reanalyse(args.reanalyse)
+        atomic_write_text(args.out or args.reanalyse, result.model_dump_json(indent=2) + "\n")
+        print(table(result))
+        return
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     for e in engines:
         if e not in ("vllm", "llama-server"):

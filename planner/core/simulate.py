@@ -332,25 +332,29 @@ def _meets(p: RatePoint, ttft_slo_s: float, itl_slo_s: float) -> bool:
 
 def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out: float, ttft_slo_s: float, itl_slo_s: float, *,
                         q: float = 95, grid_points: int = 16, refine: int = 5, n_requests: int = N_REQUESTS, seed: int = 0,
-                        burstiness: float = 1.0, warmup: float = WARMUP_FRACTION) -> SloCapacity:
+                        burstiness: float = 1.0, warmup: float = WARMUP_FRACTION, sustained: bool = True) -> SloCapacity:
     """Bracket the SLO on a geometric grid of rates up to saturation, then bisect `refine` times inside the bracket.
 
     Every run is cached, so other SLOs at the same workload reuse the grid (`refine=0`: interpolate, no new runs).
+    `sustained=False` predicts one finite run of `n_requests` as a load test makes it: a short run offered more than
+    the server can sustain may still meet the SLO before its queue builds, so rates above saturation count too.
     """
     if not (ttft_slo_s > 0 and itl_slo_s > 0):
         raise InputError("ttft_slo_s / itl_slo_s: latency limits must be positive seconds")
     sat = saturation_rate(step, sched, tokens_in, tokens_out)
     kw = dict(n_requests=n_requests, seed=seed, burstiness=burstiness, q=q, warmup=warmup)
     alone = rate_point(step, sched, tokens_in, tokens_out, sat * 1e-4, **kw)
-    rates = sat * np.geomspace(0.02, 1.05, grid_points)
+    rates = sat * np.geomspace(0.02, 1.05 if sustained else 4.0, grid_points)
     curve = [rate_point(step, sched, tokens_in, tokens_out, r, **kw) for r in rates]
     if not _meets(alone, ttft_slo_s, itl_slo_s):
         return SloCapacity(0.0, None, alone, tuple(curve))
 
     def fine(p: RatePoint) -> bool:  # a finite run above saturation can still look fine; no such rate is sustainable
-        return p.rate_per_s <= sat and _meets(p, ttft_slo_s, itl_slo_s)
+        return (p.rate_per_s <= sat or not sustained) and _meets(p, ttft_slo_s, itl_slo_s)
     ok = [fine(p) for p in curve]
-    bad = ok.index(False)  # the grid ends above saturation, so some point is not fine
+    if all(ok):  # a finite run that meets the SLO at 4 × saturation: report the top of the grid
+        return SloCapacity(curve[-1].rate_per_s, curve[-1], alone, tuple(curve))
+    bad = ok.index(False)
     lo = curve[bad - 1] if bad else alone
     hi = curve[bad]
     extra = []

@@ -4,6 +4,7 @@ The report is built from the same `plan()` result the notebooks show, so there i
 """
 from __future__ import annotations
 
+import base64
 import html
 import shutil
 import subprocess
@@ -32,7 +33,8 @@ _TEMPLATES = jinja2.Environment(
 
 
 def _table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
-    return df.to_html(index=False, escape=True, border=0, float_format=lambda x: floatfmt.format(x), na_rep="—")
+    html_table = df.to_html(index=False, escape=True, border=0, float_format=lambda x: floatfmt.format(x), na_rep="—")
+    return f"<div class='tablewrap'>{html_table}</div>"  # scrolls on screen, wraps inside the page when printed
 
 
 def profile_table(profile: Profile) -> pd.DataFrame:
@@ -129,6 +131,7 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
         answer=answer, warnings=result.warnings, figures=figure_html,
         summary_table=_table(result.summary()),
+        curves_csv=base64.b64encode(result.curves.to_csv(index=False).encode()).decode(),
         capacity_note=" ".join([*result.capacity_notes, *([result.validation] if result.validation else []),
                                 ("Each row is one offered Poisson rate through the simulated server (TTFT, ITL and end-to-end at p95); "
                                  "the capacity is the highest rate whose p95 TTFT and ITL meet the SLO."

@@ -87,3 +87,13 @@ def test_step_model_recovers_known_coefficients():
     assert m.fit_rms_pct < 1e-6 and m.measured_batch == 16 and m.measured_prompt == 2048
     assert m.outside_range(4096, 128) == ["prompt 4,096 tokens > longest measured prefill 2,048",
                                           "context 4,224 tokens > deepest measured decode 4,160"]
+
+
+def test_a_short_load_test_can_pass_above_saturation_but_a_plan_never_counts_it():
+    from planner.core.simulate import saturation_rate
+    sm = steps(overhead=0.02, per_seq=5e-4, per_prefill=3e-4)
+    sched = Scheduler(kind="vllm", max_seqs=8, token_budget=2048)
+    sat = saturation_rate(sm, sched, 256, 256)
+    plan = capacity_at_slo_sim(sm, sched, 256, 256, 30.0, 1.0)
+    short = capacity_at_slo_sim(sm, sched, 256, 256, 30.0, 1.0, n_requests=20, warmup=0.0, sustained=False)
+    assert plan.requests_per_s <= sat < short.requests_per_s
