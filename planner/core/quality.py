@@ -9,6 +9,7 @@ from __future__ import annotations
 from planner.core.records import EngineProfile, Profile, Summary
 
 WIDE_CI_PCT = 25.0  # a 95 % CI half-width above this share of the mean is too wide to plan on
+NOISY_NOTE = "noisy:"  # the profiler's note on a test that stayed contended after a repeat
 
 
 def _half_width_pct(s: Summary) -> float | None:
@@ -24,6 +25,7 @@ def trust_problems(profile: Profile) -> list[str]:
     if load is not None and load.contended:
         out.append(f"the machine was busy while measuring (other work took {load.other_cpu_fraction or 0:.0%} of the CPUs, the hypervisor "
                    f"{load.steal_fraction or 0:.0%}): re-run the profile on a quiet machine")
+    out += [n[len(NOISY_NOTE):].strip() for n in profile.notes if n.startswith(NOISY_NOTE)]
     if not isinstance(profile, EngineProfile):
         return out
     tests = [(f"prefill {p.prompt_tokens}", p.tok_s) for p in profile.prefill] + [(f"decode at depth {d.context_depth}", d.tok_s) for d in profile.decode]

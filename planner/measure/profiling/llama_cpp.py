@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from planner import __version__
 from planner.core.errors import InputError, Interrupted, MeasurementError, SetupError
+from planner.core.quality import NOISY_NOTE
 from planner.core.records import (
     ConcurrencyPoint,
     DecodePoint,
@@ -170,8 +171,19 @@ class _Run:
         save_profile(self.profile, self.path)
 
     def repeat(self, measure: Callable[[], float]) -> list[float]:
-        return repeat_until_stable(measure, min_reps=self.config.min_reps, max_reps=self.config.max_reps,
-                                   target_rel_ci=self.config.target_ci_pct / 100, time_budget_s=self.config.time_budget_s)
+        """Repetitions of one test, with the machine's load measured around them: a test that ran while other work
+        took more than CONTENDED_FRACTION of the CPUs is measured again, and if it is still contended the profile
+        is marked noisy (a note trust_problems() reads) instead of passing its figures off as quiet."""
+        for _attempt in range(2):
+            meter = LoadMeter()
+            samples = repeat_until_stable(measure, min_reps=self.config.min_reps, max_reps=self.config.max_reps,
+                                          target_rel_ci=self.config.target_ci_pct / 100, time_budget_s=self.config.time_budget_s)
+            load = meter.stop()
+            if not load.contended:
+                return samples
+        self.profile.notes.append(f"{NOISY_NOTE} a test was measured twice while other work took {load.other_cpu_fraction:.0%} of the "
+                                  f"CPUs (the hypervisor {load.steal_fraction:.0%}); its figures are kept but suspect")
+        return samples
 
 
 def profile_model(

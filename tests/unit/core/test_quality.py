@@ -18,3 +18,9 @@ def test_contention_wide_intervals_and_faster_deep_decode_are_named():
     assert problems[0].startswith("the machine was busy while measuring (other work took 40% of the CPUs")
     assert "decode at depth 0 ±40%" in problems[1]
     assert problems[2].startswith("decode at depth 4096 (200.0 tok/s) is faster than at depth 0 (50.0 tok/s)")
+
+
+def test_a_test_the_profiler_marked_noisy_is_named():
+    p = make_profile()
+    p.notes.append("noisy: a test was measured twice while other work took 35% of the CPUs (the hypervisor 0%); its figures are kept but suspect")
+    assert trust_problems(p) == ["a test was measured twice while other work took 35% of the CPUs (the hypervisor 0%); its figures are kept but suspect"]
