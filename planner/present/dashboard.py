@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from planner.core.errors import PlannerError
+from planner.core.cost import api_cost_per_request
 from planner.core.hybrid import hybrid_costs
 from planner.core.plan import PlanResult, PriceChoice, Workload, plan
 from planner.core.records import Profile
@@ -24,6 +25,9 @@ from planner.formats.validation import plan_validation
 def _dollars(text: str) -> str:
     """"$0.07/h = $49/month" in an HTML widget: JupyterLab's MathJax would typeset what lies between two dollar signs."""
     return text.replace("$", "&#36;")
+
+
+FRONTIER_API = "gpt-4o"  # the hybrid split's default destination for the traffic not self-hosted
 
 
 class PlanDashboard:
@@ -51,8 +55,11 @@ class PlanDashboard:
         self.peak = w.FloatSlider(value=wl.peak_to_avg, min=1, max=10, step=0.1, description="peak ÷ average", style=style, layout=layout)
         self.util = w.FloatSlider(value=wl.max_utilisation, min=0.1, max=1, step=0.05, description="max utilisation", style=style, layout=layout)
         self.share = w.FloatSlider(value=1.0, min=0, max=1, step=0.05, description="self-hosted share", style=style, layout=layout)
+        # hybrid routing sends the share that is not self-hosted to a (dearer) frontier API: a price of its own
+        self.frontier = w.Combobox(options=api_models, value=FRONTIER_API if FRONTIER_API in api_models else self.api.value, ensure_option=True,
+                                   placeholder="type to search", description="frontier API (hybrid)", style=style, layout=layout)
         self.controls = [self.profile, self.instance, self.api, self.volume, self.tokens_in, self.tokens_out, self.ttft, self.itl,
-                         self.peak, self.util, self.share]
+                         self.peak, self.util, self.share, self.frontier]
         self.cost_fig = go.FigureWidget(layout=dict(template="plotly_white", height=420, xaxis=dict(type="log", title="requests per month"),
                                                     yaxis=dict(type="log", title="USD per month"), legend=dict(orientation="h", y=-0.25),
                                                     margin=dict(t=40)))
@@ -95,9 +102,11 @@ class PlanDashboard:
             trace.opacity = 1.0
         c, s = r.curves, self.share.value
         wl = r.workload
+        frontier = to_record("api_prices", lookup(self.api_prices, "api_prices", self.frontier.value))
+        frontier_usd = float(api_cost_per_request(wl.tokens_in, wl.tokens_out, frontier.input_usd_per_mtok / 1e6, frontier.output_usd_per_mtok / 1e6))
         hybrid = hybrid_costs(np.append(c["requests_per_month"].to_numpy(), wl.requests_per_month), [s], capacity_rps=r.capacity_rps,
                               replica_usd_per_month=r.replica_usd_per_month, selfhost_api_equivalent_usd_per_request=r.api_usd_per_request,
-                              frontier_usd_per_request=r.api_usd_per_request, peak_to_avg=wl.peak_to_avg,
+                              frontier_usd_per_request=frontier_usd, peak_to_avg=wl.peak_to_avg,
                               max_utilisation=wl.max_utilisation, min_replicas=wl.min_replicas)["total_usd_per_month"].to_numpy()
         hybrid, hybrid_now = hybrid[:-1], hybrid[-1]
         be = [v for v in (r.break_even_first,) if np.isfinite(v)]
@@ -116,7 +125,8 @@ class PlanDashboard:
         csv = base64.b64encode(c.to_csv(index=False).encode()).decode()
         download = (f"<a download='plan-costs.csv' href='data:text/csv;base64,{csv}'>download the cost at every volume (CSV)</a>")
         self._shown = _dollars(rows + (f"<ul class='warnings' style='color:#8a5300'>{warnings}</ul>" if warnings else "")
-                               + f"<p>hybrid ({s:.0%} self-hosted) at {t.requests_per_month:,.0f} req/month: <b>${hybrid_now:,.2f}/month</b></p>") + download
+                               + f"<p>hybrid ({s:.0%} self-hosted, the rest on {html.escape(frontier.model)}) at {t.requests_per_month:,.0f} req/month: "
+                                 f"<b>${hybrid_now:,.2f}/month</b></p>") + download
         self.summary.value = self._shown
         self.result = r
         return r

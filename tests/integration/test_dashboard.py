@@ -21,7 +21,7 @@ def test_redraw_follows_the_controls(dash):
     assert dash.result.api_usd_per_request > first.api_usd_per_request
     assert np.allclose(dash.cost_fig.data[1].y, dash.result.curves["api_usd_per_month"])
     dash.share.value = 0.5
-    assert dash.cost_fig.data[2].visible and "hybrid (50% self-hosted)" in dash.summary.value
+    assert dash.cost_fig.data[2].visible and "hybrid (50% self-hosted, the rest on gpt-4o)" in dash.summary.value
 
 
 def test_unreachable_slo_is_shown_not_raised(dash):
