@@ -304,7 +304,8 @@ def achievable(table: pd.DataFrame, workload: Workload) -> str:
         return "the profile holds no latency figures; re-run it"
     ratio = np.maximum(rows["ttft_s"] / workload.ttft_slo_s, rows["itl_p95_s"] / workload.itl_slo_s)
     best = rows.loc[ratio.idxmin()]
-    where = f" at concurrency {best['concurrency']:.3g}" if np.isfinite(best.get("concurrency", np.nan)) else ""
+    conc = best.get("concurrency", np.nan)
+    where = f" at concurrency {conc:g}" if np.isfinite(conc) and float(conc).is_integer() else ""  # a measured level, not a simulated mean
     return (f"the closest level{where} reaches TTFT {best['ttft_s']:.3g} s and ITL p95 {best['itl_p95_s']:.3g} s "
             f"({best['requests_per_s']:.3g} req/s) — an SLO of TTFT ≤ {best['ttft_s']:.3g} s and ITL ≤ {best['itl_p95_s']:.3g} s "
             f"would be met; relax the SLO to that or choose faster hardware")

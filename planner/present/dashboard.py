@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from planner.core.errors import PlannerError
 from planner.core.cost import api_cost_per_request
+from planner.core.errors import PlannerError
 from planner.core.hybrid import hybrid_costs
 from planner.core.plan import PlanResult, PriceChoice, Workload, plan
 from planner.core.records import Profile

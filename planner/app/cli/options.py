@@ -1,6 +1,10 @@
 """Parsing of option values shared by the command groups: one line naming the option when a value is bad."""
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from planner.core.errors import InputError
 
 
@@ -13,3 +17,18 @@ def _ints(text: str | None, field: str) -> tuple[int, ...]:
         raise InputError(f"{field}: expected comma-separated integers like 1,2,4 (got {text!r})") from None
 
 
+
+
+# The workload and price options `plan` and `compare` share: one declaration each.
+Price = Annotated[str, typer.Option(help="on_demand, spot or reserved")]
+Requests = Annotated[float, typer.Option(help="requests per month to quote")]
+TokensIn = Annotated[float, typer.Option(help="prompt tokens per request")]
+TokensOut = Annotated[float, typer.Option(help="output tokens per request")]
+TtftSlo = Annotated[float, typer.Option(help="TTFT limit (p95), seconds")]
+ItlSlo = Annotated[float, typer.Option(help="inter-token latency limit (p95), seconds")]
+PeakToAvg = Annotated[float, typer.Option(help="peak load ÷ average load")]
+
+
+def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InputError(f"{option}: must be {', '.join(choices[:-1])} or {choices[-1]} (got {value!r})")

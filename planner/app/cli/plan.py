@@ -8,6 +8,7 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 
+from planner.app.cli.options import ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, TtftSlo, check_choice
 from planner.app.workflows import build_report, compare_options, engine_profiles_beside, newest_profile, plan_profile, report_comparison
 from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.core.plan import Workload
@@ -22,6 +23,8 @@ from planner.present.report import write_report
 from planner.present.tables import fit_table
 
 app = typer.Typer()
+PRICE_KINDS = ("on_demand", "spot", "reserved")
+FORMATS = ("table", "json", "csv")
 
 
 @app.command()
@@ -29,29 +32,27 @@ def plan(
     profile_path: Path | None = typer.Option(None, "--profile", help="profile JSON (default: newest under profiles/)"),
     instance: str | None = typer.Option(None, help="instance from data/instances.csv (default: one like the profiled machine)"),
     api: str | None = typer.Option(None, help="API model from data/api_prices.csv (default: gpt-4o-mini)"),
-    price: str = typer.Option("on_demand", help="on_demand, spot or reserved"),
-    requests: float = typer.Option(1e6, help="requests per month to quote"),
-    tokens_in: float = typer.Option(512, help="prompt tokens per request"),
-    tokens_out: float = typer.Option(128, help="output tokens per request"),
-    ttft_slo: float = typer.Option(2.0, help="TTFT limit, seconds"),
-    itl_slo: float = typer.Option(0.2, help="inter-token latency limit, seconds"),
-    peak_to_avg: float = typer.Option(2.0, help="peak load ÷ average load"),
+    price: Price = "on_demand",
+    requests: Requests = 1e6,
+    tokens_in: TokensIn = 512,
+    tokens_out: TokensOut = 128,
+    ttft_slo: TtftSlo = 2.0,
+    itl_slo: ItlSlo = 0.2,
+    peak_to_avg: PeakToAvg = 2.0,
     users: float | None = typer.Option(None, help="monthly active users (checked against the model's licence)"),
     html: Path | None = typer.Option(None, help="also write the HTML report here"),
     params: Path | None = typer.Option(None, help="workload YAML (overrides the options above)"),
     output_format: str = typer.Option("table", "--format", help="table (with a verdict line), json (the plan), csv (costs at every volume)"),
 ):
     """Monthly cost self-hosted vs API, replicas at the SLO, and the break-even volume."""
-    if price not in ("on_demand", "spot", "reserved"):
-        raise InputError(f"--price: must be on_demand, spot or reserved (got {price!r})")
+    check_choice("--price", price, PRICE_KINDS)
     for option, value in (("--api", api), ("--instance", instance)):
         if value is not None and not value.strip():
             raise InputError(f"{option}: empty; name a row (see `llm-planner catalog`) or leave the option out for the default")
     workload = load_params(params).workload if params else _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out,
                                                                    ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, peak_to_avg=peak_to_avg,
                                                                    monthly_active_users=users)
-    if output_format not in ("table", "json", "csv"):
-        raise InputError(f"--format: table, json or csv (got {output_format!r})")
+    check_choice("--format", output_format, FORMATS)
     result, prof, path = plan_profile(profile_path, instance, api, workload, price_kind=price)  # type: ignore[arg-type]
     if output_format == "json":
         typer.echo(json.dumps(result.as_dict(), indent=2))
@@ -73,20 +74,18 @@ def compare(
     profile_paths: list[Path] = typer.Option(None, "--profile", help="profile JSON; repeat for several (default: newest under profiles/)"),
     instances: list[str] = typer.Option(None, "--instance", help="instance from data/instances.csv; repeat (default: one like each profiled machine)"),
     apis: list[str] = typer.Option(None, "--api", help="API model from data/api_prices.csv; repeat (default: gpt-4o-mini and gpt-4o)"),
-    price: str = typer.Option("on_demand", help="on_demand, spot or reserved"),
-    requests: float = typer.Option(1e6, help="requests per month to quote"),
-    tokens_in: float = typer.Option(512, help="prompt tokens per request"),
-    tokens_out: float = typer.Option(128, help="output tokens per request"),
-    ttft_slo: float = typer.Option(2.0, help="TTFT limit (p95), seconds"),
-    itl_slo: float = typer.Option(0.2, help="inter-token latency limit (p95), seconds"),
-    peak_to_avg: float = typer.Option(2.0, help="peak load ÷ average load"),
+    price: Price = "on_demand",
+    requests: Requests = 1e6,
+    tokens_in: TokensIn = 512,
+    tokens_out: TokensOut = 128,
+    ttft_slo: TtftSlo = 2.0,
+    itl_slo: ItlSlo = 0.2,
+    peak_to_avg: PeakToAvg = 2.0,
     output_format: str = typer.Option("table", "--format", help="table (with the recommendation), json, or csv (every option at every volume)"),
 ):
     """Several self-hosted options and APIs side by side: the cheapest in each volume band, and a recommendation."""
-    if price not in ("on_demand", "spot", "reserved"):
-        raise InputError(f"--price: must be on_demand, spot or reserved (got {price!r})")
-    if output_format not in ("table", "json", "csv"):
-        raise InputError(f"--format: table, json or csv (got {output_format!r})")
+    check_choice("--price", price, PRICE_KINDS)
+    check_choice("--format", output_format, FORMATS)
     workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
                          peak_to_avg=peak_to_avg)
     paths = list(profile_paths or []) or [newest_profile()]
@@ -215,8 +214,7 @@ def catalog(kind: str = typer.Argument(..., help="api_prices, instances, hardwar
             contains: str | None = typer.Option(None, help="only rows whose key contains this text"),
             output_format: str = typer.Option("table", "--format", help="table (fits the terminal; sources as footnotes), json or csv")):
     """List a data catalog with its sources and dates."""
-    if output_format not in ("table", "json", "csv"):
-        raise InputError(f"--format: table, json or csv (got {output_format!r})")
+    check_choice("--format", output_format, FORMATS)
     df = load_catalog(kind)
     if contains:
         key = SCHEMAS[kind]["key"][0]

@@ -45,7 +45,7 @@ def test_table_ends_with_a_verdict(capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("verdict: at 5,000,000 requests/month ") and " is cheaper ($" in out[-1]
     assert main([*ARGS, "--format", "yaml"]) == 2
-    assert "--format: table, json or csv" in capsys.readouterr().err
+    assert "--format: must be table, json or csv" in capsys.readouterr().err
 
 
 def test_compare_ranks_profiles_and_apis_and_recommends(capsys, monkeypatch):
