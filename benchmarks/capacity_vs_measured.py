@@ -258,7 +258,7 @@ def table(result: CapacityValidation) -> str:
                      f"TTFT {c.raw_median_abs_error_pct_ttft_p95 or math.nan:.1f}%, ITL {c.raw_median_abs_error_pct_itl_p95 or math.nan:.1f}%")
     lines.append(f"all: median |error| rate {result.median_abs_error_pct_rate or math.nan:.1f}% (worst {result.max_abs_error_pct_rate or math.nan:.1f}%), "
                  f"p95 TTFT {result.median_abs_error_pct_ttft_p95 or math.nan:.1f}%, p95 ITL {result.median_abs_error_pct_itl_p95 or math.nan:.1f}%, "
-                 f"{result.n_workloads} workloads")
+                 f"{result.n_workloads} workloads, {result.n_with_measured_rate} with a measured rate at the SLO")
     return "\n".join(lines)
 
 
@@ -294,11 +294,14 @@ def reanalyse(path: Path) -> CapacityValidation:
         calibrations.append(summarize_engine(cal.model_copy(update=dict(step_model=_step_dict(step))), records))
     pts = [p for r in records for p in r.points]
     return old.model_copy(update=dict(
-        calibrations=calibrations, records=records,
+        calibrations=calibrations, records=records, n_with_measured_rate=sum(r.measured_requests_per_s is not None for r in records),
         median_abs_error_pct_rate=abs_median(r.error_pct_rate for r in records), max_abs_error_pct_rate=abs_max(r.error_pct_rate for r in records),
         median_abs_error_pct_ttft_p95=abs_median(p.error_pct_ttft_p95 for p in pts), median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in pts),
-        notes=[*old.notes, f"predictions recomputed on {datetime.now(UTC):%Y-%m-%d} by `--reanalyse` (llm-planner {__version__}); "
-                           "the measurements are those of the original run"]))
+        notes=[*(n for n in old.notes if not n.startswith(REANALYSED)),
+               f"{REANALYSED} {datetime.now(UTC):%Y-%m-%d} by `--reanalyse` (llm-planner {__version__}); the measurements are those of the original run"]))
+
+
+REANALYSED = "predictions recomputed on"
 
 
 def _step_dict(step) -> dict[str, float]:
@@ -339,6 +342,7 @@ def main() -> None:
     result = CapacityValidation(
         created_at=datetime.now(UTC), tool_version=__version__, command="python benchmarks/capacity_vs_measured.py " + " ".join(sys.argv[1:]),
         machine=machine, load=load.stop(), engines=engines, n_workloads=len(records),
+        n_with_measured_rate=sum(r.measured_requests_per_s is not None for r in records),
         median_abs_error_pct_rate=abs_median(r.error_pct_rate for r in records), max_abs_error_pct_rate=abs_max(r.error_pct_rate for r in records),
         median_abs_error_pct_ttft_p95=abs_median(p.error_pct_ttft_p95 for p in points),
         median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in points), calibrations=calibrations, records=records,

@@ -88,6 +88,7 @@ class CapacityValidation(_Model):
     load: MachineLoad | None = None
     engines: list[str]
     n_workloads: int
+    n_with_measured_rate: int | None = Field(None, description="workloads whose measured rates bracketed the SLO (the rate errors' sample)")
     median_abs_error_pct_rate: float | None
     max_abs_error_pct_rate: float | None
     median_abs_error_pct_ttft_p95: float | None
