@@ -76,6 +76,7 @@ class EngineCalibration(_Model):
     raw_median_abs_error_pct_ttft_p95: float | None = None
     raw_median_abs_error_pct_itl_p95: float | None = None
     n_workloads: int = 0
+    n_with_measured_rate: int | None = None
 
 
 class CapacityValidation(_Model):
@@ -125,6 +126,7 @@ def summarize_engine(cal: EngineCalibration, records: list[WorkloadCheck]) -> En
         median_abs_error_pct_rate=abs_median(r.error_pct_rate for r in mine), max_abs_error_pct_rate=abs_max(r.error_pct_rate for r in mine),
         median_abs_error_pct_ttft_p95=abs_median(p.error_pct_ttft_p95 for p in pts),
         median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in pts), n_workloads=len(mine),
+        n_with_measured_rate=sum(r.measured_requests_per_s is not None for r in mine),
         raw_median_abs_error_pct_rate=abs_median(r.raw_error_pct_rate for r in mine), raw_max_abs_error_pct_rate=abs_max(r.raw_error_pct_rate for r in mine),
         raw_median_abs_error_pct_ttft_p95=abs_median(p.raw_error_pct_ttft_p95 for p in pts),
         raw_median_abs_error_pct_itl_p95=abs_median(p.raw_error_pct_itl_p95 for p in pts)))
@@ -153,5 +155,6 @@ def validation_note(cal: EngineCalibration | None, source: str, *, calibrated: b
     if rate is None:
         return f"not validated: the {cal.engine} validation bracketed no workload's capacity ({source})"
     fmt = lambda v: "n/a" if v is None else f"{v:.0f}%"  # noqa: E731
-    return (f"validated against a real {cal.engine} server ({how}): median |error| {fmt(rate)} on the rate at the SLO (worst {fmt(worst)}), "
-            f"p95 TTFT {fmt(ttft)}, p95 ITL {fmt(itl)} over {cal.n_workloads} workloads ({source})")
+    measured = "" if cal.n_with_measured_rate is None else f"; rates measured for {cal.n_with_measured_rate} of {cal.n_workloads} workloads"
+    return (f"validated against a real {cal.engine} server ({how}): median |error| {fmt(rate)} on the rate at the SLO (worst {fmt(worst)}"
+            f"{measured}), p95 TTFT {fmt(ttft)}, p95 ITL {fmt(itl)} ({source})")
