@@ -25,7 +25,9 @@ def trust_problems(profile: Profile) -> list[str]:
     if load is not None and load.contended:
         out.append(f"the machine was busy while measuring (other work took {load.other_cpu_fraction or 0:.0%} of the CPUs, the hypervisor "
                    f"{load.steal_fraction or 0:.0%}): re-run the profile on a quiet machine")
-    out += [n[len(NOISY_NOTE):].strip() for n in profile.notes if n.startswith(NOISY_NOTE)]
+    noisy = [n[len(NOISY_NOTE):].strip() for n in profile.notes if n.startswith(NOISY_NOTE)]
+    if noisy:
+        out.append(noisy[0] if len(noisy) == 1 else f"{len(noisy)} tests stayed contended after a repeat (first: {noisy[0]})")
     if not isinstance(profile, EngineProfile):
         return out
     tests = [(f"prefill {p.prompt_tokens}", p.tok_s) for p in profile.prefill] + [(f"decode at depth {d.context_depth}", d.tok_s) for d in profile.decode]

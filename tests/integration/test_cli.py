@@ -3,6 +3,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "planner", *args], capture_output=True, text=True, timeout=120)
@@ -32,8 +34,13 @@ def test_demo_prints_the_answer_and_writes_the_report(tmp_path):
     """The README's main command end to end (quick profile of the embedded model, plan, HTML report)."""
     out = subprocess.run([sys.executable, "-m", "planner", "demo", "--profiles-dir", str(tmp_path / "profiles"),
                           "--reports-dir", str(tmp_path / "reports")], capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
     assert re.search(r"measured decode [\d,.]+ tok/s", out.stdout)
+    assert len(list((tmp_path / "profiles").glob("SmolLM2-135M-Instruct.Q4_1__cpu__*.json"))) == 1
+    if out.returncode == 3:  # a busy or noisy machine: the demo must say so in one line and print no verdict
+        assert out.stderr.startswith("error: no verdict: the measurement is not trustworthy — ") and len(out.stderr.strip().splitlines()) == 1
+        assert "break-even" not in out.stdout and not (tmp_path / "reports" / "demo.html").exists()
+        pytest.skip(f"the machine was not quiet enough for a verdict: {out.stderr.strip()[:200]}")
+    assert out.returncode == 0, out.stderr
     assert re.search(r"break-even volume vs gpt-4o-mini .*: (none|[\d,]+ requests/month)", out.stdout)
     assert re.search(r"note: capacity measured on .*; \S+ \(\d+ vCPUs\) is assumed to be as fast", out.stdout)
     assert "plotly" in (tmp_path / "reports" / "demo.html").read_text()

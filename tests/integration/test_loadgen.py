@@ -69,7 +69,7 @@ def test_concurrency_sweep_gives_a_capacity(server, embedded_path, tmp_path):
     c8 = loaded.serving[-1]
     last = max(range(8), key=lambda i: c8.e2e_ms.samples[i])
     assert c8.ttft_ms.samples[last] > max(e for i, e in enumerate(c8.e2e_ms.samples) if i != last) - 50
-    rps, conc = capacity_at_slo(serving_capacity_table(loaded), 30, 2)  # goodput counts
+    rps, conc = capacity_at_slo(serving_capacity_table(loaded), 30, 2)  # levels whose p95s meet this SLO
     assert rps > 0 and conc in (1, 2, 4, 8)
     assert loaded.settings.extra["knee_target"] in (1, 2, 4, 8)
     assert loaded.engine.name == "openai-http" and loaded.engine.backend == "llama_cpp.server"

@@ -55,7 +55,7 @@ def test_plan_break_even_is_where_the_curves_cross(tiny_profile, prices):
 
 def test_unreachable_slo_is_explained(tiny_profile, prices):
     profile, _ = tiny_profile
-    with pytest.raises(PlannerError, match="no measured load level .* meets TTFT"):
+    with pytest.raises(PlannerError, match="no load level .* meets TTFT"):
         plan(profile, prices, Workload(itl_slo_s=1e-6))
 
 

@@ -24,3 +24,9 @@ def test_a_test_the_profiler_marked_noisy_is_named():
     p = make_profile()
     p.notes.append("noisy: a test was measured twice while other work took 35% of the CPUs (the hypervisor 0%); its figures are kept but suspect")
     assert trust_problems(p) == ["a test was measured twice while other work took 35% of the CPUs (the hypervisor 0%); its figures are kept but suspect"]
+
+
+def test_many_noisy_tests_are_one_reason():
+    p = make_profile()
+    p.notes += ["noisy: a test was measured twice while other work took 35% of the CPUs"] * 3
+    assert trust_problems(p) == ["3 tests stayed contended after a repeat (first: a test was measured twice while other work took 35% of the CPUs)"]
