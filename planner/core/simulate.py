@@ -105,7 +105,7 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
     waiting: deque[int] = deque()
     running: list[int] = []
     itl_vals: list[np.ndarray] = []
-    itl_wts: list[np.ndarray] = []
+    itl_batch: list[int] = []
     slow_gaps: list[float] = []
     t = 0.0
     nxt = 0
@@ -131,9 +131,10 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
             bsz = len(running)
             steps = min(n_out[i] - gen[i] for i in running)
             kv0 = sum(computed[i] for i in running)
-            if paged:
-                free_tokens = (cap_blocks - used_blocks) * block + sum(blocks(computed[i]) * block - computed[i] for i in running)
-                steps = min(steps, free_tokens // bsz)
+            if paged:  # no request may need a block the cache does not have: within min slack nobody needs one, and past
+                # it each needs at most one block per `block` steps
+                min_slack = min(blocks(computed[i]) * block - computed[i] for i in running)
+                steps = min(steps, min_slack + block * ((cap_blocks - used_blocks) // bsz))
             if steps >= 1:
                 dts = (a0 + b0 * bsz + c0 * kv0) + (c0 * bsz) * np.arange(steps)
                 if nxt < n and len(running) < max_seqs:
@@ -145,7 +146,7 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
                 busy += dur
                 area += bsz * dur
                 itl_vals.append(dts)
-                itl_wts.append(np.full(steps, bsz, float))
+                itl_batch.append(bsz)  # every gap of this stretch was seen by bsz requests (weights built once, at the end)
                 still = []
                 for i in running:
                     gen[i] += steps
@@ -154,8 +155,6 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
                     if gen[i] >= n_out[i]:
                         finish[i] = t
                         done += 1
-                        if paged:
-                            used_blocks -= blocks(computed[i])
                     else:
                         still.append(i)
                 if paged:
@@ -237,11 +236,11 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
             running = [i for i in running if i not in finished]
 
     arr_a = np.asarray(arr)
+    weights = np.repeat(np.asarray(itl_batch, float), [len(v) for v in itl_vals]) if itl_vals else np.empty(0)
     if slow_gaps:
         itl_vals.append(np.asarray(slow_gaps))
-        itl_wts.append(np.ones(len(slow_gaps)))
+        weights = np.concatenate([weights, np.ones(len(slow_gaps))])
     values = np.concatenate(itl_vals) if itl_vals else np.empty(0)
-    weights = np.concatenate(itl_wts) if itl_wts else np.empty(0)
     return SimResult(arrivals_s=arr_a, ttft_s=np.asarray(first) - arr_a + sched.ttft_overhead_s,
                      e2e_s=np.asarray(finish) - arr_a + sched.ttft_overhead_s, itl_values_s=values, itl_weights=weights,
                      duration_s=t, preemptions=preemptions, mean_running=area / t if t > 0 else 0.0, busy_s=busy)
