@@ -23,6 +23,7 @@ from planner.core.errors import MeasurementError, SetupError
 from planner.core.plan import PlanResult
 from planner.core.projection import efficiency_table
 from planner.core.records import EngineProfile, Profile, ServingProfile
+from planner.core.units import HOURS_PER_MONTH
 from planner.formats.catalog import reference_bandwidth
 from planner.formats.files import atomic_write_text, sha256_file
 from planner.present.charts import compare_chart, cost_curves, engine_comparison_chart, profile_speeds, replica_staircase
@@ -131,6 +132,7 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
         answer=answer, warnings=result.warnings, figures=figure_html,
         summary_table=_table(result.summary()),
+        assumptions=assumptions(result),
         curves_csv=base64.b64encode(result.curves.to_csv(index=False).encode()).decode(),
         capacity_note=" ".join([*result.capacity_notes, *([result.validation] if result.validation else []),
                                 ("Each row is one offered Poisson rate through the simulated server (TTFT, ITL and end-to-end at p95); "
@@ -146,6 +148,23 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
         **_engine_section(engines or [], result),
         **_compare_section(comparison),
     )
+
+
+def assumptions(result: PlanResult) -> list[str]:
+    """What the figures assume, in plain words, next to the figures (not in a footnote)."""
+    w = result.workload
+    out = [f"A month is {HOURS_PER_MONTH:g} hours; a self-hosted replica is billed for all of them (always on, at least "
+           f"{w.min_replicas} replica{'s' if w.min_replicas > 1 else ''}) — no autoscaling to demand.",
+           f"Replicas are sized for the peak hour: peak load = {w.peak_to_avg:g} × the monthly average, and no replica runs busier "
+           f"than {w.max_utilisation:.0%} of its capacity at that peak.",
+           f"Capacity is the requests/s one replica sustains with p95 TTFT ≤ {w.ttft_slo_s:g} s and p95 ITL ≤ {w.itl_slo_s:g} s for "
+           f"{w.tokens_in:g} → {w.tokens_out:g}-token requests ({result.capacity_source}).",
+           f"The API is billed per token at the catalog's list price{'' if not w.cached_fraction else f', {w.cached_fraction:.0%} of input tokens at the cache price'}; "
+           "batch discounts and rate limits are not applied."]
+    if result.validation:
+        out.append(f"Capacity model error: {result.validation}.")
+    out += [w_ for w_ in result.warnings if w_.startswith("projection:")]
+    return out
 
 
 def _compare_section(comparison: Comparison | None) -> dict[str, str | None]:

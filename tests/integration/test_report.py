@@ -33,6 +33,9 @@ def report(tiny_profile, tmp_path_factory):
 def test_html_is_standalone_with_provenance(report):
     out, result = report
     html = out.read_text()
+    # the assumptions in plain words, with this plan's own numbers
+    assert "A month is 730 hours" in html and f"peak load = {result.workload.peak_to_avg:g} × the monthly average" in html
+    assert f"p95 TTFT ≤ {result.workload.ttft_slo_s:g} s" in html
     assert "<script" in html and "Plotly.newPlot" in html and 'src="http' not in html  # plotly inlined: works offline
     assert result.prices.replica_provenance.source in html and result.prices.api_provenance.as_of in html
     profile = load_profile(result.profile_ref)
