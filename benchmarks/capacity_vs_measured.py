@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from planner import __version__
+from planner.core.capacity import scheduler_for
 from planner.core.simulate import Scheduler, capacity_at_slo_sim, poisson_arrivals, simulate
 from planner.core.stepmodel import fit_step_model
 from planner.core.validation import (
@@ -67,8 +68,7 @@ WORKLOADS = {
 }
 RATE_FACTORS = (0.6, 0.9, 1.2)  # offered rates, × the predicted capacity
 SERVER_CTX = 4096  # vLLM --max-model-len
-SLOTS = 8  # llama-server -np; each slot holds SLOT_CTX tokens
-SLOT_CTX = 2560
+SLOT_CTX = 2560  # tokens each llama-server slot holds
 RUN_S = 45.0
 MIN_REQUESTS = 20
 
@@ -130,31 +130,27 @@ def bracket_side(points: list[RatePointCheck], ttft_slo: float, itl_slo: float) 
     return "up" if all(ok) else "down" if not any(ok) else None
 
 
-def start_server(engine: str):
+def start_server(engine: str, sched: Scheduler):
+    """The real server, configured as the scheduler the plan simulates for this engine profile (the planner's own
+    `scheduler_for`): the same sequence limit and token budget, so what is validated is what a plan uses."""
     from planner.measure.gguf.embedded import embedded_model_path
     if engine == "vllm":
         from planner.measure.gguf.hf import hf_folder
         from planner.measure.serving.servers import VllmServer
-        return VllmServer(hf_folder(embedded_model_path()), n_ctx=SERVER_CTX, kv_cache_gib=2.0, max_num_seqs=256,
-                          max_num_batched_tokens=4096, model_alias="smollm2").start()
+        return VllmServer(hf_folder(embedded_model_path()), n_ctx=SERVER_CTX, kv_cache_gib=2.0, max_num_seqs=sched.max_seqs,
+                          max_num_batched_tokens=sched.token_budget, model_alias="smollm2").start()
     from planner.measure.serving.servers import LlamaServer
-    return LlamaServer(embedded_model_path(), parallel=SLOTS, n_batch=2048, n_ctx=SLOTS * SLOT_CTX, model_alias="smollm2").start()
-
-
-def scheduler_for(engine: str, profile) -> Scheduler:
-    if engine == "vllm":
-        return Scheduler(kind="vllm", max_seqs=256, token_budget=4096, kv_capacity_tokens=profile.engine.kv_cache_tokens,
-                         block_size=int(profile.settings.extra.get("block_size", 16)))
-    return Scheduler(kind="slots", max_seqs=SLOTS, token_budget=2048)
+    return LlamaServer(embedded_model_path(), parallel=sched.max_seqs, n_batch=sched.token_budget, n_ctx=sched.max_seqs * SLOT_CTX,
+                       model_alias="smollm2").start()
 
 
 def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: int, tok, log) -> tuple[EngineCalibration, list[WorkloadCheck]]:
     profile = load_profile(profile_path)
     step = fit_step_model(profile)
-    sched = scheduler_for(engine, profile)
+    sched, _ = scheduler_for(profile)
     log(f"[{engine}] step model on {profile_path.name}: {step.overhead_s * 1e3:.2f} ms + {step.per_seq_s * 1e3:.3f} ms/seq + "
         f"{step.per_kv_token_s * 1e6:.3f} µs/KV token + {step.per_prefill_token_s * 1e3:.4f} ms/prompt token (fit rms {step.fit_rms_pct:.1f}%)")
-    server = start_server(engine)
+    server = start_server(engine, sched)
     records: list[WorkloadCheck] = []
     try:
         endpoint = Endpoint(server.base_url, "smollm2")
@@ -272,7 +268,7 @@ def reanalyse(path: Path) -> CapacityValidation:
     calibrations, records = [], []
     for cal in old.calibrations:
         profile = load_profile(ROOT / cal.engine_profile)
-        raw_step, raw_sched = fit_step_model(profile), scheduler_for(cal.engine, profile)
+        raw_step, raw_sched = fit_step_model(profile), scheduler_for(profile)[0]
         step = replace(raw_step, overhead_s=max(0.0, raw_step.overhead_s + cal.step_overhead_offset_s))
         sched = replace(raw_sched, ttft_overhead_s=cal.ttft_overhead_s)
         for r in (r for r in old.records if r.engine == cal.engine):

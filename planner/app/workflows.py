@@ -67,13 +67,13 @@ def compare_options(profile_paths: list[str | Path], instances: list[str], api_m
         rows = [record("instances", name) for name in instances] or [matching_instance(profile, records("instances"))]
         for inst in rows:
             label = f"{profile.label} on {inst.instance}"
+            note, cal, server = validation_for(profile)
             try:
                 r = plan(profile, PriceChoice.from_rows(inst, apis[0], price_kind=price_kind), workload, card=card_of(profile),
-                         bandwidth_bytes_s=reference_bandwidth(profile)[0], **plan_validation(profile))
+                         bandwidth_bytes_s=reference_bandwidth(profile)[0], validation=note, calibration=server)
             except PlannerError as exc:
                 options.append(Option(label, "self-hosted", np.full(volumes.shape, np.nan), note=f"infeasible: {exc}"))
                 continue
-            _, cal, server = validation_for(profile)
             median = (cal.median_abs_error_pct_rate if server else cal.raw_median_abs_error_pct_rate) if cal else None
             error = f" (model error ±{median:.0f}% median)" if median is not None else ""
             alone = r.capacity.iloc[0]
@@ -81,9 +81,7 @@ def compare_options(profile_paths: list[str | Path], instances: list[str], api_m
                                   note=f"{r.capacity_rps:.3g} req/s per replica at the SLO{error}, ${r.replica_usd_per_month:,.0f}/replica-month",
                                   best_latency=(float(alone["ttft_s"]), float(alone["itl_p95_s"]))))
     for api in apis:
-        e = evaluate_plan(volumes, 1.0, workload, usd_per_input_token=api.input_usd_per_mtok / 1e6, usd_per_output_token=api.output_usd_per_mtok / 1e6,
-                          usd_per_cached_input_token=None if api.cache_read_usd_per_mtok is None else api.cache_read_usd_per_mtok / 1e6,
-                          replica_usd_per_hour=0.0)
+        e = evaluate_plan(volumes, 1.0, workload, **api.per_token(), replica_usd_per_hour=0.0)
         options.append(Option(api.model, "api", np.asarray(e.api_usd_per_month, float),
                               note=f"${api.input_usd_per_mtok:g} / ${api.output_usd_per_mtok:g} per M input / output tokens ({api.provenance.describe()})"))
     return compare(volumes, options, requests_per_month=workload.requests_per_month, slo=(workload.ttft_slo_s, workload.itl_slo_s),

@@ -198,8 +198,8 @@ def capacity_at_slo(table: pd.DataFrame, ttft_slo_s=np.inf, itl_slo_s=np.inf, *,
 
 
 def engine_comparison(profiles: list[ServingProfile], workload) -> pd.DataFrame:
-    """Requests/s each served engine sustains at the workload's SLO (goodput, measured), one row per serving profile,
-    best first. Profiles measured at other token shapes are marked: their figures answer a different question."""
+    """Requests/s each served engine sustains at the workload's SLO (measured: the highest level whose p95 TTFT and ITL
+    meet it), one row per serving profile, best first. Profiles measured at other token shapes are marked: their figures answer a different question."""
     rows = []
     for p in profiles:
         table = serving_capacity_table(p)

@@ -77,12 +77,12 @@ class PriceChoice:
 
     @classmethod
     def from_rows(cls, instance: InstanceRow, api: ApiPriceRow, *, price_kind: PriceKind = "on_demand") -> PriceChoice:
-        cache = api.cache_read_usd_per_mtok
+        per_token = api.per_token()
         return cls(
             replica_usd_per_hour=instance.usd_per_hour(price_kind), replica_label=f"{instance.instance} ({price_kind})",
             replica_provenance=instance.provenance,
-            api_usd_per_input_token=api.input_usd_per_mtok / 1e6, api_usd_per_output_token=api.output_usd_per_mtok / 1e6,
-            api_usd_per_cached_input_token=None if cache is None else cache / 1e6,
+            api_usd_per_input_token=per_token["usd_per_input_token"], api_usd_per_output_token=per_token["usd_per_output_token"],
+            api_usd_per_cached_input_token=per_token["usd_per_cached_input_token"],
             api_label=api.model, api_provenance=api.provenance, instance=instance,
         )
 

@@ -72,6 +72,12 @@ class ApiPriceRow:
     max_input_tokens: int | None
     provenance: Provenance
 
+    def per_token(self) -> dict[str, float | None]:
+        """Prices per token, under the names `plan.evaluate_plan()` takes (cached input None: billed as plain input)."""
+        cache = self.cache_read_usd_per_mtok
+        return {"usd_per_input_token": self.input_usd_per_mtok / 1e6, "usd_per_output_token": self.output_usd_per_mtok / 1e6,
+                "usd_per_cached_input_token": None if cache is None else cache / 1e6}
+
 
 @dataclass(frozen=True)
 class HardwareRow:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
@@ -62,8 +62,6 @@ class SimResult:
     duration_s: float
     preemptions: int
     mean_running: float  # time-averaged number of running requests
-    busy_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
     def ttft_pct(self, q: float = 95) -> float:
         return float(np.percentile(self.ttft_s, q))
@@ -113,7 +111,6 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
     preemptions = 0
     used_blocks = 0
     area = 0.0  # ∫ running dt
-    busy = 0.0
 
     def blocks(tokens: int) -> int:
         return -(-tokens // block)
@@ -143,7 +140,6 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
                     dts = dts[:steps]
                 dur = float(dts.sum())
                 t += dur
-                busy += dur
                 area += bsz * dur
                 itl_vals.append(dts)
                 itl_batch.append(bsz)  # every gap of this stretch was seen by bsz requests (weights built once, at the end)
@@ -208,7 +204,6 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
         starting = sum(1 for i, w in plan if prompt_left[i] and computed[i] == 0)
         dt = a0 + b0 * len(decoding) + c0 * kv + d0 * prefill + e0 * pairs + r0 * starting
         t += dt
-        busy += dt
         area += len(running) * dt
         finished = set()
         for i, w in plan:
@@ -243,7 +238,7 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
     values = np.concatenate(itl_vals) if itl_vals else np.empty(0)
     return SimResult(arrivals_s=arr_a, ttft_s=np.asarray(first) - arr_a + sched.ttft_overhead_s,
                      e2e_s=np.asarray(finish) - arr_a + sched.ttft_overhead_s, itl_values_s=values, itl_weights=weights,
-                     duration_s=t, preemptions=preemptions, mean_running=area / t if t > 0 else 0.0, busy_s=busy)
+                     duration_s=t, preemptions=preemptions, mean_running=area / t if t > 0 else 0.0)
 
 
 # --------------------------------------------------------------------------------------------------- arrivals

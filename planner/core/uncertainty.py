@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from planner.core.capacity import engine_capacity
 from planner.core.plan import PriceChoice, Workload, evaluate_plan, profile_capacity
 from planner.core.records import EngineProfile, Profile
 from planner.core.validation import ServerCalibration
@@ -34,8 +35,6 @@ def capacity_interval(profile: Profile, workload: Workload, model_error_pct: flo
                       calibration: ServerCalibration | None = None) -> tuple[float, float, float]:
     """Capacity at the SLO from the CI's low end, the mean and the high end of every measured speed, widened by the
     capacity model's own validation error (median |error| on the rate at the SLO, in percent) when it is known."""
-    from planner.core.capacity import engine_capacity  # noqa: PLC0415 - the engine path only
-
     if isinstance(profile, EngineProfile):
         low, mid, high = (engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s,
                                           bound=b, calibration=calibration).requests_per_s for b in ("low", "mean", "high"))

@@ -10,15 +10,11 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from planner.core.records import HardwareFingerprint, MachineLoad
+from planner.core.records import HardwareFingerprint, MachineLoad, _Model  # one base: unknown fields and NaN refused
 
 VALIDATION_KIND = "llm-planner/capacity-validation"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class RatePointCheck(_Model):

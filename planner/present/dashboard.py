@@ -5,7 +5,6 @@ redraw costs one vectorised plan (measured by benchmarks/dashboard_redraw.py).
 """
 from __future__ import annotations
 
-import base64
 import html
 
 import ipywidgets as w
@@ -13,13 +12,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from planner.core.cost import api_cost_per_request
 from planner.core.errors import PlannerError
 from planner.core.hybrid import hybrid_costs
-from planner.core.plan import PlanResult, PriceChoice, Workload, plan
+from planner.core.plan import PlanResult, PriceChoice, Workload, evaluate_plan, plan
 from planner.core.records import Profile
 from planner.formats.catalog import DEFAULT_API_MODEL, lookup, to_record
 from planner.formats.validation import plan_validation
+from planner.present.tables import csv_base64
 
 
 def _dollars(text: str) -> str:
@@ -103,7 +102,7 @@ class PlanDashboard:
         c, s = r.curves, self.share.value
         wl = r.workload
         frontier = to_record("api_prices", lookup(self.api_prices, "api_prices", self.frontier.value))
-        frontier_usd = float(api_cost_per_request(wl.tokens_in, wl.tokens_out, frontier.input_usd_per_mtok / 1e6, frontier.output_usd_per_mtok / 1e6))
+        frontier_usd = float(evaluate_plan(wl.requests_per_month, 1.0, wl, **frontier.per_token(), replica_usd_per_hour=0.0).api_usd_per_request)
         hybrid = hybrid_costs(np.append(c["requests_per_month"].to_numpy(), wl.requests_per_month), [s], capacity_rps=r.capacity_rps,
                               replica_usd_per_month=r.replica_usd_per_month, selfhost_api_equivalent_usd_per_request=r.api_usd_per_request,
                               frontier_usd_per_request=frontier_usd, peak_to_avg=wl.peak_to_avg,
@@ -122,7 +121,7 @@ class PlanDashboard:
         t = r.at_target
         rows = r.summary().to_html(index=False, border=0)
         warnings = "".join(f"<li>{html.escape(x)}</li>" for x in r.warnings)
-        csv = base64.b64encode(c.to_csv(index=False).encode()).decode()
+        csv = csv_base64(c)
         download = (f"<a download='plan-costs.csv' href='data:text/csv;base64,{csv}'>download the cost at every volume (CSV)</a>")
         self._shown = _dollars(rows + (f"<ul class='warnings' style='color:#8a5300'>{warnings}</ul>" if warnings else "")
                                + f"<p>hybrid ({s:.0%} self-hosted, the rest on {html.escape(frontier.model)}) at {t.requests_per_month:,.0f} req/month: "

@@ -4,7 +4,6 @@ The report is built from the same `plan()` result the notebooks show, so there i
 """
 from __future__ import annotations
 
-import base64
 import html
 import shutil
 import subprocess
@@ -27,6 +26,7 @@ from planner.core.units import HOURS_PER_MONTH
 from planner.formats.catalog import reference_bandwidth
 from planner.formats.files import atomic_write_text, sha256_file
 from planner.present.charts import compare_chart, cost_curves, engine_comparison_chart, profile_speeds, replica_staircase
+from planner.present.tables import csv_base64, money_columns
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("planner.present", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -133,7 +133,7 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
         answer=answer, warnings=result.warnings, figures=figure_html,
         summary_table=_table(result.summary()),
         assumptions=assumptions(result),
-        curves_csv=base64.b64encode(result.curves.to_csv(index=False).encode()).decode(),
+        curves_csv=csv_base64(result.curves),
         capacity_note=" ".join([*result.capacity_notes, *([result.validation] if result.validation else []),
                                 ("Each row is one offered Poisson rate through the simulated server (TTFT, ITL and end-to-end at p95); "
                                  "the capacity is the highest rate whose p95 TTFT and ITL meet the SLO."
@@ -171,8 +171,7 @@ def _compare_section(comparison: Comparison | None) -> dict[str, str | None]:
     if comparison is None or not comparison.options:
         return {"compare_table": None, "compare_chart": None, "recommendation": None}
     table = comparison.at_volume()
-    table = table.assign(usd_per_month=[f"${v:,.2f}" if v == v else "—" for v in table["usd_per_month"]],
-                         usd_per_request=[f"${v:.3g}" if v == v else "—" for v in table["usd_per_request"]])
+    table = money_columns(table)
     chart = compare_chart(comparison).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
     return {"compare_table": _table(table), "compare_chart": chart, "recommendation": comparison.recommendation()}
 

@@ -1,6 +1,7 @@
 """Tables for a terminal: as wide as the terminal, long text moved to numbered footnotes."""
 from __future__ import annotations
 
+import base64
 import shutil
 import textwrap
 
@@ -35,3 +36,14 @@ def fit_table(frame: pd.DataFrame, footnote_columns: tuple[str, ...] = (), *, wi
     for text, k in notes.items():
         lines += textwrap.wrap(f"[{k}] {text}", width=width, subsequent_indent="    ")
     return "\n".join(lines)
+
+
+def money_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """A comparison table's cost columns as dollars ('—' where the option cannot serve the workload)."""
+    return table.assign(usd_per_month=[f"${v:,.2f}" if v == v else "—" for v in table["usd_per_month"]],
+                        usd_per_request=[f"${v:.3g}" if v == v else "—" for v in table["usd_per_request"]])
+
+
+def csv_base64(frame: pd.DataFrame) -> str:
+    """The frame as CSV, base64-encoded for a `data:text/csv;base64,…` download link (report and dashboard)."""
+    return base64.b64encode(frame.to_csv(index=False).encode()).decode()

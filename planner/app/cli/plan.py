@@ -20,7 +20,7 @@ from planner.formats.plan_file import load_params
 from planner.formats.profiles import load_profile
 from planner.measure.gguf.embedded import embedded_model_path
 from planner.present.report import write_report
-from planner.present.tables import fit_table
+from planner.present.tables import fit_table, money_columns
 
 app = typer.Typer()
 PRICE_KINDS = ("on_demand", "spot", "reserved")
@@ -99,8 +99,7 @@ def compare(
         rows = json.loads(table.to_json(orient="records"))
         typer.echo(json.dumps({"workload": workload.model_dump(), "at_volume": rows, "bands": bands, "recommendation": result.recommendation()}, indent=2))
         return
-    shown = table.assign(usd_per_month=[f"${v:,.2f}" if v == v else "—" for v in table["usd_per_month"]],
-                         usd_per_request=[f"${v:.3g}" if v == v else "—" for v in table["usd_per_request"]])
+    shown = money_columns(table)
     typer.echo(f"at {workload.requests_per_month:,.0f} requests/month, {workload.tokens_in:g} → {workload.tokens_out:g} tokens, "
                f"TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ {workload.itl_slo_s:g} s:")
     typer.echo(fit_table(shown, ("note",)))
