@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 
 from planner.core.cards import ModelCard
+from planner.core.deploy import Device, memory_plan
 from planner.core.plan import PriceChoice, Workload, plan
 from planner.core.projection import calibrate_decode, predict_card, project_profile
 from planner.core.records import Profile
 from planner.core.roofline import active_weight_bytes
-from planner.formats.catalog import load_card, record
+from planner.formats.catalog import device_for, hosted_baselines, load_card, record
 from planner.formats.profiles import load_profile
 
 
@@ -126,3 +127,47 @@ def millions_verdict(costs: pd.DataFrame) -> dict[str, str | bool]:
         rows.append(f"{api}: at {best['requests/month']:,.0f} requests/month ${best['API $/month']:,.0f} API vs ${best['self-hosted $/month']:,.0f} "
                     f"self-hosted — **{'holds' if ok else 'breaks'}**")
     return {"holds": holds, "text": "; ".join(rows) + "."}
+
+
+# --------------------------------------------------------------------------------------------------- fleet claims
+
+def a10g_kv_verdict(card_name: str = "Mistral-7B-v0.1", context: int = 4096) -> dict[str, str | bool | int]:
+    """"A 7B model in fp16 fits one A10G": the weights do, but how many 4k-context requests does its KV cache hold?"""
+    row = record("hardware", "NVIDIA A10G")
+    card = load_card(card_name)
+    # memory only: vLLM's budget on a 24 GiB card (the A10G row has no datasheet TFLOPS; none are needed here)
+    mem = memory_plan(card, "bf16", Device(row.name, row.memory_gib, row.memory_bandwidth_gb_s or 0.0, 0.0), 1, 1, context)
+    return {"fits": mem.fits, "kv_tokens": mem.kv_tokens, "requests": mem.max_seqs_by_kv,
+            "text": (f"{card.name} in bf16 on one {row.name} ({row.memory_gib:g} GiB, vLLM's 90 % budget): weights {mem.weights_gib:.1f} GiB + "
+                     f"runtime {mem.runtime_gib:.1f} GiB leave {mem.kv_gib:.1f} GiB of KV cache = {mem.kv_tokens:,} tokens — "
+                     f"{mem.max_seqs_by_kv} requests at a {context:,}-token context at once. The claim **"
+                     f"{'holds' if mem.fits else 'breaks'}** for the weights; concurrency is capped at {mem.max_seqs_by_kv}.")}
+
+
+def mixtral_fit_table(card_name: str = "Mixtral-8x7B-v0.1", context: int = 4096,
+                      devices: tuple[str, ...] = ("NVIDIA H100 SXM 80GB", "NVIDIA A100 SXM 80GB", "NVIDIA L40S", "NVIDIA L4")) -> pd.DataFrame:
+    """Which TP sizes of a model fit which GPU, per precision (memory at `context` tokens, vLLM's accounting)."""
+    card = load_card(card_name)
+    rows = []
+    for name in devices:
+        dev = device_for(record("hardware", name))
+        for prec in ("bf16", "fp8", "int4"):
+            for tp in (1, 2, 4, 8):
+                if card.n_heads % tp:
+                    continue
+                mem = memory_plan(card, prec, dev, tp, 1, context)
+                rows.append({"device": name, "precision": prec, "tp": tp, "fits": mem.fits, "weights GiB/GPU": round(mem.weights_gib, 1),
+                             "requests in KV": mem.max_seqs_by_kv if mem.fits else 0, "why not": mem.why})
+    return pd.DataFrame(rows)
+
+
+def smallest_fit(table: pd.DataFrame) -> dict[str, int | None]:
+    """The smallest TP that fits, per device, at bf16 (None: not even TP8)."""
+    bf16 = table[(table["precision"] == "bf16") & table["fits"]]
+    return {d: (int(bf16.loc[bf16["device"] == d, "tp"].min()) if (bf16["device"] == d).any() else None) for d in table["device"].unique()}
+
+
+def like_for_like_apis(card_name: str, frontier: str = "gpt-4o") -> list[str]:
+    """The APIs a self-hosted open model should be priced against: a frontier API and the cheapest host of the same model."""
+    hosted = hosted_baselines(card_name)
+    return [frontier, *([hosted[0].model] if hosted else [])]

@@ -22,8 +22,20 @@ class ModelCard:
     rope_theta: float | None = None
     licence: str | None = None
     licence_mau_limit: float | None = None
-    params_b: float | None = None
+    params_b: float | None = None  # published total where the card has it (MoE, MLA: the formula below is llama-only)
     active_params_b: float | None = None
+    family: str | None = None
+    hf_repo: str | None = None
+    moe_ffn_dim: int | None = None  # per-expert MLP width
+    n_shared_experts: int | None = None
+    first_dense_layers: int | None = None  # dense (non-MoE) layers of a MoE model
+    kv_lora_rank: int | None = None  # MLA (DeepSeek): the cached latent per layer
+    qk_rope_head_dim: int | None = None
+    sliding_window: int | None = None  # tokens a windowed layer attends to
+    sliding_window_layers: int | None = None  # how many of n_layers use the window
+    tied_embeddings: bool | None = None
+    licence_mau_clause: str | None = None  # the licence's user-count clause, quoted (data/sources/licences.csv)
+    licence_conditions: str | None = None
     source: str = ""
 
     @property
@@ -41,5 +53,6 @@ class ModelCard:
     def n_params(self) -> int:
         """Parameter count of the tensors a clone writes (llama-family layout, untied output)."""
         attn = self.d_model * self.head_dim * (2 * self.n_heads + 2 * self.n_kv_heads)
-        ffn = 3 * self.d_model * self.ffn_dim * max(self.n_experts, 1) + (self.d_model * self.n_experts if self.is_moe else 0)
+        width = (self.moe_ffn_dim or self.ffn_dim) if self.is_moe else self.ffn_dim
+        ffn = 3 * self.d_model * width * max(self.n_experts, 1) + (self.d_model * self.n_experts if self.is_moe else 0)
         return self.n_layers * (attn + ffn + 2 * self.d_model) + 2 * self.vocab_size * self.d_model + self.d_model

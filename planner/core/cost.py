@@ -70,6 +70,47 @@ def replicas_needed(requests_per_month, capacity_rps, peak_to_avg=1.0, max_utili
     return np.maximum(np.ceil(volume / per_replica * (1 - 1e-12)), floor)
 
 
+def diurnal_shape(peak_to_avg: float, hours: int = 24, peak_hour: float = 14.0) -> np.ndarray:
+    """A 24-hour demand shape with mean 1 and maximum `peak_to_avg`: a sinusoid peaking at `peak_hour` (a stated model
+    of daily traffic, not a measurement; pass your own hourly shape where you have one). Above 2 × average the trough
+    would go negative, so the shape is clipped at 0 and rescaled to keep its mean and peak."""
+    p = float(checked("peak_to_avg", peak_to_avg))
+    if p < 1:
+        raise InputError(f"peak_to_avg: must be >= 1 (got {p:g})")
+    wave = np.cos(2 * np.pi * (np.arange(hours) + 0.5 - peak_hour) / hours)
+    wave = wave / wave.max()  # the sampled peak is exactly the peak
+
+    def shape(c: float) -> np.ndarray:  # level c, amplitude p − c (so the peak is p), clipped at zero demand
+        return np.maximum(0.0, c + (p - c) * wave)
+    lo, hi = -1e9, 1.0  # mean(shape) rises with c: bisect for mean 1 (c = 1 exactly when no hour is clipped)
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if shape(mid).mean() < 1 else (lo, mid)
+    out = shape((lo + hi) / 2)
+    out = out / out.mean()
+    if out.max() < 0.99 * p:
+        raise InputError(f"peak_to_avg: a {hours}-hour daily wave cannot peak at {p:g}× its average (at most {out.max():.3g}×); "
+                         "give the hourly demand shape instead")
+    return out
+
+
+def autoscaled_monthly_usd(requests_per_month, capacity_rps, usd_per_hour, shape, max_utilisation=1.0, min_replicas=1):
+    """Scale to demand: each hour of the day runs max(min_replicas, ceil(that hour's rate ÷ (capacity × utilisation)))
+    replicas; the month is 730 h of that day. `shape` = hourly demand ÷ average (mean 1). Vectorised over volumes.
+
+    Compare `replicas_needed` (always on, sized for the peak): the two agree when the shape is flat.
+    """
+    volume = checked("requests_per_month", requests_per_month, allow_zero=True)
+    cap = checked("capacity_rps", capacity_rps)
+    util = checked("max_utilisation", max_utilisation, upper=1.0)
+    shape = checked("shape", shape, allow_zero=True)
+    if abs(shape.mean() - 1) > 1e-6:
+        raise InputError(f"shape: hourly demand must average 1 (got {shape.mean():.4g}); divide it by its mean")
+    rate = np.asarray(volume, float)[..., None] / SECONDS_PER_MONTH * shape  # requests/s in each hour
+    replicas = np.maximum(np.ceil(rate / (np.asarray(cap)[..., None] * util) * (1 - 1e-12)), min_replicas)
+    return replicas.mean(axis=-1) * checked("usd_per_hour", usd_per_hour, allow_zero=True) * HOURS_PER_MONTH
+
+
 def break_even(capacity_rps, replica_usd_per_month, api_usd_per_request, peak_to_avg=1.0, max_utilisation=1.0, min_replicas=1):
     """Where the monthly curves cross, exactly, from the staircase (no grid search).
 

@@ -10,16 +10,42 @@ from planner.core.records import Profile
 from planner.core.rows import InstanceRow
 from planner.core.units import is_loopback
 
+_VENDOR_WORDS = {"nvidia", "geforce", "amd", "instinct", "tesla"}
+# NVML's form-factor words (nvidia-smi names: "NVIDIA H100 80GB HBM3" is the SXM5 part, "NVIDIA H100 PCIe", "NVIDIA H100 NVL",
+# "NVIDIA A100-SXM4-80GB", "NVIDIA A100 80GB PCIe", "NVIDIA A100-PCIE-40GB", "NVIDIA H200" (SXM), "NVIDIA H200 NVL")
+_FORMS = {"sxm": "sxm", "sxm2": "sxm", "sxm4": "sxm", "sxm5": "sxm", "hbm3": "sxm", "hbm3e": "sxm", "pcie": "pcie", "nvl": "nvl"}
 
-def gpu_match(catalog_name: str, nvml_name: str) -> bool:
-    """Whole-word match ("L4" is not "L40S"), ignoring vendor and form-factor words NVML does not report."""
-    wanted = set(catalog_name.lower().replace("-", " ").split()) - {"nvidia", "geforce", "sxm", "pcie"}
-    return bool(wanted) and wanted <= set(nvml_name.lower().replace("-", " ").split())
+
+def _gpu_words(name: str) -> tuple[frozenset[str], str | None, float | None]:
+    """(model words, form factor, memory GB) of a GPU name, catalog or NVML."""
+    words = [w for w in re.split(r"[\s\-_/]+", name.lower()) if w]
+    forms = {_FORMS[w] for w in words if w in _FORMS}
+    gb = next((float(w[:-2]) for w in words if re.fullmatch(r"\d+gb", w)), None)
+    model = frozenset(w for w in words if w not in _VENDOR_WORDS and w not in _FORMS and not re.fullmatch(r"\d+gb", w))
+    return model, (forms.pop() if len(forms) == 1 else None), gb
+
+
+def gpu_match(catalog_name: str, nvml_name: str, memory_total_bytes: int | None = None) -> bool:
+    """Whether a catalog GPU is the device NVML reports: the same model words ("L4" is not "L40S"), the same form factor
+    where both names state one (SXM ≠ PCIe ≠ NVL: 3.35 vs 2.0 TB/s on an H100; an H200 without a suffix is SXM), and the
+    same memory where both are known (A100 40 GB ≠ 80 GB; NVML's total is in bytes, a little under the marketed GB)."""
+    c_model, c_form, c_gb = _gpu_words(catalog_name)
+    n_model, n_form, n_gb = _gpu_words(nvml_name)
+    if not c_model or c_model != n_model:
+        return False
+    if n_form is None and "h200" in n_model:
+        n_form = "sxm"
+    if c_form and n_form and c_form != n_form:
+        return False
+    if n_gb is None and memory_total_bytes:
+        n_gb = memory_total_bytes / 1e9
+    return not (c_gb and n_gb and abs(n_gb / c_gb - 1) > 0.15)
 
 
 def matching_instance(profile: Profile, instances: list[InstanceRow]) -> InstanceRow:
     """Cheapest on-demand instance like the profiled machine: same GPU (by name) × count, or a CPU instance with as many vCPUs."""
     hw = profile.hardware
+    instances = [r for r in instances if r.provider != "on-prem"] or instances  # owned hardware only when named
     if profile.on_gpu:
         gpu = hw.gpus[0].name
         pool = [r for r in instances if r.has_gpu and gpu_match(r.accelerator or "", gpu) and r.accelerator_count == len(hw.gpus)]

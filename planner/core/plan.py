@@ -197,6 +197,7 @@ class PlanResult:
     kv_bytes_per_token: float | None = None  # from the architecture; None when unknown
     max_concurrency_by_memory: int | None = None  # sequences of this workload the measured KV cache holds; None: not measured
     capacity_notes: list[str] = field(default_factory=list)  # how the capacity was obtained (simulated server, measured)
+    autoscaled_usd_per_month: float | None = None  # the same replicas scaled to a 24-h demand shape (cost.diurnal_shape)
     validation: str | None = None  # the capacity model's measured error on this engine, or why there is none
 
     @property
@@ -222,6 +223,7 @@ class PlanResult:
                          "kv_bytes_per_token": self.kv_bytes_per_token, "max_concurrency_by_memory": self.max_concurrency_by_memory,
                          "notes": list(self.capacity_notes), "validation": self.validation},
             "replicas": t.replicas, "selfhost_usd_per_month": t.selfhost_usd_per_month, "selfhost_usd_per_request": t.selfhost_usd_per_request,
+            "selfhost_autoscaled_usd_per_month": finite(self.autoscaled_usd_per_month),
             "api_usd_per_month": t.api_usd_per_month, "api_usd_per_request": t.api_usd_per_request,
             "replica_usd_per_month": self.replica_usd_per_month,
             "break_even": {"first": finite(self.break_even_first), "always": finite(self.break_even_always)},
@@ -253,7 +255,10 @@ class PlanResult:
             ("self-hosted $ per 1M output tokens", f"${float(cm.usd_per_million_tokens(self.prices.replica_usd_per_hour, self.capacity_rps * w.tokens_out)):.4g}",
              "one replica busy at its SLO capacity; prompt tokens ride along"),
             (f"replicas at {w.requests_per_month:,.0f} req/month", f"{t.replicas:.0f}", f"peak-to-average {w.peak_to_avg:g}, max utilisation {w.max_utilisation:g}"),
-            ("self-hosted per month", f"${t.selfhost_usd_per_month:,.2f}", f"${t.selfhost_usd_per_request:.3g} per request"),
+            ("self-hosted per month", f"${t.selfhost_usd_per_month:,.2f}", f"${t.selfhost_usd_per_request:.3g} per request; always on, sized for the peak"),
+            *([("self-hosted per month, autoscaled", f"${self.autoscaled_usd_per_month:,.2f}",
+                f"replicas follow a 24-h sinusoid with the same peak-to-average, never below {w.min_replicas}; rented by the hour")]
+              if self.autoscaled_usd_per_month is not None else []),
             ("API per month", f"${t.api_usd_per_month:,.2f}", f"${self.api_usd_per_request:.3g} per request"),
             ("break-even volume", _fmt_volume(self.break_even_first), "first volume where self-hosting costs no more than the API"),
             ("self-hosting always cheaper above", _fmt_volume(self.break_even_always), "every replica step stays under the API line"),
@@ -348,6 +353,8 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     grid = evaluate_plan(workload.volumes(), rps, workload, prices)
     target = evaluate_plan(workload.requests_per_month, rps, workload, prices)
     at = CostAtVolume(**{f: float(getattr(target, f)) for f in CostAtVolume.__dataclass_fields__})
+    autoscaled = float(cm.autoscaled_monthly_usd(workload.requests_per_month, rps, prices.replica_usd_per_hour, cm.diurnal_shape(workload.peak_to_avg),
+                                                 workload.max_utilisation, workload.min_replicas))
     return PlanResult(
         workload=workload, prices=prices, profile_label=profile.label, profile_ref=profile_ref or (profile.model.sha256 or "")[:12],
         capacity=table, capacity_rps=rps, concurrency=conc, replica_usd_per_month=float(cm.replica_monthly_usd(prices.replica_usd_per_hour)),
@@ -356,4 +363,5 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         break_even_first=float(target.break_even_first), break_even_always=float(target.break_even_always), at_target=at, warnings=warnings,
         capacity_source="serving-measured" if isinstance(profile, ServingProfile) else "engine-model",
         kv_bytes_per_token=kv, max_concurrency_by_memory=by_memory, capacity_notes=capacity_notes, validation=validation,
+        autoscaled_usd_per_month=autoscaled,
     )

@@ -91,7 +91,13 @@ def calibrate_decode(profiles: list[Profile], reference_bandwidth_bytes_s: float
     a, inv_b, c = coef / scale
     pred_t = X @ np.array([a, inv_b, c])
     rms = float(np.sqrt(np.mean((t / pred_t - 1) ** 2)))
-    return DecodeCalibration(float(a), 1.0 / max(float(inv_b), 1e-18), float(c), reference_bandwidth_bytes_s, len(pts), rms)
+    cal = DecodeCalibration(float(a), 1.0 / max(float(inv_b), 1e-18), float(c), reference_bandwidth_bytes_s, len(pts), rms)
+    if cal.bandwidth_efficiency is not None and cal.bandwidth_efficiency > 1.0:
+        raise FitError(f"--calibrate: the fit reads bytes at {cal.effective_bandwidth_bytes_s / 1e9:,.0f} GB/s, "
+                       f"{cal.bandwidth_efficiency:.0%} of the reference {reference_bandwidth_bytes_s / 1e9:,.0f} GB/s — above the "
+                       "memory-bandwidth roofline, which no engine can do: the reference is the wrong device (pass --source-hardware) "
+                       "or the profiles are not what they say")
+    return cal
 
 
 def predict_decode_tok_s(cal: DecodeCalibration, n_layers, bytes_per_step, context=0):

@@ -71,6 +71,8 @@ class ApiPriceRow:
     batch_output_usd_per_mtok: float | None
     max_input_tokens: int | None
     provenance: Provenance
+    open_model: str | None = None  # the model card an open-weights API serves (like-for-like baseline); None: closed
+    served_precision: str | None = None  # what the host says it serves (fp8, int4, …); None: not stated
 
     def per_token(self) -> dict[str, float | None]:
         """Prices per token, under the names `plan.evaluate_plan()` takes (cached input None: billed as plain input)."""
@@ -92,6 +94,18 @@ class HardwareRow:
     bf16_tflops_dense: float | None
     int8_tops_dense: float | None
     tdp_w: float | None
+    provenance: Provenance
+    interconnect: str | None = None  # GPU-to-GPU link ("NVLink 4", "PCIe 4.0 x16")
+    interconnect_gb_s: float | None = None  # its quoted per-GPU bidirectional bandwidth
+
+
+@dataclass(frozen=True)
+class InterconnectRow:
+    """Measured all-reduce latency of small messages (decode's hidden states) on a GPU link (data/interconnects.csv)."""
+
+    interconnect: str
+    allreduce_latency_us: float
+    allreduce_latency_8gpu_us: float | None
     provenance: Provenance
 
 

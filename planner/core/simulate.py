@@ -88,6 +88,7 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
         raise InputError("simulate: need sorted arrivals, prompts of at least 1 token and outputs of at least 1 token")
     a0, b0, c0, d0, e0, r0 = (step.overhead_s, step.per_seq_s, step.per_kv_token_s, step.per_prefill_token_s, step.per_prefill_pair_s,
                               step.per_request_s)
+    moe = (lambda tokens: float(step.experts_s(tokens))) if step.expert_read_s else (lambda tokens: 0.0)
     budget, max_seqs, block = sched.token_budget, sched.max_seqs, sched.block_size
     paged = sched.kind == "vllm" and sched.kv_capacity_tokens is not None
     cap_blocks = (sched.kv_capacity_tokens // block) if paged else 0
@@ -133,7 +134,7 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
                 min_slack = min(blocks(computed[i]) * block - computed[i] for i in running)
                 steps = min(steps, min_slack + block * ((cap_blocks - used_blocks) // bsz))
             if steps >= 1:
-                dts = (a0 + b0 * bsz + c0 * kv0) + (c0 * bsz) * np.arange(steps)
+                dts = (a0 + b0 * bsz + c0 * kv0 + moe(bsz)) + (c0 * bsz) * np.arange(steps)
                 if nxt < n and len(running) < max_seqs:
                     ends = t + np.cumsum(dts)
                     steps = min(steps, int(np.searchsorted(ends, arr[nxt])) + 1)
@@ -202,7 +203,7 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
         prefill = sum(w for i, w in plan if prompt_left[i])
         pairs = sum(w * (computed[i] + w / 2) for i, w in plan if prompt_left[i]) if e0 else 0.0
         starting = sum(1 for i, w in plan if prompt_left[i] and computed[i] == 0)
-        dt = a0 + b0 * len(decoding) + c0 * kv + d0 * prefill + e0 * pairs + r0 * starting
+        dt = a0 + b0 * len(decoding) + c0 * kv + d0 * prefill + e0 * pairs + r0 * starting + moe(len(decoding) + prefill)
         t += dt
         area += len(running) * dt
         finished = set()
@@ -306,7 +307,7 @@ def saturation_rate(step: StepModel, sched: Scheduler, tokens_in: float, tokens_
         batch = max(1, min(batch, sched.kv_capacity_tokens // max(1, int(tokens_in + tokens_out))))
     per_request = (step.per_request_s + tokens_in * step.per_prefill_token_s + step.per_prefill_pair_s * tokens_in ** 2 / 2
                    + tokens_out * step.step_s(batch, batch * ctx, 0) / batch)
-    per_request += step.overhead_s * tokens_in / sched.token_budget
+    per_request += (step.overhead_s + float(step.experts_s(sched.token_budget))) * tokens_in / sched.token_budget
     return 1.0 / per_request
 
 

@@ -46,11 +46,22 @@ class StepModel:
     measured_prompt: int
     fit_rms_pct: float  # root-mean-square relative residual of the fit on its own points (not a validation error)
     n_points: int
+    # mixture-of-experts: seconds to read every routed expert once, and the share k/E one token routes to; a step of n
+    # tokens reads 1 − (1 − k/E)^n of them (`deploy` sets these; a fitted profile's experts are in its overhead)
+    expert_read_s: float = 0.0
+    expert_share: float = 0.0
+
+    def experts_s(self, tokens):
+        """Expert weights read by a step of `tokens` tokens (vectorised; 0 for a dense model)."""
+        if not self.expert_read_s:
+            return 0.0
+        return self.expert_read_s * (1.0 - (1.0 - self.expert_share) ** np.asarray(tokens, float))
 
     def step_s(self, batch, kv_tokens, prefill_tokens, prefill_pairs=0.0, new_requests=0):
         """Seconds of one step (vectorised)."""
         return (self.overhead_s + self.per_seq_s * batch + self.per_kv_token_s * kv_tokens + self.per_prefill_token_s * prefill_tokens
-                + self.per_prefill_pair_s * prefill_pairs + self.per_request_s * new_requests)
+                + self.per_prefill_pair_s * prefill_pairs + self.per_request_s * new_requests
+                + self.experts_s(np.asarray(batch, float) + np.asarray(prefill_tokens, float)))
 
     def outside_range(self, tokens_in: float, tokens_out: float, batch: float | None = None) -> list[str]:
         """Where a workload asks the model to extrapolate beyond what the profile measured."""
@@ -82,12 +93,12 @@ def _pick(summary, bound: str, *, is_time: bool) -> float:
     return end if end is not None and end > 0 else summary.mean
 
 
-def fit_step_model(profile: EngineProfile, *, bound: str = "mean") -> StepModel:
-    """Fit the step model on the engine profile (see the module docstring for the terms).
+def measured_steps(profile: EngineProfile, *, bound: str = "mean") -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Every timing of an engine profile as a row of step counts (steps, B, K, P, A, R) and its measured seconds.
 
     Rows: decode at depth d (B=1, K≈d+g/2); batched decode of c streams at depth p (B=c, K≈c·(p+g/2)); prefill of n
-    tokens (one request: P=n, in ⌈n/budget⌉ steps); batched prefill of c prompts (P=c·p). Each row is divided by its
-    measured time, so the fit minimises relative error and short steps weigh as much as long prefills.
+    tokens (one request: P=n, in ⌈n/budget⌉ steps); batched prefill of c prompts (P=c·p). Returns (rows, seconds,
+    token budget, max sequences). The fit and the GPU efficiency's validation both read the profile through this.
     """
     if not isinstance(profile, EngineProfile) or not profile.decode or not profile.prefill:
         raise MeasurementError("the step model needs an engine profile with prefill and decode tests; run `llm-planner profile`")
@@ -112,8 +123,15 @@ def fit_step_model(profile: EngineProfile, *, bound: str = "mean") -> StepModel:
     for p in profile.prefill:
         n = p.prompt_tokens
         add(math.ceil(n / budget), 0, 0, n, n / _pick(p.tok_s, bound, is_time=False), n * n / 2, 1)
-    a = np.asarray(rows, float)
-    t = np.asarray(times, float)
+    return np.asarray(rows, float), np.asarray(times, float), int(budget), int(max_seqs)
+
+
+def fit_step_model(profile: EngineProfile, *, bound: str = "mean") -> StepModel:
+    """Fit the step model on the engine profile (see the module docstring for the terms and `measured_steps` for the
+    rows). Each row is divided by its measured time, so the fit minimises relative error and short steps weigh as
+    much as long prefills.
+    """
+    a, t, budget, max_seqs = measured_steps(profile, bound=bound)
     coef, _ = nnls(a / t[:, None], np.ones_like(t))
     rel = a @ coef / t - 1
     return StepModel(

@@ -18,10 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from planner.core.cards import ModelCard
+from planner.core.cost import onprem_replica_monthly_usd
+from planner.core.deploy import Device
 from planner.core.errors import DataError, InputError
 from planner.core.matching import gpu_match, norm_name
 from planner.core.records import Profile
-from planner.core.rows import ApiPriceRow, HardwareRow, InstanceRow, OnpremRow, Provenance
+from planner.core.rows import ApiPriceRow, HardwareRow, InstanceRow, InterconnectRow, OnpremRow, Provenance
+from planner.core.units import HOURS_PER_MONTH
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
@@ -39,6 +42,7 @@ SCHEMAS: dict[str, dict[str, list[str]]] = {
                     "batch_input_usd_per_mtok", "batch_output_usd_per_mtok", "max_input_tokens"],
         "required_numeric": ["input_usd_per_mtok", "output_usd_per_mtok"],
         "text": ["provider", "mode"],
+        "optional_text": ["open_model", "served_precision"],
     },
     "instances": {
         "key": ["instance"],
@@ -49,8 +53,15 @@ SCHEMAS: dict[str, dict[str, list[str]]] = {
     "hardware": {
         "key": ["name"],
         "numeric": ["memory_gib", "memory_bandwidth_gb_s", "fp16_tflops_dense", "bf16_tflops_dense", "int8_tops_dense", "tdp_w"],
+        "optional_numeric": ["interconnect_gb_s"],
         "required_numeric": [],
         "text": ["kind", "vendor"],
+    },
+    "interconnects": {
+        "key": ["interconnect"],
+        "numeric": ["allreduce_latency_us", "allreduce_latency_8gpu_us"],
+        "required_numeric": ["allreduce_latency_us"],
+        "text": [],
     },
     "onprem": {
         "key": ["hardware"],
@@ -62,7 +73,9 @@ SCHEMAS: dict[str, dict[str, list[str]]] = {
         "key": ["name"],
         "numeric": ["params_b", "active_params_b", "n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim",
                     "vocab_size", "n_experts", "n_experts_active", "context_length", "rope_theta", "sliding_window", "licence_mau_limit"],
-        "required_numeric": ["n_layers", "d_model", "n_heads", "n_kv_heads", "ffn_dim", "vocab_size"],
+        "optional_numeric": ["moe_ffn_dim", "n_shared_experts", "first_dense_layers", "kv_lora_rank", "qk_rope_head_dim",
+                             "sliding_window_layers"],
+        "required_numeric": ["n_layers", "d_model", "n_heads", "n_kv_heads", "vocab_size"],
         "text": ["family", "licence"],
     },
 }
@@ -89,7 +102,7 @@ def validate_catalog(df: pd.DataFrame, kind: str, origin: str) -> pd.DataFrame:
     if future.any():
         row = int(future.to_numpy().nonzero()[0][0])
         raise DataError(f"{origin}: row {row + 2} field 'as_of' is in the future ({df['as_of'].iloc[row]}); use the date the source was read")
-    for col in schema["numeric"]:
+    for col in schema["numeric"] + [c for c in schema.get("optional_numeric", []) if c in df.columns]:
         values = pd.to_numeric(df[col], errors="coerce")
         bad = df[col].notna() & values.isna()
         if bad.any():
@@ -114,7 +127,37 @@ def load_catalog(kind: str, path: str | Path | None = None) -> pd.DataFrame:
     if kind not in SCHEMAS:
         raise InputError(f"catalog kind '{kind}' is unknown; use one of {sorted(SCHEMAS)}")
     path = Path(path) if path else data_dir() / f"{kind}.csv"
-    return _load_cached(kind, str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0).copy()
+    frame = _load_cached(kind, str(path.resolve()), path.stat().st_mtime if path.exists() else 0.0).copy()
+    if kind == "instances":  # owned hardware is rented from yourself: priced by amortisation + energy, listed beside the clouds
+        frame = pd.concat([frame, onprem_instances_frame()], ignore_index=True)
+    return frame
+
+
+ONPREM_PROVIDER = "on-prem"
+ONPREM_GPU_COUNTS = (1, 2, 4, 8)
+
+
+def onprem_instances_frame() -> pd.DataFrame:
+    """data/onprem.csv as instance rows ("onprem-8x-NVIDIA H100 SXM 80GB", provider "on-prem"): an hourly price of
+    straight-line amortisation plus energy at the wall (`cost.onprem_replica_monthly_usd` ÷ 730 h) per GPU. Rows
+    without a purchase price, amortisation, power, PUE or energy price are left out (unknown is not free)."""
+    path = data_dir() / "onprem.csv"
+    if not path.exists():
+        return pd.DataFrame(columns=["instance"])
+    rows = []
+    for _, r in _load_cached("onprem", str(path.resolve()), path.stat().st_mtime).iterrows():
+        values = [r[c] for c in ("purchase_usd", "amortisation_years", "power_w", "pue", "usd_per_kwh")]
+        if any(pd.isna(v) for v in values):
+            continue
+        per_gpu_hour = float(onprem_replica_monthly_usd(*values)) / HOURS_PER_MONTH
+        for n in ONPREM_GPU_COUNTS:
+            rows.append({"instance": f"onprem-{n}x-{r['hardware']}", "provider": ONPREM_PROVIDER, "region": None, "accelerator": r["hardware"],
+                         "accelerator_count": n, "vcpus": None, "ram_gib": None, "on_demand_usd_per_hour": per_gpu_hour * n,
+                         "spot_usd_per_hour": None, "reserved_1y_usd_per_hour": None,
+                         "source": (f"owned: ${r['purchase_usd']:,.0f} over {r['amortisation_years']:g} years + {r['power_w']:g} W × PUE "
+                                    f"{r['pue']:g} at ${r['usd_per_kwh']:g}/kWh, per GPU, always on (data/onprem.csv: {r['source']})"),
+                         "as_of": r["as_of"]})
+    return pd.DataFrame(rows)
 
 
 @lru_cache(maxsize=32)
@@ -185,7 +228,8 @@ def provenance(row: pd.Series, kind: str) -> Provenance:
     return Provenance(kind, str(row[SCHEMAS[kind]["key"][0]]), str(row["source"]), str(row["as_of"]))
 
 
-_ROW_TYPES = {"instances": InstanceRow, "api_prices": ApiPriceRow, "hardware": HardwareRow, "onprem": OnpremRow}
+_ROW_TYPES = {"instances": InstanceRow, "api_prices": ApiPriceRow, "hardware": HardwareRow, "onprem": OnpremRow,
+              "interconnects": InterconnectRow}
 
 
 def _value(raw, annotation):
@@ -193,6 +237,8 @@ def _value(raw, annotation):
     if raw is None or (isinstance(raw, float) and math.isnan(raw)) or (isinstance(raw, str) and not raw.strip()):
         return None
     args = set(typing.get_args(annotation)) if isinstance(annotation, types.UnionType) else {annotation}
+    if bool in args:
+        return str(raw).strip().lower() in ("true", "1", "yes")
     if int in args:
         return int(raw)
     if float in args:
@@ -207,7 +253,12 @@ def to_record(kind: str, row: pd.Series):
     cls = _ROW_TYPES[kind]
     hints = typing.get_type_hints(cls)
     values = {f.name: _value(row.get(f.name), hints[f.name]) for f in dataclasses.fields(cls) if f.name != "provenance"}
+    values = {k: v for k, v in values.items() if v is not None or k in _required(cls)}
     return cls(**values, provenance=provenance(row, kind))
+
+
+def _required(cls) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING}
 
 
 def record(kind: str, key: str):
@@ -224,25 +275,75 @@ def card_from_row(row: pd.Series) -> ModelCard:
     hints = typing.get_type_hints(ModelCard)
     values = {f.name: _value(row.get(f.name), hints[f.name]) for f in dataclasses.fields(ModelCard)}
     values["head_dim"] = values["head_dim"] or values["d_model"] // values["n_heads"]
+    values["ffn_dim"] = values["ffn_dim"] or values["moe_ffn_dim"]  # Mixtral-style: every layer's MLP is the experts'
+    if not values["ffn_dim"]:
+        raise DataError(f"model_cards: row '{values['name']}' has neither ffn_dim nor moe_ffn_dim")
     values["n_experts"] = values["n_experts"] or 0
     values["n_experts_active"] = values["n_experts_active"] or 0
     values["source"] = str(row["source"])
+    terms = licence_terms().get(values["licence"] or "")
+    if terms:
+        values["licence_mau_clause"], values["licence_conditions"] = terms
     return ModelCard(**values)
+
+
+LICENCES = "sources/licences.csv"
+
+
+@lru_cache(maxsize=1)
+def licence_terms() -> dict[str, tuple[str, str]]:
+    """licence key → (its user-count clause, its conditions), from data/sources/licences.csv (empty when absent)."""
+    path = DATA_DIR / LICENCES
+    if not path.exists():
+        return {}
+    df = pd.read_csv(path, dtype=str).fillna("")
+    return {r["licence"]: (r["mau_clause"], r["conditions"]) for _, r in df.iterrows()}
 
 
 def load_card(name: str) -> ModelCard:
     return card_from_row(lookup(load_catalog("model_cards"), "model_cards", name))
 
 
+def device_row(nvml_name: str, memory_total_bytes: int | None = None) -> HardwareRow | None:
+    """The data/hardware.csv row of the GPU NVML names; None when no row or more than one matches (an NVML name that
+    does not say SXM or PCIe is never guessed)."""
+    rows = [r for r in records("hardware") if r.kind == "gpu" and gpu_match(r.name, nvml_name, memory_total_bytes)]
+    return rows[0] if len(rows) == 1 else None
+
+
+def hosted_baselines(card_name: str) -> list[ApiPriceRow]:
+    """API rows serving the same open model (the like-for-like baseline), cheapest first (a 3:1 input:output blend);
+    rows priced at zero (free tiers, LoRA endpoints) are left out."""
+    rows = [r for r in records("api_prices") if r.open_model == card_name and r.input_usd_per_mtok > 0 and r.output_usd_per_mtok > 0]
+    return sorted(rows, key=lambda r: 3 * r.input_usd_per_mtok + r.output_usd_per_mtok)
+
+
 def reference_bandwidth(profile: Profile) -> tuple[float | None, str]:
     """Bandwidth to judge a profile against: its GPU's datasheet figure (hardware catalog) for GPU runs — never the
     host's RAM — and the machine's measured RAM bandwidth for CPU runs. (None, why) when unknown."""
     if profile.on_gpu:
-        name = profile.hardware.gpus[0].name
-        rows = [r for r in records("hardware") if r.kind == "gpu" and gpu_match(r.name, name)]
-        if not rows or rows[0].memory_bandwidth_gb_s is None:
-            return None, f"no datasheet bandwidth for {name} in data/hardware.csv"
-        row = rows[0]
+        gpu = profile.hardware.gpus[0]
+        row = device_row(gpu.name, gpu.memory_total_bytes)
+        if row is None or row.memory_bandwidth_gb_s is None:
+            return None, f"no datasheet bandwidth for {gpu.name} in data/hardware.csv"
         return row.memory_bandwidth_gb_s * 1e9, f"{row.name} datasheet ({row.provenance.source}, {row.provenance.as_of})"
     bw = profile.hardware.memory_bandwidth_gb_s
     return (bw * 1e9 if bw else None), (profile.hardware.memory_bandwidth_method or "not measured")
+
+
+def device_for(row: HardwareRow) -> Device:
+    """A hardware row as the deployment model's device: datasheet memory, bandwidth and dense bf16 (else fp16) FLOP/s,
+    its interconnect and that link's measured all-reduce latency (data/interconnects.csv, matched on the link's family:
+    "NVLink 4", "NVLink 3", "PCIe")."""
+    tflops = row.bf16_tflops_dense or row.fp16_tflops_dense
+    if not (row.memory_gib and row.memory_bandwidth_gb_s and tflops):
+        raise DataError(f"hardware: row '{row.name}' lacks memory_gib / memory_bandwidth_gb_s / bf16 or fp16 TFLOPS; the fleet needs all three")
+    latency = None
+    if row.interconnect:
+        family = row.interconnect.lower()
+        links = [r for r in records("interconnects") if family.startswith(r.interconnect.lower())]
+        latency = max(links, key=lambda r: len(r.interconnect)) if links else None
+    return Device(name=row.name, memory_gib=row.memory_gib, bandwidth_gb_s=row.memory_bandwidth_gb_s, tflops=tflops,
+                  interconnect=row.interconnect, interconnect_gb_s=row.interconnect_gb_s,
+                  allreduce_latency_s=latency.allreduce_latency_us * 1e-6 if latency else None,
+                  allreduce_latency_8gpu_s=latency.allreduce_latency_8gpu_us * 1e-6 if latency and latency.allreduce_latency_8gpu_us else None)

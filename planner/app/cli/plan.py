@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 
 from planner.app.cli.options import ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, TtftSlo, check_choice
+from planner.app.fleet import plan_fleet
 from planner.app.workflows import build_report, compare_options, engine_profiles_beside, newest_profile, plan_profile, report_comparison
 from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.core.plan import Workload
@@ -105,6 +106,68 @@ def compare(
     typer.echo(fit_table(shown, ("note",)))
     typer.echo("cheapest by volume: " + "; ".join(f"{b.volume_from:,.0f}–{b.volume_to:,.0f}: {b.label}" for b in result.bands))
     typer.echo("recommendation: " + result.recommendation())
+
+
+@app.command()
+def fleet(
+    card: str = typer.Option(..., "--card", help="model card from data/model_cards.csv (e.g. Llama-3.1-70B)"),
+    requests: Requests = 1e6,
+    tokens_in: TokensIn = 512,
+    tokens_out: TokensOut = 128,
+    ttft_slo: TtftSlo = 2.0,
+    itl_slo: ItlSlo = 0.2,
+    peak_to_avg: PeakToAvg = 2.0,
+    precision: list[str] = typer.Option(None, "--precision", help="weight precision: bf16 (default), fp8, int4; repeat to search several"),
+    hardware: list[str] = typer.Option(None, "--hardware", help="only instances with this GPU (data/hardware.csv name); repeat"),
+    instances: list[str] = typer.Option(None, "--instance", help="only this instance; repeat"),
+    providers: list[str] = typer.Option(None, "--provider", help="only this provider (aws, gcp, lambda, …); repeat"),
+    price: Price = "on_demand",
+    onprem: bool = typer.Option(False, "--onprem/--no-onprem", help="also rank owned hardware (data/onprem.csv: amortisation + energy)"),
+    users: float | None = typer.Option(None, help="your company's monthly active users (checked against the model's licence)"),
+    api: str | None = typer.Option(None, help="also quote this API (data/api_prices.csv) at the same volume"),
+    top: int = typer.Option(15, min=1, max=500, help="how many deployments to rank"),
+    output_format: str = typer.Option("table", "--format", help="table (with the best deployment's vllm command), json or csv"),
+):
+    """Rank multi-GPU deployments (instance × TP/PP/data-parallel engines × precision) of a model for a workload."""
+    check_choice("--price", price, PRICE_KINDS)
+    check_choice("--format", output_format, FORMATS)
+    workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
+                         peak_to_avg=peak_to_avg, monthly_active_users=users)
+    result, notes = plan_fleet(card, workload, precisions=tuple(precision or ["bf16"]), hardware=list(hardware or []),
+                               instances=list(instances or []), providers=list(providers or []), price_kind=price, top=top, api=api,
+                               onprem=onprem)  # type: ignore[arg-type]
+    ranked = result.ranked
+    if output_format == "csv":
+        typer.echo(ranked.to_csv(index=False), nl=False)
+        return
+    if output_format == "json":
+        typer.echo(json.dumps({"card": card, "workload": workload.model_dump(), "candidates": result.n_candidates,
+                               "engines_simulated": result.n_engines_simulated, "deployments": json.loads(ranked.to_json(orient="records")),
+                               "infeasible": json.loads(result.infeasible.to_json(orient="records")), "notes": notes}, indent=2))
+        return
+    typer.echo(f"{card}: {workload.tokens_in:g} → {workload.tokens_out:g} tokens, TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ "
+               f"{workload.itl_slo_s:g} s, {workload.requests_per_month:,.0f} requests/month (peak {workload.peak_to_avg:g}× average); "
+               f"{result.n_candidates:,} candidate deployments, {result.n_engines_simulated} engines simulated")
+    if ranked.empty:
+        typer.echo("no deployment fits and meets the SLO; closest reasons:")
+        typer.echo(fit_table(result.infeasible[["instance", "layout", "precision", "why"]].head(10), ("why",)))
+    else:
+        shown = ranked.assign(usd_per_month=[f"${v:,.0f}" for v in ranked["usd_per_month"]],
+                              usd_per_request=[f"${v:.3g}" for v in ranked["usd_per_request"]],
+                              gib_per_gpu=[f"{w:.1f}+{r:.1f}+{k:.1f}/{d:g}" for w, r, k, d in
+                                           zip(ranked["weights_gib_per_gpu"], ranked["runtime_gib_per_gpu"], ranked["kv_gib_per_gpu"], ranked["device_gib"])],
+                              ttft_p95_s=ranked["ttft_p95_s"].round(2), itl_p95_ms=(ranked["itl_p95_s"] * 1e3).round(1),
+                              req_s_per_instance=ranked["instance_requests_per_s"].round(2), pareto=["*" if p else "" for p in ranked["pareto"]])
+        cols = ["instance", "provider", "layout", "precision", "instances", "usd_per_month", "usd_per_request", "req_s_per_instance",
+                "ttft_p95_s", "itl_p95_ms", "gib_per_gpu", "max_concurrency_by_kv", "pareto"]
+        typer.echo(fit_table(shown[cols]))
+        typer.echo("gib_per_gpu = weights + runtime + KV cache / device memory; * = on the cost/ITL Pareto front")
+        best = ranked.iloc[0]
+        typer.echo(f"best: {best['instances']:.0f} × {best['instance']} ({best['provider']}) as {best['layout']} at {best['precision']}, "
+                   f"${best['usd_per_month']:,.0f}/month; run each engine with:\n  {best['vllm_command']}")
+    typer.echo(f"{len(result.infeasible)} layouts left out (do not fit or cannot meet the SLO; --format json lists them)")
+    for note in notes:
+        typer.echo(f"note: {note}")
 
 
 def _workload(**values) -> Workload:

@@ -119,3 +119,23 @@ def test_bad_inputs_name_the_field(field, kwargs):
 def test_cached_fraction_bounds():
     with pytest.raises(PlannerError, match="cached_fraction"):
         cm.api_cost_per_request(10, 10, 1e-6, 1e-6, cached_fraction=1.5)
+
+
+def test_autoscaling_by_hand_and_flat_equals_always_on():
+    from planner.core.cost import autoscaled_monthly_usd, diurnal_shape
+    # two half-days: 1.5× and 0.5× the average of 2,628,000 requests a month (730 h × 3600 s: 1 req/s on average) on 1 req/s replicas at 100 %
+    shape = np.array([1.5, 0.5])
+    usd = autoscaled_monthly_usd(2_628_000, 1.0, 10.0, shape, 1.0, 1)
+    assert usd == pytest.approx((2 + 1) / 2 * 10.0 * 730)  # ceil(1.5) = 2 replicas half the time, 1 the other half
+    assert autoscaled_monthly_usd(2_628_000, 1.0, 10.0, shape, 1.0, 3) == pytest.approx(3 * 10.0 * 730)  # the floor wins
+    flat = autoscaled_monthly_usd([1e6, 5e7], 0.7, 3.0, diurnal_shape(1.0), 0.8, 1)
+    always = cm.replicas_needed([1e6, 5e7], 0.7, 1.0, 0.8) * 3.0 * 730
+    np.testing.assert_allclose(flat, always)
+    for p in (1.5, 2.0, 4.0):
+        s = diurnal_shape(p)
+        assert s.mean() == pytest.approx(1.0) and s.max() == pytest.approx(p) and s.min() >= 0
+        assert autoscaled_monthly_usd(5e7, 0.7, 3.0, s, 0.8, 1) <= cm.replicas_needed(5e7, 0.7, p, 0.8) * 3.0 * 730  # never above peak sizing
+    with pytest.raises(PlannerError, match="average 1"):
+        autoscaled_monthly_usd(1e6, 1.0, 1.0, np.array([2.0, 2.0]))
+    with pytest.raises(PlannerError, match="cannot peak"):
+        diurnal_shape(50)

@@ -24,3 +24,15 @@ def test_licence_guard():
     assert licence_warnings(MISTRAL, 1e12) == []
     prof.model.name = "unknown model"
     assert card_for_profile(prof, [LLAMA, MISTRAL]) is None
+
+
+def test_licence_guard_quotes_the_clause_from_the_catalog():
+    from planner.formats.catalog import load_card
+    llama = load_card("Llama-3.1-70B")
+    assert llama.licence_mau_limit == 7e8 and "July 23, 2024" in (llama.licence_mau_clause or "")  # counted on the release date
+    (w,) = licence_warnings(llama, 7.5e8)
+    assert "700,000,000" in w and "750,000,000" in w and "release date" in w
+    qwen = load_card("Qwen2.5-72B")
+    assert qwen.licence_mau_limit == 1e8 and licence_warnings(qwen, 9e7) == [] and licence_warnings(qwen, 1.5e8)
+    assert licence_warnings(load_card("Qwen2.5-32B"), 1e12) == []  # Apache-2.0: no user threshold
+    assert licence_warnings(load_card("gpt-oss-120b"), 1e12) == []

@@ -92,3 +92,15 @@ def test_prediction_on_other_hardware_and_efficiency_table():
 def test_gpu_names_match_whole_words():
     assert gpu_match("NVIDIA H100 SXM 80GB", "NVIDIA H100 80GB HBM3")
     assert not gpu_match("NVIDIA L4", "NVIDIA L40S") and gpu_match("NVIDIA L4", "NVIDIA L4")
+
+
+def test_nvml_names_keep_form_factor_and_memory_apart():
+    assert gpu_match("NVIDIA H100 SXM 80GB", "NVIDIA H100 80GB HBM3")  # NVML's name for the SXM5 part
+    assert not gpu_match("NVIDIA H100 PCIe 80GB", "NVIDIA H100 80GB HBM3")  # 2.0 TB/s is not 3.35 TB/s
+    assert gpu_match("NVIDIA H100 PCIe 80GB", "NVIDIA H100 PCIe") and not gpu_match("NVIDIA H100 SXM 80GB", "NVIDIA H100 PCIe")
+    assert gpu_match("NVIDIA H100 NVL 94GB", "NVIDIA H100 NVL") and not gpu_match("NVIDIA H100 PCIe 80GB", "NVIDIA H100 NVL")
+    assert gpu_match("NVIDIA A100 SXM 80GB", "NVIDIA A100-SXM4-80GB") and not gpu_match("NVIDIA A100 SXM 40GB", "NVIDIA A100-SXM4-80GB")
+    assert gpu_match("NVIDIA A100 PCIe 40GB", "NVIDIA A100-PCIE-40GB")
+    assert gpu_match("NVIDIA A100 SXM 40GB", "NVIDIA A100-SXM4", memory_total_bytes=42_505_273_344)  # memory tells 40 from 80
+    assert gpu_match("NVIDIA H200 SXM 141GB", "NVIDIA H200") and not gpu_match("NVIDIA H200 SXM 141GB", "NVIDIA H200 NVL")
+    assert not gpu_match("NVIDIA A10", "NVIDIA A10G") and gpu_match("NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090")

@@ -1,0 +1,146 @@
+"""The fleet workflow: catalog rows and the measured GPU efficiency in, ranked multi-GPU deployments out.
+
+The efficiency comes from the committed GPU engine profiles (`profiles/reference/h100`, llama.cpp CUDA on an H100
+SXM): fitted once per process, with its leave-one-out error, and shown beside every fleet answer.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from planner.core.cards import ModelCard
+from planner.core.deploy import Device, GpuEfficiency, fit_gpu_efficiency
+from planner.core.errors import DataError, InputError, PlannerError
+from planner.core.fleet import FleetResult, rank_fleet
+from planner.core.licence import licence_warnings
+from planner.core.matching import norm_name
+from planner.core.plan import Workload
+from planner.core.records import EngineProfile
+from planner.core.rows import InstanceRow, PriceKind
+from planner.formats.catalog import ONPREM_PROVIDER, device_for, device_row, load_card, record, records
+from planner.formats.profiles import load_profile
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE_GPU_PROFILES = ROOT / "profiles" / "reference" / "h100"
+PUBLISHED_CHECK = ROOT / "benchmarks" / "results" / "fleet-vs-published.json"
+
+
+def published_check(card: ModelCard, tp_max: int) -> list[str]:
+    """What `benchmarks/fleet_vs_published.py` found against published vLLM decode speeds, as it applies to this card:
+    the error on dense or MoE models, and the TP scaling it saw (the step model is validated nowhere else on GPUs)."""
+    try:
+        result = json.loads(PUBLISHED_CHECK.read_text())
+    except (OSError, json.JSONDecodeError):
+        return ["not validated against vLLM on GPUs: benchmarks/results/fleet-vs-published.json is missing; run "
+                "`python benchmarks/fleet_vs_published.py`"]
+    cards = {c.name: c for c in records("model_cards")}
+    rows = [r for r in result["rows"] if r["card"] in cards and cards[r["card"]].is_moe == card.is_moe]
+    if not rows:
+        return []
+    errors = sorted(r["error_pct"] for r in rows)
+    kind = "MoE" if card.is_moe else "dense"
+    notes = [f"checked against {len(rows)} published vLLM GPU decode speeds of {kind} models: predicted time per token "
+             f"{errors[0]:+.0f} % to {errors[-1]:+.0f} % off the measurement (median |error| "
+             f"{float(np.median(np.abs(errors))):.0f} %; + = predicted slower) — benchmarks/fleet_vs_published.py"]
+    if card.is_moe and errors[-1] < 0:
+        notes.append("MoE capacity is optimistic: every published MoE speed was slower than predicted (expert kernels run further from "
+                     "the roofline than dense ones); size MoE fleets with that margin")
+    for name, sc in result.get("tp_scaling", {}).items():
+        if tp_max > min(sc["tp"]) and cards.get(name) is not None and cards[name].is_moe == card.is_moe:
+            notes.append(f"TP scaling of {name} (TP {sc['tp']}): step time measured {sc['measured_ratio']} of the smallest TP's, "
+                         f"predicted {sc['predicted_ratio']} — larger TP gains less than the model says")
+    return notes
+
+
+@lru_cache(maxsize=4)
+def gpu_efficiency(folder: str | None = None) -> GpuEfficiency:
+    """The roofline efficiency of the GPU engine profiles in `folder` (default: the committed H100 set)."""
+    paths = sorted(Path(folder or REFERENCE_GPU_PROFILES).rglob("*.json"))
+    profiles = [p for p in (load_profile(f) for f in paths) if isinstance(p, EngineProfile) and p.on_gpu]
+    if not profiles:
+        raise DataError(f"{folder or REFERENCE_GPU_PROFILES}: no GPU engine profiles to fit the efficiency on")
+    names = {p.hardware.gpus[0].name for p in profiles}
+    if len(names) > 1:
+        raise DataError(f"{folder}: the efficiency is fitted on one GPU at a time; found {sorted(names)}")
+    gpu = profiles[0].hardware.gpus[0]
+    row = device_row(gpu.name, gpu.memory_total_bytes)
+    flops = row and (row.fp16_tflops_dense or row.bf16_tflops_dense)
+    if row is None or not row.memory_bandwidth_gb_s or not flops:
+        raise DataError(f"hardware: no single data/hardware.csv row with bandwidth and FP16 TFLOPS matches {gpu.name}")
+    return fit_gpu_efficiency(profiles, row.memory_bandwidth_gb_s * 1e9, flops * 1e12, device=row.name)
+
+
+def fleet_candidates(hardware: list[str] | None = None, instances: list[str] | None = None, providers: list[str] | None = None,
+                     onprem: bool = False) -> tuple[list[tuple[InstanceRow, Device]], list[str]]:
+    """GPU instances of the catalog (optionally only these devices, instance names or providers; owned hardware only
+    with `onprem` or when named) with their device; and one note per device the catalog cannot model."""
+    wanted_hw = {norm_name(h) for h in hardware or []}
+    if hardware:
+        known = {norm_name(r.name) for r in records("hardware")}
+        for h in hardware:
+            if norm_name(h) not in known:
+                record("hardware", h)  # raises with close names
+    devices: dict[str, Device | None] = {}
+    notes = []
+    out = []
+    for inst in records("instances"):
+        if not inst.has_gpu or (instances and inst.instance not in instances) or (providers and inst.provider not in providers):
+            continue
+        if inst.provider == ONPREM_PROVIDER and not (onprem or instances or (providers and ONPREM_PROVIDER in providers)):
+            continue
+        if wanted_hw and norm_name(inst.accelerator) not in wanted_hw:
+            continue
+        if inst.accelerator not in devices:
+            try:
+                devices[inst.accelerator] = device_for(record("hardware", inst.accelerator))
+            except PlannerError as exc:
+                devices[inst.accelerator] = None
+                notes.append(f"{inst.accelerator}: skipped ({exc})")
+        dev = devices[inst.accelerator]
+        if dev is not None:
+            out.append((inst, dev))
+    if instances:
+        missing = set(instances) - {i.instance for i, _ in out}
+        for name in sorted(missing):
+            row = record("instances", name)  # an unknown name raises with close names
+            if not row.has_gpu:
+                raise InputError(f"--instance: {name} has no GPU; the fleet plans GPU deployments (use `plan` for CPU profiles)")
+    return out, notes
+
+
+def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...] = ("bf16",), hardware: list[str] | None = None,
+               instances: list[str] | None = None, providers: list[str] | None = None, price_kind: PriceKind = "on_demand",
+               top: int = 15, api: str | None = None, onprem: bool = False) -> tuple[FleetResult, list[str]]:
+    """Rank deployments of a model card for a workload; notes say what the answer rests on."""
+    card = load_card(card_name)
+    if card.context_length and workload.tokens_in + workload.tokens_out > card.context_length:
+        raise InputError(f"--tokens-in / --tokens-out: {workload.tokens_in + workload.tokens_out:,.0f} tokens exceed the "
+                         f"{card.context_length:,}-token context of {card.name}")
+    candidates, notes = fleet_candidates(hardware, instances, providers, onprem)
+    api_usd = 0.0
+    if api:
+        row = record("api_prices", api)
+        api_usd = workload.tokens_in * row.input_usd_per_mtok / 1e6 + workload.tokens_out * row.output_usd_per_mtok / 1e6
+    eff = gpu_efficiency()
+    result = rank_fleet(card, candidates, eff, workload, precisions=precisions, price_kind=price_kind, top=top, api_usd_per_request=api_usd,
+                        serve_name=card.hf_repo)
+    notes = [
+        f"capacity model: roofline step times with the efficiency fitted on {eff.source} (llama.cpp CUDA): {eff.bandwidth_eff:.0%} "
+        f"of datasheet bandwidth, {eff.flops_eff:.0%} of dense FLOP/s in prefill; its error on held-out profiles "
+        f"{eff.median_abs_error_pct:.0f} % median, {eff.max_abs_error_pct:.0f} % worst ({eff.n_checks} timings); vLLM on GPUs and "
+        "TP > 1 were not measured here",
+        *notes,
+    ]
+    notes += licence_warnings(card, workload.monthly_active_users)
+    tp_max = int(result.ranked["tp"].max()) if not result.ranked.empty else 1
+    vendors = {d.name for _, d in candidates if not d.name.startswith("NVIDIA")} & set(result.ranked.get("device", []))
+    if vendors:
+        notes.append(f"{', '.join(sorted(vendors))}: the efficiency was measured on an NVIDIA GPU; other vendors' kernels are not validated")
+    notes += published_check(card, tp_max)
+    if api:
+        notes.append(f"API {api}: ${api_usd:.4g}/request, ${api_usd * workload.requests_per_month:,.0f}/month at "
+                     f"{workload.requests_per_month:,.0f} requests")
+    return result, notes

@@ -1,0 +1,357 @@
+"""Multi-GPU deployments of a model on vLLM: layouts, memory, step time, capacity at the SLO. Pure.
+
+A deployment is an instance type (n GPUs of one device) split into `replicas` engines of tensor-parallel size TP and
+pipeline-parallel size PP (replicas × TP × PP = GPUs used). For each layout:
+
+- **Memory** (per GPU, vLLM's accounting): the weights' share W/(TP·PP), a runtime allowance, and the KV cache in
+  what is left of `gpu_memory_utilization` × VRAM (vLLM's default 0.9). KV per token per GPU: full attention
+  2 · (layers/PP) · max(1, kv_heads/TP) · head_dim · 2 bytes (KV heads are replicated when TP exceeds them);
+  MLA (DeepSeek) keeps one latent of (kv_lora_rank + qk_rope_head_dim) per layer, replicated on every TP rank;
+  sliding-window layers hold at most the window. A layout whose KV cannot hold one request at the workload's context
+  is infeasible, and so is a context beyond the model's.
+- **Step time**: the roofline in the capacity model's linear form (`stepmodel.StepModel`): weights and KV are read
+  at an effective bandwidth (datasheet bandwidth × η_bw), every token in the step costs 2 · active params / TP FLOPs
+  at peak × η_flops, prefill attention 4 · layers · d_attn FLOPs per token pair, plus a fixed cost per layer and per
+  new request. η_bw, η_flops and the fixed costs come from `GpuEfficiency` — fitted on measured GPU engine profiles,
+  never assumed. Summing memory and compute time (instead of taking the larger) is conservative near the ridge point.
+  MoE: a step reads the dense weights and the experts its tokens route to — a fraction 1 − (1 − k/E)^tokens of them.
+- **Communication** (Megatron-style TP: two all-reduces of the hidden state per layer; ring all-reduce moves
+  2 (TP−1)/TP of the message each way): per step 2 · layers/PP · (α + 2 (TP−1)/TP · tokens · d_model · 2 B ÷ link),
+  link = half the device's quoted bidirectional interconnect bandwidth, α the per-all-reduce latency of the link.
+  PP adds one activation send per stage boundary and token.
+- **Pipeline**: vLLM keeps PP micro-batches in flight, so a PP-stage engine behaves like PP interleaved lanes, each a
+  full pass through every stage (ITL = the sum of stage times) holding 1/PP of the KV cache and sequences; capacity
+  = PP × one lane's.
+Capacity at the SLO is the capacity model's own simulation (`simulate.capacity_at_slo_sim`) on that step model.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import nnls
+
+from planner.core.cards import ModelCard
+from planner.core.errors import FitError, InputError
+from planner.core.records import EngineProfile
+from planner.core.roofline import active_params, active_weight_bytes, model_kv_bytes_per_token
+from planner.core.simulate import Scheduler, SloCapacity, capacity_at_slo_sim
+from planner.core.stepmodel import StepModel, measured_steps
+from planner.core.units import GIB
+
+# Bits per weight: bf16; fp8 (E4M3, per-tensor scale); int4 = AWQ/GPTQ 4-bit with one fp16 scale and zero per
+# group of 128 weights (4 + 32/128 bits).
+PRECISION_BITS = {"bf16": 16.0, "fp8": 8.0, "int4": 4.25}
+KV_BYTES_PER_ELEMENT = 2.0  # vLLM's default KV cache dtype is the model's (bf16)
+GPU_MEMORY_UTILIZATION = 0.9  # vLLM's default --gpu-memory-utilization
+# Runtime memory per GPU besides weights and KV, as vLLM's own start-up log reports it (vllm PR #10511, Llama-3-8B on an
+# H100 80GB: "non_torch_memory takes 1.79 GiB" at TP1 and 3.58 GiB at TP2 — NCCL and all-reduce buffers, CUDA context —
+# and "PyTorch activation peak memory takes 1.26 GiB"; the same 1.26 GiB activation peak for Qwen2.5-32B at TP2 on L40S,
+# vllm #15815). CUDA graphs (0.65–3.3 GiB in vllm PR #21489 / #15664) sat outside the 0.9 budget before vLLM 0.21.
+ACTIVATION_PEAK_BYTES = int(1.26 * GIB)
+NON_TORCH_BYTES = {1: int(1.79 * GIB), 2: int(3.58 * GIB)}  # TP1, TP > 1
+TP_SIZES = (1, 2, 4, 8)
+PP_SIZES = (1, 2, 4, 8)
+
+
+@dataclass(frozen=True)
+class Device:
+    """One GPU as the deployment model needs it (from a data/hardware.csv row)."""
+
+    name: str
+    memory_gib: float
+    bandwidth_gb_s: float
+    tflops: float  # dense bf16/fp16 tensor throughput
+    interconnect: str | None = None
+    interconnect_gb_s: float | None = None  # quoted per-GPU bidirectional GPU-to-GPU bandwidth
+    allreduce_latency_s: float | None = None  # per small all-reduce on that link, 2–4 GPUs
+    allreduce_latency_8gpu_s: float | None = None  # the same across 8 GPUs (PCIe: through the host, much slower)
+
+    def link_bytes_s(self) -> float | None:
+        return self.interconnect_gb_s * 1e9 / 2 if self.interconnect_gb_s else None
+
+    def allreduce_s(self, gpus: int) -> float | None:
+        return (self.allreduce_latency_8gpu_s or self.allreduce_latency_s) if gpus > 4 else self.allreduce_latency_s
+
+
+@dataclass(frozen=True)
+class GpuEfficiency:
+    """How close a GPU engine runs to the roofline, fitted on measured GPU engine profiles (see `fit_gpu_efficiency`)."""
+
+    bandwidth_eff: float  # effective ÷ datasheet memory bandwidth (weights and KV)
+    flops_eff: float  # achieved ÷ datasheet dense FLOP/s of prefill matmuls
+    decode_flops_eff: float  # the same for the per-sequence matmuls of batched decode (small batches run further from peak)
+    attention_flops_eff: float  # prefill attention (the L² term)
+    per_layer_s: float  # fixed time per layer per step (kernel launches, synchronisation)
+    per_seq_s: float  # fixed time per decoding sequence per step (sampling, per-sequence kernels)
+    per_token_s: float  # fixed time per prefill token
+    per_request_s: float  # per new request (input processing, sampler state)
+    source: str
+    median_abs_error_pct: float | None = None  # held-out (leave-one-profile-out) error of the predicted speeds
+    max_abs_error_pct: float | None = None
+    n_checks: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("bandwidth_eff", "flops_eff", "decode_flops_eff", "attention_flops_eff"):
+            v = getattr(self, name)
+            if not 0 < v <= 1:
+                raise FitError(f"{name}: an efficiency must be in (0, 100 %] (got {v:.1%}); the reference hardware row or the "
+                               "profile's device is wrong")
+
+
+@dataclass(frozen=True)
+class Layout:
+    tp: int
+    pp: int
+    replicas: int  # engines on the instance
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp * self.replicas
+
+    def describe(self) -> str:
+        pp = f"×PP{self.pp}" if self.pp > 1 else ""
+        return f"{self.replicas} × TP{self.tp}{pp}"
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    weights_gib: float  # per GPU
+    runtime_gib: float
+    kv_gib: float  # what vLLM would allocate to KV per GPU
+    kv_bytes_per_token: float  # per GPU, at the workload's context
+    kv_tokens: int  # per engine (every rank holds its slice of the same tokens)
+    max_seqs_by_kv: int  # requests of the workload's context the cache holds at once
+    fits: bool
+    why: str
+
+
+def bits(precision: str) -> float:
+    if precision not in PRECISION_BITS:
+        raise InputError(f"--precision: one of {', '.join(PRECISION_BITS)} (got {precision!r})")
+    return PRECISION_BITS[precision]
+
+
+def card_params(card: ModelCard) -> tuple[float, float, float]:
+    """(total, active, routed-expert) parameters. Published totals where the card has them; the routed-expert total E_r
+    follows from total − active = E_r · (1 − k/E) (only the inactive experts differ)."""
+    total = card.params_b * 1e9 if card.params_b else float(card.n_params())
+    active = card.active_params_b * 1e9 if card.active_params_b else total
+    experts = (total - active) / (1 - card.n_experts_active / card.n_experts) if card.is_moe and card.n_experts_active else 0.0
+    return total, active, max(experts, 0.0)
+
+
+def weight_bytes(card: ModelCard, precision: str) -> float:
+    return card_params(card)[0] * bits(precision) / 8
+
+
+def kv_bytes_per_token(card: ModelCard, context: float, *, tp: int = 1, pp: int = 1) -> float:
+    """KV bytes one token of a `context`-token request costs one GPU of a TP×PP engine (see the module docstring)."""
+    layers = card.n_layers / pp
+    if card.kv_lora_rank:  # MLA: one compressed latent + the rope key per layer, the same on every TP rank
+        per_layer = (card.kv_lora_rank + (card.qk_rope_head_dim or 0)) * KV_BYTES_PER_ELEMENT
+    else:
+        per_layer = 2 * max(1.0, card.n_kv_heads / tp) * card.head_dim * KV_BYTES_PER_ELEMENT
+    swa = min(card.sliding_window_layers or 0, card.n_layers) if card.sliding_window else 0
+    full_share = (card.n_layers - swa) / card.n_layers
+    window_share = swa / card.n_layers * min(1.0, card.sliding_window / max(context, 1.0)) if swa else 0.0
+    return layers * per_layer * (full_share + window_share)
+
+
+def memory_plan(card: ModelCard, precision: str, device: Device, tp: int, pp: int, context_tokens: float,
+                gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION) -> MemoryPlan:
+    """What one GPU of a TP×PP engine holds, and how many requests of `context_tokens` its KV cache fits."""
+    w = weight_bytes(card, precision) / (tp * pp)
+    runtime = ACTIVATION_PEAK_BYTES + NON_TORCH_BYTES[1 if tp * pp == 1 else 2]
+    budget = gpu_memory_utilization * device.memory_gib * GIB
+    kv_bytes = budget - w - runtime
+    per_token = kv_bytes_per_token(card, context_tokens, tp=tp, pp=pp)
+    tokens = int(max(kv_bytes, 0) // per_token)
+    seqs = int(tokens // max(context_tokens, 1))
+    if card.context_length and context_tokens > card.context_length:
+        why = f"context {context_tokens:,.0f} tokens exceeds {card.name}'s {card.context_length:,}"
+    elif kv_bytes <= 0:
+        why = (f"weights {w / GIB:.1f} GiB + runtime {runtime / GIB:.1f} GiB per GPU exceed {gpu_memory_utilization:.0%} of "
+               f"{device.memory_gib:g} GiB")
+    elif seqs < 1:
+        why = f"KV cache {kv_bytes / GIB:.1f} GiB holds {tokens:,} tokens, less than one {context_tokens:,.0f}-token request"
+    else:
+        why = ""
+    return MemoryPlan(w / GIB, runtime / GIB, max(kv_bytes, 0) / GIB, per_token, tokens, seqs, not why, why)
+
+
+def layouts(n_gpus: int, card: ModelCard) -> list[Layout]:
+    """Every TP × PP (TP dividing the attention heads, PP at most the layers) that splits an n-GPU instance into
+    equal engines, the rest of its GPUs running more engines side by side (data parallel)."""
+    out = []
+    for tp in TP_SIZES:
+        for pp in PP_SIZES:
+            if tp * pp > n_gpus or n_gpus % (tp * pp) or card.n_heads % tp or pp > card.n_layers:
+                continue
+            out.append(Layout(tp, pp, n_gpus // (tp * pp)))
+    return out
+
+
+def comm_per_step(card: ModelCard, device: Device, tp: int, pp: int) -> tuple[float, float]:
+    """(seconds per step, seconds per token in the step) of TP all-reduces and PP sends, for one pass of all stages."""
+    if tp == 1 and pp == 1:
+        return 0.0, 0.0
+    link = device.link_bytes_s()
+    alpha = device.allreduce_s(max(tp, pp))
+    if link is None or alpha is None:
+        raise InputError(f"hardware: {device.name} has no interconnect bandwidth or all-reduce latency in data/hardware.csv; "
+                         "multi-GPU layouts need both")
+    act = card.d_model * KV_BYTES_PER_ELEMENT  # one token's hidden state (bf16)
+    fixed = 2 * card.n_layers * alpha if tp > 1 else 0.0
+    per_token = 2 * card.n_layers * 2 * (tp - 1) / tp * act / link if tp > 1 else 0.0
+    fixed += (pp - 1) * alpha
+    per_token += (pp - 1) * act / link
+    return fixed, per_token
+
+
+def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int, mem: MemoryPlan,
+               *, max_num_seqs: int = 256, max_num_batched_tokens: int = 8192) -> tuple[StepModel, Scheduler]:
+    """One lane of a TP×PP engine as the simulator's step model and vLLM scheduler (see the module docstring)."""
+    total, active, experts = card_params(card)
+    b = bits(precision) / 8
+    bw = device.bandwidth_gb_s * 1e9 * eff.bandwidth_eff * tp  # TP ranks read their shares in parallel; a lane passes every stage
+    fixed_comm, token_comm = comm_per_step(card, device, tp, pp)
+    kv_token_all = mem.kv_bytes_per_token * pp * tp  # the token's KV across the engine
+    terms = roofline_terms(eff, device.bandwidth_gb_s * 1e9 * tp, device.tflops * 1e12 * tp, n_layers=card.n_layers,
+                           weight_read_bytes=(total - experts) * b, active_params=active, kv_bytes_per_token=kv_token_all,
+                           d_attn=card.n_heads * card.head_dim)
+    step = StepModel(
+        overhead_s=terms["overhead_s"] + fixed_comm, per_seq_s=terms["per_seq_s"] + token_comm, per_kv_token_s=terms["per_kv_token_s"],
+        per_prefill_token_s=terms["per_prefill_token_s"] + token_comm, per_prefill_pair_s=terms["per_prefill_pair_s"],
+        per_request_s=eff.per_request_s,
+        token_budget=max_num_batched_tokens, max_seqs=max(1, max_num_seqs // pp),
+        measured_batch=max_num_seqs, measured_context=card.context_length or 10**9, measured_prompt=card.context_length or 10**9,
+        fit_rms_pct=float("nan"), n_points=0, expert_read_s=experts * b / bw if experts else 0.0,
+        expert_share=card.n_experts_active / card.n_experts if card.is_moe else 0.0,
+    )
+    sched = Scheduler(kind="vllm", max_seqs=step.max_seqs, token_budget=max_num_batched_tokens,
+                      kv_capacity_tokens=max(1, mem.kv_tokens // pp))
+    return step, sched
+
+
+def roofline_terms(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float, *, n_layers: int, weight_read_bytes: float,
+                   active_params: float, kv_bytes_per_token: float, d_attn: int) -> dict[str, float]:
+    """The step model's coefficients from the roofline and measured efficiencies — the one formula both the fleet
+    and its validation use: weights and KV at η_bw × bandwidth, 2 · active params FLOPs a token (prefill at η_flops,
+    batched decode at η_decode), 4 · layers · d_attn FLOPs per prefill token pair, a fixed cost per layer."""
+    bw = bandwidth_bytes_s * eff.bandwidth_eff
+    return {"overhead_s": eff.per_layer_s * n_layers + weight_read_bytes / bw,
+            "per_seq_s": eff.per_seq_s + 2 * active_params / (flops * eff.decode_flops_eff),
+            "per_kv_token_s": kv_bytes_per_token / bw,
+            "per_prefill_token_s": eff.per_token_s + 2 * active_params / (flops * eff.flops_eff),
+            "per_prefill_pair_s": 4 * n_layers * d_attn / (flops * eff.attention_flops_eff)}
+
+
+@dataclass(frozen=True)
+class EngineEstimate:
+    """One TP×PP engine of a card on a device: memory, and capacity at the SLO (None when it does not fit)."""
+
+    precision: str
+    tp: int
+    pp: int
+    memory: MemoryPlan
+    capacity: SloCapacity | None
+    requests_per_s: float  # per engine (PP lanes included); 0 when the SLO cannot be met or it does not fit
+
+
+def engine_estimate(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int,
+                    tokens_in: float, tokens_out: float, ttft_slo_s: float, itl_slo_s: float, *, refine: int = 3,
+                    n_requests: int = 200, grid_points: int = 8) -> EngineEstimate:
+    """Memory, then capacity at the SLO by the capacity model's simulation (a coarser rate grid than a single plan's:
+    8 rates to saturation and 3 bisections, 200 requests a rate — the fleet search simulates hundreds of engines)."""
+    mem = memory_plan(card, precision, device, tp, pp, tokens_in + tokens_out)
+    if not mem.fits:
+        return EngineEstimate(precision, tp, pp, mem, None, 0.0)
+    step, sched = step_model(card, precision, device, eff, tp, pp, mem)
+    cap = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, ttft_slo_s, itl_slo_s, refine=refine, n_requests=n_requests,
+                              grid_points=grid_points)
+    return EngineEstimate(precision, tp, pp, mem, cap, cap.requests_per_s * pp)
+
+
+def vllm_command(model: str, tp: int, pp: int, max_model_len: int, *, precision: str = "bf16", nodes: int = 1,
+                 gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION) -> str:
+    """The `vllm serve` line that realises a layout (one engine; run `replicas` of them on disjoint GPUs)."""
+    parts = [f"vllm serve {model}", f"--tensor-parallel-size {tp}"]
+    if pp > 1:
+        parts.append(f"--pipeline-parallel-size {pp}")
+    parts += [f"--max-model-len {int(max_model_len)}", f"--gpu-memory-utilization {gpu_memory_utilization:g}"]
+    if precision == "fp8":
+        parts.append("--quantization fp8")
+    if nodes > 1:
+        parts.append("--distributed-executor-backend ray")
+    return " ".join(parts)
+
+
+def expert_fraction(share: float, tokens) -> np.ndarray:
+    """Share of the routed experts a step of `tokens` tokens reads: 1 − (1 − k/E)^tokens (independent routing)."""
+    return 1.0 - (1.0 - share) ** np.asarray(tokens, float)
+
+
+def ceil_div(a: float, b: float) -> int:
+    return int(math.ceil(a / b - 1e-12))
+
+
+# --------------------------------------------------------------------------------------------------- calibration
+
+def _design(profile: EngineProfile) -> tuple[np.ndarray, np.ndarray]:
+    """Every timing of a profile as a row of the efficiency fit's features (the coefficient order of `GpuEfficiency.vector`):
+    per-layer steps, bytes read (weights, KV, routed experts), decoding sequences, their FLOPs, prefill tokens, their
+    FLOPs, prefill attention FLOPs, new requests."""
+    rows, times, _, _ = measured_steps(profile)
+    m = profile.model
+    experts = float(m.expert_tensor_bytes or 0)
+    dense = float(m.tensor_bytes or 0) - experts - float(m.lookup_only_bytes or 0)
+    share = (m.n_experts_active / m.n_experts) if experts and m.n_experts and m.n_experts_active else 0.0
+    steps, batch, kv, prefill, pairs, requests = rows.T
+    flops_token = 2 * active_params(m)
+    read = steps * dense + kv * model_kv_bytes_per_token(m)
+    if share:
+        read = read + steps * experts * (1 - (1 - share) ** (batch + prefill / steps))
+    x = np.column_stack([steps * (m.n_layers or 0), read, batch, batch * flops_token, prefill, prefill * flops_token,
+                         pairs * 4 * (m.n_layers or 0) * (m.n_heads or 0) * (m.head_dim or 0), requests])
+    return x, times
+
+
+def _fit(profiles: list[EngineProfile]) -> np.ndarray:
+    parts = [_design(p) for p in profiles]
+    x = np.vstack([a for a, _ in parts])
+    t = np.concatenate([b for _, b in parts])
+    scale = x.max(axis=0)
+    scale[scale == 0] = 1.0
+    coef, _ = nnls(x / scale / t[:, None], np.ones_like(t))  # relative least squares, every term >= 0
+    return coef / scale
+
+
+def fit_gpu_efficiency(profiles: list[EngineProfile], bandwidth_bytes_s: float, flops: float, *, device: str) -> GpuEfficiency:
+    """One fit of the roofline's coefficients on every timing of every profile measured on one GPU (decode at several
+    depths, batched decode, prefill at several lengths), so that models of different sizes separate the fixed costs
+    (per layer, per token, per request) from the bytes and FLOPs. Needs ≥ 3 model sizes: each profile is also
+    predicted from a fit on the others (leave-one-out), and that held-out error is the efficiency's stated error —
+    never its error on the points it was fitted on. An efficiency above 100 % of the datasheet is refused."""
+    sizes = {active_weight_bytes(p.model) for p in profiles}
+    if len(sizes) < 3:
+        raise FitError(f"--calibrate: a GPU efficiency needs profiles of at least 3 model sizes on {device} (2 to fit, 1 to "
+                       f"check); got {len(sizes)} — one model at several depths cannot separate fixed costs from bandwidth")
+    errors = []
+    for i, held in enumerate(profiles):
+        rest = profiles[:i] + profiles[i + 1:]
+        if len({active_weight_bytes(p.model) for p in rest}) < 2:
+            continue
+        x, t = _design(held)
+        errors += list(100 * np.abs(x @ _fit(rest) / t - 1))
+    c = _fit(profiles)
+    inv = lambda v: 1.0 / v if v > 0 else float("inf")  # noqa: E731 — a zero coefficient: that cost was not seen
+    eff = GpuEfficiency(
+        per_layer_s=float(c[0]), bandwidth_eff=min(2.0, inv(c[1]) / bandwidth_bytes_s), per_seq_s=float(c[2]),
+        decode_flops_eff=min(2.0, inv(c[3]) / flops), per_token_s=float(c[4]), flops_eff=min(2.0, inv(c[5]) / flops),
+        attention_flops_eff=min(1.0, inv(c[6]) / flops), per_request_s=float(c[7]),
+        source=f"{len(profiles)} engine profiles on {device} ({len(sizes)} model sizes)",
+        median_abs_error_pct=float(np.median(errors)) if errors else None, max_abs_error_pct=float(np.max(errors)) if errors else None,
+        n_checks=len(errors))
+    return eff

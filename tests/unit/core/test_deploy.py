@@ -1,0 +1,156 @@
+"""Multi-GPU deployments: hand-computed memory and communication, the efficiency's limits, the fleet ranking."""
+from __future__ import annotations
+
+import glob
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from planner.core.cards import ModelCard
+from planner.core.deploy import (
+    ACTIVATION_PEAK_BYTES,
+    NON_TORCH_BYTES,
+    Device,
+    GpuEfficiency,
+    comm_per_step,
+    fit_gpu_efficiency,
+    kv_bytes_per_token,
+    layouts,
+    memory_plan,
+    vllm_command,
+)
+from planner.core.errors import FitError, InputError
+from planner.core.fleet import rank_fleet
+from planner.core.plan import Workload
+from planner.core.rows import InstanceRow, Provenance
+from planner.core.units import GIB
+from planner.formats.profiles import load_profile
+
+ROOT = Path(__file__).resolve().parents[3]
+# an 8 B-parameter GQA model with round numbers (Llama-3-8B-like shape)
+CARD = ModelCard("test-8b", n_layers=32, d_model=4096, n_heads=32, n_kv_heads=8, ffn_dim=14336, vocab_size=128256, head_dim=128,
+                 params_b=8.0, active_params_b=8.0, context_length=8192)
+BIG = ModelCard("test-70b", n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, ffn_dim=28672, vocab_size=128256, head_dim=128,
+                params_b=70.0, active_params_b=70.0, context_length=131072)
+NVLINK = Device("H100-like", memory_gib=80, bandwidth_gb_s=3350, tflops=989.5, interconnect="NVLink 4", interconnect_gb_s=900,
+                allreduce_latency_s=9.5e-6, allreduce_latency_8gpu_s=10.1e-6)
+EFF = GpuEfficiency(bandwidth_eff=0.6, flops_eff=0.3, decode_flops_eff=0.3, attention_flops_eff=0.1, per_layer_s=20e-6, per_seq_s=50e-6,
+                    per_token_s=10e-6, per_request_s=1e-3, source="test")
+PROV = Provenance("instances", "x", "test", "2026-11-26")
+
+
+def test_memory_plan_by_hand_tp2():
+    mem = memory_plan(CARD, "bf16", NVLINK, tp=2, pp=1, context_tokens=2000)
+    weights = 8e9 * 2 / 2  # bf16, split over 2 ranks
+    runtime = ACTIVATION_PEAK_BYTES + NON_TORCH_BYTES[2]  # vLLM's logged activation peak + TP>1 non-torch memory
+    assert runtime == int(1.26 * GIB) + int(3.58 * GIB)
+    kv = 0.9 * 80 * GIB - weights - runtime
+    per_token = 32 * 2 * (8 / 2) * 128 * 2  # layers · K and V · KV heads per rank · head_dim · bf16 bytes = 65,536
+    assert mem.kv_bytes_per_token == per_token == 65536
+    assert mem.weights_gib == pytest.approx(weights / GIB)
+    assert mem.kv_tokens == int(kv // per_token)
+    assert mem.max_seqs_by_kv == int(kv // per_token) // 2000
+    assert mem.fits and mem.why == ""
+
+
+def test_kv_heads_replicate_past_tp_and_mla_and_window():
+    few_heads = ModelCard("few", n_layers=10, d_model=1024, n_heads=16, n_kv_heads=4, ffn_dim=4096, vocab_size=1000, head_dim=64)
+    assert kv_bytes_per_token(few_heads, 100, tp=8) == 10 * 2 * 1 * 64 * 2  # 4 KV heads on 8 ranks: one (replicated) each
+    assert kv_bytes_per_token(few_heads, 100, tp=2) == 10 * 2 * 2 * 64 * 2
+    mla = ModelCard("mla", n_layers=61, d_model=7168, n_heads=128, n_kv_heads=128, ffn_dim=18432, vocab_size=129280, head_dim=128,
+                    kv_lora_rank=512, qk_rope_head_dim=64)
+    assert kv_bytes_per_token(mla, 100, tp=8) == kv_bytes_per_token(mla, 100, tp=1) == 61 * (512 + 64) * 2
+    swa = ModelCard("swa", n_layers=6, d_model=1024, n_heads=8, n_kv_heads=4, ffn_dim=4096, vocab_size=1000, head_dim=128,
+                    sliding_window=1024, sliding_window_layers=5)
+    full = 6 * 2 * 4 * 128 * 2
+    assert kv_bytes_per_token(swa, 4096) == pytest.approx(full * (1 / 6 + 5 / 6 * 1024 / 4096))
+    assert kv_bytes_per_token(swa, 512) == pytest.approx(full)  # shorter than the window: every layer keeps every token
+
+
+def test_what_does_not_fit_says_why():
+    assert not memory_plan(BIG, "bf16", NVLINK, 1, 1, 1300).fits  # 140 GB of weights on one 80 GiB GPU
+    assert "exceed 90% of 80 GiB" in memory_plan(BIG, "bf16", NVLINK, 1, 1, 1300).why
+    assert memory_plan(BIG, "bf16", NVLINK, 2, 1, 1300).fits
+    long = memory_plan(CARD, "bf16", NVLINK, 1, 1, 10_000)
+    assert not long.fits and "exceeds test-8b's 8,192" in long.why
+
+
+def test_communication_by_hand():
+    fixed, per_token = comm_per_step(CARD, NVLINK, tp=4, pp=1)
+    assert fixed == pytest.approx(2 * 32 * 9.5e-6)  # two all-reduces per layer
+    assert per_token == pytest.approx(2 * 32 * 2 * (3 / 4) * 4096 * 2 / 450e9)  # ring: 2(TP−1)/TP of 8 KiB, at 900/2 GB/s
+    fixed8, _ = comm_per_step(CARD, NVLINK, tp=8, pp=1)
+    assert fixed8 == pytest.approx(2 * 32 * 10.1e-6)  # the 8-GPU latency
+    fixed_pp, per_token_pp = comm_per_step(CARD, NVLINK, tp=1, pp=2)
+    assert fixed_pp == pytest.approx(9.5e-6) and per_token_pp == pytest.approx(4096 * 2 / 450e9)
+    assert comm_per_step(CARD, NVLINK, 1, 1) == (0.0, 0.0)
+    no_link = Device("no-link", 24, 600, 125)
+    with pytest.raises(InputError, match="no interconnect"):
+        comm_per_step(CARD, no_link, 2, 1)
+
+
+def test_layouts_fill_the_instance():
+    for n in (1, 2, 4, 8):
+        for lay in layouts(n, CARD):
+            assert lay.gpus == n  # every GPU runs in some engine
+    assert {(lay.tp, lay.pp, lay.replicas) for lay in layouts(8, CARD)} >= {(1, 1, 8), (2, 1, 4), (4, 1, 2), (8, 1, 1), (4, 2, 1)}
+    odd_heads = ModelCard("odd", n_layers=4, d_model=640, n_heads=10, n_kv_heads=2, ffn_dim=1024, vocab_size=100, head_dim=64)
+    assert all(lay.tp in (1, 2) for lay in layouts(8, odd_heads))  # TP must divide the heads
+
+
+def test_efficiency_above_100_percent_is_refused():
+    with pytest.raises(FitError, match="bandwidth_eff"):
+        GpuEfficiency(bandwidth_eff=1.2, flops_eff=0.3, decode_flops_eff=0.3, attention_flops_eff=0.1, per_layer_s=0, per_seq_s=0,
+                      per_token_s=0, per_request_s=0, source="x")
+
+
+H100 = sorted(glob.glob(str(ROOT / "profiles/reference/h100/**/*.json"), recursive=True))
+
+
+def test_efficiency_fit_needs_three_sizes_and_reports_held_out_error():
+    profiles = [load_profile(p) for p in H100]
+    mistral = [p for p in profiles if "Mistral" in p.label]
+    with pytest.raises(FitError, match="at least 3 model sizes"):
+        fit_gpu_efficiency(mistral * 3, 3350e9, 989.5e12, device="H100")  # one model repeated is one size
+    eff = fit_gpu_efficiency(profiles, 3350e9, 989.5e12, device="H100")
+    assert 0 < eff.bandwidth_eff <= 1 and 0 < eff.flops_eff <= 1 and 0 < eff.decode_flops_eff <= 1
+    assert eff.n_checks > 100 and eff.median_abs_error_pct is not None and eff.max_abs_error_pct >= eff.median_abs_error_pct
+    with pytest.raises(FitError, match="100 %"):  # a datasheet bandwidth far below what was measured is caught
+        fit_gpu_efficiency(profiles, 300e9, 989.5e12, device="H100 with a wrong row")
+
+
+def _instances(*counts: int, usd_per_gpu_hour: float = 4.0) -> list[tuple[InstanceRow, Device]]:
+    return [(InstanceRow(f"x{n}", "test", "r", "H100-like", n, 8 * n, 80.0 * n, usd_per_gpu_hour * n, None, None, PROV), NVLINK) for n in counts]
+
+
+def test_fleet_never_ranks_what_does_not_fit_and_splits_big_instances():
+    w = Workload(tokens_in=1000, tokens_out=300, ttft_slo_s=2, itl_slo_s=0.1, requests_per_month=5e6)
+    result = rank_fleet(BIG, _instances(1, 2, 8), EFF, w, top=100)
+    ranked = result.ranked
+    assert not ranked.empty and (ranked["tp"] * ranked["pp"] >= 2).all()  # 140 GB of bf16 weights never on one GPU
+    assert not ((result.infeasible["tp"] == 1) & (result.infeasible["pp"] == 1)).empty
+    assert set(result.infeasible.loc[(result.infeasible["tp"] == 1) & (result.infeasible["pp"] == 1), "instance"]) >= {"x1", "x2", "x8"}
+    eight = ranked[ranked["instance"] == "x8"]
+    assert (eight["engines"] * eight["tp"] * eight["pp"] == 8).all()  # all 8 GPUs serve
+    np.testing.assert_allclose(eight["instance_requests_per_s"], eight["engines"] * eight["engine_requests_per_s"])
+    assert ranked["usd_per_month"].is_monotonic_increasing
+    best = ranked.iloc[0]
+    assert math.isclose(best["usd_per_month"], best["instances"] * best["usd_per_hour"] * 730)
+
+
+def test_branch_and_bound_finds_the_same_top_as_brute_force():
+    w = Workload(tokens_in=1000, tokens_out=200, ttft_slo_s=2, itl_slo_s=0.05, requests_per_month=2e7)
+    inst = _instances(1, 2, 4, 8)
+    brute = rank_fleet(CARD, inst, EFF, w, precisions=("bf16", "fp8"), top=10_000)
+    quick = rank_fleet(CARD, inst, EFF, w, precisions=("bf16", "fp8"), top=3)
+    assert quick.n_engines_simulated <= brute.n_engines_simulated
+    np.testing.assert_allclose(quick.ranked["usd_per_month"], brute.ranked["usd_per_month"].head(3))
+
+
+def test_vllm_command():
+    assert vllm_command("meta-llama/Llama-3.1-70B-Instruct", 4, 2, 1300) == (
+        "vllm serve meta-llama/Llama-3.1-70B-Instruct --tensor-parallel-size 4 --pipeline-parallel-size 2 --max-model-len 1300 "
+        "--gpu-memory-utilization 0.9")
+    assert vllm_command("m", 8, 1, 4096, precision="fp8", nodes=2).endswith("--quantization fp8 --distributed-executor-backend ray")
