@@ -128,7 +128,7 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
     result = rank_fleet(card, candidates, eff, workload, precisions=precisions, price_kind=price_kind, top=top, api_usd_per_request=api_usd,
                         serve_name=card.hf_repo)
     notes = [
-        f"capacity model: roofline step times with the efficiency fitted on {eff.source} (llama.cpp CUDA): {eff.bandwidth_eff:.0%} "
+        f"capacity model: roofline step times with the efficiency fitted on {eff.source}, llama.cpp CUDA: {eff.bandwidth_eff:.0%} "
         f"of datasheet bandwidth, {eff.flops_eff:.0%} of dense FLOP/s in prefill; its error on held-out profiles "
         f"{eff.median_abs_error_pct:.0f} % median, {eff.max_abs_error_pct:.0f} % worst ({eff.n_checks} timings); vLLM on GPUs and "
         "TP > 1 were not measured here",
@@ -136,9 +136,10 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
     ]
     notes += licence_warnings(card, workload.monthly_active_users)
     tp_max = int(result.ranked["tp"].max()) if not result.ranked.empty else 1
-    vendors = {d.name for _, d in candidates if not d.name.startswith("NVIDIA")} & set(result.ranked.get("device", []))
-    if vendors:
-        notes.append(f"{', '.join(sorted(vendors))}: the efficiency was measured on an NVIDIA GPU; other vendors' kernels are not validated")
+    others = sorted(set(result.ranked.get("device", [])) - {eff.source.split(" on ")[-1].split(" (")[0]})
+    if others:
+        notes.append(f"{', '.join(others)}: ranked with the efficiency measured on the H100 — not measured on these devices"
+                     + (" (nor on any non-NVIDIA kernel)" if any(not d.startswith("NVIDIA") for d in others) else ""))
     notes += published_check(card, tp_max)
     if api:
         notes.append(f"API {api}: ${api_usd:.4g}/request, ${api_usd * workload.requests_per_month:,.0f}/month at "

@@ -12,7 +12,7 @@ from planner.core.matching import card_for_profile, matching_instance
 from planner.core.plan import PlanResult, PriceChoice, Workload, evaluate_plan, plan
 from planner.core.records import Profile, ServingProfile
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind
-from planner.formats.catalog import DEFAULT_API_MODEL, record, records, reference_bandwidth
+from planner.formats.catalog import DEFAULT_API_MODEL, cache_rule, hosted_baselines, record, records, reference_bandwidth
 from planner.formats.plan_file import PlanParams, load_params
 from planner.formats.profiles import load_profile
 from planner.formats.validation import plan_validation, validation_for
@@ -41,17 +41,22 @@ def card_of(profile: Profile) -> ModelCard | None:
     return card_for_profile(profile, records("model_cards"))
 
 
+def prices_for(inst: InstanceRow, api: ApiPriceRow, *, price_kind: PriceKind = "on_demand", batch: bool = False) -> PriceChoice:
+    """The price pair a plan uses, with the API provider's caching rules attached."""
+    return PriceChoice.from_rows(inst, api, price_kind=price_kind, batch=batch, cache_rule=cache_rule(api.provider))
+
+
 def plan_profile(profile_path: str | Path | None, instance: str | None, api_model: str | None, workload: Workload, *,
-                 price_kind: PriceKind = "on_demand") -> tuple[PlanResult, Profile, Path]:
+                 price_kind: PriceKind = "on_demand", batch: bool = False) -> tuple[PlanResult, Profile, Path]:
     """Resolve the inputs and plan: the one path from names to a `PlanResult` (CLI, report, demo)."""
     path, profile, inst, api = resolve(profile_path, instance, api_model)
-    result = plan(profile, PriceChoice.from_rows(inst, api, price_kind=price_kind), workload, profile_ref=str(path), card=card_of(profile),
+    result = plan(profile, prices_for(inst, api, price_kind=price_kind, batch=batch), workload, profile_ref=str(path), card=card_of(profile),
                   bandwidth_bytes_s=reference_bandwidth(profile)[0], **plan_validation(profile))
     return result, profile, path
 
 
 def compare_options(profile_paths: list[str | Path], instances: list[str], api_models: list[str], workload: Workload, *,
-                    price_kind: PriceKind = "on_demand") -> Comparison:
+                    price_kind: PriceKind = "on_demand", batch: bool = False) -> Comparison:
     """Every (profile × instance) self-hosted and every API on the workload's volume grid, ranked.
 
     Self-hosted options go through `plan()` (capacity at the SLO, replicas, the model's validation error); an option
@@ -69,7 +74,7 @@ def compare_options(profile_paths: list[str | Path], instances: list[str], api_m
             label = f"{profile.label} on {inst.instance}"
             note, cal, server = validation_for(profile)
             try:
-                r = plan(profile, PriceChoice.from_rows(inst, apis[0], price_kind=price_kind), workload, card=card_of(profile),
+                r = plan(profile, prices_for(inst, apis[0], price_kind=price_kind, batch=batch), workload, card=card_of(profile),
                          bandwidth_bytes_s=reference_bandwidth(profile)[0], validation=note, calibration=server)
             except PlannerError as exc:
                 options.append(Option(label, "self-hosted", np.full(volumes.shape, np.nan), note=f"infeasible: {exc}"))
@@ -81,8 +86,8 @@ def compare_options(profile_paths: list[str | Path], instances: list[str], api_m
                                   note=f"{r.capacity_rps:.3g} req/s per replica at the SLO{error}, ${r.replica_usd_per_month:,.0f}/replica-month",
                                   best_latency=(float(alone["ttft_s"]), float(alone["itl_p95_s"]))))
     for api in apis:
-        e = evaluate_plan(volumes, 1.0, workload, **api.per_token(), replica_usd_per_hour=0.0)
-        options.append(Option(api.model, "api", np.asarray(e.api_usd_per_month, float),
+        e = evaluate_plan(volumes, 1.0, workload, **api.per_token(batch), replica_usd_per_hour=0.0)
+        options.append(Option(f"{api.model} (batch)" if batch else api.model, "api", np.asarray(e.api_usd_per_month, float),
                               note=f"${api.input_usd_per_mtok:g} / ${api.output_usd_per_mtok:g} per M input / output tokens ({api.provenance.describe()})"))
     return compare(volumes, options, requests_per_month=workload.requests_per_month, slo=(workload.ttft_slo_s, workload.itl_slo_s),
                    tokens=(workload.tokens_in, workload.tokens_out))
@@ -112,11 +117,15 @@ def build_report(params: PlanParams | str | Path, *, pdf: bool | None = None) ->
 
 
 def report_comparison(result: PlanResult, path: Path, workload: Workload, price_kind: PriceKind = "on_demand") -> Comparison:
-    """The report's compare view: the plan's deployment against its API, a frontier API and a hosted open model."""
-    apis = list(dict.fromkeys([result.prices.api_label, *REPORT_APIS]))
+    """The report's compare view: the plan's deployment against its API, a frontier API and the like-for-like baseline
+    — the cheapest host of the profiled model's card where the price catalog has one, else a hosted 7B model."""
+    card = card_of(load_profile(path))
+    hosted = hosted_baselines(card.name) if card else []
+    apis = list(dict.fromkeys([result.prices.api_label, *REPORT_APIS[:2], hosted[0].model if hosted else REPORT_APIS[2]]))
     instance = [result.prices.instance.instance] if result.prices.instance else []
     return compare_options([path], instance, apis, workload, price_kind=price_kind)
 
 
-# the report's default API line-up: the default small API, a frontier model, an open 7B model served by a host
+# the report's default API line-up: the default small API, a frontier model, and (when the profiled model has no
+# hosted price) an open 7B model served by a host
 REPORT_APIS = (DEFAULT_API_MODEL, "gpt-4o", "fireworks_ai/accounts/fireworks/models/mistral-7b")

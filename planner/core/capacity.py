@@ -207,7 +207,7 @@ def engine_comparison(profiles: list[ServingProfile], workload) -> pd.DataFrame:
         best = table.loc[table["requests_per_s"].idxmax()]
         shape = p.serving[0]
         rows.append({
-            "engine": p.engine.backend, "model": f"{p.model.name} {p.model.quant_label or ''}".strip(),
+            "engine": p.engine.backend, "model": f"{p.model.display_name} {p.model.quant_label or ''}".strip(),
             "requests_per_s_at_slo": float(rps), "at_concurrency": float(conc) if float(rps) > 0 else np.nan,
             "max_requests_per_s": float(best["requests_per_s"]), "ttft_p95_s_at_max": float(best["ttft_s"]),
             "tokens": f"{shape.prompt_tokens_mean or 0:.0f} → {shape.output_tokens_mean or 0:.0f}",

@@ -22,7 +22,7 @@ from planner.core.matching import instance_mismatch
 from planner.core.quality import trust_problems
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import active_weight_bytes, decode_ceiling_tok_s, model_kv_bytes_per_token
-from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind, Provenance
+from planner.core.rows import ApiPriceRow, CacheRuleRow, InstanceRow, PriceKind, Provenance
 from planner.core.units import SECONDS_PER_MONTH
 from planner.core.validation import ServerCalibration
 
@@ -74,17 +74,40 @@ class PriceChoice:
     api_label: str
     api_provenance: Provenance
     instance: InstanceRow | None = None  # the rented machine, for the measured-vs-priced hardware check
+    cache_rule: CacheRuleRow | None = None  # the API provider's caching rules (minimum prefix, write premium)
 
     @classmethod
-    def from_rows(cls, instance: InstanceRow, api: ApiPriceRow, *, price_kind: PriceKind = "on_demand") -> PriceChoice:
-        per_token = api.per_token()
+    def from_rows(cls, instance: InstanceRow, api: ApiPriceRow, *, price_kind: PriceKind = "on_demand", batch: bool = False,
+                  cache_rule: CacheRuleRow | None = None) -> PriceChoice:
+        per_token = api.per_token(batch)
         return cls(
             replica_usd_per_hour=instance.usd_per_hour(price_kind), replica_label=f"{instance.instance} ({price_kind})",
             replica_provenance=instance.provenance,
             api_usd_per_input_token=per_token["usd_per_input_token"], api_usd_per_output_token=per_token["usd_per_output_token"],
             api_usd_per_cached_input_token=per_token["usd_per_cached_input_token"],
-            api_label=api.model, api_provenance=api.provenance, instance=instance,
+            api_label=f"{api.model} (batch)" if batch else api.model, api_provenance=api.provenance, instance=instance,
+            cache_rule=cache_rule,
         )
+
+    def cache_warnings(self, workload: Workload) -> list[str]:
+        """Where the provider's caching rules make the workload's cached share cost more than the plan assumes."""
+        rule = self.cache_rule
+        if not workload.cached_fraction or rule is None:
+            return []
+        out = []
+        prefix = workload.tokens_in * workload.cached_fraction
+        if rule.min_cacheable_tokens and prefix < rule.min_cacheable_tokens:
+            out.append(f"cache: a cached prefix of {prefix:,.0f} tokens is below {rule.provider}'s minimum of {rule.min_cacheable_tokens:,} "
+                       "cacheable tokens — it is billed as plain input")
+        if rule.cache_write_multiplier and rule.cache_write_multiplier > 1:
+            out.append(f"cache: {rule.provider} bills cache writes at {rule.cache_write_multiplier:g}× the input price (TTL "
+                       f"{rule.cache_ttl or 'unknown'}); the plan assumes each cached prefix is reused many times within it")
+        return out
+
+    def cacheable(self, tokens_in, cached_fraction) -> np.ndarray:
+        """Whether a cached share is long enough for the provider to cache at all (vectorised; True when no rule is known)."""
+        floor = self.cache_rule.min_cacheable_tokens if self.cache_rule and self.cache_rule.min_cacheable_tokens else 0
+        return np.asarray(tokens_in, float) * np.asarray(cached_fraction, float) >= floor
 
 
 @dataclass(frozen=True)
@@ -157,6 +180,10 @@ def evaluate_plan(requests_per_month, capacity_rps, workload: Workload, prices: 
     if unknown or missing:
         raise TypeError(f"evaluate_plan: unknown override(s) {sorted(unknown)}, missing price field(s) {sorted(missing)}")
     a.update(overrides)
+    if prices is not None and prices.cache_rule is not None and a["usd_per_cached_input_token"] is not None:
+        # a prefix shorter than the provider's minimum is not cached: billed as plain input
+        a["usd_per_cached_input_token"] = np.where(prices.cacheable(a["tokens_in"], a["cached_fraction"]), a["usd_per_cached_input_token"],
+                                                   a["usd_per_input_token"])
     api_req = cm.api_cost_per_request(a["tokens_in"], a["tokens_out"], a["usd_per_input_token"], a["usd_per_output_token"],
                                       a["cached_fraction"], a["usd_per_cached_input_token"])
     return evaluate(requests_per_month, capacity_rps=capacity_rps, replica_usd_per_month=cm.replica_monthly_usd(a["replica_usd_per_hour"]),
@@ -287,7 +314,7 @@ def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: fl
     ctx = profile.model.context_length
     if ctx and workload.tokens_in + workload.tokens_out > ctx:
         raise InputError(f"--tokens-in / --tokens-out: {workload.tokens_in:,.0f} + {workload.tokens_out:,.0f} tokens per request exceed "
-                         f"the {ctx:,}-token context of {profile.model.name}; shorten the request or choose a longer-context model")
+                         f"the {ctx:,}-token context of {profile.model.display_name}; shorten the request or choose a longer-context model")
     if not (bandwidth_bytes_s and isinstance(profile, EngineProfile) and profile.decode and profile.model.tensor_bytes):
         return []
     first = min(profile.decode, key=lambda d: d.context_depth)
@@ -330,6 +357,7 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     if prices.instance is not None and (mismatch := instance_mismatch(profile, prices.instance)):
         warnings.append(mismatch)
     warnings += licence_warnings(card, workload.monthly_active_users)
+    warnings += prices.cache_warnings(workload)
     if profile.projection:
         warnings.insert(0, f"projection: {profile.projection}")
     if profile.status != "complete":

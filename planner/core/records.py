@@ -106,6 +106,15 @@ class ModelInfo(_Model):
     def is_clone(self) -> bool:
         return self.clone_of is not None
 
+    @property
+    def display_name(self) -> str:
+        """The name to show: the file's own stem ("SmolLM2-135M-Instruct" from SmolLM2-135M-Instruct.Q4_1.gguf), which
+        is what users downloaded and what model cards are named after — a GGUF's general.name is whatever the uploader
+        typed ("Smollm2 135M 8k Lc100K Mix1 Ep2"). Clones and files with a generic stem keep the recorded name."""
+        stem = self.file_name.split("/")[-1].split(".")[0]
+        generic = {"", "model", "ggml-model", "consolidated", "pytorch_model"}
+        return self.name if self.is_clone or stem.lower() in generic else stem
+
 
 class EngineInfo(_Model):
     name: Literal["llama-cpp-python", "vllm", "openai-http"]
@@ -292,7 +301,7 @@ class Profile(_Model):
         clone = " [clone]" if self.model.is_clone else ""
         where = f"projected to {self.hardware_name}" if self.projection else f"{self.engine.backend} · {self.hardware_name}"
         quant = f" {self.model.quant_label}" if self.model.quant_label else ""
-        return f"{self.model.name}{quant}{clone} · {where}"
+        return f"{self.model.display_name}{quant}{clone} · {where}"
 
     @property
     def on_gpu(self) -> bool:

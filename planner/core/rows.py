@@ -74,11 +74,30 @@ class ApiPriceRow:
     open_model: str | None = None  # the model card an open-weights API serves (like-for-like baseline); None: closed
     served_precision: str | None = None  # what the host says it serves (fp8, int4, …); None: not stated
 
-    def per_token(self) -> dict[str, float | None]:
-        """Prices per token, under the names `plan.evaluate_plan()` takes (cached input None: billed as plain input)."""
+    def per_token(self, batch: bool = False) -> dict[str, float | None]:
+        """Prices per token, under the names `plan.evaluate_plan()` takes (cached input None: billed as plain input).
+
+        `batch`: the provider's batch (asynchronous, results within ~24 h) prices — for offline work only; refused
+        where the catalog has none. Batch requests are not cached, so the cache price does not apply."""
+        if batch:
+            if self.batch_input_usd_per_mtok is None or self.batch_output_usd_per_mtok is None:
+                raise InputError(f"--batch: api_prices row '{self.model}' has no batch price; drop --batch or pick an API that has one")
+            return {"usd_per_input_token": self.batch_input_usd_per_mtok / 1e6, "usd_per_output_token": self.batch_output_usd_per_mtok / 1e6,
+                    "usd_per_cached_input_token": None}
         cache = self.cache_read_usd_per_mtok
         return {"usd_per_input_token": self.input_usd_per_mtok / 1e6, "usd_per_output_token": self.output_usd_per_mtok / 1e6,
                 "usd_per_cached_input_token": None if cache is None else cache / 1e6}
+
+
+@dataclass(frozen=True)
+class CacheRuleRow:
+    """A provider's prompt-caching rules (data/api_cache_rules.csv): the shortest prefix it caches, the write premium."""
+
+    provider: str
+    min_cacheable_tokens: int | None
+    cache_write_multiplier: float | None
+    cache_ttl: str | None
+    provenance: Provenance
 
 
 @dataclass(frozen=True)

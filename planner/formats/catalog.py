@@ -23,7 +23,7 @@ from planner.core.deploy import Device
 from planner.core.errors import DataError, InputError
 from planner.core.matching import gpu_match, norm_name
 from planner.core.records import Profile
-from planner.core.rows import ApiPriceRow, HardwareRow, InstanceRow, InterconnectRow, OnpremRow, Provenance
+from planner.core.rows import ApiPriceRow, CacheRuleRow, HardwareRow, InstanceRow, InterconnectRow, OnpremRow, Provenance
 from planner.core.units import HOURS_PER_MONTH
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -56,6 +56,12 @@ SCHEMAS: dict[str, dict[str, list[str]]] = {
         "optional_numeric": ["interconnect_gb_s"],
         "required_numeric": [],
         "text": ["kind", "vendor"],
+    },
+    "api_cache_rules": {
+        "key": ["provider"],
+        "numeric": ["min_cacheable_tokens", "cache_write_multiplier"],
+        "required_numeric": [],
+        "text": ["cache_ttl"],
     },
     "interconnects": {
         "key": ["interconnect"],
@@ -229,7 +235,7 @@ def provenance(row: pd.Series, kind: str) -> Provenance:
 
 
 _ROW_TYPES = {"instances": InstanceRow, "api_prices": ApiPriceRow, "hardware": HardwareRow, "onprem": OnpremRow,
-              "interconnects": InterconnectRow}
+              "interconnects": InterconnectRow, "api_cache_rules": CacheRuleRow}
 
 
 def _value(raw, annotation):
@@ -309,6 +315,11 @@ def device_row(nvml_name: str, memory_total_bytes: int | None = None) -> Hardwar
     does not say SXM or PCIe is never guessed)."""
     rows = [r for r in records("hardware") if r.kind == "gpu" and gpu_match(r.name, nvml_name, memory_total_bytes)]
     return rows[0] if len(rows) == 1 else None
+
+
+def cache_rule(provider: str | None) -> CacheRuleRow | None:
+    """The provider's prompt-caching rules (data/api_cache_rules.csv), None when the catalog has none."""
+    return next((r for r in records("api_cache_rules") if r.provider == provider), None) if provider else None
 
 
 def hosted_baselines(card_name: str) -> list[ApiPriceRow]:

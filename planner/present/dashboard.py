@@ -62,12 +62,15 @@ class PlanDashboard:
         self.cost_fig = go.FigureWidget(layout=dict(template="plotly_white", height=420, xaxis=dict(type="log", title="requests per month"),
                                                     yaxis=dict(type="log", title="USD per month"), legend=dict(orientation="h", y=-0.25),
                                                     margin=dict(t=40)))
+        money = "%{x:,.0f} requests/month<br>$%{y:,.2f} per month<extra>%{fullData.name}</extra>"  # units in every hover
         for name, dash in (("self-hosted", None), ("API", "dash"), ("hybrid", "dot")):
-            self.cost_fig.add_scatter(x=[], y=[], name=name, line=dict(dash=dash))
-        self.cost_fig.add_scatter(x=[], y=[], mode="markers", marker=dict(size=11, symbol="x", color="black"), name="break-even")
+            self.cost_fig.add_scatter(x=[], y=[], name=name, line=dict(dash=dash), hovertemplate=money)
+        self.cost_fig.add_scatter(x=[], y=[], mode="markers", marker=dict(size=11, symbol="x", color="black"), name="break-even",
+                                  hovertemplate="break-even at %{x:,.0f} requests/month<br>$%{y:,.2f} per month<extra></extra>")
         self.stair_fig = go.FigureWidget(layout=dict(template="plotly_white", height=300, xaxis=dict(type="log", title="requests per month"),
                                                      yaxis=dict(type="log", title="replicas"), margin=dict(t=30)))
-        self.stair_fig.add_scatter(x=[], y=[], line=dict(shape="hv"), name="replicas")
+        self.stair_fig.add_scatter(x=[], y=[], line=dict(shape="hv"), name="replicas",
+                                   hovertemplate="%{x:,.0f} requests/month<br>%{y:.0f} replicas<extra></extra>")
         self.summary = w.HTML()
         self.message = w.HTML()
         for c in self.controls:

@@ -153,8 +153,10 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
 def assumptions(result: PlanResult) -> list[str]:
     """What the figures assume, in plain words, next to the figures (not in a footnote)."""
     w = result.workload
-    out = [f"A month is {HOURS_PER_MONTH:g} hours; a self-hosted replica is billed for all of them (always on, at least "
-           f"{w.min_replicas} replica{'s' if w.min_replicas > 1 else ''}) — no autoscaling to demand.",
+    scaled = (f" Scaled to demand instead (replicas following a 24-hour wave with the same peak, rented by the hour) it would "
+              f"cost ${result.autoscaled_usd_per_month:,.0f}/month at the quoted volume." if result.autoscaled_usd_per_month is not None else "")
+    out = [f"A month is {HOURS_PER_MONTH:g} hours; the self-hosted cost bills a replica for all of them (always on, at least "
+           f"{w.min_replicas} replica{'s' if w.min_replicas > 1 else ''}).{scaled}",
            f"Replicas are sized for the peak hour: peak load = {w.peak_to_avg:g} × the monthly average, and no replica runs busier "
            f"than {w.max_utilisation:.0%} of its capacity at that peak.",
            f"Capacity is the requests/s one replica sustains with p95 TTFT ≤ {w.ttft_slo_s:g} s and p95 ITL ≤ {w.itl_slo_s:g} s for "

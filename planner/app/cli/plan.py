@@ -41,6 +41,7 @@ def plan(
     itl_slo: ItlSlo = 0.2,
     peak_to_avg: PeakToAvg = 2.0,
     users: float | None = typer.Option(None, help="monthly active users (checked against the model's licence)"),
+    batch: bool = typer.Option(False, "--batch", help="price the API at its batch rate (asynchronous, ~24 h: offline work only)"),
     html: Path | None = typer.Option(None, help="also write the HTML report here"),
     params: Path | None = typer.Option(None, help="workload YAML (overrides the options above)"),
     output_format: str = typer.Option("table", "--format", help="table (with a verdict line), json (the plan), csv (costs at every volume)"),
@@ -54,7 +55,7 @@ def plan(
                                                                    ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, peak_to_avg=peak_to_avg,
                                                                    monthly_active_users=users)
     check_choice("--format", output_format, FORMATS)
-    result, prof, path = plan_profile(profile_path, instance, api, workload, price_kind=price)  # type: ignore[arg-type]
+    result, prof, path = plan_profile(profile_path, instance, api, workload, price_kind=price, batch=batch)  # type: ignore[arg-type]
     if output_format == "json":
         typer.echo(json.dumps(result.as_dict(), indent=2))
     elif output_format == "csv":
@@ -82,6 +83,7 @@ def compare(
     ttft_slo: TtftSlo = 2.0,
     itl_slo: ItlSlo = 0.2,
     peak_to_avg: PeakToAvg = 2.0,
+    batch: bool = typer.Option(False, "--batch", help="price the APIs at their batch rates (asynchronous, ~24 h: offline work only)"),
     output_format: str = typer.Option("table", "--format", help="table (with the recommendation), json, or csv (every option at every volume)"),
 ):
     """Several self-hosted options and APIs side by side: the cheapest in each volume band, and a recommendation."""
@@ -90,7 +92,8 @@ def compare(
     workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
                          peak_to_avg=peak_to_avg)
     paths = list(profile_paths or []) or [newest_profile()]
-    result = compare_options(paths, list(instances or []), list(apis or []) or [DEFAULT_API_MODEL, "gpt-4o"], workload, price_kind=price)  # type: ignore[arg-type]
+    result = compare_options(paths, list(instances or []), list(apis or []) or [DEFAULT_API_MODEL, "gpt-4o"], workload, price_kind=price,  # type: ignore[arg-type]
+                             batch=batch)
     if output_format == "csv":
         typer.echo(result.frame().to_csv(index=False), nl=False)
         return

@@ -52,7 +52,7 @@ def options(command: str) -> set[str]:
 
 def test_the_readme_has_examples_of_every_command():
     names = {concrete(c)[0] for c in examples()}
-    assert {"plan", "compare", "profile", "serve-profile", "report", "catalog", "project", "clone"} <= names
+    assert {"plan", "compare", "fleet", "profile", "serve-profile", "report", "catalog", "project", "clone"} <= names
 
 
 @pytest.mark.parametrize("command", [c for c in examples() if shlex.split(c)[1] not in MEASURING])

@@ -73,3 +73,26 @@ def test_an_unmeetable_slo_says_what_would_be_met():
     """Flat profile, one slot: the first token leaves with the 0.5 s prefill step; ITL is the 20 ms decode step."""
     with pytest.raises(MeasurementError, match=r"reaches TTFT 0\.5 s and ITL p95 0\.02 s .* TTFT ≤ 0\.5 s and ITL ≤ 0\.02 s would be met"):
         plan(make_profile(1000, 50), PRICES, WORKLOAD.model_copy(update={"ttft_slo_s": 0.1}))
+
+
+def test_batch_prices_and_the_providers_minimum_cacheable_prefix():
+    from dataclasses import replace
+
+    from planner.core.errors import InputError
+    from planner.core.plan import evaluate_plan
+    from planner.core.rows import ApiPriceRow, CacheRuleRow
+    api = ApiPriceRow("m", "openai", "chat", 2.0, 8.0, 0.5, None, 1.0, 4.0, None, PROV)
+    assert api.per_token(batch=True) == {"usd_per_input_token": 1e-6, "usd_per_output_token": 4e-6, "usd_per_cached_input_token": None}
+    with pytest.raises(InputError, match="--batch: api_prices row 'x' has no batch price"):
+        replace(api, model="x", batch_input_usd_per_mtok=None).per_token(batch=True)
+    rule = CacheRuleRow("openai", 1024, 1.0, "5-10 min", PROV)
+    prices = replace(PRICES, api_usd_per_input_token=2e-6, api_usd_per_output_token=8e-6, api_usd_per_cached_input_token=0.5e-6, cache_rule=rule)
+    # 2000 prompt tokens, half cached: a 1000-token prefix is under OpenAI's 1024 → all 2000 billed at the input price
+    short = Workload(tokens_in=2000, tokens_out=100, cached_fraction=0.5)
+    assert float(evaluate_plan(1e6, 1.0, short, prices).api_usd_per_request) == pytest.approx(2000 * 2e-6 + 100 * 8e-6)
+    assert "below openai's minimum of 1,024" in prices.cache_warnings(short)[0]
+    long = Workload(tokens_in=4000, tokens_out=100, cached_fraction=0.5)  # a 2000-token prefix is cached
+    assert float(evaluate_plan(1e6, 1.0, long, prices).api_usd_per_request) == pytest.approx(2000 * 2e-6 + 2000 * 0.5e-6 + 100 * 8e-6)
+    assert prices.cache_warnings(long) == []
+    premium = replace(prices, cache_rule=CacheRuleRow("anthropic", 1024, 1.25, "5 min", PROV))
+    assert "1.25× the input price" in premium.cache_warnings(long)[0]
