@@ -23,7 +23,7 @@ from planner.core.quality import trust_problems
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import active_weight_bytes, decode_ceiling_tok_s, model_kv_bytes_per_token
 from planner.core.rows import ApiPriceRow, CacheRuleRow, InstanceRow, PriceKind, Provenance
-from planner.core.units import SECONDS_PER_MONTH
+from planner.core.units import SECONDS_PER_MONTH, usd
 from planner.core.validation import ServerCalibration
 
 MAX_REQUESTS_PER_MONTH = 1e15
@@ -266,7 +266,7 @@ class PlanResult:
         tail = (f"; self-hosting breaks even at {self.break_even_first:,.0f} requests/month and is always cheaper above "
                 f"{self.break_even_always:,.0f}" if self.self_host_ever_cheaper else "; the API is cheaper at every volume")
         return (f"verdict: at {w.requests_per_month:,.0f} requests/month {cheaper} is cheaper "
-                f"(${t.selfhost_usd_per_month:,.2f} self-hosted vs ${t.api_usd_per_month:,.2f} API a month){tail}")
+                f"({usd(t.selfhost_usd_per_month)} self-hosted vs {usd(t.api_usd_per_month)} API a month){tail}")
 
     def summary(self) -> pd.DataFrame:
         w, t = self.workload, self.at_target
@@ -276,17 +276,17 @@ class PlanResult:
              f"TTFT p95 ≤ {w.ttft_slo_s:g} s, ITL p95 ≤ {w.itl_slo_s * 1000:g} ms; {self.capacity_source}"),
             *([("capacity model error", "not validated" if self.validation.startswith("not validated") else "validated", self.validation)]
               if self.validation else []),
-            ("replica price", f"${self.prices.replica_usd_per_hour:.4g}/h = ${self.replica_usd_per_month:,.0f}/month",
+            ("replica price", f"{usd(self.prices.replica_usd_per_hour)}/h ({usd(self.replica_usd_per_month)} a month)",
              self.prices.replica_provenance.describe()),
-            ("API price per request", f"${self.api_usd_per_request:.4g}", self.prices.api_provenance.describe()),
-            ("self-hosted $ per 1M output tokens", f"${float(cm.usd_per_million_tokens(self.prices.replica_usd_per_hour, self.capacity_rps * w.tokens_out)):.4g}",
+            ("API price per request", usd(self.api_usd_per_request), self.prices.api_provenance.describe()),
+            ("self-hosted $ per 1M output tokens", usd(float(cm.usd_per_million_tokens(self.prices.replica_usd_per_hour, self.capacity_rps * w.tokens_out))),
              "one replica busy at its SLO capacity; prompt tokens ride along"),
             (f"replicas at {w.requests_per_month:,.0f} req/month", f"{t.replicas:.0f}", f"peak-to-average {w.peak_to_avg:g}, max utilisation {w.max_utilisation:g}"),
-            ("self-hosted per month", f"${t.selfhost_usd_per_month:,.2f}", f"${t.selfhost_usd_per_request:.3g} per request; always on, sized for the peak"),
-            *([("self-hosted per month, autoscaled", f"${self.autoscaled_usd_per_month:,.2f}",
+            ("self-hosted per month", usd(t.selfhost_usd_per_month), f"{usd(t.selfhost_usd_per_request)} per request; always on, sized for the peak"),
+            *([("self-hosted per month, autoscaled", usd(self.autoscaled_usd_per_month),
                 f"replicas follow a 24-h sinusoid with the same peak-to-average, never below {w.min_replicas}; rented by the hour")]
               if self.autoscaled_usd_per_month is not None else []),
-            ("API per month", f"${t.api_usd_per_month:,.2f}", f"${self.api_usd_per_request:.3g} per request"),
+            ("API per month", usd(t.api_usd_per_month), f"{usd(self.api_usd_per_request)} per request"),
             ("break-even volume", _fmt_volume(self.break_even_first), "first volume where self-hosting costs no more than the API"),
             ("self-hosting always cheaper above", _fmt_volume(self.break_even_always), "every replica step stays under the API line"),
         ]

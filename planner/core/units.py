@@ -1,6 +1,8 @@
 """Units and conventions shared by every calculation: one home for each constant."""
 from __future__ import annotations
 
+import math
+
 GIB = 1 << 30
 MIB = 1 << 20
 HOURS_PER_MONTH = 730.0  # 24 × 365 / 12, the cloud providers' convention
@@ -12,3 +14,19 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 def is_loopback(host: str | None) -> bool:
     """Whether a host name is this machine's loopback (servers started here listen only there)."""
     return (host or "") in LOOPBACK_HOSTS
+
+
+def usd(value: float | None, *, per: str = "") -> str:
+    """Dollars as people read them: "$1,234.56", "$0.0123", "$0.0000576" (three significant digits below a cent,
+    never "5.76e-05"); "—" for unknown or not-a-number."""
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return "—"
+    a = abs(value)
+    if a >= 100:
+        text = f"{value:,.0f}" if a >= 10_000 else f"{value:,.2f}"
+    elif a >= 0.01 or a == 0:
+        text = f"{value:,.4g}" if a < 1 else f"{value:,.2f}"
+    else:
+        digits = 2 - math.floor(math.log10(a))
+        text = f"{value:.{digits}f}"
+    return f"${text}{per}"

@@ -59,20 +59,23 @@ class PlanDashboard:
                                    placeholder="type to search", description="frontier API (hybrid)", style=style, layout=layout)
         self.controls = [self.profile, self.instance, self.api, self.volume, self.tokens_in, self.tokens_out, self.ttft, self.itl,
                          self.peak, self.util, self.share, self.frontier]
-        self.cost_fig = go.FigureWidget(layout=dict(template="plotly_white", height=420, xaxis=dict(type="log", title="requests per month"),
+        # plain figures re-rendered into Output widgets: FigureWidget's incremental restyles lost the x data of traces
+        # in JupyterLab (plotly 7: a trace whose y changed alone came back with x undefined — the browser test saw it)
+        self.cost_fig = go.Figure(layout=dict(template="plotly_white", height=420, xaxis=dict(type="log", title="requests per month"),
                                                     yaxis=dict(type="log", title="USD per month"), legend=dict(orientation="h", y=-0.25),
                                                     margin=dict(t=40)))
         money = "%{x:,.0f} requests/month<br>$%{y:,.2f} per month<extra>%{fullData.name}</extra>"  # units in every hover
-        for name, dash in (("self-hosted", None), ("API", "dash"), ("hybrid", "dot")):
-            self.cost_fig.add_scatter(x=[], y=[], name=name, line=dict(dash=dash), hovertemplate=money)
+        for name, dash, shape in (("self-hosted", None, "hv"), ("API", "dash", "linear"), ("hybrid", "dot", "linear")):
+            self.cost_fig.add_scatter(x=[], y=[], name=name, line=dict(dash=dash, shape=shape), hovertemplate=money)
         self.cost_fig.add_scatter(x=[], y=[], mode="markers", marker=dict(size=11, symbol="x", color="black"), name="break-even",
                                   hovertemplate="break-even at %{x:,.0f} requests/month<br>$%{y:,.2f} per month<extra></extra>")
-        self.stair_fig = go.FigureWidget(layout=dict(template="plotly_white", height=300, xaxis=dict(type="log", title="requests per month"),
+        self.stair_fig = go.Figure(layout=dict(template="plotly_white", height=300, xaxis=dict(type="log", title="requests per month"),
                                                      yaxis=dict(type="log", title="replicas"), margin=dict(t=30)))
         self.stair_fig.add_scatter(x=[], y=[], line=dict(shape="hv"), name="replicas",
                                    hovertemplate="%{x:,.0f} requests/month<br>%{y:.0f} replicas<extra></extra>")
         self.summary = w.HTML()
         self.message = w.HTML()
+        self.cost_out, self.stair_out = w.Output(), w.Output()
         for c in self.controls:
             c.observe(lambda _change: self.redraw(), names="value")
         self.result: PlanResult | None = None
@@ -95,9 +98,9 @@ class PlanDashboard:
         except PlannerError as exc:  # an unreachable SLO etc.: say it in the dashboard, keep the controls alive
             self.message.value = f"<b style='color:#b00'>{_dollars(html.escape(str(exc)))}</b>"
             self.summary.value = f"<div class='stale' style='opacity:0.35' title='inputs changed: these figures are stale'>{self._shown}</div>"
-            with self.cost_fig.batch_update():
-                for trace in self.cost_fig.data:
-                    trace.opacity = 0.25  # the last valid plan, greyed out: it no longer answers the inputs above
+            for trace in self.cost_fig.data:
+                trace.opacity = 0.25  # the last valid plan, greyed out: it no longer answers the inputs above
+            self._show()
             return None
         self.message.value = ""
         for trace in self.cost_fig.data:
@@ -112,15 +115,13 @@ class PlanDashboard:
                               max_utilisation=wl.max_utilisation, min_replicas=wl.min_replicas)["total_usd_per_month"].to_numpy()
         hybrid, hybrid_now = hybrid[:-1], hybrid[-1]
         be = [v for v in (r.break_even_first,) if np.isfinite(v)]
-        with self.cost_fig.batch_update():
-            x = c["requests_per_month"].to_numpy()
-            self.cost_fig.data[0].update(x=x, y=c["selfhost_usd_per_month"].to_numpy(), line_shape="hv")
-            self.cost_fig.data[1].update(x=x, y=c["api_usd_per_month"].to_numpy())
-            self.cost_fig.data[2].update(x=x, y=hybrid, visible=0 < s < 1)
-            self.cost_fig.data[3].update(x=be, y=[b * r.api_usd_per_request for b in be])
-            self.cost_fig.layout.title = f"{r.profile_label} on {r.prices.replica_label} vs {r.prices.api_label}"
-        with self.stair_fig.batch_update():
-            self.stair_fig.data[0].update(x=x, y=c["replicas"].to_numpy())
+        x = c["requests_per_month"].to_list()  # plain lists: the rendered figure's data stays readable (no binary blobs)
+        self.cost_fig.data[0].update(x=x, y=c["selfhost_usd_per_month"].to_list())
+        self.cost_fig.data[1].update(x=x, y=c["api_usd_per_month"].to_list())
+        self.cost_fig.data[2].update(x=x, y=hybrid.tolist(), visible=0 < s < 1)
+        self.cost_fig.data[3].update(x=be, y=[b * r.api_usd_per_request for b in be])
+        self.cost_fig.layout.title = f"{r.profile_label} on {r.prices.replica_label} vs {r.prices.api_label}"
+        self.stair_fig.data[0].update(x=x, y=c["replicas"].to_list())
         t = r.at_target
         rows = r.summary().to_html(index=False, border=0)
         warnings = "".join(f"<li>{html.escape(x)}</li>" for x in r.warnings)
@@ -131,7 +132,20 @@ class PlanDashboard:
                                  f"<b>${hybrid_now:,.2f}/month</b></p>") + download
         self.summary.value = self._shown
         self.result = r
+        self._show()
         return r
 
+    def _show(self) -> None:
+        """Render both charts into their Output widgets (only inside a running kernel: elsewhere there is nothing to draw on)."""
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is None:
+            return
+        for out, fig in ((self.cost_out, self.cost_fig), (self.stair_out, self.stair_fig)):
+            with out:
+                out.clear_output(wait=True)
+                display(fig)
+
     def widget(self) -> w.Widget:
-        return w.VBox([w.HBox([w.VBox(self.controls[:6]), w.VBox(self.controls[6:])]), self.message, self.cost_fig, self.stair_fig, self.summary])
+        return w.VBox([w.HBox([w.VBox(self.controls[:6]), w.VBox(self.controls[6:])]), self.message, self.cost_out, self.stair_out, self.summary])

@@ -11,7 +11,11 @@ from planner.core.errors import PlannerError
 
 
 def one_line_errors(shell=None) -> None:
-    """Call once in a notebook's first cell."""
+    """Call once in a notebook's first cell. Also keeps JupyterLab's MathJax off pandas tables: a cell holding two
+    dollar amounts ("$0.067/h ($49 a month)") would otherwise be typeset as LaTeX between the dollar signs."""
+    import pandas as pd
+
+    pd.set_option("display.html.use_mathjax", False)  # pandas marks its HTML tables tex2jax_ignore
     if shell is None:
         from IPython import get_ipython
         shell = get_ipython()

@@ -22,7 +22,7 @@ from planner.core.errors import MeasurementError, SetupError
 from planner.core.plan import PlanResult
 from planner.core.projection import efficiency_table
 from planner.core.records import EngineProfile, Profile, ServingProfile
-from planner.core.units import HOURS_PER_MONTH
+from planner.core.units import HOURS_PER_MONTH, usd
 from planner.formats.catalog import reference_bandwidth
 from planner.formats.files import atomic_write_text, sha256_file
 from planner.present.charts import compare_chart, cost_curves, engine_comparison_chart, profile_speeds, replica_staircase
@@ -116,8 +116,8 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
     answer = [
         f"<b>At {w.requests_per_month:,.0f} requests/month ({w.tokens_in:g} in / {w.tokens_out:g} out tokens), {html.escape(cheaper)} is cheaper:</b>",
         f"self-hosted {html.escape(result.profile_label)} on {html.escape(result.prices.replica_label)}: "
-        f"<b>${t.selfhost_usd_per_month:,.2f}/month</b> ({t.replicas:.0f} replica(s), ${t.selfhost_usd_per_request:.3g}/request)",
-        f"API {html.escape(result.prices.api_label)}: <b>${t.api_usd_per_month:,.2f}/month</b> (${result.api_usd_per_request:.3g}/request)",
+        f"<b>{usd(t.selfhost_usd_per_month)}/month</b> ({t.replicas:.0f} replica(s), {usd(t.selfhost_usd_per_request)}/request)",
+        f"API {html.escape(result.prices.api_label)}: <b>{usd(t.api_usd_per_month)}/month</b> ({usd(result.api_usd_per_request)}/request)",
         ("Break-even: " + (f"<b>{result.break_even_first:,.0f} requests/month</b>; self-hosting stays cheaper above "
                            f"{result.break_even_always:,.0f}" if result.self_host_ever_cheaper else "<b>none</b> — the API is cheaper at every volume")),
     ]

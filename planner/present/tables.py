@@ -7,6 +7,8 @@ import textwrap
 
 import pandas as pd
 
+from planner.core.units import usd
+
 
 def terminal_width(default: int = 100) -> int:
     return max(60, shutil.get_terminal_size((default, 24)).columns)
@@ -40,8 +42,7 @@ def fit_table(frame: pd.DataFrame, footnote_columns: tuple[str, ...] = (), *, wi
 
 def money_columns(table: pd.DataFrame) -> pd.DataFrame:
     """A comparison table's cost columns as dollars ('—' where the option cannot serve the workload)."""
-    return table.assign(usd_per_month=[f"${v:,.2f}" if v == v else "—" for v in table["usd_per_month"]],
-                        usd_per_request=[f"${v:.3g}" if v == v else "—" for v in table["usd_per_request"]])
+    return table.assign(usd_per_month=[usd(v) for v in table["usd_per_month"]], usd_per_request=[usd(v) for v in table["usd_per_request"]])
 
 
 def csv_base64(frame: pd.DataFrame) -> str:

@@ -16,6 +16,7 @@ from planner.core.plan import Workload
 from planner.core.projection import calibrate_decode, predict_card, same_quant
 from planner.core.quality import trust_problems
 from planner.core.quant import nominal_bits_per_weight
+from planner.core.units import usd
 from planner.formats.catalog import DEFAULT_API_MODEL, SCHEMAS, load_card, load_catalog, record, reference_bandwidth
 from planner.formats.plan_file import load_params
 from planner.formats.profiles import load_profile
@@ -155,8 +156,8 @@ def fleet(
         typer.echo("no deployment fits and meets the SLO; closest reasons:")
         typer.echo(fit_table(result.infeasible[["instance", "layout", "precision", "why"]].head(10), ("why",)))
     else:
-        shown = ranked.assign(usd_per_month=[f"${v:,.0f}" for v in ranked["usd_per_month"]],
-                              usd_per_request=[f"${v:.3g}" for v in ranked["usd_per_request"]],
+        shown = ranked.assign(usd_per_month=[usd(v) for v in ranked["usd_per_month"]],
+                              usd_per_request=[usd(v) for v in ranked["usd_per_request"]],
                               gib_per_gpu=[f"{w:.1f}+{r:.1f}+{k:.1f}/{d:g}" for w, r, k, d in
                                            zip(ranked["weights_gib_per_gpu"], ranked["runtime_gib_per_gpu"], ranked["kv_gib_per_gpu"], ranked["device_gib"])],
                               ttft_p95_s=ranked["ttft_p95_s"].round(2), itl_p95_ms=(ranked["itl_p95_s"] * 1e3).round(1),

@@ -1,0 +1,156 @@
+"""The notebooks and the report in a real browser: JupyterLab on loopback, Debian's Chromium driven by Playwright.
+
+Playwright's own browser download is never used: `executable_path` points at the system Chromium that `make`
+installs. Screenshots go to test-artifacts/ (git-ignored) for a human to look at.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from planner.present.report import find_chromium
+from tests.conftest import REPO
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency (make install)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (make test installs it as root on Debian)")]
+ARTIFACTS = REPO / "test-artifacts"
+TOKEN = "llm-planner-browser-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """JupyterLab serving a copy of the notebooks (run-all saves outputs; the repository's files stay clean)."""
+    root = tmp_path / "work"
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    (root / "profiles").symlink_to(REPO / "profiles")
+    port = _free_port()
+    env = {**os.environ, **{k: str(tmp_path / k.lower()) for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR",
+                                                                  "JUPYTERLAB_WORKSPACES_DIR")}}
+    args = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"]
+    if os.geteuid() == 0:
+        args.append("--allow-root")
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and its kernels
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=find_chromium(), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _watch(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    return errors
+
+
+COST_Y = "() => { const el = document.querySelector('.js-plotly-plot'); return el && el.data ? el.data.map(t => Array.from(t.y || [])) : null; }"
+COST_X = "() => document.querySelector('.js-plotly-plot').data.map(t => Array.from(t.x || []))"
+
+
+def _run_all(page) -> None:
+    """Run ▸ Run All Cells, as a user does; again if the kernel has not started executing (a click that lands while
+    JupyterLab is still laying out the notebook is swallowed)."""
+    for attempt in range(4):
+        page.locator(".jp-Notebook .jp-Cell").first.click()  # focus the notebook, not the file browser
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"busy\"]') !== null"
+                                   " || document.querySelectorAll('.jp-OutputArea-output').length > 0", timeout=20_000)
+            return
+        except sync_api.TimeoutError:
+            page.keyboard.press("Escape")
+            page.screenshot(path=str(ARTIFACTS / f"lab-02-plan-run-all-retry{attempt}.png"))
+    pytest.fail("Run All Cells did not start the kernel")
+
+
+def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = _watch(page)
+    page.goto(f"{lab}/lab/tree/notebooks/02_plan.ipynb?token={TOKEN}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)  # the kernel is up
+    _run_all(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=300_000)  # the dashboard's FigureWidget rendered by the plotly extension
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
+    news = page.locator(".jp-Notification-Toast button", has_text="No")  # JupyterLab's "get news?" toast
+    if news.count():
+        news.first.click()
+    page.screenshot(path=str(ARTIFACTS / "lab-02-plan-run-all.png"), full_page=True)
+    before = page.evaluate(COST_Y)
+    assert before and len(before[0]) > 10, "the cost chart has no data"
+    tokens_in = page.locator(".widget-text", has=page.locator("label", has_text="tokens in")).locator("input")
+    tokens_in.scroll_into_view_if_needed()
+    tokens_in.fill("256")
+    tokens_in.press("Enter")
+    page.wait_for_function(f"(before) => JSON.stringify(({COST_Y})()) !== JSON.stringify(before)", arg=before, timeout=60_000)
+    after = page.evaluate(COST_Y)
+    assert after[1] != before[1]  # the API line: 128 → 256 prompt tokens cost more per request
+    assert sum(after[1]) > sum(before[1])
+    xs = page.evaluate(COST_X)
+    assert xs[0] == xs[1] and min(xs[0]) >= 1e3, "the self-hosted and API curves must share the volume grid"
+    tokens_in.screenshot(path=str(ARTIFACTS / "lab-02-plan-widget.png"))
+    page.locator(".js-plotly-plot").first.screenshot(path=str(ARTIFACTS / "lab-02-plan-cost-chart.png"))
+    assert page.locator(".jp-OutputArea mjx-container").count() == 0, "MathJax typeset a dollar amount"
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0, "a cell wrote to stderr"
+    assert not errors, errors
+
+
+def test_report_renders_in_the_browser(browser, tmp_path):
+    from planner.app.workflows import plan_profile, report_comparison
+    from planner.core.plan import Workload
+    from planner.present.report import write_report
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    profile = next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__cpu__*.json"))
+    workload = Workload(tokens_in=128, tokens_out=16, ttft_slo_s=5, itl_slo_s=0.5)
+    result, prof, path = plan_profile(profile, "c7i.large", None, workload)
+    (out,) = write_report(result, prof, tmp_path / "report.html", profile_path=path, comparison=report_comparison(result, path, workload))
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors = _watch(page)
+    page.goto(out.as_uri())
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    n_charts = page.locator(".js-plotly-plot").count()
+    assert n_charts >= 3
+    assert page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')).every(el => el.data && el.data.length > 0)")
+    page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
+    assert not errors, errors
