@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 # llama.cpp's -march=native build would use them. Override with `make LLAMA_CMAKE_ARGS= install` on real hardware.
 LLAMA_CMAKE_ARGS ?= -DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16'
 
-.PHONY: install demo test test-fast lint system-deps notebooks-clean clean
+.PHONY: install demo test test-fast lint system-deps notebooks-clean notebooks-outputs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,13 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 
+# live-profiling notebooks are stored without outputs; the planning notebooks (02, 04) keep theirs: nbval checks them
 notebooks-clean:
-	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/01_*.ipynb notebooks/03_report.ipynb
+
+# after a deliberate change to the planner or a catalog: re-run 02 and 04 and store what nbval will check
+notebooks-outputs: install
+	cd notebooks && ../$(BIN)/python ../scripts/refresh_notebook_outputs.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

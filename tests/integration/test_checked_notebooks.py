@@ -1,0 +1,47 @@
+"""The planning notebooks are checked analyses: their stored outputs are compared by nbval, so a wrong number fails."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+CHECKED = ("02_plan.ipynb", "04_seed_claims.ipynb")
+MARK = "# NBVAL_CHECK_OUTPUT"
+
+
+def _code_cells(name: str) -> list[dict]:
+    return [c for c in json.loads((REPO / "notebooks" / name).read_text())["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_every_result_cell_is_stored_and_checked(name):
+    cells = _code_cells(name)
+    results = [c for c in cells if c["outputs"] and not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in c["outputs"])]
+    assert len(results) >= 6
+    for c in results:
+        assert "".join(c["source"]).startswith(MARK), "".join(c["source"])[:80]
+
+
+@pytest.mark.slow
+def test_a_changed_number_in_a_stored_output_fails(tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(REPO / "notebooks", work / "notebooks")
+    (work / "profiles").symlink_to(REPO / "profiles")
+    path = work / "notebooks" / "04_seed_claims.ipynb"
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code" and "kv = a10g_kv_verdict" in "".join(c["source"]))
+    text = cell["outputs"][0]["data"]["text/markdown"]
+    text = [text] if isinstance(text, str) else text
+    tampered = [re.sub(r"(\d+) requests at a", lambda m: f"{int(m.group(1)) + 1} requests at a", t) for t in text]
+    assert tampered != text
+    cell["outputs"][0]["data"]["text/markdown"] = tampered
+    path.write_text(json.dumps(nb))
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(REPO), "-c", str(REPO / "pyproject.toml"),
+                          str(path)], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert out.returncode != 0 and "Cell outputs differ" in out.stdout, out.stdout[-2000:]
