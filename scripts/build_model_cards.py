@@ -65,13 +65,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
+
+from planner.formats.files import atomic_write_csv  # one atomic writer for the package and its data scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "data" / "sources" / "configs"
@@ -341,31 +340,6 @@ def merge(old: list[dict[str, str]], new: dict[str, dict[str, str]]) -> list[dic
     return out
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write *text* to a temp file beside *path*, then os.replace it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def to_csv(rows: list[dict[str, str]]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "data" / "model_cards.csv", help="CSV to write (and merge into)")
@@ -379,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"MANIFEST.json names cards without a config file: {missing}")
     new = {name: build_row(name, entry, licences) for name, entry in manifest.items()}
     rows = merge(read_existing(args.out), new)
-    atomic_write(args.out, to_csv(rows))
+    atomic_write_csv(args.out, rows, COLUMNS)
     print(f"{len(new)} cards regenerated, {len(rows) - len(new)} kept -> {args.out}")
     return 0
 

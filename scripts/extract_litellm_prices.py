@@ -31,11 +31,8 @@ no such price for this model", never zero.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -43,6 +40,8 @@ import tempfile
 import zipfile
 from datetime import date
 from pathlib import Path
+
+from planner.formats.files import atomic_write_csv, atomic_write_text  # one atomic writer for the package and its data scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMBER = "litellm/model_prices_and_context_window_backup.json"
@@ -243,31 +242,6 @@ def build_rows(prices: dict, source: str, as_of: str) -> list[dict[str, str]]:
     return rows
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write *text* to a temp file beside *path*, then os.replace it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def to_csv(rows: list[dict[str, str]]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--wheel", type=Path, help="a litellm wheel already on disk (default: pip download --litellm-version)")
@@ -286,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = build_rows(json.loads(raw), source, args.date)
     if not rows:
         sys.exit("no chat rows extracted; refusing to overwrite the catalog")
-    atomic_write(args.out, to_csv(rows))
+    atomic_write_csv(args.out, rows, COLUMNS)
     meta = {
         "litellm_version": version,
         "wheel": wheel.name,
@@ -304,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             "served_precision": "precision stated in the model key (Together AI: -Turbo = fp8, -Lite = int4)",
         },
     }
-    atomic_write(args.out.with_name(args.out.stem + ".meta.json"), json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(args.out.with_name(args.out.stem + ".meta.json"), json.dumps(meta, indent=2) + "\n")
     print(f"{len(rows)} chat models from litellm {version} -> {args.out}")
     return 0
 

@@ -61,14 +61,13 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
-import io
 import json
-import os
 import re
 import sys
-import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
+
+from planner.formats.files import atomic_write_csv  # one atomic writer for the package and its data scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS = ["instance", "provider", "region", "accelerator", "accelerator_count", "vcpus", "ram_gib",
@@ -350,31 +349,6 @@ def build(src: Path, existing: list[dict[str, str]]) -> tuple[list[dict[str, str
     return added, {"dropped": dropped, "skipped": skipped}
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write *text* to a temp file beside *path*, then os.replace it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def to_csv(rows: list[dict[str, str]]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parent.parent / "data" / "sources" / "skypilot", help="folder with MANIFEST.json and v8/<cloud>/vms.csv")
@@ -385,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
 
     existing = read_existing(args.out)
     added, notes = build(args.src, existing)
-    atomic_write(args.out, to_csv(existing + added))
+    atomic_write_csv(args.out, existing + added, COLUMNS)
 
     gpu = [r for r in added if r["accelerator"] != "cpu"]
     per_provider = Counter(r["provider"] for r in added)

@@ -1,8 +1,10 @@
 """Files are written atomically (temp file + rename) so an interrupted run never leaves half a file behind."""
 from __future__ import annotations
 
+import csv
 import errno
 import hashlib
+import io
 import json
 import os
 import re
@@ -56,6 +58,15 @@ def _umask() -> int:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_csv(path: str | Path, rows: list[dict], columns: list[str]) -> Path:
+    """Rows (dicts) as a CSV with exactly `columns`, in order, "\n" line ends — how the data/ scripts write catalogs."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_text(path, buf.getvalue())
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:

@@ -27,6 +27,7 @@ TokensOut = Annotated[float, typer.Option(help="output tokens per request")]
 TtftSlo = Annotated[float, typer.Option(help="TTFT limit (p95), seconds")]
 ItlSlo = Annotated[float, typer.Option(help="inter-token latency limit (p95), seconds")]
 PeakToAvg = Annotated[float, typer.Option(help="peak load ÷ average load")]
+Users = Annotated[float | None, typer.Option(help="your company's monthly active users (checked against the model's licence)")]
 
 
 def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:

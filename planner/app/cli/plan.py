@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 
-from planner.app.cli.options import ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, TtftSlo, check_choice
+from planner.app.cli.options import ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, TtftSlo, Users, check_choice
 from planner.app.fleet import plan_fleet
 from planner.app.workflows import build_report, compare_options, engine_profiles_beside, newest_profile, plan_profile, report_comparison
 from planner.core.errors import InputError, UntrustworthyMeasurement
@@ -41,7 +41,7 @@ def plan(
     ttft_slo: TtftSlo = 2.0,
     itl_slo: ItlSlo = 0.2,
     peak_to_avg: PeakToAvg = 2.0,
-    users: float | None = typer.Option(None, help="monthly active users (checked against the model's licence)"),
+    users: Users = None,
     batch: bool = typer.Option(False, "--batch", help="price the API at its batch rate (asynchronous, ~24 h: offline work only)"),
     html: Path | None = typer.Option(None, help="also write the HTML report here"),
     params: Path | None = typer.Option(None, help="workload YAML (overrides the options above)"),
@@ -127,7 +127,7 @@ def fleet(
     providers: list[str] = typer.Option(None, "--provider", help="only this provider (aws, gcp, lambda, …); repeat"),
     price: Price = "on_demand",
     onprem: bool = typer.Option(False, "--onprem/--no-onprem", help="also rank owned hardware (data/onprem.csv: amortisation + energy)"),
-    users: float | None = typer.Option(None, help="your company's monthly active users (checked against the model's licence)"),
+    users: Users = None,
     api: str | None = typer.Option(None, help="also quote this API (data/api_prices.csv) at the same volume"),
     top: int = typer.Option(15, min=1, max=500, help="how many deployments to rank"),
     output_format: str = typer.Option("table", "--format", help="table (with the best deployment's vllm command), json or csv"),
