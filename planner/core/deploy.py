@@ -26,7 +26,6 @@ Capacity at the SLO is the capacity model's own simulation (`simulate.capacity_a
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -288,15 +287,6 @@ def vllm_command(model: str, tp: int, pp: int, max_model_len: int, *, precision:
     return " ".join(parts)
 
 
-def expert_fraction(share: float, tokens) -> np.ndarray:
-    """Share of the routed experts a step of `tokens` tokens reads: 1 − (1 − k/E)^tokens (independent routing)."""
-    return 1.0 - (1.0 - share) ** np.asarray(tokens, float)
-
-
-def ceil_div(a: float, b: float) -> int:
-    return int(math.ceil(a / b - 1e-12))
-
-
 # --------------------------------------------------------------------------------------------------- calibration
 
 def _design(profile: EngineProfile) -> tuple[np.ndarray, np.ndarray]:
@@ -346,11 +336,18 @@ def fit_gpu_efficiency(profiles: list[EngineProfile], bandwidth_bytes_s: float, 
         x, t = _design(held)
         errors += list(100 * np.abs(x @ _fit(rest) / t - 1))
     c = _fit(profiles)
-    inv = lambda v: 1.0 / v if v > 0 else float("inf")  # noqa: E731 — a zero coefficient: that cost was not seen
+
+    def efficiency(k: int, peak: float, what: str) -> float:
+        if c[k] <= 0:
+            raise FitError(f"--calibrate: the profiles on {device} do not determine {what} (its fitted cost is zero); add profiles of "
+                           "other model sizes or batch sizes")
+        return float(1.0 / c[k] / peak)  # above 1 is refused by GpuEfficiency: faster than the datasheet allows
     eff = GpuEfficiency(
-        per_layer_s=float(c[0]), bandwidth_eff=min(2.0, inv(c[1]) / bandwidth_bytes_s), per_seq_s=float(c[2]),
-        decode_flops_eff=min(2.0, inv(c[3]) / flops), per_token_s=float(c[4]), flops_eff=min(2.0, inv(c[5]) / flops),
-        attention_flops_eff=min(1.0, inv(c[6]) / flops), per_request_s=float(c[7]),
+        per_layer_s=float(c[0]), bandwidth_eff=efficiency(1, bandwidth_bytes_s, "the bytes-read cost"), per_seq_s=float(c[2]),
+        decode_flops_eff=efficiency(3, flops, "the batched-decode FLOP cost"), per_token_s=float(c[4]),
+        flops_eff=efficiency(5, flops, "the prefill FLOP cost"),
+        # short prompts may leave the L² term unseen (zero): then attention runs at peak, the optimistic bound
+        attention_flops_eff=min(1.0, float(1.0 / c[6] / flops)) if c[6] > 0 else 1.0, per_request_s=float(c[7]),
         source=f"{len(profiles)} engine profiles on {device} ({len(sizes)} model sizes)",
         median_abs_error_pct=float(np.median(errors)) if errors else None, max_abs_error_pct=float(np.max(errors)) if errors else None,
         n_checks=len(errors))
