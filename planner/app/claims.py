@@ -46,7 +46,10 @@ def full_depth_moe_prediction(calibration_profiles: list[Profile], reference_ban
 
 
 def project_to(profile: Profile, source_hw: str, target_hw: str) -> Profile:
-    return project_profile(profile, record("hardware", source_hw), record("hardware", target_hw))
+    """A GPU profile on other hardware through the roofline split of the efficiency fitted on the committed H100 profiles."""
+    from planner.app.fleet import gpu_efficiency
+
+    return project_profile(profile, record("hardware", source_hw), record("hardware", target_hw), gpu_efficiency() if profile.on_gpu else None)
 
 
 def cost_at_scale(profile: Profile, instance: str, api_models: list[str], volumes: list[float], workload: Workload) -> pd.DataFrame:

@@ -290,11 +290,16 @@ def vllm_command(model: str, tp: int, pp: int, max_model_len: int, *, precision:
 # --------------------------------------------------------------------------------------------------- calibration
 
 def _design(profile: EngineProfile) -> tuple[np.ndarray, np.ndarray]:
-    """Every timing of a profile as a row of the efficiency fit's features (the coefficient order of `GpuEfficiency.vector`):
+    """Every timing of a profile as a row of the efficiency fit's features (see `features`) and its measured seconds."""
+    rows, times, _, _ = measured_steps(profile)
+    return features(profile.model, rows), times
+
+
+def features(m, rows: np.ndarray) -> np.ndarray:
+    """Step-count rows (steps, B, K, P, A, R — `stepmodel.measured_steps`) of a model as the efficiency fit's features:
     per-layer steps, bytes read (weights, KV, routed experts), decoding sequences, their FLOPs, prefill tokens, their
     FLOPs, prefill attention FLOPs, new requests."""
-    rows, times, _, _ = measured_steps(profile)
-    m = profile.model
+    rows = np.atleast_2d(np.asarray(rows, float))
     experts = float(m.expert_tensor_bytes or 0)
     dense = float(m.tensor_bytes or 0) - experts - float(m.lookup_only_bytes or 0)
     share = (m.n_experts_active / m.n_experts) if experts and m.n_experts and m.n_experts_active else 0.0
@@ -303,9 +308,29 @@ def _design(profile: EngineProfile) -> tuple[np.ndarray, np.ndarray]:
     read = steps * dense + kv * model_kv_bytes_per_token(m)
     if share:
         read = read + steps * experts * (1 - (1 - share) ** (batch + prefill / steps))
-    x = np.column_stack([steps * (m.n_layers or 0), read, batch, batch * flops_token, prefill, prefill * flops_token,
-                         pairs * 4 * (m.n_layers or 0) * (m.n_heads or 0) * (m.head_dim or 0), requests])
-    return x, times
+    return np.column_stack([steps * (m.n_layers or 0), read, batch, batch * flops_token, prefill, prefill * flops_token,
+                            pairs * 4 * (m.n_layers or 0) * (m.n_heads or 0) * (m.head_dim or 0), requests])
+
+
+FIXED, MEMORY, COMPUTE = (0, 2, 4, 7), (1,), (3, 5, 6)  # which features cost fixed time, bytes, FLOPs
+
+
+def coefficients(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float) -> np.ndarray:
+    """The efficiency as seconds per feature on a device of this bandwidth and FLOP/s (the fit's own coefficients)."""
+    return np.array([eff.per_layer_s, 1 / (bandwidth_bytes_s * eff.bandwidth_eff), eff.per_seq_s, 1 / (flops * eff.decode_flops_eff),
+                     eff.per_token_s, 1 / (flops * eff.flops_eff), 1 / (flops * eff.attention_flops_eff), eff.per_request_s])
+
+
+def time_ratio(m, rows, eff: GpuEfficiency, source: tuple[float, float], target: tuple[float, float]) -> np.ndarray:
+    """How much longer each step-count row takes on `target` than on `source` (bandwidth bytes/s, FLOP/s): fixed costs
+    stay, bytes scale with bandwidth, FLOPs with compute — so a batched step that runs far from the bandwidth roofline
+    is not scaled as if it were memory-bound."""
+    x = features(m, rows)
+    c = coefficients(eff, *source)
+    parts = {k: x[:, list(idx)] @ c[list(idx)] for k, idx in (("fixed", FIXED), ("memory", MEMORY), ("compute", COMPUTE))}
+    total = parts["fixed"] + parts["memory"] + parts["compute"]
+    moved = parts["fixed"] + parts["memory"] * source[0] / target[0] + parts["compute"] * source[1] / target[1]
+    return np.where(total > 0, moved / np.where(total > 0, total, 1.0), source[0] / target[0])
 
 
 def _fit(profiles: list[EngineProfile]) -> np.ndarray:

@@ -9,12 +9,14 @@ bandwidth says how close to the roofline the engine runs.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
+from planner.core.deploy import GpuEfficiency, time_ratio
 from planner.core.errors import DataError, FitError, InputError, MeasurementError
 from planner.core.quant import nominal_bits_per_weight
 from planner.core.records import EngineProfile, GpuInfo, Profile
@@ -29,6 +31,7 @@ from planner.core.roofline import (
     prefill_flops,
 )
 from planner.core.rows import HardwareRow
+from planner.core.stepmodel import token_budget
 from planner.core.units import GIB
 
 
@@ -144,11 +147,14 @@ def _scale_summary(s, factor: float):
                                 "samples": [v * factor for v in s.samples]})
 
 
-def project_profile(profile: Profile, source: HardwareRow, target: HardwareRow) -> Profile:
+def project_profile(profile: Profile, source: HardwareRow, target: HardwareRow, efficiency: GpuEfficiency | None = None) -> Profile:
     """The same model on other hardware, assuming the engine keeps the efficiency measured on `source`.
 
-    Decode and every latency scale with memory bandwidth (memory-bound); prefill with dense FP16 throughput
-    (compute-bound). `source`/`target` are rows of data/hardware.csv. The result is marked as a projection.
+    With the GPU `efficiency` (`deploy.fit_gpu_efficiency` on profiles of the source device) every timing is split
+    into fixed time, bytes and FLOPs and only the last two are rescaled (`deploy.time_ratio`): a batched step far
+    from the bandwidth roofline is not projected as if it were memory-bound, and per-layer launch costs do not shrink
+    with a faster memory. Without it (CPU profiles), decode and latencies scale with memory bandwidth and prefill with
+    dense FP16 throughput. `source`/`target` are rows of data/hardware.csv. The result is marked as a projection.
     """
     for row in (source, target):
         if not (row.memory_bandwidth_gb_s and row.fp16_tflops_dense and row.memory_gib):
@@ -156,24 +162,42 @@ def project_profile(profile: Profile, source: HardwareRow, target: HardwareRow) 
     bw = target.memory_bandwidth_gb_s / source.memory_bandwidth_gb_s
     fl = target.fp16_tflops_dense / source.fp16_tflops_dense
     p = profile.model_copy(deep=True)
+    src, dst = (source.memory_bandwidth_gb_s * 1e9, source.fp16_tflops_dense * 1e12), (target.memory_bandwidth_gb_s * 1e9, target.fp16_tflops_dense * 1e12)
+    budget = token_budget(profile) if isinstance(profile, EngineProfile) else 512
+
+    def slower(rows, fallback: float) -> float:
+        """Time on the target ÷ time on the source for these step counts (steps, B, K, P, A, R)."""
+        return float(time_ratio(profile.model, rows, efficiency, src, dst)[0]) if efficiency else fallback
+
+    def prefill_rows(tokens: float, prompts: float = 1) -> list[float]:
+        return [math.ceil(tokens / budget), 0, 0, tokens, tokens * tokens / prompts / 2, prompts]
+
     for pt in p.prefill:
-        pt.tok_s = _scale_summary(pt.tok_s, fl)
+        pt.tok_s = _scale_summary(pt.tok_s, 1 / slower(prefill_rows(pt.prompt_tokens), 1 / fl))
     for d in p.decode:
-        d.tok_s = _scale_summary(d.tok_s, bw)
+        d.tok_s = _scale_summary(d.tok_s, 1 / slower([1, 1, d.context_depth + d.gen_tokens / 2, 0, 0, 0], 1 / bw))
     for lat in p.latency:
-        lat.ttft_ms, lat.itl_ms, lat.e2e_ms = _scale_summary(lat.ttft_ms, 1 / fl), _scale_summary(lat.itl_ms, 1 / bw), _scale_summary(lat.e2e_ms, 1 / bw)
+        rp = slower(prefill_rows(lat.prompt_tokens), 1 / fl)
+        rd = slower([1, 1, lat.prompt_tokens + lat.output_tokens / 2, 0, 0, 0], 1 / bw)
+        e2e = (lat.ttft_ms.mean * rp + (lat.e2e_ms.mean - lat.ttft_ms.mean) * rd) / lat.e2e_ms.mean
+        lat.ttft_ms, lat.itl_ms, lat.e2e_ms = _scale_summary(lat.ttft_ms, rp), _scale_summary(lat.itl_ms, rd), _scale_summary(lat.e2e_ms, e2e)
+    gen = profile.settings.extra.get("concurrency_gen_tokens") or 0 if isinstance(profile, EngineProfile) else 0
     for c in p.concurrency_sweep:
-        c.aggregate_decode_tok_s = _scale_summary(c.aggregate_decode_tok_s, bw)
-        c.per_stream_decode_tok_s = _scale_summary(c.per_stream_decode_tok_s, bw)
-        c.step_latency_ms = _scale_summary(c.step_latency_ms, 1 / bw)
-        c.prefill_ms = _scale_summary(c.prefill_ms, 1 / fl)
+        rc = slower([1, c.concurrency, c.concurrency * (c.context_depth + gen / 2), 0, 0, 0], 1 / bw)
+        c.aggregate_decode_tok_s = _scale_summary(c.aggregate_decode_tok_s, 1 / rc)
+        c.per_stream_decode_tok_s = _scale_summary(c.per_stream_decode_tok_s, 1 / rc)
+        c.step_latency_ms = _scale_summary(c.step_latency_ms, rc)
+        if c.prefill_ms is not None:
+            c.prefill_ms = _scale_summary(c.prefill_ms, slower(prefill_rows(c.concurrency * c.context_depth, c.concurrency), 1 / fl))
     p.threads_sweep, p.gpu_layers_sweep, p.energy = [], [], None
     p.hardware = p.hardware.model_copy(update={"gpus": [GpuInfo(index=0, name=target.name,
                                                                memory_total_bytes=int(target.memory_gib * GIB))],
                                                "memory_bandwidth_gb_s": target.memory_bandwidth_gb_s,
                                                "memory_bandwidth_method": f"datasheet ({target.provenance.source}, {target.provenance.as_of})"})
-    p.projection = (f"projected from a measured profile on {source.name} to {target.name}: decode × {bw:.3f} (memory bandwidth ratio), "
-                    f"prefill × {fl:.3f} (FP16 throughput ratio), assuming the efficiency measured on {source.name}; not a measurement")
+    how = (f"fixed costs kept, bytes × {1 / bw:.3f} and FLOPs × {1 / fl:.3f} in time (the roofline split of the efficiency fitted on "
+           f"{efficiency.source}, held-out error {efficiency.median_abs_error_pct:.0f} % median)" if efficiency else
+           f"decode × {bw:.3f} (memory bandwidth ratio), prefill × {fl:.3f} (FP16 throughput ratio)")
+    p.projection = f"projected from a measured profile on {source.name} to {target.name}: {how}, assuming the efficiency measured on {source.name}; not a measurement"
     p.notes = [*p.notes, p.projection]
     if p.model.tensor_bytes and p.model.tensor_bytes > target.memory_gib * GIB:
         raise InputError(f"--hardware: {p.model.file_name} ({p.model.tensor_bytes / GIB:.1f} GiB of weights) does not fit "

@@ -83,6 +83,11 @@ def _extra_int(profile: EngineProfile, *names: str) -> int | None:
     return None
 
 
+def token_budget(profile: EngineProfile) -> int:
+    """Tokens one engine step held when the profile was measured (vLLM max_num_batched_tokens, llama.cpp n_batch)."""
+    return _extra_int(profile, "max_num_batched_tokens", "n_batch") or profile.engine.n_batch or 512
+
+
 def _pick(summary, bound: str, *, is_time: bool) -> float:
     """The mean, or the CI end that is slow ('low') or fast ('high'): a slow rate is the CI's low end, a slow time its high end."""
     if bound == "mean":
@@ -102,7 +107,7 @@ def measured_steps(profile: EngineProfile, *, bound: str = "mean") -> tuple[np.n
     """
     if not isinstance(profile, EngineProfile) or not profile.decode or not profile.prefill:
         raise MeasurementError("the step model needs an engine profile with prefill and decode tests; run `llm-planner profile`")
-    budget = _extra_int(profile, "max_num_batched_tokens", "n_batch") or profile.engine.n_batch or 512
+    budget = token_budget(profile)
     max_seqs = _extra_int(profile, "max_num_seqs") or max([c.concurrency for c in profile.concurrency_sweep] or [1])
     conc_gen = _extra_int(profile, "concurrency_gen_tokens", "gen_tokens") or 0
     rows, times = [], []

@@ -104,3 +104,25 @@ def test_nvml_names_keep_form_factor_and_memory_apart():
     assert gpu_match("NVIDIA A100 SXM 40GB", "NVIDIA A100-SXM4", memory_total_bytes=42_505_273_344)  # memory tells 40 from 80
     assert gpu_match("NVIDIA H200 SXM 141GB", "NVIDIA H200") and not gpu_match("NVIDIA H200 SXM 141GB", "NVIDIA H200 NVL")
     assert not gpu_match("NVIDIA A10", "NVIDIA A10G") and gpu_match("NVIDIA GeForce RTX 4090", "NVIDIA GeForce RTX 4090")
+
+
+def test_one_projection_answer_for_a_gpu_profile():
+    """The issue's 46 %: scaling every timing by bandwidth (project_profile without the split) and the calibrated
+    predict_card disagreed on Mistral-7B on an A10. Through the roofline split of the fitted H100 efficiency they agree."""
+    import glob
+
+    from planner.app.fleet import gpu_efficiency
+
+    h100 = [load_profile(f) for f in sorted(glob.glob(str(REPO / "profiles/reference/h100/**/*.json"), recursive=True))]
+    mistral = next(p for p in h100 if p.model.clone_of == "Mistral-7B-v0.1")
+    src, dst = record("hardware", "NVIDIA H100 SXM 80GB"), record("hardware", "NVIDIA A10")
+    split = project_profile(mistral, src, dst, gpu_efficiency())
+    cal = calibrate_decode([p for p in h100 if p is not mistral], src.memory_bandwidth_gb_s * 1e9)
+    card = predict_card(cal, load_card("Mistral-7B-v0.1"), "Q4_K_M", target_bandwidth_bytes_s=dst.memory_bandwidth_gb_s * 1e9)
+    assert split.decode[0].tok_s.mean == pytest.approx(card["predicted_decode_tok_s"], rel=0.10)
+    same = project_profile(mistral, src, src, gpu_efficiency())  # the same device: nothing moves
+    assert same.decode[0].tok_s.mean == pytest.approx(mistral.decode[0].tok_s.mean)
+    assert same.concurrency_sweep[-1].aggregate_decode_tok_s.mean == pytest.approx(mistral.concurrency_sweep[-1].aggregate_decode_tok_s.mean)
+    # a batched step is not projected as memory-bound: it slows by less than the bandwidth ratio
+    ratio = split.concurrency_sweep[-1].aggregate_decode_tok_s.mean / mistral.concurrency_sweep[-1].aggregate_decode_tok_s.mean
+    assert ratio > dst.memory_bandwidth_gb_s / src.memory_bandwidth_gb_s
