@@ -135,6 +135,9 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
         *notes,
     ]
     notes += licence_warnings(card, workload.monthly_active_users)
+    if not result.ranked.empty and (result.ranked["pp"] > 1).any():
+        notes.append("pipeline-parallel layouts assume vLLM keeps every stage busy (micro-batches without bubbles, no scheduler "
+                     "overhead per stage): no PP measurement backs that — prefer the best TP-only layout when the two are close")
     tp_max = int(result.ranked["tp"].max()) if not result.ranked.empty else 1
     others = sorted(set(result.ranked.get("device", [])) - {eff.source.split(" on ")[-1].split(" (")[0]})
     if others:
