@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from planner.core.plan import PlanResult
@@ -10,6 +11,14 @@ from planner.core.records import EngineProfile, Profile
 
 SELF_COLOUR = "#1f77b4"
 API_COLOUR = "#d62728"
+
+# One look for every chart, light or dark: plotly_white's layout with transparent backgrounds, mid-grey text and
+# half-transparent grid lines, so a chart takes the page's background — white in the report, JupyterLab's light or
+# dark theme in a notebook (the plotly renderer knows nothing of the theme; a transparent chart follows it anyway).
+_GRID = dict(gridcolor="rgba(128,128,128,0.25)", zerolinecolor="rgba(128,128,128,0.45)", linecolor="rgba(128,128,128,0.6)")
+pio.templates["llm_planner"] = go.layout.Template(pio.templates["plotly_white"]).update(
+    layout=dict(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font=dict(color="#808080"), xaxis=_GRID, yaxis=_GRID))
+TEMPLATE = "llm_planner"
 
 
 def cost_curves(result: PlanResult, *, per_request: bool = True) -> go.Figure:
@@ -31,7 +40,7 @@ def cost_curves(result: PlanResult, *, per_request: bool = True) -> go.Figure:
     fig.update_xaxes(type="log", title="requests per month")
     fig.update_yaxes(type="log", title=y_title)
     fig.update_layout(title=f"{y_title}: {result.profile_label} vs {result.prices.api_label}",
-                      legend=dict(orientation="h", y=-0.2), template="plotly_white", height=460, margin=dict(t=60))
+                      legend=dict(orientation="h", y=-0.2), template=TEMPLATE, height=460, margin=dict(t=60))
     return fig
 
 
@@ -44,7 +53,7 @@ def replica_staircase(result: PlanResult) -> go.Figure:
     fig.update_xaxes(type="log", title="requests per month")
     fig.update_yaxes(title="replicas", type="log", secondary_y=False)
     fig.update_yaxes(title="average utilisation %", range=[0, 100], secondary_y=True)
-    fig.update_layout(title=f"Replicas needed at the SLO ({result.capacity_rps:.3g} req/s each)", template="plotly_white", height=380)
+    fig.update_layout(title=f"Replicas needed at the SLO ({result.capacity_rps:.3g} req/s each)", template=TEMPLATE, height=380)
     return fig
 
 
@@ -64,7 +73,7 @@ def profile_speeds(profiles: list[Profile]) -> go.Figure:
                     error_y=_err([q.tok_s for q in p.prefill]), legendgroup=p.label, row=1, col=1)
         fig.add_bar(x=[f"tg{q.gen_tokens}@d{q.context_depth}" for q in p.decode], y=[q.tok_s.mean for q in p.decode], name=p.label,
                     error_y=_err([q.tok_s for q in p.decode]), legendgroup=p.label, showlegend=False, row=1, col=2)
-    fig.update_layout(barmode="group", template="plotly_white", height=420, legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(barmode="group", template=TEMPLATE, height=420, legend=dict(orientation="h", y=-0.25))
     return fig
 
 
@@ -82,7 +91,7 @@ def concurrency_sweep(profiles: list[Profile]) -> go.Figure:
         fig.add_scatter(x=x, y=[q.step_latency_ms.p95 for q in pts], name=f"{p.label} p95", legendgroup=p.label,
                         line=dict(dash="dot"), showlegend=False, row=1, col=2)
     fig.update_xaxes(type="log", title="concurrent sequences", dtick=np.log10(2))
-    fig.update_layout(template="plotly_white", height=400, legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(template=TEMPLATE, height=400, legend=dict(orientation="h", y=-0.25))
     return fig
 
 
@@ -92,7 +101,7 @@ def latency_distribution(profile: Profile) -> go.Figure:
         fig.add_box(y=point.itl_ms.samples, name=f"ITL {point.prompt_tokens}→{point.output_tokens}", boxpoints="outliers")
         fig.add_box(y=point.ttft_ms.samples, name=f"TTFT {point.prompt_tokens}→{point.output_tokens}", boxpoints="all")
     fig.update_yaxes(title="ms", type="log")
-    fig.update_layout(title=f"Latency distribution: {profile.label}", template="plotly_white", height=380)
+    fig.update_layout(title=f"Latency distribution: {profile.label}", template=TEMPLATE, height=380)
     return fig
 
 
@@ -104,7 +113,7 @@ def engine_comparison_chart(table) -> go.Figure:
                 hovertemplate="%{x}<br>%{y:.2f} requests/s at the SLO<extra></extra>")
     fig.add_scatter(x=labels, y=table["max_requests_per_s"], mode="markers", name="most at any latency", marker=dict(size=10, color=API_COLOUR),
                     hovertemplate="%{x}<br>%{y:.2f} requests/s, no SLO<extra></extra>")
-    fig.update_layout(template="plotly_white", height=380, yaxis_title="requests/s per replica", legend=dict(orientation="h", y=-0.3),
+    fig.update_layout(template=TEMPLATE, height=380, yaxis_title="requests/s per replica", legend=dict(orientation="h", y=-0.3),
                       title="Which engine? One workload, one machine, one SLO")
     return fig
 
@@ -122,6 +131,6 @@ def compare_chart(comparison) -> go.Figure:
         fig.add_vrect(x0=b.volume_from, x1=b.volume_to, fillcolor=colour[b.label], opacity=0.08, line_width=0)
     fig.update_xaxes(type="log", title="requests per month")
     fig.update_yaxes(type="log", title="USD per month")
-    fig.update_layout(title="Monthly cost of each option (shaded: the cheapest there)", template="plotly_white", height=440,
+    fig.update_layout(title="Monthly cost of each option (shaded: the cheapest there)", template=TEMPLATE, height=440,
                       legend=dict(orientation="h", y=-0.25))
     return fig

@@ -18,6 +18,7 @@ from planner.core.plan import PlanResult, PriceChoice, Workload, evaluate_plan, 
 from planner.core.records import Profile
 from planner.formats.catalog import DEFAULT_API_MODEL, lookup, to_record
 from planner.formats.validation import plan_validation
+from planner.present.charts import TEMPLATE
 from planner.present.tables import csv_base64
 
 
@@ -61,15 +62,15 @@ class PlanDashboard:
                          self.peak, self.util, self.share, self.frontier]
         # plain figures re-rendered into Output widgets: FigureWidget's incremental restyles lost the x data of traces
         # in JupyterLab (plotly 7: a trace whose y changed alone came back with x undefined — the browser test saw it)
-        self.cost_fig = go.Figure(layout=dict(template="plotly_white", height=420, xaxis=dict(type="log", title="requests per month"),
+        self.cost_fig = go.Figure(layout=dict(template=TEMPLATE, height=420, xaxis=dict(type="log", title="requests per month"),
                                                     yaxis=dict(type="log", title="USD per month"), legend=dict(orientation="h", y=-0.25),
                                                     margin=dict(t=40)))
         money = "%{x:,.0f} requests/month<br>$%{y:,.2f} per month<extra>%{fullData.name}</extra>"  # units in every hover
         for name, dash, shape in (("self-hosted", None, "hv"), ("API", "dash", "linear"), ("hybrid", "dot", "linear")):
             self.cost_fig.add_scatter(x=[], y=[], name=name, line=dict(dash=dash, shape=shape), hovertemplate=money)
-        self.cost_fig.add_scatter(x=[], y=[], mode="markers", marker=dict(size=11, symbol="x", color="black"), name="break-even",
+        self.cost_fig.add_scatter(x=[], y=[], mode="markers", marker=dict(size=11, symbol="x", color="#e0a800"), name="break-even",
                                   hovertemplate="break-even at %{x:,.0f} requests/month<br>$%{y:,.2f} per month<extra></extra>")
-        self.stair_fig = go.Figure(layout=dict(template="plotly_white", height=300, xaxis=dict(type="log", title="requests per month"),
+        self.stair_fig = go.Figure(layout=dict(template=TEMPLATE, height=300, xaxis=dict(type="log", title="requests per month"),
                                                      yaxis=dict(type="log", title="replicas"), margin=dict(t=30)))
         self.stair_fig.add_scatter(x=[], y=[], line=dict(shape="hv"), name="replicas",
                                    hovertemplate="%{x:,.0f} requests/month<br>%{y:.0f} replicas<extra></extra>")

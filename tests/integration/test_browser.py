@@ -30,15 +30,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def lab(tmp_path):
-    """JupyterLab serving a copy of the notebooks (run-all saves outputs; the repository's files stay clean)."""
+@pytest.fixture(params=["light"])
+def lab(request, tmp_path):
+    """JupyterLab serving a copy of the notebooks (run-all saves outputs; the repository's files stay clean), in the
+    light theme or, with `@pytest.mark.parametrize("lab", ["dark"], indirect=True)`, the dark one."""
     root = tmp_path / "work"
+    settings = tmp_path / "jupyterlab_settings_dir"
+    if request.param == "dark":
+        themes = settings / "@jupyterlab" / "apputils-extension"
+        themes.mkdir(parents=True)
+        (themes / "themes.jupyterlab-settings").write_text('{"theme": "JupyterLab Dark"}')
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     (root / "profiles").symlink_to(REPO / "profiles")
     port = _free_port()
     env = {**os.environ, **{k: str(tmp_path / k.lower()) for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR",
-                                                                  "JUPYTERLAB_WORKSPACES_DIR")}}
+                                                                  "JUPYTERLAB_WORKSPACES_DIR", "JUPYTERLAB_SETTINGS_DIR")}}
     args = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"]
     if os.geteuid() == 0:
@@ -131,6 +137,25 @@ def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
     page.locator(".js-plotly-plot").first.screenshot(path=str(ARTIFACTS / "lab-02-plan-cost-chart.png"))
     assert page.locator(".jp-OutputArea mjx-container").count() == 0, "MathJax typeset a dollar amount"
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0, "a cell wrote to stderr"
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("lab", ["dark"], indirect=True)
+def test_charts_follow_the_dark_theme(lab, browser):
+    """No chart paints its own white background: in JupyterLab's dark theme the charts show the theme's background."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = _watch(page)
+    page.goto(f"{lab}/lab/tree/notebooks/02_plan.ipynb?token={TOKEN}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    assert page.evaluate("() => document.body.dataset.jpThemeLight") == "false"  # the dark theme is on
+    _run_all(page)
+    page.wait_for_selector(".js-plotly-plot", timeout=300_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
+    backgrounds = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => [el._fullLayout.paper_bgcolor, el._fullLayout.plot_bgcolor])")
+    assert backgrounds and all(c.replace(" ", "") == "rgba(0,0,0,0)" for pair in backgrounds for c in pair), backgrounds
+    page.locator(".js-plotly-plot").first.screenshot(path=str(ARTIFACTS / "lab-02-plan-dark-theme.png"))
     assert not errors, errors
 
 
