@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from planner.app.fleet import gpu_efficiency
 from planner.core.cards import ModelCard
 from planner.core.deploy import Device, memory_plan
 from planner.core.plan import PriceChoice, Workload, plan
@@ -47,8 +48,6 @@ def full_depth_moe_prediction(calibration_profiles: list[Profile], reference_ban
 
 def project_to(profile: Profile, source_hw: str, target_hw: str) -> Profile:
     """A GPU profile on other hardware through the roofline split of the efficiency fitted on the committed H100 profiles."""
-    from planner.app.fleet import gpu_efficiency
-
     return project_profile(profile, record("hardware", source_hw), record("hardware", target_hw), gpu_efficiency() if profile.on_gpu else None)
 
 

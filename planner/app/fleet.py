@@ -17,7 +17,7 @@ from planner.core.errors import DataError, InputError, PlannerError
 from planner.core.fleet import FleetResult, rank_fleet
 from planner.core.licence import licence_warnings
 from planner.core.matching import norm_name
-from planner.core.plan import Workload
+from planner.core.plan import Workload, evaluate_plan
 from planner.core.records import EngineProfile
 from planner.core.rows import InstanceRow, PriceKind
 from planner.formats.catalog import ONPREM_PROVIDER, device_for, device_row, load_card, record, records
@@ -77,12 +77,7 @@ def fleet_candidates(hardware: list[str] | None = None, instances: list[str] | N
                      onprem: bool = False) -> tuple[list[tuple[InstanceRow, Device]], list[str]]:
     """GPU instances of the catalog (optionally only these devices, instance names or providers; owned hardware only
     with `onprem` or when named) with their device; and one note per device the catalog cannot model."""
-    wanted_hw = {norm_name(h) for h in hardware or []}
-    if hardware:
-        known = {norm_name(r.name) for r in records("hardware")}
-        for h in hardware:
-            if norm_name(h) not in known:
-                record("hardware", h)  # raises with close names
+    wanted_hw = {norm_name(record("hardware", h).name) for h in hardware or []}  # an unknown name raises with close names
     devices: dict[str, Device | None] = {}
     notes = []
     out = []
@@ -120,10 +115,8 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
         raise InputError(f"--tokens-in / --tokens-out: {workload.tokens_in + workload.tokens_out:,.0f} tokens exceed the "
                          f"{card.context_length:,}-token context of {card.name}")
     candidates, notes = fleet_candidates(hardware, instances, providers, onprem)
-    api_usd = 0.0
-    if api:
-        row = record("api_prices", api)
-        api_usd = workload.tokens_in * row.input_usd_per_mtok / 1e6 + workload.tokens_out * row.output_usd_per_mtok / 1e6
+    api_usd = (float(evaluate_plan(workload.requests_per_month, 1.0, workload, **record("api_prices", api).per_token(), replica_usd_per_hour=0.0)
+                     .api_usd_per_request) if api else 0.0)
     eff = gpu_efficiency()
     result = rank_fleet(card, candidates, eff, workload, precisions=precisions, price_kind=price_kind, top=top, api_usd_per_request=api_usd,
                         serve_name=card.hf_repo)
@@ -139,7 +132,7 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
         notes.append("pipeline-parallel layouts assume vLLM keeps every stage busy (micro-batches without bubbles, no scheduler "
                      "overhead per stage): no PP measurement backs that — prefer the best TP-only layout when the two are close")
     tp_max = int(result.ranked["tp"].max()) if not result.ranked.empty else 1
-    others = sorted(set(result.ranked.get("device", [])) - {eff.source.split(" on ")[-1].split(" (")[0]})
+    others = sorted(set(result.ranked.get("device", [])) - {eff.device})
     if others:
         notes.append(f"{', '.join(others)}: ranked with the efficiency measured on the H100 — not measured on these devices"
                      + (" (nor on any non-NVIDIA kernel)" if any(not d.startswith("NVIDIA") for d in others) else ""))

@@ -87,6 +87,7 @@ class GpuEfficiency:
     per_token_s: float  # fixed time per prefill token
     per_request_s: float  # per new request (input processing, sampler state)
     source: str
+    device: str = ""  # the hardware.csv row of the GPU the profiles were measured on
     median_abs_error_pct: float | None = None  # held-out (leave-one-profile-out) error of the predicted speeds
     max_abs_error_pct: float | None = None
     n_checks: int = 0
@@ -214,37 +215,24 @@ def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficien
     """One lane of a TP×PP engine as the simulator's step model and vLLM scheduler (see the module docstring)."""
     total, active, experts = card_params(card)
     b = bits(precision) / 8
-    bw = device.bandwidth_gb_s * 1e9 * eff.bandwidth_eff * tp  # TP ranks read their shares in parallel; a lane passes every stage
+    # TP ranks read and compute their shares in parallel; a lane passes every stage in turn
+    c = coefficients(eff, device.bandwidth_gb_s * 1e9 * tp, device.tflops * 1e12 * tp)
     fixed_comm, token_comm = comm_per_step(card, device, tp, pp)
     kv_token_all = mem.kv_bytes_per_token * pp * tp  # the token's KV across the engine
-    terms = roofline_terms(eff, device.bandwidth_gb_s * 1e9 * tp, device.tflops * 1e12 * tp, n_layers=card.n_layers,
-                           weight_read_bytes=(total - experts) * b, active_params=active, kv_bytes_per_token=kv_token_all,
-                           d_attn=card.n_heads * card.head_dim)
+    flops_token = 2 * active
     step = StepModel(
-        overhead_s=terms["overhead_s"] + fixed_comm, per_seq_s=terms["per_seq_s"] + token_comm, per_kv_token_s=terms["per_kv_token_s"],
-        per_prefill_token_s=terms["per_prefill_token_s"] + token_comm, per_prefill_pair_s=terms["per_prefill_pair_s"],
-        per_request_s=eff.per_request_s,
+        overhead_s=c[0] * card.n_layers + c[1] * (total - experts) * b + fixed_comm,
+        per_seq_s=c[2] + c[3] * flops_token + token_comm, per_kv_token_s=c[1] * kv_token_all,
+        per_prefill_token_s=c[4] + c[5] * flops_token + token_comm, per_prefill_pair_s=c[6] * 4 * card.n_layers * card.n_heads * card.head_dim,
+        per_request_s=c[7],
         token_budget=max_num_batched_tokens, max_seqs=max(1, max_num_seqs // pp),
         measured_batch=max_num_seqs, measured_context=card.context_length or 10**9, measured_prompt=card.context_length or 10**9,
-        fit_rms_pct=float("nan"), n_points=0, expert_read_s=experts * b / bw if experts else 0.0,
+        fit_rms_pct=float("nan"), n_points=0, expert_read_s=c[1] * experts * b,
         expert_share=card.n_experts_active / card.n_experts if card.is_moe else 0.0,
     )
     sched = Scheduler(kind="vllm", max_seqs=step.max_seqs, token_budget=max_num_batched_tokens,
                       kv_capacity_tokens=max(1, mem.kv_tokens // pp))
     return step, sched
-
-
-def roofline_terms(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float, *, n_layers: int, weight_read_bytes: float,
-                   active_params: float, kv_bytes_per_token: float, d_attn: int) -> dict[str, float]:
-    """The step model's coefficients from the roofline and measured efficiencies — the one formula both the fleet
-    and its validation use: weights and KV at η_bw × bandwidth, 2 · active params FLOPs a token (prefill at η_flops,
-    batched decode at η_decode), 4 · layers · d_attn FLOPs per prefill token pair, a fixed cost per layer."""
-    bw = bandwidth_bytes_s * eff.bandwidth_eff
-    return {"overhead_s": eff.per_layer_s * n_layers + weight_read_bytes / bw,
-            "per_seq_s": eff.per_seq_s + 2 * active_params / (flops * eff.decode_flops_eff),
-            "per_kv_token_s": kv_bytes_per_token / bw,
-            "per_prefill_token_s": eff.per_token_s + 2 * active_params / (flops * eff.flops_eff),
-            "per_prefill_pair_s": 4 * n_layers * d_attn / (flops * eff.attention_flops_eff)}
 
 
 @dataclass(frozen=True)
@@ -316,7 +304,9 @@ FIXED, MEMORY, COMPUTE = (0, 2, 4, 7), (1,), (3, 5, 6)  # which features cost fi
 
 
 def coefficients(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float) -> np.ndarray:
-    """The efficiency as seconds per feature on a device of this bandwidth and FLOP/s (the fit's own coefficients)."""
+    """The efficiency as seconds per feature (`features`) on a device of this bandwidth and FLOP/s: the fit's own
+    coefficients, and the one mapping from efficiency to time that the step model, the fit's validation and the
+    projection all use."""
     return np.array([eff.per_layer_s, 1 / (bandwidth_bytes_s * eff.bandwidth_eff), eff.per_seq_s, 1 / (flops * eff.decode_flops_eff),
                      eff.per_token_s, 1 / (flops * eff.flops_eff), 1 / (flops * eff.attention_flops_eff), eff.per_request_s])
 
@@ -373,7 +363,7 @@ def fit_gpu_efficiency(profiles: list[EngineProfile], bandwidth_bytes_s: float, 
         flops_eff=efficiency(5, flops, "the prefill FLOP cost"),
         # short prompts may leave the L² term unseen (zero): then attention runs at peak, the optimistic bound
         attention_flops_eff=min(1.0, float(1.0 / c[6] / flops)) if c[6] > 0 else 1.0, per_request_s=float(c[7]),
-        source=f"{len(profiles)} engine profiles on {device} ({len(sizes)} model sizes)",
+        source=f"{len(profiles)} engine profiles on {device} ({len(sizes)} model sizes)", device=device,
         median_abs_error_pct=float(np.median(errors)) if errors else None, max_abs_error_pct=float(np.max(errors)) if errors else None,
         n_checks=len(errors))
     return eff

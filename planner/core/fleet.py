@@ -91,7 +91,8 @@ def rank_fleet(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], ef
                     infeasible.append({**base, "why": sats[key]})
                     continue
                 rows.append((key, lay.replicas, usd_per_hour, base))
-    bound = _monthly(workload, np.array([sats[k] * r for k, r, _, _ in rows]), np.array([u for _, _, u, _ in rows]), api_usd_per_request)
+    bound = (_evaluate(workload, np.array([sats[k] * r for k, r, _, _ in rows]), np.array([u for _, _, u, _ in rows]), api_usd_per_request)
+             .selfhost_usd_per_month if rows else np.empty(0))
     engines: dict[tuple, EngineEstimate] = {}
     found: list[dict] = []
     for j in np.argsort(bound, kind="stable"):
@@ -109,9 +110,7 @@ def rank_fleet(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], ef
                                               f"ITL p95 {best.itl_p95_s * 1e3:.3g} ms)"})
             continue
         cap = est.capacity.at
-        ev = evaluate(workload.requests_per_month, capacity_rps=est.requests_per_s * replicas, replica_usd_per_month=usd_per_hour * HOURS_PER_MONTH,
-                      api_usd_per_request=api_usd_per_request, peak_to_avg=workload.peak_to_avg, max_utilisation=workload.max_utilisation,
-                      min_replicas=workload.min_replicas)
+        ev = _evaluate(workload, est.requests_per_s * replicas, usd_per_hour, api_usd_per_request)
         found.append({**base, "kv_tokens_per_engine": est.memory.kv_tokens, "max_concurrency_by_kv": est.memory.max_seqs_by_kv * replicas,
                       "engine_requests_per_s": est.requests_per_s, "instance_requests_per_s": est.requests_per_s * replicas,
                       "ttft_p95_s": cap.ttft_p95_s, "itl_p95_s": cap.itl_p95_s, "usd_per_hour": usd_per_hour,
@@ -126,9 +125,8 @@ def rank_fleet(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], ef
     return FleetResult(ranked, pd.DataFrame(infeasible), n, len(engines), len(rows), eff)
 
 
-def _monthly(workload: Workload, capacity_rps: np.ndarray, usd_per_hour: np.ndarray, api_usd_per_request: float) -> np.ndarray:
-    if capacity_rps.size == 0:
-        return capacity_rps
-    return evaluate(workload.requests_per_month, capacity_rps=capacity_rps, replica_usd_per_month=usd_per_hour * HOURS_PER_MONTH,
+def _evaluate(workload: Workload, capacity_rps, usd_per_hour, api_usd_per_request: float):
+    """`plan.evaluate` of instances at the workload's volume, peak and utilisation (the bound and the ranking alike)."""
+    return evaluate(workload.requests_per_month, capacity_rps=capacity_rps, replica_usd_per_month=np.asarray(usd_per_hour) * HOURS_PER_MONTH,
                     api_usd_per_request=api_usd_per_request, peak_to_avg=workload.peak_to_avg, max_utilisation=workload.max_utilisation,
-                    min_replicas=workload.min_replicas).selfhost_usd_per_month
+                    min_replicas=workload.min_replicas)

@@ -150,8 +150,13 @@ def onprem_instances_frame() -> pd.DataFrame:
     path = data_dir() / "onprem.csv"
     if not path.exists():
         return pd.DataFrame(columns=["instance"])
+    return _onprem_instances(str(path.resolve()), path.stat().st_mtime).copy()
+
+
+@lru_cache(maxsize=4)
+def _onprem_instances(path: str, mtime: float) -> pd.DataFrame:
     rows = []
-    for _, r in _load_cached("onprem", str(path.resolve()), path.stat().st_mtime).iterrows():
+    for _, r in _load_cached("onprem", path, mtime).iterrows():
         values = [r[c] for c in ("purchase_usd", "amortisation_years", "power_w", "pue", "usd_per_kwh")]
         if any(pd.isna(v) for v in values):
             continue

@@ -1,4 +1,4 @@
-"""Live planning dashboard: ipywidgets controls redrawing plotly FigureWidgets in place.
+"""Live planning dashboard: ipywidgets controls re-rendering plotly figures into Output widgets.
 
 All arithmetic is `plan()`; this module only maps widget values to a Workload and updates trace data, so a
 redraw costs one vectorised plan (measured by benchmarks/dashboard_redraw.py).

@@ -107,7 +107,8 @@ def _run_all(page) -> None:
     pytest.fail("Run All Cells did not start the kernel")
 
 
-def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
+def _run_notebook_02(lab: str, browser):
+    """Open notebook 02 in JupyterLab, run all cells, wait until the kernel is idle again: (page, console errors)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = _watch(page)
@@ -115,8 +116,13 @@ def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)  # the kernel is up
     _run_all(page)
-    page.wait_for_selector(".js-plotly-plot", timeout=300_000)  # the dashboard's FigureWidget rendered by the plotly extension
+    page.wait_for_selector(".js-plotly-plot", timeout=300_000)  # the dashboard's charts, drawn by the plotly extension
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
+    return page, errors
+
+
+def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
+    page, errors = _run_notebook_02(lab, browser)
     news = page.locator(".jp-Notification-Toast button", has_text="No")  # JupyterLab's "get news?" toast
     if news.count():
         news.first.click()
@@ -143,16 +149,8 @@ def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
 @pytest.mark.parametrize("lab", ["dark"], indirect=True)
 def test_charts_follow_the_dark_theme(lab, browser):
     """No chart paints its own white background: in JupyterLab's dark theme the charts show the theme's background."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors = _watch(page)
-    page.goto(f"{lab}/lab/tree/notebooks/02_plan.ipynb?token={TOKEN}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    page, errors = _run_notebook_02(lab, browser)
     assert page.evaluate("() => document.body.dataset.jpThemeLight") == "false"  # the dark theme is on
-    _run_all(page)
-    page.wait_for_selector(".js-plotly-plot", timeout=300_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
     backgrounds = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => [el._fullLayout.paper_bgcolor, el._fullLayout.plot_bgcolor])")
     assert backgrounds and all(c.replace(" ", "") == "rgba(0,0,0,0)" for pair in backgrounds for c in pair), backgrounds
     page.locator(".js-plotly-plot").first.screenshot(path=str(ARTIFACTS / "lab-02-plan-dark-theme.png"))
