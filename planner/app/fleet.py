@@ -78,6 +78,11 @@ def fleet_candidates(hardware: list[str] | None = None, instances: list[str] | N
     """GPU instances of the catalog (optionally only these devices, instance names or providers; owned hardware only
     with `onprem` or when named) with their device; and one note per device the catalog cannot model."""
     wanted_hw = {norm_name(record("hardware", h).name) for h in hardware or []}  # an unknown name raises with close names
+    if providers:
+        known = sorted({i.provider for i in records("instances") if i.has_gpu})
+        unknown = [p for p in providers if p not in known]
+        if unknown:
+            raise InputError(f"--provider: no GPU instances from {', '.join(map(repr, unknown))}; providers in the catalog: {', '.join(known)}")
     devices: dict[str, Device | None] = {}
     notes = []
     out = []

@@ -1,13 +1,14 @@
 """Workflows the CLI and the notebooks share: pick the profile and catalog rows a plan needs, plan from a plan file."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from planner.core.cards import ModelCard
 from planner.core.compare import Comparison, Option, compare
-from planner.core.errors import InputError, PlannerError
+from planner.core.errors import InputError, PlannerError, PlannerWarning
 from planner.core.matching import card_for_profile, matching_instance
 from planner.core.plan import PlanResult, PriceChoice, Workload, evaluate_plan, plan
 from planner.core.records import Profile, ServingProfile
@@ -98,10 +99,13 @@ def engine_profiles_beside(path: Path, profile: Profile) -> list[ServingProfile]
     stem = profile.model.file_name.split(".")[0]
     found = []
     for f in sorted(Path(path).parent.glob("*.json")):
+        if f.resolve() == Path(path).resolve():
+            continue
         try:
             other = load_profile(f)
-        except PlannerError:
-            continue  # a damaged neighbour does not stop the report
+        except (PlannerError, OSError) as exc:  # a damaged or unreadable neighbour does not stop the report: it is named
+            warnings.warn(f"skipped {f} beside the profile (not a readable profile: {exc})", PlannerWarning, stacklevel=2)
+            continue
         if isinstance(other, ServingProfile) and other.model.file_name.split(".")[0] == stem:
             found.append(other)
     return found
@@ -113,7 +117,8 @@ def build_report(params: PlanParams | str | Path, *, pdf: bool | None = None) ->
     result, profile, path = plan_profile(params.profile, params.instance, params.api, params.workload, price_kind=params.price)
     out = Path(params.output_dir) / f"{params.name}.html"
     return write_report(result, profile, out, profile_path=path, pdf=params.pdf if pdf is None else pdf, title=params.title,
-                        engines=engine_profiles_beside(path, profile), comparison=report_comparison(result, path, params.workload, params.price))
+                        engines=engine_profiles_beside(path, profile), comparison=report_comparison(result, path, params.workload, params.price),
+                        inputs={"the plan file": params.source_path}, option="output_dir/name")
 
 
 def report_comparison(result: PlanResult, path: Path, workload: Workload, price_kind: PriceKind = "on_demand") -> Comparison:

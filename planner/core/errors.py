@@ -27,10 +27,30 @@ class FitError(PlannerError):
     """A model cannot be fitted or applied: too few distinct points, or outside what the data determine."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`timeout`, a CI cancel, systemd), raised by the CLI's handler: it unwinds like Ctrl-C, so finished
+    measurements are saved and every server the process started is stopped by its context manager — but it is told
+    apart from Ctrl-C when the exit code is chosen (143, not 130)."""
+
+
 class Interrupted(PlannerError):
-    """Ctrl-C or SIGTERM during a measurement; the finished part is saved (status partial)."""
+    """Ctrl-C during a measurement; the finished part is saved (status partial)."""
 
     exit_code = 130
+
+
+class TerminatedRun(Interrupted):
+    """SIGTERM during a measurement; the finished part is saved (status partial)."""
+
+    exit_code = 143
+
+
+def stopped(exc: BaseException, saved: str) -> Interrupted:
+    """The error to raise when a measurement loop is stopped by `exc` (Ctrl-C or SIGTERM): the right class (and so
+    exit code) and one line saying what was kept."""
+    if isinstance(exc, Terminated):
+        return TerminatedRun(f"terminated (SIGTERM): {saved}")
+    return Interrupted(f"interrupted (Ctrl-C): {saved}")
 
 
 class UntrustworthyMeasurement(PlannerError):
@@ -41,3 +61,8 @@ class UntrustworthyMeasurement(PlannerError):
 
 class SetupError(PlannerError):
     """The machine cannot do what was asked (an engine not installed, too little memory, a port in use)."""
+
+
+class PlannerWarning(UserWarning):
+    """Something the user should know that does not stop the command (a damaged file skipped, a default taken). The
+    CLI prints it as one `warning: ...` line; notebooks show it as Python shows warnings."""

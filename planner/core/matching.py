@@ -70,6 +70,12 @@ def instance_mismatch(profile: Profile, instance: InstanceRow) -> str | None:
     measured = f"{len(hw.gpus)}× {hw.gpus[0].name}" if on_gpu else f"{hw.cpu_model} ({profile.engine.n_threads or hw.logical_cores} threads)"
     rented = f"{instance.accelerator_count}× {instance.accelerator}" if instance.has_gpu else f"{instance.vcpus} vCPUs"
     if not on_gpu and not instance.has_gpu:
+        threads = profile.engine.n_threads or hw.logical_cores
+        if instance.vcpus and threads and instance.vcpus >= 4 * threads:
+            return (f"capacity measured with {threads} threads on {hw.cpu_model}, priced as {instance.instance} with {instance.vcpus:g} vCPUs "
+                    f"({instance.vcpus / threads:.0f}× the threads measured): the plan pays for {instance.vcpus:g} vCPUs but counts the "
+                    f"speed of {threads}; profile with --n-threads near {instance.vcpus:g} on that machine, or pick an instance with "
+                    f"about {threads} vCPUs")
         return f"capacity measured on {measured}; {instance.instance} ({rented}) is assumed to be as fast — its CPU may differ"
     if on_gpu and instance.has_gpu and gpu_match(instance.accelerator or "", hw.gpus[0].name) and instance.accelerator_count == len(hw.gpus):
         return None

@@ -87,16 +87,17 @@ class ModelInfo(_Model):
     tensor_types: list[TensorTypeShare] = Field(default_factory=list, description="real mix; a Q4_K_M file may hold Q5_0/Q6_K tensors")
     expert_tensor_bytes: int | None = Field(0, ge=0, description="bytes of mixture-of-experts expert tensors (*_exps); 0: dense")
     lookup_only_bytes: int | None = Field(0, ge=0, description="input embedding bytes read by row lookup only (0 when tied to the output)")
-    n_layers: int | None = None
-    d_model: int | None = None
-    n_heads: int | None = None
-    n_kv_heads: int | None = None
-    head_dim: int | None = None
-    ffn_dim: int | None = None
-    vocab_size: int | None = None
-    context_length: int | None = None
-    n_experts: int | None = None
-    n_experts_active: int | None = None
+    # architecture: a size is positive or unknown (a negative context or layer count is a damaged file, not a model)
+    n_layers: int | None = Field(None, ge=1)
+    d_model: int | None = Field(None, ge=1)
+    n_heads: int | None = Field(None, ge=1)
+    n_kv_heads: int | None = Field(None, ge=1)
+    head_dim: int | None = Field(None, ge=1)
+    ffn_dim: int | None = Field(None, ge=1)
+    vocab_size: int | None = Field(None, ge=1)
+    context_length: int | None = Field(None, ge=1)
+    n_experts: int | None = Field(None, ge=0)
+    n_experts_active: int | None = Field(None, ge=0)
     has_tokenizer: bool = True
     derived_from: str | None = Field(None, description="source file when this GGUF was derived (quant ladder)")
     clone_of: str | None = Field(None, description="model card name when the weights are synthetic (random)")
@@ -251,6 +252,8 @@ class ServingLevel(_Model):
     output_tokens_mean: float | None = Field(None, description="per succeeded request; see tokens_source")
     tokens_source: Literal["usage", "stream", "mixed"] | None = Field(
         None, description="usage: the server's usage block; stream: streamed content chunks and prompt words")
+    usage_implausible: int | None = Field(None, ge=0, description="requests whose usage block was impossible (stream counts used); "
+                                                                  "None in files written before it was counted")
 
     @model_validator(mode="after")
     def _accounted(self) -> ServingLevel:

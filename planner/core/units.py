@@ -16,6 +16,16 @@ def is_loopback(host: str | None) -> bool:
     return (host or "") in LOOPBACK_HOSTS
 
 
+def human_bytes(n: int | float | None) -> str:
+    """Bytes as people read them (binary units): "512 B", "3.5 KiB", "1.25 GiB"; "—" for unknown."""
+    if n is None or n != n:
+        return "—"
+    for unit, size in (("GiB", GIB), ("MiB", MIB), ("KiB", 1024)):
+        if abs(n) >= size:
+            return f"{n / size:,.{2 if unit == 'GiB' else 1}f} {unit}"
+    return f"{n:,.0f} B"
+
+
 def usd(value: float | None, *, per: str = "") -> str:
     """Dollars as people read them: "$1,234.56", "$0.0123", "$0.0000576" (three significant digits below a cent,
     never "5.76e-05"); "—" for unknown or not-a-number."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
+import io
 import math
 import os
 import types
@@ -25,6 +25,7 @@ from planner.core.matching import gpu_match, norm_name
 from planner.core.records import Profile
 from planner.core.rows import ApiPriceRow, CacheRuleRow, HardwareRow, InstanceRow, InterconnectRow, OnpremRow, Provenance
 from planner.core.units import HOURS_PER_MONTH
+from planner.formats.files import parse_json, read_text
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
@@ -48,11 +49,13 @@ SCHEMAS: dict[str, dict[str, list[str]]] = {
         "key": ["instance"],
         "numeric": ["accelerator_count", "vcpus", "ram_gib", "on_demand_usd_per_hour", "spot_usd_per_hour", "reserved_1y_usd_per_hour"],
         "required_numeric": ["on_demand_usd_per_hour"],
+        "positive": ["on_demand_usd_per_hour", "spot_usd_per_hour", "reserved_1y_usd_per_hour", "vcpus", "ram_gib"],
         "text": ["provider", "region", "accelerator"],
     },
     "hardware": {
         "key": ["name"],
         "numeric": ["memory_gib", "memory_bandwidth_gb_s", "fp16_tflops_dense", "bf16_tflops_dense", "int8_tops_dense", "tdp_w"],
+        "positive": ["memory_gib", "memory_bandwidth_gb_s", "fp16_tflops_dense", "bf16_tflops_dense", "int8_tops_dense", "tdp_w"],
         "optional_numeric": ["interconnect_gb_s"],
         "required_numeric": [],
         "text": ["kind", "vendor"],
@@ -82,6 +85,7 @@ SCHEMAS: dict[str, dict[str, list[str]]] = {
         "optional_numeric": ["moe_ffn_dim", "n_shared_experts", "first_dense_layers", "kv_lora_rank", "qk_rope_head_dim",
                              "sliding_window_layers"],
         "required_numeric": ["n_layers", "d_model", "n_heads", "n_kv_heads", "vocab_size"],
+        "positive": ["n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "vocab_size", "context_length", "params_b"],
         "text": ["family", "licence"],
     },
 }
@@ -117,6 +121,13 @@ def validate_catalog(df: pd.DataFrame, kind: str, origin: str) -> pd.DataFrame:
         if (values < 0).any():
             row = int((values < 0).to_numpy().nonzero()[0][0])
             raise DataError(f"{origin}: row {row + 2} field '{col}' is negative")
+        if values.isin([math.inf, -math.inf]).any():
+            row = int(values.isin([math.inf, -math.inf]).to_numpy().nonzero()[0][0])
+            raise DataError(f"{origin}: row {row + 2} field '{col}' is infinite ({df[col].iloc[row]!r}); give a finite number or leave it empty")
+        if col in schema.get("positive", []) and (values == 0).any():
+            row = int((values == 0).to_numpy().nonzero()[0][0])
+            why = "nothing is free: give the price, or leave it empty (unknown)" if "usd" in col else "a size or speed of 0 is not physical; leave it empty if unknown"
+            raise DataError(f"{origin}: row {row + 2} field '{col}' is 0 — {why}")
         df[col] = values
     for col in schema["required_numeric"]:
         if df[col].isna().any():
@@ -178,16 +189,24 @@ def _load_cached(kind: str, path: str, _mtime: float) -> pd.DataFrame:
         raise DataError(f"catalog file not found: {p} — pass an existing CSV for '{kind}'")
     if kind == "api_prices" and p.suffix == ".json":
         return validate_catalog(litellm_json_to_frame(p), kind, p.name)
-    return validate_catalog(pd.read_csv(p, dtype={"as_of": str}), kind, p.name)
+    text = read_text(p, f"catalog '{kind}'", "pass an existing CSV")  # UTF-8 or one line naming the file and byte
+    if not text.strip():
+        raise DataError(f"{p}: the catalog is empty — it needs a header row and at least one row of the {kind} format (see data/SOURCES.md)")
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype={"as_of": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"{p}: not a readable CSV ({str(exc).splitlines()[0]}) — fix the row it names") from None
+    if frame.empty:
+        raise DataError(f"{p}: the catalog has a header but no rows — add at least one {kind} row")
+    return validate_catalog(frame, kind, p.name)
 
 
 def litellm_json_to_frame(path: str | Path, as_of: str | None = None) -> pd.DataFrame:
     """A litellm-format price JSON (model → per-token prices) as an api_prices frame."""
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"{path.name}: not a readable litellm price JSON ({exc})") from None
+    raw = parse_json(read_text(path, "litellm price JSON"), f"{path.name} (a litellm price JSON)")
+    if not isinstance(raw, dict):
+        raise DataError(f"{path.name}: a litellm price JSON is an object of model → prices (got {type(raw).__name__})")
     date = as_of or pd.Timestamp(path.stat().st_mtime, unit="s").strftime("%Y-%m-%d")
     def per_m(entry: dict, key: str) -> float | None:
         """$/token → $/M tokens; absent or null is unknown (None); anything else that is not a number is refused."""

@@ -5,10 +5,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from planner.core.errors import DataError
+from planner.core.errors import DataError, InputError
 from planner.core.plan import Workload
+from planner.formats.files import read_text
 
 
 class PlanParams(BaseModel):
@@ -25,23 +26,35 @@ class PlanParams(BaseModel):
     output_dir: str = "reports"
     pdf: bool = False
     workload: Workload = Field(default_factory=Workload)
+    _source_path: Path | None = PrivateAttr(None)  # the file it was read from: no output may land on it
+
+    @property
+    def source_path(self) -> Path | None:
+        return self._source_path
 
 
 def load_params(path: str | Path) -> PlanParams:
     """Read plan.yaml; a file holding only workload fields is accepted too."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except OSError:
-        raise DataError(f"plan file not found: {path} — pass an existing YAML file") from None
+        text = read_text(path, "plan file", "pass an existing YAML file")
+    except InputError as exc:
+        raise DataError(str(exc)) from None
+    try:
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise DataError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from None
+        mark = getattr(exc, "problem_mark", None)
+        raise DataError(f"{path.name}: not valid YAML{f' (line {mark.line + 1})' if mark else ''} ({exc.__class__.__name__})") from None
+    except RecursionError:
+        raise DataError(f"{path.name}: YAML nested too deeply to be a plan file") from None
     if not isinstance(raw, dict):
         raise DataError(f"{path.name}: expected a mapping of plan fields")
     if raw and set(raw) <= set(Workload.model_fields):
         raw = {"workload": raw}
     try:
-        return PlanParams.model_validate(raw)
+        params = PlanParams.model_validate(raw)
     except ValidationError as exc:
         e = exc.errors()[0]
         raise DataError(f"{path.name}: field '{'.'.join(map(str, e['loc']))}' {e['msg'].lower()}") from None
+    params._source_path = path
+    return params

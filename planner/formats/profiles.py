@@ -1,14 +1,13 @@
 """Profile files: atomic writes, and reads that refuse other schema versions or damaged files with the fix."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from planner.core.errors import DataError, MeasurementError
+from planner.core.errors import DataError, InputError, MeasurementError
 from planner.core.records import PROFILE_KIND, SCHEMA_VERSION, AnyProfile, Profile
-from planner.formats.files import atomic_write_text
+from planner.formats.files import atomic_write_text, parse_json, read_text
 
 _ADAPTER: TypeAdapter = TypeAdapter(AnyProfile)
 _ENGINE_ONLY = ("prefill", "decode", "latency", "threads_sweep", "gpu_layers_sweep", "concurrency_sweep")
@@ -57,12 +56,11 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
 def load_profile(path: str | Path) -> Profile:
     """Read a profile; files from another schema version are refused with the fix."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"profile not found: {path} — run `llm-planner profile` or pass an existing file")
     try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path.name} is not valid JSON (line {exc.lineno}): re-run the profile that wrote it") from None
+        text = read_text(path, "profile", "run `llm-planner profile` or pass an existing file")
+    except InputError as exc:
+        raise DataError(str(exc)) from None
+    raw = parse_json(text, f"profile {path}")
     if not isinstance(raw, dict) or raw.get("kind") != PROFILE_KIND:
         raise DataError(f"{path.name} is not an llm-planner profile (field 'kind' must be '{PROFILE_KIND}')")
     version = raw.get("schema_version")
@@ -76,5 +74,7 @@ def load_profile(path: str | Path) -> Profile:
         profile = _ADAPTER.validate_python(raw)
     except ValidationError as exc:
         raise DataError(f"{path.name}: {_first_error(exc)} — the file is damaged or hand-edited; re-run the profile") from None
+    except RecursionError:
+        raise DataError(f"{path.name}: nested too deeply to be a profile — the file is damaged; re-run the profile") from None
     profile._path = path
     return profile

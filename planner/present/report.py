@@ -5,7 +5,9 @@ The report is built from the same `plan()` result the notebooks show, so there i
 from __future__ import annotations
 
 import html
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from datetime import UTC, datetime
@@ -24,7 +26,7 @@ from planner.core.projection import efficiency_table
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.units import HOURS_PER_MONTH, usd
 from planner.formats.catalog import reference_bandwidth
-from planner.formats.files import atomic_write_text, sha256_file
+from planner.formats.files import atomic_write_text, refuse_clobbering, sha256_file
 from planner.present.charts import compare_chart, cost_curves, engine_comparison_chart, profile_speeds, replica_staircase
 from planner.present.tables import csv_base64, money_columns
 
@@ -200,8 +202,12 @@ def _efficiency_section(profile: Profile) -> dict[str, str | None]:
 
 
 def write_report(result: PlanResult, profile: Profile, out_html: str | Path, *, profile_path=None, pdf: bool = False, title=None,
-                 engines: list[ServingProfile] | None = None, comparison: Comparison | None = None) -> list[Path]:
+                 engines: list[ServingProfile] | None = None, comparison: Comparison | None = None,
+                 inputs: dict[str, str | Path | None] | None = None, option: str = "--html") -> list[Path]:
+    """The report as standalone HTML (and PDF beside it); neither may land on one of the command's `inputs`."""
     out_html = Path(out_html)
+    for target in [out_html, *([out_html.with_suffix(".pdf")] if pdf else [])]:
+        refuse_clobbering(target, {"the profile": profile_path, **(inputs or {})}, option)
     written = [atomic_write_text(out_html, render_html(result, profile, profile_path=profile_path, title=title, engines=engines,
                                                        comparison=comparison))]
     if pdf:
@@ -221,18 +227,42 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout_s: float = 120) -> Path:
-    """Print the HTML with headless Chromium (the plotly charts render with their own JavaScript)."""
+    """Print the HTML with headless Chromium (the plotly charts render with their own JavaScript).
+
+    Chromium runs in its own process group: when it hangs past `timeout_s`, or this process is interrupted, the whole
+    group (renderer, GPU and zygote children) is killed, so no browser outlives the tool."""
     browser = find_chromium()
     if browser is None:
-        raise SetupError("PDF export needs Chromium: install it (Debian: apt-get install chromium) or omit --pdf")
+        raise SetupError("PDF export needs Chromium: install it (Debian: apt-get install chromium) or turn the PDF off "
+                         "(--no-pdf, or pdf: false in the plan file)")
     pdf_path = Path(pdf_path)
     with tempfile.TemporaryDirectory() as profile_dir:
         tmp_pdf = pdf_path.with_name(f".{pdf_path.name}.tmp")
         cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile_dir}", "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw",
                "--virtual-time-budget=15000", f"--print-to-pdf={tmp_pdf}", Path(html_path).resolve().as_uri()]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            _, err = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            tmp_pdf.unlink(missing_ok=True)
+            raise SetupError(f"Chromium did not finish printing {pdf_path.name} within {timeout_s:g} s and was stopped; the HTML report "
+                             f"is written — open it in a browser and print it, or retry") from None
+        except BaseException:
+            _kill_group(proc)
+            tmp_pdf.unlink(missing_ok=True)
+            raise
         if proc.returncode != 0 or not tmp_pdf.is_file():
             tmp_pdf.unlink(missing_ok=True)
-            raise SetupError(f"Chromium could not print the PDF (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}")
+            raise SetupError(f"Chromium could not print the PDF (exit {proc.returncode}): {err.strip().splitlines()[-1:]}")
         tmp_pdf.replace(pdf_path)
     return pdf_path
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL Chromium's whole process group and reap the leader."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from planner.app.cli import app as planner_app
 from planner.core.capacity import capacity_at_slo, serving_capacity_table
-from planner.core.errors import PlannerError
+from planner.core.errors import PlannerError, UntrustworthyMeasurement
 from planner.core.records import ServingLevel, Summary
 from planner.formats.profiles import load_profile
 from planner.measure.serving.client import Endpoint
@@ -123,6 +123,9 @@ def _damaged(kind: str) -> bytes:
         return COMPLETION.replace(b'data: {"id"', b'data: {"error": {"message": "out of memory"}}\n\ndata: {"id"', 1)
     if kind == "usage":
         return COMPLETION.replace(DONE, USAGE_CHUNK + DONE)
+    if kind in ("hugeusage", "negusage", "stringusage"):  # a buggy server's usage block: recorded as implausible, not fatal
+        bad = {"hugeusage": b"1000000000000", "negusage": b"-3", "stringusage": b'"six"'}[kind]
+        return COMPLETION.replace(DONE, USAGE_CHUNK.replace(b'"completion_tokens": 6', b'"completion_tokens": ' + bad) + DONE)
     return CHAT if kind == "chat" else COMPLETION
 
 
@@ -259,6 +262,45 @@ def test_api_key_is_used_but_never_written(replay, tmp_path, monkeypatch):
         Endpoint(f"{replay}/ok/v1", "m", api_key_env="NOT_SET_VAR").headers()
 
 
+@pytest.mark.fault
+@pytest.mark.parametrize("kind", ["hugeusage", "negusage", "stringusage"])
+def test_an_impossible_usage_count_is_recorded_as_such_and_the_sweep_finishes(replay, kind, tmp_path):
+    """Issue 21 #4: usage.completion_tokens = 10^12 made the level's tok/s unphysical; the sweep then died with a
+    pydantic traceback and an empty `serving` list. Now the stream's own counts are used and the level says so."""
+    records, level = _level(f"{replay}/{kind}/v1")
+    assert {r.outcome for r in records} == {"ok"} and all(r.usage_implausible for r in records)
+    assert level.usage_implausible == 6 and level.tokens_source == "stream" and level.output_tokens_mean == 6
+    out = tmp_path / "p.json"
+    profile = serving_profile(Endpoint(f"{replay}/{kind}/v1", "m"), synthetic_prompts(2, mean_tokens=3),
+                              SweepConfig(levels=(1, 2), requests_per_level=3, max_tokens=6, stop_at_knee=False), out_path=out,
+                              progress=False)
+    loaded = load_profile(out)
+    assert profile.status == loaded.status == "complete" and [lvl.usage_implausible for lvl in loaded.serving] == [3, 3]
+
+
+@pytest.mark.fault
+def test_a_level_whose_figures_fail_validation_keeps_the_finished_levels(replay, tmp_path, monkeypatch):
+    """Whatever goes wrong after a level is measured, the levels before it stay in the file (status partial, exit 3)."""
+    import planner.measure.serving.sweep as sweep
+    real = sweep.summarize_level
+    calls = []
+
+    def second_is_unphysical(records, elapsed, **kw):
+        calls.append(1)
+        level = real(records, elapsed, **kw)
+        if len(calls) == 2:
+            ServingLevel.model_validate({**level.model_dump(), "output_tok_s": 1e12})  # raises as a real bug would
+        return level
+    monkeypatch.setattr(sweep, "summarize_level", second_is_unphysical)
+    out = tmp_path / "p.json"
+    with pytest.raises(UntrustworthyMeasurement, match=r"concurrency 2 gave figures that are not physical .*output_tok_s.*1 finished levels"):
+        serving_profile(Endpoint(f"{replay}/ok/v1", "m"), synthetic_prompts(2, mean_tokens=3),
+                        SweepConfig(levels=(1, 2, 4), requests_per_level=3, max_tokens=6, stop_at_knee=False), out_path=out, progress=False)
+    loaded = load_profile(out)
+    assert loaded.status == "partial" and [lvl.target for lvl in loaded.serving] == [1]
+    assert any("concurrency 2: not recorded" in n for n in loaded.notes)
+
+
 def test_sweep_stops_at_the_knee_on_errors(replay, tmp_path):
     """Replays recorded 500 responses: the first level's error rate is past the bound, so the sweep stops there."""
     out = tmp_path / "errors.json"
@@ -278,7 +320,7 @@ def test_ctrl_c_keeps_the_finished_levels(replay, tmp_path):
         if len(seen) == 4:
             raise KeyboardInterrupt
 
-    with pytest.raises(PlannerError, match="interrupted: the finished load levels are saved"):
+    with pytest.raises(PlannerError, match=r"interrupted \(Ctrl-C\): the finished load levels are saved"):
         serving_profile(Endpoint(f"{replay}/ok/v1", "m"), synthetic_prompts(2, mean_tokens=3),
                         SweepConfig(levels=(1, 2), requests_per_level=3, max_tokens=6), out_path=out, progress=False,
                         on_record=interrupt_in_second_level)

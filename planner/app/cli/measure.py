@@ -7,12 +7,13 @@ from pathlib import Path
 
 import typer
 
-from planner.app.cli.options import _ints
+from planner.app.cli.options import Oversubscribe, _ints, check_threads
 from planner.core.errors import InputError
+from planner.core.units import human_bytes
 from planner.formats.catalog import load_card
-from planner.formats.files import dated_name, existing_file
+from planner.formats.files import dated_name, existing_file, new_output
 from planner.measure.engines.vllm import VllmSettings, import_vllm
-from planner.measure.gguf.cache import cache_dir, cache_entries, clear_cache
+from planner.measure.gguf.cache import KINDS, cache_dir, cache_entries, clear_cache, entry_size
 from planner.measure.gguf.embedded import embedded_model_path
 from planner.measure.gguf.hf import hf_folder
 from planner.measure.probes.hardware import fingerprint
@@ -45,10 +46,13 @@ def profile(
     kv_cache_gib: float = typer.Option(2.0, "--kv-cache-gib", help="vllm on CPU: KV cache size in GiB"),
     max_model_len: int = typer.Option(2048, "--max-model-len", help="vllm: longest sequence the engine accepts"),
     load_format: str = typer.Option("auto", "--load-format", help="vllm: auto (the weights) or dummy (random weights: a clone)"),
+    oversubscribe: Oversubscribe = False,
 ):
     """Measure prefill/decode tok/s, latency, memory and concurrency of a model on this machine (llama.cpp or vLLM)."""
-    if out is not None and out.is_dir():  # refused before minutes of measuring, not when the first test is saved
-        raise InputError(f"--out: {out} is a directory — give a file name, e.g. {out / 'profile.json'}")
+    if out is not None:  # refused before minutes of measuring, not when the first test is saved
+        new_output(out, "--out")
+    check_threads([n_threads], "--n-threads", oversubscribe)
+    check_threads(_ints(threads, "--threads"), "--threads", oversubscribe)
     if engine == "vllm":
         _profile_vllm(models, quick=quick, prompts=prompts, depths=depths, gen_tokens=gen_tokens, max_reps=max_reps,
                       concurrency=concurrency, out=out, profiles_dir=profiles_dir, kv_cache_gib=kv_cache_gib,
@@ -158,16 +162,21 @@ def clone(
 
 
 @app.command("cache")
-def cache_cmd(clear: bool = typer.Option(False, "--clear", help="delete the cached files"),
-              kind: str | None = typer.Option(None, help="clones or ladder (default: both)")):
-    """List (or delete) derived model files: quant-ladder rungs and architecture clones."""
+def cache_cmd(clear: bool = typer.Option(False, "--clear", help="delete the derived files the tool made (never other files there)"),
+              kind: str | None = typer.Option(None, help=f"{', '.join(KINDS)} (default: all)")):
+    """List (or delete) derived model files: quant-ladder rungs, architecture clones, HF folders converted for vLLM."""
     if clear:
-        freed = clear_cache(kind)
-        typer.echo(f"freed {freed / 2**30:.2f} GiB from {cache_dir()}" if freed else f"nothing to clear in {cache_dir()}")
+        done = clear_cache(kind)
+        for path in done.deleted:
+            typer.echo(f"deleted {path}")
+        typer.echo(f"freed {human_bytes(done.freed_bytes)} ({len(done.deleted)} entries) from {cache_dir()}" if done.deleted
+                   else f"nothing of llm-planner's to clear in {cache_dir()}")
+        if done.left:
+            typer.echo(f"left {len(done.left)} entries llm-planner did not make, e.g. {done.left[0]}")
         return
-    entries = [(k, f) for k in ([kind] if kind else ["ladder", "clones"]) for f in cache_entries(k)]
+    entries = [(k, f) for k in ([kind] if kind else list(KINDS)) for f in cache_entries(k)]
     for k, f in entries:
-        typer.echo(f"{k:7s} {f.stat().st_size / 2**20:10,.1f} MiB  {f}")
+        typer.echo(f"{k:7s} {human_bytes(entry_size(f)):>12s}  {f}")
     if not entries:
         typer.echo(f"nothing cached in {cache_dir()}")
 

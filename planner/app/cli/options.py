@@ -1,6 +1,7 @@
 """Parsing of option values shared by the command groups: one line naming the option when a value is bad."""
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -28,6 +29,23 @@ TtftSlo = Annotated[float, typer.Option(help="TTFT limit (p95), seconds")]
 ItlSlo = Annotated[float, typer.Option(help="inter-token latency limit (p95), seconds")]
 PeakToAvg = Annotated[float, typer.Option(help="peak load ÷ average load")]
 Users = Annotated[float | None, typer.Option(help="your company's monthly active users (checked against the model's licence)")]
+
+
+Oversubscribe = Annotated[bool, typer.Option("--oversubscribe", help="allow more threads than this machine's logical cores")]
+
+
+def check_threads(values, option: str, oversubscribe: bool) -> None:
+    """More threads than logical cores measures the scheduler, not the model (and `--threads 1000` runs for minutes):
+    refused unless asked for."""
+    cores = os.cpu_count() or 1
+    for v in values:
+        if v is None:
+            continue
+        if v < 1:
+            raise InputError(f"{option}: threads must be at least 1 (got {v})")
+        if v > cores and not oversubscribe:
+            raise InputError(f"{option}: {v} threads on a machine with {cores} logical cores measures time-slicing, not the model; "
+                             f"use at most {cores}, or add --oversubscribe")
 
 
 def check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:

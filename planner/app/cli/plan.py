@@ -18,6 +18,7 @@ from planner.core.quality import trust_problems
 from planner.core.quant import nominal_bits_per_weight
 from planner.core.units import usd
 from planner.formats.catalog import DEFAULT_API_MODEL, SCHEMAS, load_card, load_catalog, record, reference_bandwidth
+from planner.formats.files import refuse_clobbering
 from planner.formats.plan_file import load_params
 from planner.formats.profiles import load_profile
 from planner.measure.gguf.embedded import embedded_model_path
@@ -56,6 +57,8 @@ def plan(
                                                                    ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, peak_to_avg=peak_to_avg,
                                                                    monthly_active_users=users)
     check_choice("--format", output_format, FORMATS)
+    if html is not None:  # refused before any work, not after the plan
+        refuse_clobbering(html, {"--profile": profile_path, "--params": params}, "--html")
     result, prof, path = plan_profile(profile_path, instance, api, workload, price_kind=price, batch=batch)  # type: ignore[arg-type]
     if output_format == "json":
         typer.echo(json.dumps(result.as_dict(), indent=2))
@@ -68,7 +71,8 @@ def plan(
         typer.echo(result.verdict())
     if html:
         for written in write_report(result, prof, html, profile_path=path, engines=engine_profiles_beside(path, prof),
-                                    comparison=report_comparison(result, path, workload, price)):  # type: ignore[arg-type]
+                                    comparison=report_comparison(result, path, workload, price),  # type: ignore[arg-type]
+                                    inputs={"--params": params}):
             typer.echo(f"report: {written}")
 
 
@@ -92,8 +96,10 @@ def compare(
     check_choice("--format", output_format, FORMATS)
     workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
                          peak_to_avg=peak_to_avg)
-    paths = list(profile_paths or []) or [newest_profile()]
-    result = compare_options(paths, list(instances or []), list(apis or []) or [DEFAULT_API_MODEL, "gpt-4o"], workload, price_kind=price,  # type: ignore[arg-type]
+    # a repeated option is one option, not two identical rows (the first spelling wins, order kept)
+    paths = list(dict.fromkeys(profile_paths or [])) or [newest_profile()]
+    instances, apis = list(dict.fromkeys(instances or [])), list(dict.fromkeys(apis or []))
+    result = compare_options(paths, instances, apis or [DEFAULT_API_MODEL, "gpt-4o"], workload, price_kind=price,  # type: ignore[arg-type]
                              batch=batch)
     if output_format == "csv":
         typer.echo(result.frame().to_csv(index=False), nl=False)

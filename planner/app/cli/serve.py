@@ -11,8 +11,9 @@ from pathlib import Path
 
 import typer
 
+from planner.app.cli.options import Oversubscribe, check_threads
 from planner.core.errors import InputError, UntrustworthyMeasurement
-from planner.formats.files import dated_name, existing_file
+from planner.formats.files import dated_name, existing_file, new_output
 from planner.measure.gguf.embedded import embedded_model_path
 from planner.measure.gguf.hf import hf_folder, hf_model_info
 from planner.measure.serving.client import Endpoint, served_models
@@ -21,14 +22,25 @@ from planner.measure.serving.prompts import jsonl_prompts, synthetic_prompts
 from planner.measure.serving.servers import LlamaCppServer, LlamaServer, VllmServer
 from planner.measure.serving.sweep import serving_profile
 
+MAX_CONCURRENCY = 4096  # open streams one client process can hold; beyond it the client, not the server, is measured
+MAX_RATE_PER_S = 10_000.0  # Poisson arrivals one asyncio client can keep to schedule
+
 
 def _levels(text: str, option: str) -> tuple[float, ...]:
+    """Load levels, checked before any server starts: concurrencies are whole numbers of streams, rates finite."""
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         raise InputError(f"{option}: expected comma-separated numbers like 1,2,4 (got {text!r})") from None
     if not values or not all(0 < v < math.inf for v in values):
         raise InputError(f"{option}: levels must be positive finite numbers (got {text!r})")
+    if option == "--concurrency":
+        if not all(v.is_integer() for v in values):
+            raise InputError(f"--concurrency: whole numbers of requests in flight, like 1,2,4 (got {text!r})")
+        if max(values) > MAX_CONCURRENCY:
+            raise InputError(f"--concurrency: at most {MAX_CONCURRENCY:,} requests in flight from one client (got {max(values):g})")
+    elif max(values) > MAX_RATE_PER_S:
+        raise InputError(f"--rate: at most {MAX_RATE_PER_S:,.0f} requests/s from one client (got {max(values):g})")
     return values
 
 
@@ -71,6 +83,7 @@ def serve_profile(
     kv_cache_gib: float = typer.Option(2.0, "--kv-cache-gib", help="vllm: KV cache size in GiB (VLLM_CPU_KVCACHE_SPACE)"),
     profiles_dir: Path = typer.Option(Path("profiles"), "--profiles-dir", help="where the profile goes"),
     out: Path | None = typer.Option(None, help="profile file to write (default: a dated name under --profiles-dir)"),
+    oversubscribe: Oversubscribe = False,
 ) -> None:
     """Load-test an OpenAI-compatible server (started here, or at --url) and write a serving profile with goodput."""
 
@@ -82,12 +95,18 @@ def serve_profile(
         raise InputError(f"--kv-cache-gib / --parallel: must be positive (got {kv_cache_gib:g} / {parallel})")
     if concurrency and rate:
         raise InputError("give --concurrency or --rate, not both")
+    if api_key_env is not None and engine is not None:
+        raise InputError("--api-key-env: only with --url (a server started here by --engine needs no key); drop it")
+    if out is not None:
+        new_output(out, "--out")
     for name, value in (("--requests", requests), ("--duration", duration), ("--max-tokens", max_tokens), ("--timeout", timeout),
                         ("--ttft-slo", ttft_slo if ttft_slo is not None else 1), ("--itl-slo", itl_slo if itl_slo is not None else 1),
                         ("--n-threads", n_threads if n_threads is not None else 1), ("--n-ctx", n_ctx),
                         ("--prompt-tokens", prompt_tokens)):
         if not 0 < value < math.inf:  # NaN fails this too
             raise InputError(f"{name}: must be a positive finite number (got {value:g})")
+    if engine is not None:
+        check_threads([n_threads], "--n-threads", oversubscribe)
     if not 0 <= prompt_std < math.inf:
         raise InputError(f"--prompt-std: must be >= 0 and finite (got {prompt_std:g})")
     if model is not None and not (engine == "vllm" and model.is_dir()):

@@ -21,7 +21,7 @@ from planner.core.quant import file_type, nominal_bits_per_weight
 from planner.core.roofline import footprint, kv_bytes_per_token
 from planner.core.units import GIB
 from planner.formats.files import slug
-from planner.measure.gguf.cache import cache_dir
+from planner.measure.gguf.cache import kind_dir
 from planner.measure.gguf.meta import KEY_CLONE_OF, KEY_NOTE, stream_gguf
 from planner.measure.gguf.quantize import quantize_gguf
 from planner.measure.probes.memory import require_fits
@@ -119,7 +119,7 @@ def write_clone_f16(card: ModelCard, dst: str | Path, *, seed: int = 0, progress
 def clone_path(card: ModelCard, quant: str) -> Path:
     stem = slug(card.name)
     moe = f"-e{card.n_experts}a{card.n_experts_active}" if card.is_moe else ""
-    return cache_dir() / "clones" / f"{stem}-L{card.n_layers}{moe}.clone.{quant}.gguf"
+    return kind_dir("clones") / f"{stem}-L{card.n_layers}{moe}.clone.{quant}.gguf"
 
 
 def make_clone(card: ModelCard, quant: str = "Q4_K_M", *, progress: bool = True, keep_f16: bool = False) -> Path:

@@ -15,7 +15,7 @@ import numpy as np
 from planner.core.errors import InputError, SetupError
 from planner.core.records import ModelInfo, TensorTypeShare
 from planner.formats.files import atomic_write_text, existing_file, sha256_file
-from planner.measure.gguf.cache import cache_dir
+from planner.measure.gguf.cache import kind_dir
 
 DTYPES = ("bfloat16", "float32")
 PROVENANCE_FILE = "llm_planner.json"
@@ -32,7 +32,7 @@ def hf_folder(gguf_path: str | Path, dtype: str = "bfloat16", *, progress: bool 
         raise InputError(f"--dtype: use one of {', '.join(DTYPES)} (got {dtype!r})")
     src = existing_file(gguf_path, "model file", "pass the path of a .gguf file")
     digest = sha256_file(src)
-    out = cache_dir() / "hf" / f"{src.stem}.{digest[:16]}.{dtype}"
+    out = kind_dir("hf") / f"{src.stem}.{digest[:16]}.{dtype}"
     if (out / PROVENANCE_FILE).is_file():
         return out
     try:  # heavy optional dependencies: only the vllm extra installs them

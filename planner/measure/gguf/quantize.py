@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from planner.core.errors import InputError, SetupError
 from planner.core.quant import file_type
 from planner.formats.files import existing_file, sha256_file
-from planner.measure.gguf.cache import cache_dir
+from planner.measure.gguf.cache import kind_dir
 from planner.measure.gguf.meta import KEY_DERIVED_FROM, KEY_NOTE, read_model_info, stream_gguf
 from planner.measure.probes.hardware import usable_threads
 
@@ -93,8 +93,7 @@ def quant_ladder(src: str | Path, rungs: tuple[str, ...] = LADDER, *, progress: 
     full_digest = sha256_file(existing_file(src, "model file", "pass the path of a .gguf file"))
     read_model_info(src, sha256=full_digest)  # a file that is not a GGUF is refused here, in one line
     digest = full_digest[:16]
-    folder = cache_dir() / "ladder"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = kind_dir("ladder")
     stem = src.stem.rsplit(".", 1)[0]
     path_of = lambda q: folder / f"{stem}.{digest}.{q}.gguf"  # noqa: E731
     out: dict[str, Path] = {}

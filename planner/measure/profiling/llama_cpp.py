@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from planner import __version__
-from planner.core.errors import InputError, Interrupted, MeasurementError, SetupError
+from planner.core.errors import InputError, MeasurementError, SetupError, stopped
 from planner.core.quality import NOISY_NOTE
 from planner.core.records import (
     ConcurrencyPoint,
@@ -133,10 +133,6 @@ _OPTION = {"prompt_lengths": "--prompts", "threads": "--threads", "concurrency":
 
 def _round_up(n: int, step: int) -> int:
     return int(math.ceil(n / step) * step)
-
-
-class ProfileInterrupted(Interrupted):
-    """Ctrl-C during profiling; the finished tests are saved."""
 
 
 def check_memory_fits(model: ModelInfo, n_ctx: int, *, n_gpu_layers: int, nvml: Nvml | None = None) -> str:
@@ -262,9 +258,9 @@ def profile_model(
             if profile.load and profile.load.contended:
                 profile.notes.append(contention_note(profile.load))
                 run.save()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             run.save()
-            raise ProfileInterrupted(f"interrupted: the finished tests are saved in {path} (status: partial)") from None
+            raise stopped(exc, f"the finished tests are saved in {path} (status: partial)") from None
         finally:
             bar.close()
             sampler.stop()

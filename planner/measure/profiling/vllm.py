@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from planner import __version__
-from planner.core.errors import InputError, Interrupted
+from planner.core.errors import InputError, stopped
 from planner.core.records import (
     ConcurrencyPoint,
     DecodePoint,
@@ -121,9 +121,9 @@ def profile_vllm(settings: VllmSettings, *, out_path: str | Path, prompt_lengths
             if (final := load.stop()).contended:
                 profile.notes.append(contention_note(final))
             save()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             save()
-            raise Interrupted(f"interrupted: the finished tests are saved in {out_path} (status: partial)") from None
+            raise stopped(exc, f"the finished tests are saved in {out_path} (status: partial)") from None
         finally:
             bar.close()
             sampler.stop()

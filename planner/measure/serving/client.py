@@ -86,6 +86,27 @@ class RequestRecord:
     output_tokens: int = 0
     prompt_tokens: int | None = None
     usage_reported: bool = False
+    usage_implausible: bool = False  # the server's usage block gave counts no request can have: stream counts used
+
+
+MAX_PROMPT_TOKENS = 10_000_000  # above any model's context: a usage count past it is the server's bug, not a prompt
+
+
+def _plausible_usage(usage: dict | None, *, max_tokens: int, streamed: int) -> tuple[int | None, int | None, bool]:
+    """(completion, prompt, implausible) from a usage block. A server may not return more tokens than `max_tokens`
+    asked for (the streamed chunks are a lower bound on what it sent); counts outside that, negative or not integers are
+    recorded as implausible and the request falls back to what the stream showed — one buggy server must not make a
+    level's tokens/s unphysical and lose the measurement."""
+    if not usage:
+        return None, None, False
+    completion, prompt = usage.get("completion_tokens"), usage.get("prompt_tokens")
+    def is_int(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+    bad = ((completion is not None and not (is_int(completion) and 0 <= completion <= 2 * max(max_tokens, streamed) + 16))
+           or (prompt is not None and not (is_int(prompt) and 0 <= prompt <= MAX_PROMPT_TOKENS)))
+    if bad:
+        return None, None, True
+    return (completion if is_int(completion) else None), (prompt if is_int(prompt) else None), False
 
 
 def _content(chunk: object, chat: bool) -> str:
@@ -151,13 +172,12 @@ async def one_request(client: httpx.AsyncClient, endpoint: Endpoint, prompt: Pro
     if kind is None and not stamps:
         kind = "empty_response"
     outcome: Outcome = "ok" if kind is None else "timed_out" if kind == "timeout" else "failed"
-    completion = usage.get("completion_tokens") if usage else None
-    prompt_tokens = usage.get("prompt_tokens") if usage else None
+    completion, prompt_tokens, implausible = _plausible_usage(usage, max_tokens=max_tokens, streamed=len(stamps))
     return RequestRecord(
         outcome=outcome, error=kind, ttft_s=stamps[0] - start if stamps else None, itl_s=np.diff(stamps).tolist(),
-        e2e_s=end - start, output_tokens=completion if isinstance(completion, int) else len(stamps),
-        prompt_tokens=prompt_tokens if isinstance(prompt_tokens, int) else prompt.approx_tokens,
-        usage_reported=isinstance(completion, int))
+        e2e_s=end - start, output_tokens=completion if completion is not None else len(stamps),
+        prompt_tokens=prompt_tokens if prompt_tokens is not None else prompt.approx_tokens,
+        usage_reported=completion is not None, usage_implausible=implausible)
 
 
 

@@ -58,6 +58,7 @@ def summarize_level(records: Sequence[RequestRecord], elapsed_s: float, *, mode:
         prompt_tokens_mean=float(np.mean([r.prompt_tokens for r in ok])) if ok else None,
         output_tokens_mean=float(np.mean([r.output_tokens for r in ok])) if ok else None,
         tokens_source=None if not ok else "mixed" if len(usage) > 1 else "usage" if True in usage else "stream",
+        usage_implausible=sum(r.usage_implausible for r in records),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 
 from planner.core.errors import DataError, InputError
+from planner.formats.files import read_text
 
 # Common English words: one token each for most tokenizers, so a prompt of N words is about N tokens.
 _WORDS = np.array((
@@ -52,16 +53,16 @@ def synthetic_prompts(n: int, *, mean_tokens: int, std_tokens: float = 0.0, dist
 def jsonl_prompts(path: str | Path, *, chat: bool) -> list[Prompt]:
     """Real prompts, one JSON object per line: {"prompt": "..."} or, for chat, {"messages": [...]}."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"--prompts: file not found: {path}")
     prompts = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for i, line in enumerate(read_text(path, "--prompts", "pass a JSONL file of prompts").splitlines(), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
             raise DataError(f"{path.name}: line {i} is not JSON") from None
+        except RecursionError:
+            raise DataError(f"{path.name}: line {i} is JSON nested too deeply to be a prompt") from None
         messages = row.get("messages") if isinstance(row, dict) else None
         text = row.get("prompt") if isinstance(row, dict) else None
         if messages is not None:

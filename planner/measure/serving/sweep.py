@@ -9,10 +9,11 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from pydantic import ValidationError
 from tqdm.auto import tqdm
 
 from planner import __version__
-from planner.core.errors import InputError, Interrupted, MeasurementError, SetupError
+from planner.core.errors import InputError, MeasurementError, SetupError, Terminated, UntrustworthyMeasurement, stopped
 from planner.core.records import EngineInfo, ModelInfo, Profile, ProfileSettings, ServingLevel, ServingProfile
 from planner.formats.files import sha256_file
 from planner.formats.profiles import save_profile
@@ -58,6 +59,13 @@ def _warm_up(endpoint: Endpoint, prompts: Sequence[Prompt], config: SweepConfig)
     return notes
 
 
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        e = exc.errors()[0]
+        return f"field '{'.'.join(map(str, e['loc']))}' {e['msg'].lower()} (got {e.get('input')!r})"
+    return str(exc)
+
+
 def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: SweepConfig, *, out_path: str | Path, slo: Slo = Slo(),
                     backend: str = "api", model_path: str | Path | None = None, model: ModelInfo | None = None, server_notes: Sequence[str] = (),
                     engine_version: str = "unknown", n_ctx: int | None = None, n_threads: int | None = None,
@@ -100,7 +108,14 @@ def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: Sweep
                 endpoint, prompts, mode=config.mode, target=target, max_requests=config.requests_per_level,
                 max_duration_s=config.max_duration_s, max_tokens=config.max_tokens, timeout_s=config.timeout_s,
                 seed=len(profile.serving), on_record=on_record))
-            level = summarize_level(records, elapsed, mode=config.mode, target=target, slo=slo)
+            try:
+                level = summarize_level(records, elapsed, mode=config.mode, target=target, slo=slo)
+            except (ValidationError, MeasurementError) as exc:  # the finished levels stay in the file whatever this one did
+                why = _first_problem(exc)
+                profile.notes.append(f"{config.mode} {target:g}: not recorded — {why}")
+                save_profile(profile, out_path)
+                raise UntrustworthyMeasurement(f"{config.mode} {target:g} gave figures that are not physical ({why}); "
+                                               f"the {len(profile.serving)} finished levels are saved in {out_path} (status: partial)") from None
             profile.serving.append(level)
             profile.load = load.stop()
             save_profile(profile, out_path)
@@ -114,10 +129,10 @@ def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: Sweep
                 profile.notes.append(f"sweep stopped after {config.mode} {target:g}: past the knee")
                 break
             best = max(best, level.goodput_request_s or 0.0)
-    except KeyboardInterrupt:
-        profile.notes.append("interrupted: the level in progress was dropped")
+    except KeyboardInterrupt as exc:
+        profile.notes.append(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}: the level in progress was dropped")
         save_profile(profile, out_path)
-        raise Interrupted(f"interrupted: the finished load levels are saved in {out_path} (status: partial)") from None
+        raise stopped(exc, f"the finished load levels are saved in {out_path} (status: partial)") from None
     found = knee(profile.serving, config)
     if found is not None:
         profile.settings.extra["knee_target"] = found.target

@@ -181,7 +181,7 @@ def test_help_shows_flags_without_values_and_cache_says_when_empty(capsys, tmp_p
     assert "<bool>" not in out and "--quick " in out
     monkeypatch.setenv("LLM_PLANNER_CACHE", str(tmp_path / "c"))
     assert main(["cache"]) == 0 and "nothing cached" in capsys.readouterr().out
-    assert main(["cache", "--clear"]) == 0 and "nothing to clear" in capsys.readouterr().out
+    assert main(["cache", "--clear"]) == 0 and "nothing of llm-planner's to clear" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------------------------- fuzzing
