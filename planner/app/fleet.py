@@ -21,9 +21,10 @@ from planner.core.plan import Workload, evaluate_plan
 from planner.core.records import EngineProfile
 from planner.core.rows import InstanceRow, PriceKind
 from planner.formats.catalog import ONPREM_PROVIDER, device_for, device_row, load_card, record, records
+from planner.formats.files import resource_root
 from planner.formats.profiles import load_profile
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = resource_root()
 REFERENCE_GPU_PROFILES = ROOT / "profiles" / "reference" / "h100"
 PUBLISHED_CHECK = ROOT / "benchmarks" / "results" / "fleet-vs-published.json"
 

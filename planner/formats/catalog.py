@@ -25,9 +25,9 @@ from planner.core.matching import gpu_match, norm_name
 from planner.core.records import Profile
 from planner.core.rows import ApiPriceRow, CacheRuleRow, HardwareRow, InstanceRow, InterconnectRow, OnpremRow, Provenance
 from planner.core.units import HOURS_PER_MONTH
-from planner.formats.files import parse_json, read_text
+from planner.formats.files import parse_json, read_text, resource_root
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DATA_DIR = resource_root() / "data"
 
 
 def data_dir() -> Path:

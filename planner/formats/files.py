@@ -8,12 +8,23 @@ import io
 import json
 import os
 import re
+import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from planner.core.errors import DataError, InputError, SetupError
+
+
+def resource_root() -> Path:
+    """Where the files the package reads at run time live (data/, profiles/reference/h100/, benchmarks/results/): the
+    source tree in a checkout or an editable install, else `<prefix>/share/llm-planner`, where `pip install .` puts them
+    (pyproject's data-files) — so an installed llm-planner run from any folder finds its catalogs."""
+    tree = Path(__file__).resolve().parents[2]
+    if (tree / "data" / "instances.csv").is_file():
+        return tree
+    return Path(sys.prefix) / "share" / "llm-planner"
 
 
 def read_text(path: str | Path, what: str, hint: str = "pass an existing file") -> str:

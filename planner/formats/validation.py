@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from planner.core.errors import DataError
 from planner.core.records import EngineProfile, Profile
 from planner.core.validation import CapacityValidation, EngineCalibration, ServerCalibration, validation_note
+from planner.formats.files import resource_root
 
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+RESULTS_DIR = resource_root() / "benchmarks" / "results"
 
 
 def load_validation(path: str | Path) -> CapacityValidation:

@@ -1,9 +1,12 @@
 """The command line as a user runs it: a subprocess, one line for bad input, the demo end to end."""
+import json
 import re
 import subprocess
 import sys
 
 import pytest
+
+from tests.conftest import REPO
 
 
 def _cli(*args):
@@ -47,3 +50,33 @@ def test_demo_prints_the_answer_and_writes_the_report(tmp_path):
     assert re.search(r"note: capacity measured on .*; \S+ \(\d+ vCPUs\) is assumed to be as fast", out.stdout)
     assert "plotly" in (tmp_path / "reports" / "demo.html").read_text()
     assert len(list((tmp_path / "profiles").glob("SmolLM2-135M-Instruct.Q4_1__cpu__*.json"))) == 1
+
+
+@pytest.mark.slow
+def test_pip_install_dot_finds_its_catalogs_from_another_folder(tmp_path):
+    """`pip install .` (not editable) into a fresh environment, run from a folder that is not the checkout: the
+    catalogs, reference GPU profiles and validation results come with the package (issue 25). The new environment sees
+    this one's dependencies through a plain path line, not this checkout's editable hook."""
+    import site
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    purelib = next(venv.glob("lib/python*/site-packages"))
+    (purelib / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    py = venv / "bin" / "python"
+    build = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--prefix", str(venv),
+                            str(REPO)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert build.returncode == 0, build.stderr[-2000:]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    smol = next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__*.json"))
+    where = subprocess.run([str(py), "-c", "import planner, planner.formats.files as f; print(planner.__file__); print(f.resource_root())"],
+                           capture_output=True, text=True, cwd=elsewhere)
+    assert str(venv) in where.stdout.splitlines()[0] and where.stdout.splitlines()[1] == str(venv / "share" / "llm-planner"), where
+    run = subprocess.run([str(py), "-m", "planner", "plan", "--profile", str(smol), "--instance", "c7i.large", "--tokens-in", "64",
+                          "--tokens-out", "8", "--ttft-slo", "30", "--itl-slo", "5", "--format", "json"],
+                         capture_output=True, text=True, cwd=elsewhere, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["capacity"]["requests_per_s"] > 0
+    fleet = subprocess.run([str(py), "-m", "planner", "fleet", "--card", "Llama-3.1-8B", "--hardware", "NVIDIA H100 SXM 80GB", "--top", "1",
+                            "--format", "json"], capture_output=True, text=True, cwd=elsewhere, timeout=300)
+    assert fleet.returncode == 0, fleet.stderr

@@ -25,6 +25,8 @@ from planner.formats.profiles import load_profile, save_profile
 from tests.conftest import REPO
 from tests.factories import make_profile
 
+pytestmark = pytest.mark.fault
+
 SMOL = next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__*.json"))
 
 

@@ -9,6 +9,8 @@ import pytest
 from planner.app.cli import main
 from planner.measure.gguf.cache import MARKER, cache_dir, clear_cache, kind_dir, tools_dir
 
+pytestmark = pytest.mark.fault
+
 LADDER = "SmolLM2.0123456789abcdef.Q8_0.gguf"
 CLONE = "Mistral-7B-v0-1-L8.clone.Q4_K_M.gguf"
 HF = "SmolLM2.0123456789abcdef.bfloat16"
