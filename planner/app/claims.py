@@ -9,11 +9,12 @@ import pandas as pd
 from planner.app.fleet import gpu_efficiency
 from planner.core.cards import ModelCard
 from planner.core.deploy import Device, memory_plan
-from planner.core.plan import PriceChoice, Workload, plan
+from planner.core.plan import Workload
 from planner.core.projection import calibrate_decode, predict_card, project_profile
 from planner.core.records import Profile
 from planner.core.roofline import active_weight_bytes
 from planner.formats.catalog import device_for, hosted_baselines, load_card, record
+from planner.formats.inputs import resolve, run_plan
 from planner.formats.profiles import load_profile
 
 
@@ -55,9 +56,9 @@ def cost_at_scale(profile: Profile, instance: str, api_models: list[str], volume
     """Monthly self-hosted cost on `instance` vs each API, at each volume."""
     rows = []
     for model in api_models:
-        prices = PriceChoice.from_rows(record("instances", instance), record("api_prices", model))
+        inputs = resolve(profile, instance, model, workload)
         for v in volumes:
-            r = plan(profile, prices, workload.model_copy(update={"requests_per_month": v}))
+            r = run_plan(inputs, workload.model_copy(update={"requests_per_month": v}))
             t = r.at_target
             rows.append({"API": model, "requests/month": v, "replicas": t.replicas,
                          "self-hosted $/month": t.selfhost_usd_per_month, "self-hosted ¢/request": 100 * t.selfhost_usd_per_request,

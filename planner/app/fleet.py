@@ -17,11 +17,12 @@ from planner.core.errors import DataError, InputError, PlannerError
 from planner.core.fleet import FleetResult, rank_fleet
 from planner.core.licence import licence_warnings
 from planner.core.matching import norm_name
-from planner.core.plan import Workload, evaluate_plan
+from planner.core.plan import Workload
 from planner.core.records import EngineProfile
 from planner.core.rows import InstanceRow, PriceKind
 from planner.formats.catalog import ONPREM_PROVIDER, device_for, device_row, load_card, record, records
 from planner.formats.files import resource_root
+from planner.formats.inputs import api_usd_per_request
 from planner.formats.profiles import load_profile
 
 ROOT = resource_root()
@@ -121,8 +122,7 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
         raise InputError(f"--tokens-in / --tokens-out: {workload.tokens_in + workload.tokens_out:,.0f} tokens exceed the "
                          f"{card.context_length:,}-token context of {card.name}")
     candidates, notes = fleet_candidates(hardware, instances, providers, onprem)
-    api_usd = (float(evaluate_plan(workload.requests_per_month, 1.0, workload, **record("api_prices", api).per_token(), replica_usd_per_hour=0.0)
-                     .api_usd_per_request) if api else 0.0)
+    api_usd = api_usd_per_request(record("api_prices", api), workload) if api else 0.0
     eff = gpu_efficiency()
     result = rank_fleet(card, candidates, eff, workload, precisions=precisions, price_kind=price_kind, top=top, api_usd_per_request=api_usd,
                         serve_name=card.hf_repo)

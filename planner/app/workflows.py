@@ -1,4 +1,5 @@
-"""Workflows the CLI and the notebooks share: pick the profile and catalog rows a plan needs, plan from a plan file."""
+"""Workflows the CLI and the notebooks share: plan from names, compare options, write the report a plan file describes.
+The inputs are resolved by `formats.inputs` (one resolver) and planned by its `run_plan` (one evaluation)."""
 from __future__ import annotations
 
 import warnings
@@ -6,63 +7,35 @@ from pathlib import Path
 
 import numpy as np
 
-from planner.core.cards import ModelCard
 from planner.core.compare import Comparison, Option, compare
-from planner.core.errors import InputError, PlannerError, PlannerWarning
-from planner.core.matching import card_for_profile, matching_instance
-from planner.core.plan import PlanResult, PriceChoice, Workload, evaluate_plan, plan
+from planner.core.errors import PlannerError, PlannerWarning
+from planner.core.matching import card_for_profile
+from planner.core.plan import PlanResult, Workload
 from planner.core.records import Profile, ServingProfile
-from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind
-from planner.formats.catalog import DEFAULT_API_MODEL, cache_rule, hosted_baselines, record, records, reference_bandwidth
+from planner.core.rows import PriceKind
+from planner.formats.catalog import DEFAULT_API_MODEL, hosted_baselines, record, records
+from planner.formats.inputs import api_usd_per_request, resolve, run_plan
 from planner.formats.plan_file import PlanParams, load_params
 from planner.formats.profiles import load_profile
-from planner.formats.validation import plan_validation, validation_for
+from planner.formats.validation import validation_for
 from planner.present.report import write_report
-
-
-def newest_profile(profiles_dir: str | Path = "profiles") -> Path:
-    files = sorted(Path(profiles_dir).rglob("*.json"), key=lambda p: p.stat().st_mtime)
-    if not files:
-        raise InputError(f"--profile: no profile in {profiles_dir}/ — run `llm-planner profile` first or pass --profile FILE")
-    return files[-1]
-
-
-def resolve(profile_path: str | Path | None, instance: str | None, api_model: str | None, *,
-            profiles_dir="profiles") -> tuple[Path, Profile, InstanceRow, ApiPriceRow]:
-    """Load the profile and the catalog rows a plan needs, with defaults that fit the profile."""
-    path = Path(profile_path) if profile_path else newest_profile(profiles_dir)
-    profile = load_profile(path)
-    inst = record("instances", instance) if instance else matching_instance(profile, records("instances"))
-    api = record("api_prices", api_model or DEFAULT_API_MODEL)
-    return path, profile, inst, api
-
-
-def card_of(profile: Profile) -> ModelCard | None:
-    """The profiled model's card (for its licence), when the catalog has one."""
-    return card_for_profile(profile, records("model_cards"))
-
-
-def prices_for(inst: InstanceRow, api: ApiPriceRow, *, price_kind: PriceKind = "on_demand", batch: bool = False) -> PriceChoice:
-    """The price pair a plan uses, with the API provider's caching rules attached."""
-    return PriceChoice.from_rows(inst, api, price_kind=price_kind, batch=batch, cache_rule=cache_rule(api.provider))
 
 
 def plan_profile(profile_path: str | Path | None, instance: str | None, api_model: str | None, workload: Workload, *,
                  price_kind: PriceKind = "on_demand", batch: bool = False) -> tuple[PlanResult, Profile, Path]:
-    """Resolve the inputs and plan: the one path from names to a `PlanResult` (CLI, report, demo)."""
-    path, profile, inst, api = resolve(profile_path, instance, api_model)
-    result = plan(profile, prices_for(inst, api, price_kind=price_kind, batch=batch), workload, profile_ref=str(path), card=card_of(profile),
-                  bandwidth_bytes_s=reference_bandwidth(profile)[0], **plan_validation(profile))
-    return result, profile, path
+    """Names → (plan, profile, its path), through the one resolver (`formats.inputs`): CLI, report, demo."""
+    inputs = resolve(profile_path, instance, api_model, workload, price_kind=price_kind, batch=batch)
+    return run_plan(inputs), inputs.profile, inputs.profile_path  # type: ignore[return-value]
 
 
 def compare_options(profile_paths: list[str | Path], instances: list[str], api_models: list[str], workload: Workload, *,
                     price_kind: PriceKind = "on_demand", batch: bool = False) -> Comparison:
-    """Every (profile × instance) self-hosted and every API on the workload's volume grid, ranked.
+    """Every (profile × instance) self-hosted and every API on the workload's volume grid, ranked — and each priced at
+    the workload's exact volume (the grid is for the bands and charts only).
 
-    Self-hosted options go through `plan()` (capacity at the SLO, replicas, the model's validation error); an option
-    whose SLO cannot be met stays in the comparison as infeasible, with what it can achieve. API options go through the
-    same `evaluate_plan()` with the API's prices.
+    Self-hosted options go through the one resolver and `run_plan` (capacity at the SLO, replicas, the model's
+    validation error); an option whose SLO cannot be met stays in the comparison as infeasible, with what it can
+    achieve. API options through `api_usd_per_request`, the plan's own API price.
     """
     workload = workload.model_copy(update={"volume_points": max(workload.volume_points, 1201)})  # band edges within ~1.2 %
     volumes = workload.volumes()
@@ -70,26 +43,28 @@ def compare_options(profile_paths: list[str | Path], instances: list[str], api_m
     apis = [record("api_prices", name) for name in (api_models or [DEFAULT_API_MODEL])]
     for path in profile_paths:
         profile = load_profile(path)
-        rows = [record("instances", name) for name in instances] or [matching_instance(profile, records("instances"))]
+        rows = [record("instances", name) for name in instances] or [None]
         for inst in rows:
-            label = f"{profile.label} on {inst.instance}"
-            note, cal, server = validation_for(profile)
+            inputs = resolve(profile, inst, apis[0], workload, price_kind=price_kind, batch=batch)
+            label = f"{profile.label} on {inputs.instance.instance}"
             try:
-                r = plan(profile, prices_for(inst, apis[0], price_kind=price_kind, batch=batch), workload, card=card_of(profile),
-                         bandwidth_bytes_s=reference_bandwidth(profile)[0], validation=note, calibration=server)
+                r = run_plan(inputs)
             except PlannerError as exc:
                 options.append(Option(label, "self-hosted", np.full(volumes.shape, np.nan), note=f"infeasible: {exc}"))
                 continue
+            _, cal, server = validation_for(profile)
             median = (cal.median_abs_error_pct_rate if server else cal.raw_median_abs_error_pct_rate) if cal else None
             error = f" (model error ±{median:.0f}% median)" if median is not None else ""
             alone = r.capacity.iloc[0]
             options.append(Option(label, "self-hosted", r.curves["selfhost_usd_per_month"].to_numpy(),
                                   note=f"{r.capacity_rps:.3g} req/s per replica at the SLO{error}, ${r.replica_usd_per_month:,.0f}/replica-month",
-                                  best_latency=(float(alone["ttft_s"]), float(alone["itl_p95_s"]))))
+                                  best_latency=(float(alone["ttft_s"]), float(alone["itl_p95_s"])),
+                                  usd_at_volume=r.at_target.selfhost_usd_per_month))
     for api in apis:
-        e = evaluate_plan(volumes, 1.0, workload, **api.per_token(batch), replica_usd_per_hour=0.0)
-        options.append(Option(f"{api.model} (batch)" if batch else api.model, "api", np.asarray(e.api_usd_per_month, float),
-                              note=f"${api.input_usd_per_mtok:g} / ${api.output_usd_per_mtok:g} per M input / output tokens ({api.provenance.describe()})"))
+        per_request = api_usd_per_request(api, workload, batch=batch)
+        options.append(Option(f"{api.model} (batch)" if batch else api.model, "api", per_request * volumes,
+                              note=f"${api.input_usd_per_mtok:g} / ${api.output_usd_per_mtok:g} per M input / output tokens ({api.provenance.describe()})",
+                              usd_at_volume=per_request * workload.requests_per_month))
     return compare(volumes, options, requests_per_month=workload.requests_per_month, slo=(workload.ttft_slo_s, workload.itl_slo_s),
                    tokens=(workload.tokens_in, workload.tokens_out))
 
@@ -124,7 +99,7 @@ def build_report(params: PlanParams | str | Path, *, pdf: bool | None = None) ->
 def report_comparison(result: PlanResult, path: Path, workload: Workload, price_kind: PriceKind = "on_demand") -> Comparison:
     """The report's compare view: the plan's deployment against its API, a frontier API and the like-for-like baseline
     — the cheapest host of the profiled model's card where the price catalog has one, else a hosted 7B model."""
-    card = card_of(load_profile(path))
+    card = card_for_profile(load_profile(path), records("model_cards"))
     hosted = hosted_baselines(card.name) if card else []
     apis = list(dict.fromkeys([result.prices.api_label, *REPORT_APIS[:2], hosted[0].model if hosted else REPORT_APIS[2]]))
     instance = [result.prices.instance.instance] if result.prices.instance else []

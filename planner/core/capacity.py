@@ -23,34 +23,66 @@ from planner.core.validation import ServerCalibration
 SHAPE_TOLERANCE = 0.10  # a serving profile answers for workloads within ±10 % of the token shape it measured
 
 
-def kv_capacity(profile: Profile) -> tuple[int | None, str]:
-    """Tokens of KV cache the device holds for this model, and where the figure comes from.
+@dataclass(frozen=True)
+class PricedMemory:
+    """The memory of the device a plan prices (a replica's RAM on a CPU instance, one GPU's memory on a GPU instance):
+    the KV cache a replica can hold comes from it, never from the machine that happened to run the profile."""
 
-    vLLM: what the engine allocated (it reports it). llama.cpp: the profile's measured peak memory (weights, runtime,
-    and the KV of its own n_ctx) leaves the rest of the device for more KV — VRAM on a GPU, the RAM that was
-    available on a CPU. None when neither is known.
+    bytes: int
+    label: str  # e.g. "e2-standard-2 RAM (8 GiB)"
+
+
+def kv_capacity(profile: Profile, priced: PricedMemory | None = None) -> tuple[int | None, str]:
+    """Tokens of KV cache a replica holds for this model, and where the figure comes from.
+
+    What the profile measured in use — weights, runtime and the KV of its own n_ctx (llama.cpp), or all of it including
+    the KV cache the engine allocated (vLLM) — is taken from the device the plan prices (`priced`); the rest holds KV.
+    Without `priced`, the profiling machine's own memory (VRAM on a GPU, the RAM that was available on a CPU). None
+    when the architecture or the memory measurement is missing. A model that does not fit the priced device at all
+    is refused (MeasurementError), never planned.
     """
-    if profile.engine.kv_cache_tokens:
-        return profile.engine.kv_cache_tokens, "the KV cache the engine allocated"
     try:
         kv_bytes = model_kv_bytes_per_token(profile.model)
     except MeasurementError:
-        return None, "unknown: the model's architecture is not in the profile"
+        kv_bytes = None
     mem, hw, n_ctx = profile.memory, profile.hardware, profile.engine.n_ctx
-    if mem is None or not n_ctx or not kv_bytes:
-        return None, "unknown: the profile holds no memory measurement"
     gpu = hw.gpus[0] if hw.gpus else None
+    allocated = profile.engine.kv_cache_tokens  # vLLM reports what it allocated
+    if priced is None and allocated:
+        return allocated, "the KV cache the engine allocated"
+    if kv_bytes is None:
+        return (allocated, "the KV cache the engine allocated") if allocated else (None, "unknown: the model's architecture is not in the profile")
+    if mem is None or not (n_ctx or allocated) or not kv_bytes:
+        return None, "unknown: the profile holds no memory measurement"
     if gpu is not None:
-        if not (gpu.memory_total_bytes and mem.vram_used_peak_bytes):
+        if not mem.vram_used_peak_bytes:
             return None, "unknown: the profile holds no VRAM measurement"
-        free, where = gpu.memory_total_bytes - mem.vram_used_peak_bytes, f"{gpu.name} VRAM"
+        used = mem.vram_used_peak_bytes
+        own = (priced.bytes, priced.label) if priced else (gpu.memory_total_bytes, f"{gpu.name} VRAM")
+        if own[0] is None:
+            return None, "unknown: the GPU's memory size is not in the profile"
+        free, where = own[0] - used, own[1]
     else:
-        free, where = hw.ram_available_bytes - (mem.peak_rss_bytes - mem.baseline_rss_bytes), "available RAM"
-    tokens = int(n_ctx + max(free, 0) // kv_bytes)
-    return tokens, f"measured: peak memory at n_ctx {n_ctx:,} leaves {max(free, 0) / 2**30:,.1f} GiB of {where} for KV"
+        used = mem.peak_rss_bytes - mem.baseline_rss_bytes
+        if priced:  # the operating system's own share of the instance is not known, so not counted: an upper bound
+            free, where = priced.bytes - used, f"{priced.label}, less nothing for the OS"
+        else:
+            free, where = hw.ram_available_bytes - used, "available RAM"
+    kv_in_use = (allocated or n_ctx) * kv_bytes
+    room = free + kv_in_use  # what is left once the weights and runtime are in place
+    if priced is not None and room < kv_bytes:
+        raise MeasurementError(f"{profile.model.display_name} does not fit {where}: the profile used {used / 2**30:,.2f} GiB "
+                               f"(weights, runtime and {kv_in_use / 2**30:,.2f} GiB of KV) and leaves no room for a KV cache; "
+                               "price a device with more memory")
+    tokens = int(max(room, 0) // kv_bytes)
+    if allocated:
+        tokens = min(tokens, allocated)
+        return tokens, (f"the KV cache the engine allocated, limited to what {where} holds" if tokens < allocated
+                        else f"the KV cache the engine allocated (fits {where})")
+    return tokens, f"measured: peak memory at n_ctx {n_ctx:,} leaves {max(room, 0) / 2**30:,.1f} GiB of {where} for KV"
 
 
-def scheduler_for(profile: EngineProfile, tokens_per_request: float | None = None) -> tuple[Scheduler, str]:
+def scheduler_for(profile: EngineProfile, tokens_per_request: float | None = None, priced: PricedMemory | None = None) -> tuple[Scheduler, str]:
     """The server an engine profile stands for, and the sentence saying which.
 
     vLLM: its own scheduler limits and the KV cache it allocated, as the profile recorded them. llama.cpp: llama-server
@@ -59,17 +91,18 @@ def scheduler_for(profile: EngineProfile, tokens_per_request: float | None = Non
     """
     extra = profile.settings.extra
     if profile.engine.name == "vllm":
+        kv_tokens = kv_capacity(profile, priced)[0] if priced is not None else profile.engine.kv_cache_tokens
         sched = Scheduler(kind="vllm", max_seqs=int(extra.get("max_num_seqs") or 256), token_budget=int(extra.get("max_num_batched_tokens") or 2048),
-                          kv_capacity_tokens=profile.engine.kv_cache_tokens, block_size=int(extra.get("block_size") or 16))
+                          kv_capacity_tokens=kv_tokens, block_size=int(extra.get("block_size") or 16))
         return sched, (f"vLLM scheduler: ≤ {sched.max_seqs} sequences, {sched.token_budget} tokens a step, KV cache "
                        f"{sched.kv_capacity_tokens or 0:,} tokens in blocks of {sched.block_size}")
     slots = max([c.concurrency for c in profile.concurrency_sweep] or [1])
-    cap, _ = kv_capacity(profile)
+    cap, basis = kv_capacity(profile, priced)
     if cap is not None and tokens_per_request:
         fits = int(cap // tokens_per_request)
         if fits < 1:
-            raise InputError(f"--tokens-in / --tokens-out: one request of {tokens_per_request:,.0f} tokens needs more KV cache than the "
-                             f"memory measured free holds ({cap:,} tokens); choose a device with more memory or a shorter request")
+            raise InputError(f"--tokens-in / --tokens-out: one request of {tokens_per_request:,.0f} tokens needs more KV cache than "
+                             f"the memory holds ({cap:,} tokens; {basis}); choose a device with more memory or a shorter request")
         slots = min(slots, fits)
     return Scheduler(kind="slots", max_seqs=slots, token_budget=2048), f"llama-server with -np {slots} slots and -b 2048"
 
@@ -95,7 +128,7 @@ def _row(p, tokens_out: float) -> dict:
 
 def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_slo_s: float = np.inf, itl_slo_s: float = np.inf, *,
                     bound: str = "mean", scheduler: Scheduler | None = None, refine: int = 5,
-                    calibration: ServerCalibration | None = None) -> EngineCapacity:
+                    calibration: ServerCalibration | None = None, priced: PricedMemory | None = None) -> EngineCapacity:
     """Simulate the server the engine profile stands for; `bound` fits the step model on the CI's 'low' (slow) or
     'high' end of every timing instead of the mean; `calibration` adds the server's own measured overheads."""
     if tokens_in < 1 or tokens_out < 1:
@@ -105,7 +138,7 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
     if not profile.prefill or not profile.decode:
         raise MeasurementError(f"profile of {profile.model.file_name} lacks prefill/decode tests; re-run `llm-planner profile`")
     step = fit_step_model(profile, bound=bound)
-    sched, described = scheduler_for(profile, tokens_in + tokens_out) if scheduler is None else (scheduler, f"{scheduler.kind} scheduler")
+    sched, described = scheduler_for(profile, tokens_in + tokens_out, priced) if scheduler is None else (scheduler, f"{scheduler.kind} scheduler")
     if calibration is not None:
         step = replace(step, overhead_s=max(0.0, step.overhead_s + calibration.step_overhead_offset_s))
         sched = replace(sched, ttft_overhead_s=calibration.ttft_overhead_s)
@@ -113,7 +146,8 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
                       f"TTFT {calibration.ttft_overhead_s * 1e3:+.1f} ms)")
     if sched.kv_capacity_tokens is not None and tokens_in + tokens_out > sched.kv_capacity_tokens:
         raise InputError(f"--tokens-in / --tokens-out: one request of {tokens_in + tokens_out:,.0f} tokens does not fit the "
-                         f"{sched.kv_capacity_tokens:,}-token KV cache the engine allocated; give the engine more KV memory")
+                         f"{sched.kv_capacity_tokens:,}-token KV cache {'the priced device holds' if priced else 'the engine allocated'}; "
+                         "give the engine more KV memory")
     res = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, min(ttft_slo_s, 1e9), min(itl_slo_s, 1e9), refine=refine)
     rows = [_row(res.alone, tokens_out)] + [_row(p, tokens_out) for p in res.curve]
     table = pd.DataFrame(rows).drop_duplicates("requests_per_s").sort_values("requests_per_s").reset_index(drop=True)

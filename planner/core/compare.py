@@ -24,6 +24,7 @@ class Option:
     usd_per_month: np.ndarray  # over the volume grid; NaN where the option cannot serve the workload
     note: str = ""  # capacity, model error, or why the option is infeasible
     best_latency: tuple[float, float] | None = None  # self-hosted: (TTFT p95 s, ITL p95 s) of one request alone
+    usd_at_volume: float | None = None  # the monthly cost at the workload's own volume, evaluated there (not read off the grid)
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,10 @@ class Comparison:
         return pd.DataFrame(rows)
 
     def at_volume(self) -> pd.DataFrame:
-        """Each option at the workload's own volume, cheapest first (infeasible ones last, with why)."""
-        i = int(np.argmin(np.abs(np.log(self.volumes) - np.log(self.requests_per_month))))
-        rows = [{"option": o.label, "kind": o.kind, "usd_per_month": o.usd_per_month[i], "usd_per_request": o.usd_per_month[i] / self.volumes[i],
+        """Each option at the workload's own volume, evaluated there — inside, below or beyond the chart's grid alike —
+        cheapest first (infeasible ones last, with why)."""
+        v = self.requests_per_month
+        rows = [{"option": o.label, "kind": o.kind, "usd_per_month": o.usd_at_volume, "usd_per_request": o.usd_at_volume / v,
                  "note": o.note} for o in self.options]
         rows += [{"option": o.label, "kind": o.kind, "usd_per_month": np.nan, "usd_per_request": np.nan, "note": o.note} for o in self.infeasible]
         return pd.DataFrame(rows).sort_values("usd_per_month", na_position="last").reset_index(drop=True)
@@ -114,6 +116,8 @@ def compare(volumes, options: list[Option], *, requests_per_month: float, slo: t
     for o in options:
         if np.shape(o.usd_per_month) != volumes.shape:
             raise InputError(f"compare: option {o.label!r} is not priced on the volume grid")
+        if o.usd_at_volume is None and not np.all(np.isnan(o.usd_per_month)):
+            raise InputError(f"compare: option {o.label!r} has no cost at the workload's own volume")
     feasible = [o for o in options if not np.all(np.isnan(o.usd_per_month))]
     infeasible = [o for o in options if np.all(np.isnan(o.usd_per_month))]
     result = Comparison(volumes, feasible, [], requests_per_month, slo, tokens, infeasible)

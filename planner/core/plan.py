@@ -14,7 +14,15 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from planner.core import cost as cm
-from planner.core.capacity import capacity_at_slo, engine_capacity, kv_capacity, level_rate, serving_capacity_table, serving_shape_mismatch
+from planner.core.capacity import (
+    PricedMemory,
+    capacity_at_slo,
+    engine_capacity,
+    kv_capacity,
+    level_rate,
+    serving_capacity_table,
+    serving_shape_mismatch,
+)
 from planner.core.cards import ModelCard
 from planner.core.errors import InputError, MeasurementError
 from planner.core.licence import licence_warnings
@@ -77,12 +85,14 @@ class PriceChoice:
     cache_rule: CacheRuleRow | None = None  # the API provider's caching rules (minimum prefix, write premium)
 
     @classmethod
-    def from_rows(cls, instance: InstanceRow, api: ApiPriceRow, *, price_kind: PriceKind = "on_demand", batch: bool = False,
+    def from_rows(cls, instance: InstanceRow | None, api: ApiPriceRow, *, price_kind: PriceKind = "on_demand", batch: bool = False,
                   cache_rule: CacheRuleRow | None = None) -> PriceChoice:
+        """`instance` None: the API alone (no replica priced), for an API's own cost per request."""
         per_token = api.per_token(batch)
         return cls(
-            replica_usd_per_hour=instance.usd_per_hour(price_kind), replica_label=f"{instance.instance} ({price_kind})",
-            replica_provenance=instance.provenance,
+            replica_usd_per_hour=instance.usd_per_hour(price_kind) if instance else 0.0,
+            replica_label=f"{instance.instance} ({price_kind})" if instance else "no replica",
+            replica_provenance=instance.provenance if instance else api.provenance,
             api_usd_per_input_token=per_token["usd_per_input_token"], api_usd_per_output_token=per_token["usd_per_output_token"],
             api_usd_per_cached_input_token=per_token["usd_per_cached_input_token"],
             api_label=f"{api.model} (batch)" if batch else api.model, api_provenance=api.provenance, instance=instance,
@@ -297,7 +307,8 @@ def _fmt_volume(v: float) -> str:
     return "never (the API is cheaper at every volume)" if not np.isfinite(v) else f"{v:,.0f} requests/month"
 
 
-def profile_capacity(profile: Profile, workload: Workload, calibration: ServerCalibration | None = None) -> tuple[pd.DataFrame, float, float, list[str]]:
+def profile_capacity(profile: Profile, workload: Workload, calibration: ServerCalibration | None = None,
+                     priced: PricedMemory | None = None) -> tuple[pd.DataFrame, float, float, list[str]]:
     """(latency-vs-load table, requests/s at the SLO, concurrency there, notes on how it was obtained)."""
     if isinstance(profile, ServingProfile):
         if why := serving_shape_mismatch(profile, workload.tokens_in, workload.tokens_out):
@@ -305,7 +316,8 @@ def profile_capacity(profile: Profile, workload: Workload, calibration: ServerCa
         table = serving_capacity_table(profile)
         rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
         return table, float(rps), float(conc), ["capacity: measured by the load generator at this token shape (p95 latencies vs the plan's SLO)"]
-    cap = engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s, calibration=calibration)
+    cap = engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s, calibration=calibration,
+                          priced=priced)
     return cap.table, cap.requests_per_s, cap.concurrency, cap.notes
 
 
@@ -344,15 +356,17 @@ def achievable(table: pd.DataFrame, workload: Workload) -> str:
 
 
 def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_ref: str = "", card: ModelCard | None = None,
-         bandwidth_bytes_s: float | None = None, validation: str | None = None, calibration: ServerCalibration | None = None) -> PlanResult:
+         bandwidth_bytes_s: float | None = None, validation: str | None = None, calibration: ServerCalibration | None = None,
+         priced: PricedMemory | None = None) -> PlanResult:
     """Capacity at the SLO, cost curves over the volume grid, break-even volumes and the target-volume summary.
 
     `card` (the model's card) enables the licence guard; `bandwidth_bytes_s` (the device's memory bandwidth) the
     roofline check of the measured decode speed; `validation` is the sentence stating how far the capacity model was
-    from a real server on this engine (shown beside the capacity); `calibration` the server overheads measured with it.
+    from a real server on this engine (shown beside the capacity); `calibration` the server overheads measured with it;
+    `priced` the memory of the device the plan prices, which bounds the KV cache (None: the profiling machine's).
     """
     physics = physics_warnings(profile, workload, bandwidth_bytes_s)
-    table, rps, conc, capacity_notes = profile_capacity(profile, workload, calibration)
+    table, rps, conc, capacity_notes = profile_capacity(profile, workload, calibration, priced)
     warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
     if prices.instance is not None and (mismatch := instance_mismatch(profile, prices.instance)):
         warnings.append(mismatch)
@@ -374,7 +388,7 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         kv = float(model_kv_bytes_per_token(profile.model))
     except MeasurementError:
         kv = None
-    kv_tokens, kv_basis = kv_capacity(profile)
+    kv_tokens, kv_basis = kv_capacity(profile, priced if isinstance(profile, EngineProfile) else None)
     by_memory = int(kv_tokens // (workload.tokens_in + workload.tokens_out)) if kv_tokens else None
     capacity_notes.append(f"KV cache: {kv_tokens:,} tokens ({kv_basis}) hold {by_memory:,} requests of this size at once"
                           if kv_tokens else f"KV cache: {kv_basis}")

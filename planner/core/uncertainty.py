@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.core.capacity import engine_capacity
+from planner.core.capacity import PricedMemory, engine_capacity
+from planner.core.errors import PlannerError
 from planner.core.plan import PriceChoice, Workload, evaluate_plan, profile_capacity
 from planner.core.records import EngineProfile, Profile
 from planner.core.validation import ServerCalibration
@@ -32,12 +33,13 @@ class Ranges:
 
 
 def capacity_interval(profile: Profile, workload: Workload, model_error_pct: float | None = None,
-                      calibration: ServerCalibration | None = None) -> tuple[float, float, float]:
+                      calibration: ServerCalibration | None = None, priced: PricedMemory | None = None) -> tuple[float, float, float]:
     """Capacity at the SLO from the CI's low end, the mean and the high end of every measured speed, widened by the
-    capacity model's own validation error (median |error| on the rate at the SLO, in percent) when it is known."""
+    capacity model's own validation error (median |error| on the rate at the SLO, in percent) when it is known. The
+    mean is the plan's own capacity (same calibration, same priced memory)."""
     if isinstance(profile, EngineProfile):
         low, mid, high = (engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s,
-                                          bound=b, calibration=calibration).requests_per_s for b in ("low", "mean", "high"))
+                                          bound=b, calibration=calibration, priced=priced).requests_per_s for b in ("low", "mean", "high"))
     else:
         low = mid = high = profile_capacity(profile, workload)[1]
     e = (model_error_pct or 0.0) / 100
@@ -53,10 +55,10 @@ def _evaluate(w: dict[str, np.ndarray], workload: Workload) -> dict[str, np.ndar
 
 
 def plan_interval(profile: Profile, workload: Workload, ranges: Ranges, *, model_error_pct: float | None = None,
-                  calibration: ServerCalibration | None = None) -> pd.DataFrame:
+                  calibration: ServerCalibration | None = None, priced: PricedMemory | None = None) -> pd.DataFrame:
     """Cost and break-even at the corners of the uncertainty box (the model is monotone in each input): measurement
     CIs, price ranges and the capacity model's validation error."""
-    caps = capacity_interval(profile, workload, model_error_pct, calibration)
+    caps = capacity_interval(profile, workload, model_error_pct, calibration, priced)
     axes = [[caps[0], caps[2]], ranges.replica_usd_per_hour, ranges.api_usd_per_input_token, ranges.api_usd_per_output_token]
     if ranges.api_usd_per_cached_input_token is not None:
         axes.append(ranges.api_usd_per_cached_input_token)
@@ -77,13 +79,24 @@ def plan_interval(profile: Profile, workload: Workload, ranges: Ranges, *, model
     return pd.DataFrame(rows)
 
 
+def _capacity_at(profile: Profile, workload: Workload, calibration, priced) -> float:
+    """The plan's capacity at another token shape; NaN where that shape cannot meet the SLO (no saving to show)."""
+    try:
+        return profile_capacity(profile, workload, calibration, priced)[1]
+    except PlannerError:
+        return float("nan")
+
+
 def tornado(profile: Profile, workload: Workload, ranges: Ranges, *, relative_swing: float = 0.25,
-            model_error_pct: float | None = None, calibration: ServerCalibration | None = None) -> pd.DataFrame:
+            model_error_pct: float | None = None, calibration: ServerCalibration | None = None,
+            priced: PricedMemory | None = None) -> pd.DataFrame:
     """Swing of the monthly saving (API − self-hosted) at the target volume when one input moves to its low/high.
 
-    Inputs with a measured or catalogued range use it; workload inputs move ±`relative_swing`.
+    Inputs with a measured or catalogued range use it; workload inputs move ±`relative_swing`. A token count changes
+    the capacity too (longer requests, fewer of them at the SLO): those rows re-run the capacity model at the moved
+    count, so each bar equals the plan re-run there.
     """
-    caps = capacity_interval(profile, workload, model_error_pct, calibration)
+    caps = capacity_interval(profile, workload, model_error_pct, calibration, priced)
     base = {"capacity_rps": caps[1], "usd_per_hour": float(np.mean(ranges.replica_usd_per_hour)),
             "p_in": float(np.mean(ranges.api_usd_per_input_token)), "p_out": float(np.mean(ranges.api_usd_per_output_token)),
             "tokens_in": workload.tokens_in, "tokens_out": workload.tokens_out, "peak_to_avg": workload.peak_to_avg,
@@ -101,6 +114,9 @@ def tornado(profile: Profile, workload: Workload, ranges: Ranges, *, relative_sw
     w = {k: np.full(n, float(v)) for k, v in base.items()}
     for i, name in enumerate(names):
         w[name][2 * i], w[name][2 * i + 1] = swings[name]
+        if name in ("tokens_in", "tokens_out"):
+            for j, value in ((2 * i, swings[name][0]), (2 * i + 1, swings[name][1])):
+                w["capacity_rps"][j] = _capacity_at(profile, workload.model_copy(update={name: value}), calibration, priced)
     r = _evaluate(w, workload)
     saving = r["api_usd_per_month"] - r["selfhost_usd_per_month"]
     table = pd.DataFrame({

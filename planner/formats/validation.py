@@ -57,9 +57,3 @@ def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR) -> tuple[s
     if found and cal is not None and not same_machine:
         note += f"; measured on {found[0].machine.cpu_model}, not on this profile's hardware"
     return note, cal, server
-
-
-def plan_validation(profile: Profile, results_dir: Path = RESULTS_DIR) -> dict:
-    """`plan()`'s validation keywords for this profile: the sentence, and the server calibration when it applies."""
-    note, _, server = validation_for(profile, results_dir)
-    return {"validation": note, "calibration": server}

@@ -1,7 +1,8 @@
 """Live planning dashboard: ipywidgets controls re-rendering plotly figures into Output widgets.
 
-All arithmetic is `plan()`; this module only maps widget values to a Workload and updates trace data, so a
-redraw costs one vectorised plan (measured by benchmarks/dashboard_redraw.py).
+All arithmetic is the one resolver and evaluation (`formats.inputs.resolve` / `run_plan`) that the CLI uses; this
+module only maps widget values to its inputs and updates trace data, so a redraw costs one vectorised plan (measured by
+benchmarks/dashboard_redraw.py).
 """
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ import plotly.graph_objects as go
 
 from planner.core.errors import PlannerError
 from planner.core.hybrid import hybrid_costs
-from planner.core.plan import PlanResult, PriceChoice, Workload, evaluate_plan, plan
+from planner.core.plan import PlanResult, Workload
 from planner.core.records import Profile
 from planner.formats.catalog import DEFAULT_API_MODEL, lookup, to_record
-from planner.formats.validation import plan_validation
+from planner.formats.inputs import PlanInputs, api_usd_per_request, resolve, run_plan
 from planner.present.charts import TEMPLATE
 from planner.present.tables import csv_base64
 
@@ -87,11 +88,13 @@ class PlanDashboard:
         return Workload(requests_per_month=self.volume.value, tokens_in=self.tokens_in.value, tokens_out=self.tokens_out.value,
                         ttft_slo_s=self.ttft.value, itl_slo_s=self.itl.value, peak_to_avg=self.peak.value, max_utilisation=self.util.value)
 
+    def inputs(self) -> PlanInputs:
+        """The widgets' choices through the one resolver every front-end uses (formats.inputs)."""
+        return resolve(self.profiles[self.profile.value], to_record("instances", lookup(self.instances, "instances", self.instance.value)),
+                       to_record("api_prices", lookup(self.api_prices, "api_prices", self.api.value)), self.workload())
+
     def compute(self) -> PlanResult:
-        prices = PriceChoice.from_rows(to_record("instances", lookup(self.instances, "instances", self.instance.value)),
-                                       to_record("api_prices", lookup(self.api_prices, "api_prices", self.api.value)))
-        profile = self.profiles[self.profile.value]
-        return plan(profile, prices, self.workload(), **plan_validation(profile))
+        return run_plan(self.inputs())
 
     def redraw(self) -> PlanResult | None:
         try:
@@ -109,7 +112,7 @@ class PlanDashboard:
         c, s = r.curves, self.share.value
         wl = r.workload
         frontier = to_record("api_prices", lookup(self.api_prices, "api_prices", self.frontier.value))
-        frontier_usd = float(evaluate_plan(wl.requests_per_month, 1.0, wl, **frontier.per_token(), replica_usd_per_hour=0.0).api_usd_per_request)
+        frontier_usd = api_usd_per_request(frontier, wl)
         hybrid = hybrid_costs(np.append(c["requests_per_month"].to_numpy(), wl.requests_per_month), [s], capacity_rps=r.capacity_rps,
                               replica_usd_per_month=r.replica_usd_per_month, selfhost_api_equivalent_usd_per_request=r.api_usd_per_request,
                               frontier_usd_per_request=frontier_usd, peak_to_avg=wl.peak_to_avg,

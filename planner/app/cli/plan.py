@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from planner.app.cli.options import ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, TtftSlo, Users, check_choice
 from planner.app.fleet import plan_fleet
-from planner.app.workflows import build_report, compare_options, engine_profiles_beside, newest_profile, plan_profile, report_comparison
+from planner.app.workflows import build_report, compare_options, engine_profiles_beside, plan_profile, report_comparison
 from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.core.plan import Workload
 from planner.core.projection import calibrate_decode, predict_card, same_quant
@@ -19,6 +19,7 @@ from planner.core.quant import nominal_bits_per_weight
 from planner.core.units import usd
 from planner.formats.catalog import DEFAULT_API_MODEL, SCHEMAS, load_card, load_catalog, record, reference_bandwidth
 from planner.formats.files import refuse_clobbering
+from planner.formats.inputs import newest_profile
 from planner.formats.plan_file import load_params
 from planner.formats.profiles import load_profile
 from planner.measure.gguf.embedded import embedded_model_path

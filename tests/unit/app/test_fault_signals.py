@@ -33,7 +33,7 @@ COMMANDS = {
 }
 # where each command does its work (the plan, the fleet ranking, the fit, a catalog read, a probe): results of the
 # simulation are cached across calls, so the signal is delivered at the call that always runs
-WORK = {"plan": "planner.app.workflows.plan", "plan --html": "planner.app.workflows.plan", "compare": "planner.app.workflows.plan",
+WORK = {"plan": "planner.formats.inputs.plan", "plan --html": "planner.formats.inputs.plan", "compare": "planner.formats.inputs.plan",
         "fleet": "planner.app.fleet.rank_fleet", "project": "planner.app.cli.plan.calibrate_decode",
         "catalog": "planner.app.cli.plan.load_catalog", "cache": "planner.app.cli.measure.cache_entries",
         "hardware": "planner.app.cli.measure.fingerprint"}

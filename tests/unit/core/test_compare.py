@@ -3,16 +3,16 @@ import numpy as np
 import pytest
 
 from planner.core.compare import Option, compare
-from planner.core.errors import PlannerError
+from planner.core.errors import InputError
 
 V = np.array([1e3, 1e4, 1e5, 1e6, 1e7])
 
 
 def test_bands_follow_the_cheapest_option_and_the_sentence_names_them():
-    api = Option("small-api", "api", 1e-3 * V)  # $1 per thousand requests
-    frontier = Option("frontier-api", "api", 1e-2 * V)  # never the cheapest
+    api = Option("small-api", "api", 1e-3 * V, usd_at_volume=1e3)  # $1 per thousand requests
+    frontier = Option("frontier-api", "api", 1e-2 * V, usd_at_volume=1e4)  # never the cheapest
     box = Option("gpu box", "self-hosted", np.array([100.0, 100.0, 100.0, 200.0, 2000.0]), note="5 req/s per replica",
-                 best_latency=(0.3, 0.04))
+                 best_latency=(0.3, 0.04), usd_at_volume=200.0)
     dead = Option("tiny cpu", "self-hosted", np.full(5, np.nan), note="infeasible: TTFT 9 s alone")
     c = compare(V, [api, frontier, box, dead], requests_per_month=1e6, slo=(2.0, 0.2), tokens=(512, 128))
     # small-api: $1, $10, $100, $1000, $10000 — the box ($100 flat, then $200, $2000) wins from 1e5 (tie goes to the first listed)
@@ -32,5 +32,14 @@ def test_nothing_feasible_says_why():
     dead = Option("tiny cpu", "self-hosted", np.full(5, np.nan), note="infeasible: TTFT 9 s alone")
     c = compare(V, [dead], requests_per_month=1e6, slo=(2.0, 0.2), tokens=(512, 128))
     assert c.bands == [] and c.recommendation() == "no option can serve this workload at this SLO: tiny cpu: infeasible: TTFT 9 s alone"
-    with pytest.raises(PlannerError, match="at least one option"):
+    with pytest.raises(InputError, match="at least one option"):
         compare(V, [], requests_per_month=1e6, slo=(2.0, 0.2), tokens=(512, 128))
+
+
+def test_the_cost_at_the_volume_is_the_options_own_not_the_nearest_grid_point():
+    """Issue 25: at 5e9 requests/month, beyond the grid's 1e7, compare read the 1e7 column (clamped)."""
+    api = Option("api", "api", 1e-3 * V, usd_at_volume=5e6)
+    c = compare(V, [api], requests_per_month=5e9, slo=(2.0, 0.2), tokens=(512, 128))
+    assert c.at_volume()["usd_per_month"].iloc[0] == 5e6 and c.at_volume()["usd_per_request"].iloc[0] == 1e-3
+    with pytest.raises(InputError, match="no cost at the workload's own volume"):
+        compare(V, [Option("api", "api", 1e-3 * V)], requests_per_month=5e9, slo=(2.0, 0.2), tokens=(512, 128))

@@ -1,0 +1,135 @@
+"""One path from inputs to a plan (issue 25): the CLI, `compare`, the dashboard's compute, the claims and the notebook
+API resolve the same inputs through `formats.inputs` and give identical numbers and warnings; `compare` prices the
+exact volume; the tornado's token bars are the plan re-run; the KV cache comes from the priced device."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from planner.app.claims import cost_at_scale
+from planner.app.cli import main
+from planner.app.workflows import compare_options, plan_profile
+from planner.core.capacity import PricedMemory, kv_capacity
+from planner.core.errors import MeasurementError
+from planner.core.plan import Workload
+from planner.core.uncertainty import Ranges, tornado
+from planner.formats.catalog import load_catalog, record
+from planner.formats.inputs import api_usd_per_request, priced_memory, resolve, run_plan
+from planner.formats.profiles import load_profile
+from planner.present.dashboard import PlanDashboard
+from tests.conftest import REPO
+
+SMOL = next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__*.json"))
+VLLM = next((REPO / "profiles/reference/vllm-cpu").glob("*.json"))
+H100_MISTRAL = next((REPO / "profiles/reference/h100").glob("Mistral-7B-v0.1-L32*.json"))
+W = Workload(requests_per_month=3e6, tokens_in=128, tokens_out=16, ttft_slo_s=5.0, itl_slo_s=0.5, cached_fraction=0.5)
+
+
+@pytest.mark.parametrize("path,instance,api", [(SMOL, "e2-standard-2", "gpt-4o-mini"), (VLLM, "c7i.large", "claude-haiku-4-5"),
+                                               (SMOL, "m7i.xlarge", "gpt-4o")])
+def test_every_front_end_gives_the_same_numbers_and_warnings(path, instance, api, capsys):
+    args = ["--profile", str(path), "--instance", instance, "--api", api, "--requests", f"{W.requests_per_month:g}", "--tokens-in", "128",
+            "--tokens-out", "16", "--ttft-slo", "5", "--itl-slo", "0.5"]
+    w = W.model_copy(update={"cached_fraction": 0.0})  # the CLI has no --cached-fraction
+    assert main(["plan", *args, "--format", "json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    workflow, _, _ = plan_profile(path, instance, api, w)
+    notebook = run_plan(resolve(load_profile(path), instance, api, w))
+    dash = PlanDashboard({"p": load_profile(path)}, load_catalog("instances"), load_catalog("api_prices"), workload=w, default_instance=instance)
+    dash.api.value = api
+    dashboard = dash.compute()
+    for r in (workflow, notebook, dashboard):
+        assert r.capacity_rps == cli["capacity"]["requests_per_s"]
+        assert r.at_target.selfhost_usd_per_month == cli["selfhost_usd_per_month"]
+        assert r.at_target.api_usd_per_request == cli["api_usd_per_request"]
+        assert r.max_concurrency_by_memory == cli["capacity"]["max_concurrency_by_memory"]
+        assert r.warnings == cli["warnings"]
+        assert r.validation == workflow.validation
+    compared = compare_options([path], [instance], [api], w).at_volume().set_index("kind")
+    assert compared.loc["self-hosted", "usd_per_month"] == cli["selfhost_usd_per_month"]
+    assert compared.loc["api", "usd_per_month"] == pytest.approx(cli["api_usd_per_month"], rel=1e-12)
+    claims = cost_at_scale(load_profile(path), instance, [api], [w.requests_per_month], w).iloc[0]
+    assert claims["self-hosted $/month"] == cli["selfhost_usd_per_month"] and claims["API $/month"] == cli["api_usd_per_month"]
+
+
+def test_the_api_price_per_request_has_one_home_and_follows_the_cache_rule():
+    """gpt-4o-mini caches prefixes of 1,024 tokens or more: a 64-token cached share is billed as plain input."""
+    api = record("api_prices", "gpt-4o-mini")
+    short = W.model_copy(update={"tokens_in": 128, "cached_fraction": 0.5})
+    long = W.model_copy(update={"tokens_in": 4096, "cached_fraction": 0.5})
+    p_in, p_out, p_cache = api.input_usd_per_mtok / 1e6, api.output_usd_per_mtok / 1e6, api.cache_read_usd_per_mtok / 1e6
+    assert api_usd_per_request(api, short) == pytest.approx(128 * p_in + 16 * p_out, rel=1e-12)
+    assert api_usd_per_request(api, long) == pytest.approx(2048 * p_in + 2048 * p_cache + 16 * p_out, rel=1e-12)
+    assert run_plan(resolve(SMOL, "c7i.large", api, short)).api_usd_per_request == api_usd_per_request(api, short)
+
+
+@pytest.mark.parametrize("volume", [50.0, 3e6, 2.5e11])  # below, inside and beyond the 1e3 … 1e9 grid
+def test_compare_prices_the_exact_volume_as_plan_does(volume):
+    """Issue 25: at 5e9 requests/month compare read the grid's last column (1e9): the API at $28,800 instead of $144,000."""
+    w = W.model_copy(update={"requests_per_month": volume, "cached_fraction": 0.0})
+    r, _, _ = plan_profile(SMOL, "c7i.large", "gpt-4o-mini", w)
+    at = compare_options([SMOL], ["c7i.large"], ["gpt-4o-mini"], w).at_volume().set_index("kind")
+    assert at.loc["self-hosted", "usd_per_month"] == r.at_target.selfhost_usd_per_month
+    assert at.loc["api", "usd_per_month"] == pytest.approx(r.at_target.api_usd_per_month, rel=1e-12)
+    assert at.loc["api", "usd_per_request"] == pytest.approx(r.api_usd_per_request, rel=1e-12)
+
+
+def test_the_tornado_token_bars_equal_the_plan_re_run_at_those_counts():
+    """Issue 25: at 96 prompt tokens the tornado showed a saving of $9,897 where re-running the plan gave $11,168."""
+    w = W.model_copy(update={"requests_per_month": 1e7, "cached_fraction": 0.0})
+    inputs = resolve(SMOL, "c7i.large", "gpt-4o-mini", w)
+    table = tornado(inputs.profile, w, Ranges.from_prices(inputs.prices), calibration=inputs.calibration, priced=inputs.priced).set_index("input")
+    for name, base in (("tokens_in", w.tokens_in), ("tokens_out", w.tokens_out)):
+        for side, factor in (("low", 0.75), ("high", 1.25)):
+            moved = w.model_copy(update={name: max(1.0, base * factor)})
+            assert table.loc[name, f"{side}_value"] == moved.model_dump()[name]
+            r = run_plan(inputs, moved)
+            expected = r.at_target.api_usd_per_month - r.at_target.selfhost_usd_per_month
+            assert table.loc[name, f"saving_at_{side}"] == pytest.approx(expected, rel=1e-9), (name, side)
+
+
+def test_a_cpu_plan_takes_its_kv_room_from_the_priced_instance_not_the_profiling_machine():
+    """Issue 25: e2-standard-2 (8 GiB) was said to hold 1,650 requests, from the 22.7 GiB the profiling machine had free."""
+    profile = load_profile(SMOL)
+    mem = profile.memory
+    w = Workload(tokens_in=4000, tokens_out=500, ttft_slo_s=600, itl_slo_s=60)
+    r = run_plan(resolve(profile, "e2-standard-2", "gpt-4o-mini", w))
+    kv = r.kv_bytes_per_token
+    used = mem.peak_rss_bytes - mem.baseline_rss_bytes
+    room = 8 * 2**30 - used + profile.engine.n_ctx * kv  # the KV of the profile's own n_ctx is room a replica may use
+    assert r.max_concurrency_by_memory == int(room // kv) // 4500
+    here = kv_capacity(profile)[0] // 4500  # what the profiling machine's free RAM would have said
+    assert r.max_concurrency_by_memory < here
+    assert any("e2-standard-2 RAM (8 GiB)" in n for n in r.capacity_notes)
+
+
+def test_the_h100_profile_priced_on_one_a10g_fits_its_kv_in_24_gb():
+    """Issue 25: the H100 Mistral-7B profile priced as g5.xlarge planned 25.8 requests of 4,500 tokens (15.2 GB of KV
+    beside 14 GB of weights) with 'max_concurrency_by_memory' 125 from the H100's 80 GB."""
+    profile = load_profile(H100_MISTRAL)
+    w = Workload(tokens_in=4000, tokens_out=500, ttft_slo_s=60, itl_slo_s=1)
+    inputs = resolve(profile, "g5.xlarge", "gpt-4o-mini", w)
+    assert inputs.priced == PricedMemory(24 * 2**30, "g5.xlarge's NVIDIA A10G (24 GiB)")
+    r = run_plan(inputs)
+    kv = r.kv_bytes_per_token
+    weights_runtime = profile.memory.vram_used_peak_bytes - profile.engine.n_ctx * kv
+    assert r.max_concurrency_by_memory == int((24 * 2**30 - weights_runtime) // kv) // 4500
+    assert weights_runtime + r.max_concurrency_by_memory * 4500 * kv <= 24 * 2**30  # it fits the priced card
+    assert r.concurrency <= r.max_concurrency_by_memory
+
+
+def test_a_model_that_does_not_fit_the_priced_device_is_refused():
+    profile = load_profile(H100_MISTRAL)
+    tiny = PricedMemory(2 * 2**30, "a 2 GiB card")
+    with pytest.raises(MeasurementError, match="does not fit a 2 GiB card"):
+        kv_capacity(profile, tiny)
+
+
+def test_priced_memory_is_the_instances_ram_for_a_cpu_profile_and_one_gpu_for_a_gpu_profile():
+    assert priced_memory(load_profile(SMOL), record("instances", "e2-standard-2")) == PricedMemory(8 * 2**30, "e2-standard-2 RAM (8 GiB)")
+    gpu = priced_memory(load_profile(H100_MISTRAL), record("instances", "p4d.24xlarge"))
+    assert gpu is not None and gpu.bytes == int(record("hardware", "NVIDIA A100 SXM 40GB").memory_gib * 2**30)
+    assert priced_memory(load_profile(H100_MISTRAL), record("instances", "c7i.large")) is None  # a GPU profile on a CPU box
+    assert np.isfinite(run_plan(resolve(SMOL, None, None, W)).capacity_rps)
