@@ -89,11 +89,15 @@ def scheduler_for(profile: EngineProfile, tokens_per_request: float | None = Non
     with one slot per stream the profile measured together (its largest batched-decode level), no more slots than the
     measured memory holds requests of `tokens_per_request`, and a 2048-token batch (llama-server's default -b).
     """
-    extra = profile.settings.extra
     if profile.engine.name == "vllm":
+        limits = profile.engine.scheduler
+        missing = [f for f in ("max_num_seqs", "max_num_batched_tokens", "block_size") if limits is None or getattr(limits, f) is None]
+        if missing:
+            raise MeasurementError(f"profile of {profile.model.file_name}: vLLM's {', '.join(missing)} not recorded — the server cannot be "
+                                   "simulated without them; re-run `llm-planner profile --engine vllm`")
         kv_tokens = kv_capacity(profile, priced)[0] if priced is not None else profile.engine.kv_cache_tokens
-        sched = Scheduler(kind="vllm", max_seqs=int(extra.get("max_num_seqs") or 256), token_budget=int(extra.get("max_num_batched_tokens") or 2048),
-                          kv_capacity_tokens=kv_tokens, block_size=int(extra.get("block_size") or 16))
+        sched = Scheduler(kind="vllm", max_seqs=limits.max_num_seqs, token_budget=limits.max_num_batched_tokens,
+                          kv_capacity_tokens=kv_tokens, block_size=limits.block_size)
         return sched, (f"vLLM scheduler: ≤ {sched.max_seqs} sequences, {sched.token_budget} tokens a step, KV cache "
                        f"{sched.kv_capacity_tokens or 0:,} tokens in blocks of {sched.block_size}")
     slots = max([c.concurrency for c in profile.concurrency_sweep] or [1])

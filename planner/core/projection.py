@@ -163,7 +163,7 @@ def project_profile(profile: Profile, source: HardwareRow, target: HardwareRow, 
     fl = target.fp16_tflops_dense / source.fp16_tflops_dense
     p = profile.model_copy(deep=True)
     src, dst = (source.memory_bandwidth_gb_s * 1e9, source.fp16_tflops_dense * 1e12), (target.memory_bandwidth_gb_s * 1e9, target.fp16_tflops_dense * 1e12)
-    budget = token_budget(profile) if isinstance(profile, EngineProfile) else 512
+    budget = token_budget(profile) if isinstance(profile, EngineProfile) else None
 
     def slower(rows, fallback: float) -> float:
         """Time on the target ÷ time on the source for these step counts (steps, B, K, P, A, R)."""
@@ -181,7 +181,7 @@ def project_profile(profile: Profile, source: HardwareRow, target: HardwareRow, 
         rd = slower([1, 1, lat.prompt_tokens + lat.output_tokens / 2, 0, 0, 0], 1 / bw)
         e2e = (lat.ttft_ms.mean * rp + (lat.e2e_ms.mean - lat.ttft_ms.mean) * rd) / lat.e2e_ms.mean
         lat.ttft_ms, lat.itl_ms, lat.e2e_ms = _scale_summary(lat.ttft_ms, rp), _scale_summary(lat.itl_ms, rd), _scale_summary(lat.e2e_ms, e2e)
-    gen = profile.settings.extra.get("concurrency_gen_tokens") or 0 if isinstance(profile, EngineProfile) else 0
+    gen = (profile.settings.concurrency_gen_tokens or 0) if isinstance(profile, EngineProfile) else 0  # no sweep: unused
     for c in p.concurrency_sweep:
         rc = slower([1, c.concurrency, c.concurrency * (c.context_depth + gen / 2), 0, 0, 0], 1 / bw)
         c.aggregate_decode_tok_s = _scale_summary(c.aggregate_decode_tok_s, 1 / rc)

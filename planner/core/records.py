@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from planner.core.errors import MeasurementError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # v3: the engine's scheduler limits and the batched-decode output length are typed fields
 PROFILE_KIND = "llm-planner/profile"
 
 
@@ -117,6 +117,16 @@ class ModelInfo(_Model):
         return self.name if self.is_clone or stem.lower() in generic else stem
 
 
+class EngineScheduler(_Model):
+    """The limits a continuous-batching engine schedules under, as the engine reported them: what a simulation of its
+    server needs. None: not recorded — the plan refuses rather than assume the engine's defaults."""
+
+    max_num_seqs: int | None = Field(None, ge=1, description="sequences one step may hold (vLLM max_num_seqs)")
+    max_num_batched_tokens: int | None = Field(None, ge=1, description="tokens one step may hold (vLLM max_num_batched_tokens)")
+    block_size: int | None = Field(None, ge=1, description="tokens per KV-cache block (vLLM's paged attention)")
+    chunked_prefill: bool | None = Field(None, description="long prompts prefilled in token-budget chunks mixed with decode")
+
+
 class EngineInfo(_Model):
     name: Literal["llama-cpp-python", "vllm", "openai-http"]
     version: str
@@ -132,6 +142,7 @@ class EngineInfo(_Model):
     endpoint_host: str | None = Field(None, description="host:port only; never a key or a full URL with credentials")
     server_notes: list[str] = Field(default_factory=list)
     kv_cache_tokens: int | None = Field(None, ge=1, description="tokens of KV cache the engine allocated (vLLM: blocks × block size)")
+    scheduler: EngineScheduler | None = Field(None, description="vLLM's scheduler limits; None for engines without one (llama.cpp)")
 
 
 class GpuInfo(_Model):
@@ -268,7 +279,10 @@ class ProfileSettings(_Model):
     max_reps: int
     target_ci_pct: float
     time_budget_s: float
-    extra: dict[str, str | int | float | bool | list[int]] = Field(default_factory=dict)
+    concurrency_gen_tokens: int | None = Field(None, ge=1, description="output tokens each stream decoded in the batched-decode sweep; "
+                                                                      "None: no sweep, or not recorded")
+    extra: dict[str, str | int | float | bool | list[int]] = Field(
+        default_factory=dict, description="the run's other options, for the record; nothing computes from them")
 
 
 class Profile(_Model):
@@ -278,7 +292,7 @@ class Profile(_Model):
     `ServingProfile` (an HTTP server under load). Parse files with `planner.formats.profiles.load_profile`.
     """
 
-    schema_version: Literal[2] = SCHEMA_VERSION
+    schema_version: Literal[3] = SCHEMA_VERSION
     kind: Literal["llm-planner/profile"] = PROFILE_KIND
     created_at: datetime
     tool_version: str

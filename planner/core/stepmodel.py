@@ -75,17 +75,22 @@ class StepModel:
         return notes
 
 
-def _extra_int(profile: EngineProfile, *names: str) -> int | None:
-    for name in names:
-        value = profile.settings.extra.get(name)
-        if isinstance(value, int | float) and value > 0:
-            return int(value)
-    return None
-
-
 def token_budget(profile: EngineProfile) -> int:
-    """Tokens one engine step held when the profile was measured (vLLM max_num_batched_tokens, llama.cpp n_batch)."""
-    return _extra_int(profile, "max_num_batched_tokens", "n_batch") or profile.engine.n_batch or 512
+    """Tokens one engine step held when the profile was measured: vLLM's max_num_batched_tokens, llama.cpp's n_batch."""
+    sched = profile.engine.scheduler
+    budget = sched.max_num_batched_tokens if sched is not None else profile.engine.n_batch
+    if not budget:
+        raise MeasurementError(f"profile of {profile.model.file_name}: the engine's token budget per step (vLLM max_num_batched_tokens, "
+                               "llama.cpp n_batch) was not recorded; re-run `llm-planner profile`")
+    return int(budget)
+
+
+def max_sequences(profile: EngineProfile) -> int:
+    """Sequences one step may hold: vLLM's max_num_seqs; for llama.cpp, the most streams the profile decoded together."""
+    sched = profile.engine.scheduler
+    if sched is not None and sched.max_num_seqs:
+        return int(sched.max_num_seqs)
+    return max([c.concurrency for c in profile.concurrency_sweep] or [1])
 
 
 def _pick(summary, bound: str, *, is_time: bool) -> float:
@@ -108,8 +113,11 @@ def measured_steps(profile: EngineProfile, *, bound: str = "mean") -> tuple[np.n
     if not isinstance(profile, EngineProfile) or not profile.decode or not profile.prefill:
         raise MeasurementError("the step model needs an engine profile with prefill and decode tests; run `llm-planner profile`")
     budget = token_budget(profile)
-    max_seqs = _extra_int(profile, "max_num_seqs") or max([c.concurrency for c in profile.concurrency_sweep] or [1])
-    conc_gen = _extra_int(profile, "concurrency_gen_tokens", "gen_tokens") or 0
+    max_seqs = max_sequences(profile)
+    conc_gen = profile.settings.concurrency_gen_tokens
+    if profile.concurrency_sweep and conc_gen is None:
+        raise MeasurementError(f"profile of {profile.model.file_name}: the batched-decode sweep's output length was not recorded; "
+                               "re-run `llm-planner profile`")
     rows, times = [], []
 
     def add(steps: float, batch: float, kv: float, prefill: float, seconds: float, pairs: float = 0.0, requests: float = 0.0) -> None:
@@ -120,7 +128,7 @@ def measured_steps(profile: EngineProfile, *, bound: str = "mean") -> tuple[np.n
     for d in profile.decode:
         add(1, 1, d.context_depth + d.gen_tokens / 2, 0, 1 / _pick(d.tok_s, bound, is_time=False))
     for c in profile.concurrency_sweep:
-        add(1, c.concurrency, c.concurrency * (c.context_depth + conc_gen / 2), 0, c.concurrency / _pick(c.aggregate_decode_tok_s, bound, is_time=False))
+        add(1, c.concurrency, c.concurrency * (c.context_depth + (conc_gen or 0) / 2), 0, c.concurrency / _pick(c.aggregate_decode_tok_s, bound, is_time=False))
         if c.prefill_ms is not None:
             tokens = c.concurrency * c.context_depth
             add(math.ceil(tokens / budget), 0, 0, tokens, _pick(c.prefill_ms, bound, is_time=True) / 1000,

@@ -26,7 +26,7 @@ def _first_error(exc: ValidationError) -> str:
 
 def migrate_v1(raw: dict) -> dict:
     """Version 1 files (one type for both kinds; unknown values stored as 0 or "") read as version 2."""
-    raw = dict(raw, schema_version=SCHEMA_VERSION)
+    raw = dict(raw, schema_version=2)
     serving = bool(raw.get("serving"))
     raw["profile_type"] = "serving" if serving else "engine"
     for key in (_ENGINE_ONLY if serving else ("serving",)):
@@ -38,6 +38,31 @@ def migrate_v1(raw: dict) -> dict:
                 model[key] = None
         raw["model"] = model
     return raw
+
+
+_SCHEDULER_KEYS = ("max_num_seqs", "max_num_batched_tokens", "block_size", "chunked_prefill")
+
+
+def migrate_v2(raw: dict) -> dict:
+    """Version 2 files read as version 3: the scheduler limits vLLM reported, llama.cpp's n_batch and the batched-decode
+    output length move from `settings.extra` (an untyped dict) to typed fields; what was not recorded stays None."""
+    raw = dict(raw, schema_version=3)
+    if raw.get("profile_type") != "engine":
+        return raw
+    settings = dict(raw.get("settings") or {})
+    extra = settings.get("extra") or {}
+    engine = dict(raw.get("engine") or {})
+    def positive(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v > 0
+    gen = extra.get("concurrency_gen_tokens", extra.get("gen_tokens") if engine.get("name") == "vllm" else None)
+    if positive(gen) and settings.get("concurrency_gen_tokens") is None:
+        settings["concurrency_gen_tokens"] = gen
+    if engine.get("n_batch") is None and positive(extra.get("n_batch")):
+        engine["n_batch"] = extra["n_batch"]
+    if engine.get("name") == "vllm" and engine.get("scheduler") is None:
+        sched = {k: extra[k] for k in _SCHEDULER_KEYS if k in extra and (positive(extra[k]) or isinstance(extra[k], bool))}
+        engine["scheduler"] = sched or None
+    return dict(raw, settings=settings, engine=engine)
 
 
 def save_profile(profile: Profile, path: str | Path) -> Path:
@@ -66,9 +91,11 @@ def load_profile(path: str | Path) -> Profile:
     version = raw.get("schema_version")
     if version == 1:
         raw = migrate_v1(raw)
-    elif version != SCHEMA_VERSION:
+    if raw.get("schema_version") == 2:
+        raw = migrate_v2(raw)
+    if raw.get("schema_version") != SCHEMA_VERSION:
         raise DataError(
-            f"{path.name} has schema_version {version!r}; this llm-planner reads versions 1 and {SCHEMA_VERSION} — re-run `llm-planner profile` to regenerate it"
+            f"{path.name} has schema_version {version!r}; this llm-planner reads versions 1 to {SCHEMA_VERSION} — re-run `llm-planner profile` to regenerate it"
         )
     try:
         profile = _ADAPTER.validate_python(raw)

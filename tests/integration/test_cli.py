@@ -58,14 +58,29 @@ def test_pip_install_dot_finds_its_catalogs_from_another_folder(tmp_path):
     catalogs, reference GPU profiles and validation results come with the package (issue 25). The new environment sees
     this one's dependencies through a plain path line, not this checkout's editable hook."""
     import site
+    import zipfile
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     purelib = next(venv.glob("lib/python*/site-packages"))
     (purelib / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     py = venv / "bin" / "python"
-    build = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--prefix", str(venv),
+    # build the wheel `pip install .` would install, and lay it out as an installer does: the package into
+    # site-packages, the wheel's .data/data/ tree into the prefix (never `pip install --prefix` from this environment:
+    # pip would first uninstall this checkout's own editable install)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"),
                             str(REPO)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next((tmp_path / "dist").glob("llm_planner-*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        for name in zf.namelist():
+            if ".data/data/" in name:
+                target = venv / name.split(".data/data/", 1)[1]
+            elif ".data/" in name:
+                continue
+            else:
+                target = purelib / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zf.read(name))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     smol = next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__*.json"))

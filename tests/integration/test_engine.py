@@ -3,7 +3,7 @@ import llama_cpp
 import numpy as np
 import pytest
 
-from planner.core.errors import PlannerError
+from planner.core.errors import DataError, InputError
 from planner.measure.engines.llama_cpp import EngineSettings, LlamaCppEngine
 
 
@@ -50,14 +50,14 @@ def test_generate_reports_ttft_and_gaps(engine):
 
 
 def test_too_many_streams_is_refused(engine):
-    with pytest.raises(PlannerError, match="n_seq_max"):
+    with pytest.raises(InputError, match="n_seq_max"):
         engine.decode_steps(1, n_streams=5)
 
 
 def test_unloadable_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"GGUF" + b"\0" * 64)
-    with pytest.raises(PlannerError, match="could not load"):
+    with pytest.raises(DataError, match="could not load"):
         LlamaCppEngine(bad, EngineSettings(n_ctx=64))
 
 
@@ -72,5 +72,5 @@ def test_threadpool_modes_decode_and_survive_a_thread_change(embedded_path, poll
 
 
 def test_threadpool_poll_out_of_range_is_refused(embedded_path):
-    with pytest.raises(PlannerError, match="threadpool_poll"):
+    with pytest.raises(InputError, match="threadpool_poll"):
         LlamaCppEngine(embedded_path, EngineSettings(n_ctx=64, threadpool_poll=101))

@@ -1,6 +1,6 @@
 import pytest
 
-from planner.core.errors import PlannerError
+from planner.core.errors import DataError, InputError
 from planner.measure.gguf.meta import read_model_info
 
 
@@ -18,7 +18,7 @@ def test_embedded_model_facts(embedded_path):
 def test_not_a_gguf(tmp_path):
     f = tmp_path / "x.gguf"
     f.write_text("hello")
-    with pytest.raises(PlannerError, match="not a readable GGUF"):
+    with pytest.raises(DataError, match="not a readable GGUF"):
         read_model_info(f, sha256="x")
-    with pytest.raises(PlannerError, match="not found"):
+    with pytest.raises(InputError, match="not found"):
         read_model_info(tmp_path / "missing.gguf", sha256="x")

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from planner.app.cli import app as planner_app
 from planner.core.capacity import capacity_at_slo, serving_capacity_table
-from planner.core.errors import PlannerError, UntrustworthyMeasurement
+from planner.core.errors import DataError, InputError, Interrupted, PlannerError, SetupError, UntrustworthyMeasurement
 from planner.core.records import ServingLevel, Summary
 from planner.formats.profiles import load_profile
 from planner.measure.serving.client import Endpoint
@@ -258,7 +258,7 @@ def test_api_key_is_used_but_never_written(replay, tmp_path, monkeypatch):
     assert secret not in text and "PLANNER_TEST_KEY" not in text and "/ok/v1" not in text
     assert profile.engine.endpoint_host == f"127.0.0.1:{port}" and profile.model.name == "gpt-test" and profile.model.n_params is None
     assert profile.serving[0].succeeded == 2 and profile.serving[0].slo == {"ttft_s": 5}
-    with pytest.raises(PlannerError, match="NOT_SET_VAR is not set"):
+    with pytest.raises(InputError, match="NOT_SET_VAR is not set"):
         Endpoint(f"{replay}/ok/v1", "m", api_key_env="NOT_SET_VAR").headers()
 
 
@@ -320,7 +320,7 @@ def test_ctrl_c_keeps_the_finished_levels(replay, tmp_path):
         if len(seen) == 4:
             raise KeyboardInterrupt
 
-    with pytest.raises(PlannerError, match=r"interrupted \(Ctrl-C\): the finished load levels are saved"):
+    with pytest.raises(Interrupted, match=r"interrupted \(Ctrl-C\): the finished load levels are saved"):
         serving_profile(Endpoint(f"{replay}/ok/v1", "m"), synthetic_prompts(2, mean_tokens=3),
                         SweepConfig(levels=(1, 2), requests_per_level=3, max_tokens=6), out_path=out, progress=False,
                         on_record=interrupt_in_second_level)
@@ -353,10 +353,10 @@ def test_prompt_sources(tmp_path):
     f = tmp_path / "prompts.jsonl"
     f.write_text(json.dumps({"prompt": "hello there"}) + "\n\n" + json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
     assert [x.approx_tokens for x in jsonl_prompts(f, chat=True)] == [2, 1]
-    with pytest.raises(PlannerError, match="line 3 has chat 'messages'; add --chat"):
+    with pytest.raises(DataError, match="line 3 has chat 'messages'; add --chat"):
         jsonl_prompts(f, chat=False)
     f.write_text('{"text": "no prompt"}\n')
-    with pytest.raises(PlannerError, match="line 1 needs a 'prompt'"):
+    with pytest.raises(DataError, match="line 1 needs a 'prompt'"):
         jsonl_prompts(f, chat=False)
 
 
@@ -365,23 +365,23 @@ def test_vllm_command_line():
     cmd = vllm_serve_command("mistralai/Mistral-7B-v0.1", port=8011, max_model_len=4096, load_format="dummy", served_model_name="m7")
     assert shlex.join(cmd) == ("vllm serve mistralai/Mistral-7B-v0.1 --host 127.0.0.1 --port 8011 --gpu-memory-utilization 0.9 "
                                "--served-model-name m7 --max-model-len 4096 --load-format dummy")
-    with pytest.raises(PlannerError, match="loopback"):
+    with pytest.raises(InputError, match="loopback"):
         vllm_serve_command("m", host="0.0.0.0")
 
 
 def test_loopback_only_and_command():
-    with pytest.raises(PlannerError, match="loopback"):
+    with pytest.raises(InputError, match="loopback"):
         LlamaCppServer("x.gguf", host="10.0.0.1")
     cmd = LlamaCppServer("x.gguf", port=9999, n_ctx=512, n_threads=1).command()
     assert shlex.join(cmd[1:]).endswith("-m llama_cpp.server --model x.gguf --model_alias x --host 127.0.0.1 --port 9999 "
                                         "--n_ctx 512 --n_threads 1 --interrupt_requests False --verbose False")
-    with pytest.raises(PlannerError, match="file not found"):
+    with pytest.raises(InputError, match="file not found"):
         LlamaCppServer("missing.gguf").start()
 
 
 def test_server_that_is_not_ready_in_time_is_killed(embedded_path):
     server = LlamaCppServer(embedded_path, n_ctx=256, ready_timeout_s=0.01)
-    with pytest.raises(PlannerError, match="was not ready after"):
+    with pytest.raises(SetupError, match="was not ready after"):
         server.start()
     assert server.proc.poll() is not None and server._log_path is None  # process group gone, log removed
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from planner.core import cost as cm
-from planner.core.errors import PlannerError
+from planner.core.errors import InputError, MeasurementError
 from planner.core.matching import instance_mismatch, matching_instance
 from planner.core.plan import PriceChoice, Workload, plan
 from planner.formats.catalog import DEFAULT_API_MODEL, load_catalog, record, records, to_record
@@ -55,7 +55,7 @@ def test_plan_break_even_is_where_the_curves_cross(tiny_profile, prices):
 
 def test_unreachable_slo_is_explained(tiny_profile, prices):
     profile, _ = tiny_profile
-    with pytest.raises(PlannerError, match="no load level .* meets TTFT"):
+    with pytest.raises(MeasurementError, match="no load level .* meets TTFT"):
         plan(profile, prices, Workload(itl_slo_s=1e-6))
 
 
@@ -64,7 +64,7 @@ def test_missing_spot_price_is_named(tiny_profile):
     no_spot = inst[inst["spot_usd_per_hour"].isna()]
     if no_spot.empty:
         pytest.skip("every instance has a spot price")
-    with pytest.raises(PlannerError, match="spot"):
+    with pytest.raises(InputError, match="spot"):
         PriceChoice.from_rows(to_record("instances", no_spot.iloc[0]), record("api_prices", DEFAULT_API_MODEL), price_kind="spot")
 
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from planner.core.errors import PlannerError
+from planner.core.errors import DataError, InputError, SetupError
 from planner.formats.profiles import load_profile, save_profile
 from planner.measure.gguf.meta import read_model_info
 from planner.measure.profiling.llama_cpp import ProfileConfig, check_memory_fits
@@ -43,7 +43,7 @@ def test_old_schema_is_rejected_with_the_fix(tiny_profile, tmp_path):
     raw = json.loads(tiny_profile[1].read_text())
     raw["schema_version"] = 0
     (tmp_path / "old.json").write_text(json.dumps(raw))
-    with pytest.raises(PlannerError, match="schema_version 0.*re-run"):
+    with pytest.raises(DataError, match="schema_version 0.*re-run"):
         load_profile(tmp_path / "old.json")
 
 
@@ -51,24 +51,24 @@ def test_damaged_field_is_named(tiny_profile, tmp_path):
     raw = json.loads(tiny_profile[1].read_text())
     raw["prefill"][0]["tok_s"]["mean"] = "fast"
     (tmp_path / "bad.json").write_text(json.dumps(raw))
-    with pytest.raises(PlannerError, match=r"prefill\.0\.tok_s\.mean"):
+    with pytest.raises(DataError, match=r"prefill\.0\.tok_s\.mean"):
         load_profile(tmp_path / "bad.json")
     (tmp_path / "junk.json").write_text("{not json")
-    with pytest.raises(PlannerError, match="not valid JSON"):
+    with pytest.raises(DataError, match="not valid JSON"):
         load_profile(tmp_path / "junk.json")
 
 
 def test_memory_fit_refuses_with_numbers(embedded_path):
     model = read_model_info(embedded_path, sha256="x" * 64)
     assert "GiB" in check_memory_fits(model, 2048, n_gpu_layers=0)
-    with pytest.raises(PlannerError, match=r"needs about .* GiB .* KV cache .* available RAM"):
+    with pytest.raises(SetupError, match=r"needs about .* GiB .* KV cache .* available RAM"):
         check_memory_fits(model, 50_000_000, n_gpu_layers=0)
 
 
 @pytest.mark.parametrize("kwargs,field", [(dict(prompt_lengths=(0,)), "--prompts"), (dict(min_reps=1), "min_reps"),
                                           (dict(concurrency=(-2,)), "--concurrency"), (dict(decode_depths=()), "--depths")])
 def test_bad_config_names_the_field(kwargs, field):
-    with pytest.raises(PlannerError, match=field):
+    with pytest.raises(InputError, match=field):
         ProfileConfig(**kwargs).validate()
 
 

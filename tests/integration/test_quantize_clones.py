@@ -2,7 +2,7 @@
 import pytest
 
 from planner.core.cards import ModelCard
-from planner.core.errors import PlannerError
+from planner.core.errors import InputError, SetupError
 from planner.core.roofline import active_weight_bytes
 from planner.measure.engines.llama_cpp import EngineSettings, LlamaCppEngine
 from planner.measure.gguf.clones import clone_tensors, make_clone, preflight_clone
@@ -58,11 +58,11 @@ def test_clone_loads_and_decodes(card):
 @pytest.mark.skipif(__import__("psutil").virtual_memory().available > 40 * 2**30, reason="this machine has RAM for a 70B Q4_K_M")
 def test_70b_is_refused_before_anything_is_written():
     llama70 = ModelCard("Llama-2-70B", n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, ffn_dim=28672, vocab_size=32000, head_dim=128)
-    with pytest.raises(PlannerError, match=r"Llama-2-70B at Q4_K_M needs about \d+\.\d GiB .*available RAM"):
+    with pytest.raises(SetupError, match=r"Llama-2-70B at Q4_K_M needs about \d+\.\d GiB .*available RAM"):
         preflight_clone(llama70, "Q4_K_M")
 
 
 def test_reduced_depth_bounds():
     assert TINY_DENSE.with_layers(1).n_layers == 1
-    with pytest.raises(PlannerError, match="--layers: must be between 1 and 2"):
+    with pytest.raises(InputError, match="--layers: must be between 1 and 2"):
         TINY_DENSE.with_layers(5)

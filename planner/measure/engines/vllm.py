@@ -58,9 +58,10 @@ class VllmEngine:
         self.vocab_size = int(self.llm.llm_engine.model_config.get_vocab_size())
         blocks, block = config.cache_config.num_gpu_blocks, config.cache_config.block_size
         self.kv_cache_tokens = int(blocks * block) if blocks and block else None
+        chunked = getattr(config.scheduler_config, "enable_chunked_prefill", None)
         self.scheduler = {"max_num_batched_tokens": int(config.scheduler_config.max_num_batched_tokens),
-                          "max_num_seqs": int(config.scheduler_config.max_num_seqs), "block_size": int(block or 0),
-                          "chunked_prefill": bool(getattr(config.scheduler_config, "enable_chunked_prefill", False))}
+                          "max_num_seqs": int(config.scheduler_config.max_num_seqs), "block_size": int(block) if block else None,
+                          "chunked_prefill": bool(chunked) if chunked is not None else None}  # None: this vLLM does not say
 
     def _prompts(self, n_prompts: int, prompt_tokens: int) -> list[dict]:
         return [{"prompt_token_ids": self._rng.integers(0, self.vocab_size, prompt_tokens).tolist()} for _ in range(n_prompts)]

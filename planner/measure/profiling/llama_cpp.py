@@ -225,6 +225,7 @@ def profile_model(
             settings=ProfileSettings(
                 warmup_runs=config.warmup_runs, min_reps=config.min_reps, max_reps=config.max_reps,
                 target_ci_pct=config.target_ci_pct, time_budget_s=config.time_budget_s,
+                concurrency_gen_tokens=config.concurrency_gen_tokens if config.concurrency else None,
                 extra={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()
                        if k not in {"warmup_runs", "min_reps", "max_reps", "target_ci_pct", "time_budget_s"} and v is not None},
             ),

@@ -18,6 +18,7 @@ from planner.core.records import (
     DecodePoint,
     EngineInfo,
     EngineProfile,
+    EngineScheduler,
     LatencyPoint,
     PrefillPoint,
     Profile,
@@ -51,11 +52,13 @@ def profile_vllm(settings: VllmSettings, *, out_path: str | Path, prompt_lengths
         profile = EngineProfile(
             created_at=datetime.now(UTC), tool_version=__version__, status="partial", model=model,
             engine=EngineInfo(name="vllm", version=engine.version, backend=engine.backend, n_ctx=settings.max_model_len,
-                              n_threads=usable_threads() if engine.backend == "cpu" else None, kv_cache_tokens=engine.kv_cache_tokens),
+                              n_threads=usable_threads() if engine.backend == "cpu" else None, kv_cache_tokens=engine.kv_cache_tokens,
+                              scheduler=EngineScheduler(**engine.scheduler)),
             hardware=fingerprint(bandwidth=True),
-            settings=ProfileSettings(warmup_runs=1, min_reps=reps, max_reps=reps, target_ci_pct=0.0, time_budget_s=0.0, extra={
+            settings=ProfileSettings(warmup_runs=1, min_reps=reps, max_reps=reps, target_ci_pct=0.0, time_budget_s=0.0,
+                                     concurrency_gen_tokens=gen_tokens, extra={
                 "load_format": settings.load_format, "dtype": settings.dtype, "max_model_len": settings.max_model_len,
-                "kv_cache_gib": settings.kv_cache_gib, "gen_tokens": gen_tokens, **engine.scheduler}),
+                "kv_cache_gib": settings.kv_cache_gib, "gen_tokens": gen_tokens}),
             notes=[f"vLLM offline engine ({engine.backend}), load_format={settings.load_format}"
                    + (" (random weights: speed and memory only)" if settings.load_format == "dummy" else ""),
                    *([model.note] if model.note else []),

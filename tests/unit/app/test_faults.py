@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.app.cli import main
-from planner.core.errors import DataError, InputError, PlannerError, SetupError
+from planner.core.errors import DataError, InputError, MeasurementError, PlannerError, SetupError
 from planner.core.plan import PriceChoice, Workload, plan
 from planner.core.rows import Provenance
 from planner.formats import files
@@ -104,7 +104,7 @@ def test_infinity_in_a_profile_is_refused_and_never_written(tmp_path):
         load_profile(tmp_path / "inf.json")
     profile = make_profile()
     profile.decode[0].tok_s.mean = -1.0  # assignment skips validation: the writer must catch it
-    with pytest.raises(PlannerError, match="refusing to write"):
+    with pytest.raises(MeasurementError, match="refusing to write"):
         save_profile(profile, tmp_path / "never.json")
     assert not (tmp_path / "never.json").exists()
 

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from planner.core.capacity import capacity_at_slo, engine_capacity, serving_shape_mismatch
-from planner.core.errors import PlannerError
+from planner.core.errors import InputError, MeasurementError
 from tests.factories import make_profile
 
 
@@ -50,9 +50,9 @@ def test_ci_bounds_bracket_the_estimate():
 
 
 def test_bad_workload_rejected():
-    with pytest.raises(PlannerError, match="tokens-out"):
+    with pytest.raises(InputError, match="tokens-out"):
         engine_capacity(make_profile(), 10, 0)
-    with pytest.raises(PlannerError, match="slo"):
+    with pytest.raises(MeasurementError, match="slo"):
         capacity_at_slo(pd.DataFrame({"concurrency": [1], "requests_per_s": [1.0], "ttft_s": [1.0], "itl_p95_s": [0.1]}), 0, 1)
 
 

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.core import cost as cm
-from planner.core.errors import PlannerError
+from planner.core.errors import InputError
 from planner.core.plan import evaluate
 
 
@@ -111,16 +111,16 @@ def test_costs_positive_finite_and_per_request_falls_within_a_step(cap, hourly, 
 def test_bad_inputs_name_the_field(field, kwargs):
     args = dict(capacity_rps=1.0, peak_to_avg=1.0, max_utilisation=1.0)
     if "usd_per_hour" in kwargs:
-        with pytest.raises(PlannerError, match=field):
+        with pytest.raises(InputError, match=field):
             cm.replica_monthly_usd(kwargs["usd_per_hour"])
         return
     args.update(kwargs)
-    with pytest.raises(PlannerError, match=field):
+    with pytest.raises(InputError, match=field):
         cm.monthly_capacity_requests(**args)
 
 
 def test_cached_fraction_bounds():
-    with pytest.raises(PlannerError, match="cached_fraction"):
+    with pytest.raises(InputError, match="cached_fraction"):
         cm.api_cost_per_request(10, 10, 1e-6, 1e-6, cached_fraction=1.5)
 
 
@@ -138,7 +138,7 @@ def test_autoscaling_by_hand_and_flat_equals_always_on():
         s = diurnal_shape(p)
         assert s.mean() == pytest.approx(1.0) and s.max() == pytest.approx(p) and s.min() >= 0
         assert autoscaled_monthly_usd(5e7, 0.7, 3.0, s, 0.8, 1) <= cm.replicas_needed(5e7, 0.7, p, 0.8) * 3.0 * 730  # never above peak sizing
-    with pytest.raises(PlannerError, match="average 1"):
+    with pytest.raises(InputError, match="average 1"):
         autoscaled_monthly_usd(1e6, 1.0, 1.0, np.array([2.0, 2.0]))
-    with pytest.raises(PlannerError, match="cannot peak"):
+    with pytest.raises(InputError, match="cannot peak"):
         diurnal_shape(50)

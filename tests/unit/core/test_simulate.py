@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from planner.core.errors import PlannerError
+from planner.core.errors import InputError
 from planner.core.records import ConcurrencyPoint, DecodePoint, PrefillPoint
 from planner.core.simulate import Scheduler, capacity_at_slo_sim, poisson_arrivals, simulate
 from planner.core.stepmodel import StepModel, fit_step_model
@@ -56,7 +56,7 @@ def test_kv_exhaustion_preempts_and_everything_still_finishes():
     assert a.preemptions == 0 and b.preemptions >= 1
     assert np.all(np.isfinite(b.e2e_s)) and b.e2e_s.max() > a.e2e_s.max()
     assert b.e2e_s[0] == pytest.approx(a.e2e_s[0])  # the first admitted keeps its place
-    with pytest.raises(PlannerError, match="does not fit"):
+    with pytest.raises(InputError, match="does not fit"):
         simulate(sm, tight, np.zeros(1), 20, 15)
 
 
@@ -75,7 +75,7 @@ def test_capacity_search_is_deterministic_monotone_and_says_infeasible():
 def test_step_model_recovers_known_coefficients():
     a, b, c, d, e, r = 0.004, 0.002, 2e-6, 5e-4, 1e-7, 0.01  # s, s/seq, s/KV token, s/prompt token, s/attention pair, s/request
     prof = make_profile()
-    prof.settings.extra.update({"concurrency_gen_tokens": 32, "n_batch": 4096})
+    prof.settings.concurrency_gen_tokens, prof.engine.n_batch = 32, 4096  # typed fields (profile schema v3), not `extra`
     prof.decode = [DecodePoint(context_depth=depth, gen_tokens=64, tok_s=flat(1 / (a + b + c * (depth + 32)))) for depth in (0, 1024, 4096)]
     prof.prefill = [PrefillPoint(prompt_tokens=n, tok_s=flat(n / (a + d * n + e * n * n / 2 + r))) for n in (128, 512, 2048)]
     prof.concurrency_sweep = [ConcurrencyPoint(

@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from planner.core.errors import PlannerError
+from planner.core.errors import DataError, InputError
 from planner.formats.catalog import SCHEMAS, litellm_json_to_frame, load_catalog, lookup, validate_catalog
 
 
@@ -39,14 +39,14 @@ def _prices(**override):
     ({"input_usd_per_mtok": None}, "'input_usd_per_mtok' is empty but required"),
 ])
 def test_bad_rows_are_named(override, needle):
-    with pytest.raises(PlannerError, match=needle):
+    with pytest.raises(DataError, match=needle):
         validate_catalog(_prices(**override), "api_prices", "prices.csv")
 
 
 def test_missing_column_and_duplicates():
-    with pytest.raises(PlannerError, match="missing column"):
+    with pytest.raises(DataError, match="missing column"):
         validate_catalog(_prices().drop(columns=["mode"]), "api_prices", "x.csv")
-    with pytest.raises(PlannerError, match="duplicate model"):
+    with pytest.raises(DataError, match="duplicate model"):
         validate_catalog(pd.concat([_prices(), _prices()]), "api_prices", "x.csv")
 
 
@@ -64,10 +64,10 @@ def test_user_litellm_json(tmp_path):
     assert row["input_usd_per_mtok"] == pytest.approx(1.0) and row["cache_read_usd_per_mtok"] == pytest.approx(0.1)
     empty = tmp_path / "empty.json"
     empty.write_text("{}")
-    with pytest.raises(PlannerError, match="no chat models"):
+    with pytest.raises(DataError, match="no chat models"):
         litellm_json_to_frame(empty)
 
 
 def test_lookup_suggests_names():
-    with pytest.raises(PlannerError, match="no row named 'mx'"):
+    with pytest.raises(InputError, match="no row named 'mx'"):
         lookup(_prices(), "api_prices", "mx")
