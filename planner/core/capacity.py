@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from planner.core.engines import ENGINES, simulated_engine
 from planner.core.errors import InputError, MeasurementError
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import model_kv_bytes_per_token
@@ -89,7 +90,7 @@ def scheduler_for(profile: EngineProfile, tokens_per_request: float | None = Non
     with one slot per stream the profile measured together (its largest batched-decode level), no more slots than the
     measured memory holds requests of `tokens_per_request`, and a 2048-token batch (llama-server's default -b).
     """
-    if profile.engine.name == "vllm":
+    if (simulated_engine(profile.engine.name) or ENGINES["llama-server"]).scheduler == "vllm":
         limits = profile.engine.scheduler
         missing = [f for f in ("max_num_seqs", "max_num_batched_tokens", "block_size") if limits is None or getattr(limits, f) is None]
         if missing:

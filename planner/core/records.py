@@ -11,8 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from planner.core.engines import PROFILE_NAMES
 from planner.core.errors import MeasurementError
 
 SCHEMA_VERSION = 3  # v3: the engine's scheduler limits and the batched-decode output length are typed fields
@@ -128,7 +129,7 @@ class EngineScheduler(_Model):
 
 
 class EngineInfo(_Model):
-    name: Literal["llama-cpp-python", "vllm", "openai-http"]
+    name: str = Field(description="the engine that measured: an offline profiler of core.engines.ENGINES, or openai-http (a server under load)")
     version: str
     backend: str = Field(description="cpu, cuda, or the server kind for openai-http")
     n_threads: int | None = None
@@ -143,6 +144,13 @@ class EngineInfo(_Model):
     server_notes: list[str] = Field(default_factory=list)
     kv_cache_tokens: int | None = Field(None, ge=1, description="tokens of KV cache the engine allocated (vLLM: blocks × block size)")
     scheduler: EngineScheduler | None = Field(None, description="vLLM's scheduler limits; None for engines without one (llama.cpp)")
+
+    @field_validator("name")
+    @classmethod
+    def _known_engine(cls, v: str) -> str:
+        if v not in PROFILE_NAMES:
+            raise ValueError(f"must be one of {', '.join(PROFILE_NAMES)} (core.engines)")
+        return v
 
 
 class GpuInfo(_Model):

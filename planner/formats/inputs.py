@@ -35,7 +35,8 @@ class PlanInputs:
     """Everything a plan needs, resolved: what `run_plan` turns into a `PlanResult`."""
 
     profile: Profile
-    profile_path: Path | None
+    profile_path: Path | None  # the file it was read from (None: built in memory)
+    profile_ref: str  # how the plan names it: the path as given, or "" (the model's hash) for a profile passed as an object
     instance: InstanceRow
     api: ApiPriceRow
     prices: PriceChoice
@@ -74,16 +75,16 @@ def resolve(profile: Profile | str | Path | None, instance: str | InstanceRow | 
     """Names (or rows, or a loaded profile) → `PlanInputs`, with the defaults that fit the profile: the newest profile,
     an instance like the profiled machine, the default API."""
     if isinstance(profile, Profile):
-        path = profile._path
+        path, ref = profile._path, ""
     else:
         path = Path(profile) if profile else newest_profile(profiles_dir)
-        profile = load_profile(path)
+        ref, profile = str(path), load_profile(path)
     inst = instance if isinstance(instance, InstanceRow) else (record("instances", instance) if instance else
                                                                 matching_instance(profile, records("instances")))
     api_row = api if isinstance(api, ApiPriceRow) else record("api_prices", api or DEFAULT_API_MODEL)
     prices = PriceChoice.from_rows(inst, api_row, price_kind=price_kind, batch=batch, cache_rule=cache_rule(api_row.provider))
     note, _cal, server = validation_for(profile)
-    return PlanInputs(profile=profile, profile_path=Path(path) if path else None, instance=inst, api=api_row, prices=prices,
+    return PlanInputs(profile=profile, profile_path=Path(path) if path else None, profile_ref=ref, instance=inst, api=api_row, prices=prices,
                       workload=workload, card=card_for_profile(profile, records("model_cards")),
                       bandwidth_bytes_s=reference_bandwidth(profile)[0], validation=note, calibration=server,
                       priced=priced_memory(profile, inst))
@@ -92,7 +93,7 @@ def resolve(profile: Profile | str | Path | None, instance: str | InstanceRow | 
 def run_plan(inputs: PlanInputs, workload: Workload | None = None) -> PlanResult:
     """The one evaluation every front-end shows (`workload` replaces the resolved one: the dashboard's and the
     tornado's what-ifs)."""
-    return plan(inputs.profile, inputs.prices, workload or inputs.workload, profile_ref=str(inputs.profile_path or ""), card=inputs.card,
+    return plan(inputs.profile, inputs.prices, workload or inputs.workload, profile_ref=inputs.profile_ref, card=inputs.card,
                 bandwidth_bytes_s=inputs.bandwidth_bytes_s, validation=inputs.validation, calibration=inputs.calibration,
                 priced=inputs.priced)
 

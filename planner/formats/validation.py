@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from planner.core.engines import simulated_engine
 from planner.core.errors import DataError
 from planner.core.records import EngineProfile, Profile
 from planner.core.validation import CapacityValidation, EngineCalibration, ServerCalibration, validation_note
@@ -36,7 +37,8 @@ def engine_key(profile: Profile) -> str | None:
     """Which validated server an engine profile's capacity is simulated as (None: a serving profile, measured)."""
     if not isinstance(profile, EngineProfile):
         return None
-    return "vllm" if profile.engine.name == "vllm" else "llama-server"
+    simulated = simulated_engine(profile.engine.name)
+    return simulated.validation_key if simulated else None
 
 
 def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR) -> tuple[str | None, EngineCalibration | None, ServerCalibration | None]:

@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 
 from planner.app.cli.options import Oversubscribe, _ints, check_threads
+from planner.core.engines import ENGINES
+from planner.core.engines import engine as engine_row
 from planner.core.errors import InputError
 from planner.core.units import human_bytes
 from planner.formats.catalog import load_card
@@ -42,7 +44,7 @@ def profile(
     quant_ladder: bool = typer.Option(False, "--quant-ladder", help="also derive F32/F16/Q8_0/Q5_K_M/Q4_K_M/Q4_0 from the model and profile each"),
     out: Path | None = typer.Option(None, help="profile file to write (one model only)"),
     profiles_dir: Path = typer.Option(Path("profiles"), help="where profiles are written"),
-    engine: str = typer.Option("llama-cpp", help="llama-cpp (GGUF, llama.cpp) or vllm (an HF folder, or a GGUF converted to one)"),
+    engine: str = typer.Option("llama-cpp", help="; ".join(f"{e.name} ({e.note})" for e in ENGINES.values() if e.profile_name)),
     kv_cache_gib: float = typer.Option(2.0, "--kv-cache-gib", help="vllm on CPU: KV cache size in GiB"),
     max_model_len: int = typer.Option(2048, "--max-model-len", help="vllm: longest sequence the engine accepts"),
     load_format: str = typer.Option("auto", "--load-format", help="vllm: auto (the weights) or dummy (random weights: a clone)"),
@@ -53,13 +55,12 @@ def profile(
         new_output(out, "--out")
     check_threads([n_threads], "--n-threads", oversubscribe)
     check_threads(_ints(threads, "--threads"), "--threads", oversubscribe)
-    if engine == "vllm":
+    row = engine_row(engine, needs="profile")
+    if row.name == "vllm":
         _profile_vllm(models, quick=quick, prompts=prompts, depths=depths, gen_tokens=gen_tokens, max_reps=max_reps,
                       concurrency=concurrency, out=out, profiles_dir=profiles_dir, kv_cache_gib=kv_cache_gib,
                       max_model_len=max_model_len, load_format=load_format, llama_only=quant_ladder or bool(gpu_layers or threads))
         return
-    if engine != "llama-cpp":
-        raise InputError(f"--engine: llama-cpp or vllm (got {engine!r})")
     from planner.measure.profiling.llama_cpp import ProfileConfig, profile_model  # loads llama.cpp: only when profiling
 
     paths = list(models) if models else [embedded_model_path()]

@@ -1,6 +1,6 @@
 """`llm-planner serve-profile`: load-test an OpenAI-compatible server and write a serving profile.
 
-Either starts `python -m llama_cpp.server` here on loopback (`--engine llama-cpp`) or measures an existing server
+Either starts a server here on loopback (`--engine`, one of the engines in `planner.core.engines`) or measures an existing server
 or hosted API (`--url`).
 """
 from __future__ import annotations
@@ -12,14 +12,15 @@ from pathlib import Path
 import typer
 
 from planner.app.cli.options import Oversubscribe, check_threads
+from planner.core.engines import ENGINES
+from planner.core.engines import engine as engine_row
 from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.formats.files import dated_name, existing_file, new_output
+from planner.measure.engines.registry import start_server
 from planner.measure.gguf.embedded import embedded_model_path
-from planner.measure.gguf.hf import hf_folder, hf_model_info
 from planner.measure.serving.client import Endpoint, served_models
 from planner.measure.serving.metrics import Slo, SweepConfig
 from planner.measure.serving.prompts import jsonl_prompts, synthetic_prompts
-from planner.measure.serving.servers import LlamaCppServer, LlamaServer, VllmServer
 from planner.measure.serving.sweep import serving_profile
 
 MAX_CONCURRENCY = 4096  # open streams one client process can hold; beyond it the client, not the server, is measured
@@ -52,12 +53,12 @@ def _line(lvl) -> str:
             f"sent {lvl.sent} = ok {lvl.succeeded} + failed {lvl.failed} + timed out {lvl.timed_out}{errors}")
 
 
-ENGINES = ("llama-server", "vllm", "llama-cpp")
+SERVER_ENGINES = tuple(e.name for e in ENGINES.values() if e.server_name)
 
 
 def serve_profile(
-    engine: str | None = typer.Option(None, help="start a server here on loopback: llama-server (llama.cpp, continuous batching), "
-                                                 "vllm (vLLM's OpenAI server) or llama-cpp (llama_cpp.server, one request at a time)"),
+    engine: str | None = typer.Option(None, help="start a server here on loopback: " + "; ".join(f"{e.name} ({e.note})" for e in ENGINES.values()
+                                                                                                 if e.server_name)),
     model: Path | None = typer.Option(None, help="model served: a GGUF (vllm converts it to an HF folder) or an HF folder (vllm); "
                                                 "default: the embedded model. With --url it describes the model"),
     url: str | None = typer.Option(None, help="existing OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1"),
@@ -88,9 +89,8 @@ def serve_profile(
     """Load-test an OpenAI-compatible server (started here, or at --url) and write a serving profile with goodput."""
 
     if (engine is None) == (url is None):
-        raise InputError("give either --engine llama-server|vllm|llama-cpp (a server started here) or --url (an existing endpoint)")
-    if engine not in (None, *ENGINES):
-        raise InputError(f"--engine: one of {', '.join(ENGINES)} (got {engine!r}); measure other servers with --url")
+        raise InputError(f"give either --engine {'|'.join(SERVER_ENGINES)} (a server started here) or --url (an existing endpoint)")
+    row = engine_row(engine, needs="server") if engine is not None else None  # measure other servers with --url
     if not 0 < kv_cache_gib < math.inf or parallel < 1:
         raise InputError(f"--kv-cache-gib / --parallel: must be positive (got {kv_cache_gib:g} / {parallel})")
     if concurrency and rate:
@@ -109,8 +109,9 @@ def serve_profile(
         check_threads([n_threads], "--n-threads", oversubscribe)
     if not 0 <= prompt_std < math.inf:
         raise InputError(f"--prompt-std: must be >= 0 and finite (got {prompt_std:g})")
-    if model is not None and not (engine == "vllm" and model.is_dir()):
-        existing_file(model, "--model", "pass the path of a .gguf file" + (" or of an HF folder" if engine == "vllm" else ""))
+    takes_folder = row is not None and "hf" in row.model_formats
+    if model is not None and not (takes_folder and model.is_dir()):
+        existing_file(model, "--model", "pass the path of a .gguf file" + (" or of an HF folder" if takes_folder else ""))
     mode, levels = ("rate", _levels(rate, "--rate")) if rate else ("concurrency", _levels(concurrency or "1,2,4,8", "--concurrency"))
     config = SweepConfig(mode=mode, levels=levels, requests_per_level=requests, max_duration_s=duration, max_tokens=max_tokens,
                          timeout_s=timeout, stop_at_knee=not full_sweep)
@@ -123,21 +124,15 @@ def serve_profile(
     def path_for(label: str, backend: str) -> Path:
         return out or profiles_dir / dated_name(label, backend, mode, when=started)
 
-    if engine:
+    if row is not None:
         served = model or embedded_model_path()
         longest = max(p.approx_tokens for p in prompts)
-        per_sequence = n_ctx // parallel if engine == "llama-server" else n_ctx
+        slots = row.scheduler == "slots"  # the context is split between the slots
+        per_sequence = n_ctx // parallel if slots else n_ctx
         if 1.5 * longest + max_tokens + 32 > per_sequence:  # words undercount tokens; chat templates add some
             raise InputError(f"--n-ctx {n_ctx}: too small for prompts of up to {longest} words plus {max_tokens} output tokens"
-                             + (f" in each of {parallel} slots ({per_sequence} tokens each)" if engine == "llama-server" else ""))
-        if engine == "vllm":
-            folder = served if served.is_dir() else hf_folder(served)
-            server, info = VllmServer(folder, n_ctx=n_ctx, n_threads=n_threads, kv_cache_gib=kv_cache_gib,
-                                      model_alias=served.name.split(".")[0]), hf_model_info(folder)
-        else:
-            server = (LlamaServer(served, n_ctx=n_ctx, n_threads=n_threads, parallel=parallel) if engine == "llama-server"
-                      else LlamaCppServer(served, n_ctx=n_ctx, n_threads=n_threads))
-            info = None
+                             + (f" in each of {parallel} slots ({per_sequence} tokens each)" if slots else ""))
+        server, info = start_server(row, served, n_ctx=n_ctx, n_threads=n_threads, parallel=parallel, kv_cache_gib=kv_cache_gib)
         with server:
             path = path_for(served.name.split(".gguf")[0], server.name)
             result = serving_profile(Endpoint(server.base_url, server.model_alias, chat=chat), prompts, config, out_path=path, slo=slo,

@@ -1,0 +1,36 @@
+"""The engine table: one row per engine, read by the CLI, the capacity model and the validation lookup."""
+import pytest
+
+from planner.core.engines import ENGINES, PROFILE_NAMES, SIMULATED_AS, engine, simulated_engine
+from planner.core.errors import InputError
+from planner.formats.validation import engine_key, newest_validation
+from tests.factories import make_profile
+
+
+def test_every_offline_profile_is_planned_as_a_server_of_the_table():
+    for row in ENGINES.values():
+        if row.profile_name:
+            assert row.profile_name in PROFILE_NAMES and simulated_engine(row.profile_name).server_name in {e.server_name for e in ENGINES.values()}
+    assert simulated_engine("openai-http") is None  # a serving profile is measured, not simulated
+    assert set(SIMULATED_AS) <= set(PROFILE_NAMES)
+
+
+def test_validation_keys_are_those_of_the_committed_result():
+    result, _ = newest_validation()
+    keys = {e.validation_key for e in ENGINES.values() if e.validation_key}
+    assert keys == {"vllm", "llama-server"} and all(result.for_engine(k) is not None for k in keys)
+    assert engine_key(make_profile()) == "llama-server"  # a llama.cpp profile is validated as llama-server
+
+
+def test_choices_come_from_the_table():
+    assert engine("vllm", needs="profile").scheduler == "vllm" and engine("llama-server", needs="server").scheduler == "slots"
+    with pytest.raises(InputError, match=r"--engine: one of vllm, llama-cpp \(got 'llama-server'\)"):
+        engine("llama-server", needs="profile")  # it has a server, no offline profiler
+    with pytest.raises(InputError, match=r"--engine: one of llama-server, vllm, llama-cpp \(got 'sglang'\)"):
+        engine("sglang", needs="server")
+
+
+def test_a_profile_of_an_engine_not_in_the_table_is_refused(tmp_path):
+    from planner.core.records import EngineInfo
+    with pytest.raises(ValueError, match="must be one of llama-cpp-python, openai-http, vllm"):
+        EngineInfo(name="sglang", version="x", backend="cuda")
