@@ -167,3 +167,86 @@ def test_sigint_during_profile_keeps_a_readable_partial_profile(tmp_path):
     saved = load_profile(out)
     assert saved.status in ("partial", "complete") and saved.prefill
     assert not [p for p in Path(tmp_path).iterdir() if p.name.startswith(".")]  # no temp file left behind
+
+
+# ------------------------------------------------------------------------------------------ in-process, every moment
+# The real engines and servers, with the real signal delivered (os.kill to this process, main's own handlers) at a
+# chosen call: while the command starts, while the engine or server loads, while it measures.
+
+def _deliver(target: str, signum, *, after: int = 0, call_first: bool = False):
+    """Patch `target` ("package.module:attr" or "package.module:Class.attr"): its first `after` calls run normally;
+    the next one (after running the real call when `call_first`, so that a real server process exists) delivers the
+    signal. Returns (the object that owns the attribute, its name, the wrapper)."""
+    module_name, path = target.split(":")
+    owner = __import__(module_name, fromlist=["_"])
+    *parents, attr = path.split(".")
+    for name in parents:
+        owner = getattr(owner, name)
+    real = getattr(owner, attr)
+    calls = []
+
+    def wrapper(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= after:
+            return real(*args, **kwargs)
+        if call_first:
+            real(*args, **kwargs)
+        os.kill(os.getpid(), signum)
+        for _ in range(200):
+            time.sleep(0.01)
+        raise AssertionError("the signal handler did not run")
+    return owner, attr, wrapper
+
+
+QUICK = ["--quick", "--prompts", "16", "--depths", "0", "--gen-tokens", "4", "--max-reps", "3", "--budget", "0.5", "--concurrency", "1"]
+MOMENTS = {
+    # (command, where the signal lands, calls before it, run the real call first, a file the run leaves behind?)
+    "profile@start-up": (["profile", *QUICK], "planner.app.cli.measure:embedded_model_path", 0, False, False),
+    "profile@loading": (["profile", *QUICK], "planner.measure.engines.llama_cpp:LlamaCppEngine", 0, False, True),
+    "profile@measuring": (["profile", *QUICK], "planner.measure.profiling.llama_cpp:_measure_decode", 1, False, True),
+    "demo@start-up": (["demo", "--no-pdf"], "planner.app.cli.plan:embedded_model_path", 0, False, False),
+    "demo@loading": (["demo", "--no-pdf"], "planner.measure.engines.llama_cpp:LlamaCppEngine", 0, False, True),
+    "demo@measuring": (["demo", "--no-pdf"], "planner.measure.profiling.llama_cpp:_measure_prefill", 2, False, True),
+    "clone@start-up": (["clone", "SmolLM2-135M-Instruct", "--quant", "Q8_0", "--layers", "2"], "planner.app.cli.measure:load_card", 0, False, False),
+    "clone@writing": (["clone", "SmolLM2-135M-Instruct", "--quant", "Q8_0", "--layers", "2"], "planner.measure.gguf.clones:quantize_gguf", 0,
+                      False, False),
+    "serve-profile@start-up": (["serve-profile", "--engine", "llama-server", "--concurrency", "1,2", "--requests", "2", "--max-tokens", "4",
+                                "--prompt-tokens", "8", "--n-ctx", "512", "--parallel", "2"], "planner.app.cli.serve:synthetic_prompts", 0, False, False),
+    "serve-profile@loading": (["serve-profile", "--engine", "llama-server", "--concurrency", "1,2", "--requests", "2", "--max-tokens", "4",
+                               "--prompt-tokens", "8", "--n-ctx", "512", "--parallel", "2"],
+                              "planner.measure.serving.servers:LocalServer._launch_and_wait", 0, True, False),
+    "serve-profile@measuring": (["serve-profile", "--engine", "llama-server", "--concurrency", "1,2", "--requests", "2", "--max-tokens", "4",
+                                 "--prompt-tokens", "8", "--n-ctx", "512", "--parallel", "2", "--full-sweep"],
+                                "planner.measure.serving.sweep:summarize_level", 1, True, True),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_name", sorted(SIGNALS))
+@pytest.mark.parametrize("moment", sorted(MOMENTS))
+def test_every_measuring_command_stopped_at_every_moment(moment, signal_name, tmp_path, monkeypatch, capsys):
+    from planner.app.cli import main
+    signum, code, words = SIGNALS[signal_name]
+    args, target, after, call_first, leaves_file = MOMENTS[moment]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LLM_PLANNER_CACHE", str(tmp_path / "cache"))
+    if "--engine" not in args and args[0] in ("profile", "serve-profile"):
+        args = [*args, "--out", str(tmp_path / "p.json")]
+    elif args[0] == "serve-profile":
+        args = [*args, "--out", str(tmp_path / "p.json")]
+    elif args[0] in ("demo", "clone"):
+        args = [*args, "--profiles-dir", str(tmp_path / "profiles")]
+    owner, attr, wrapper = _deliver(target, signum, after=after, call_first=call_first)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    monkeypatch.setattr(owner, attr, wrapper)
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == code, err
+    _one_error_line(err, words.split(" (")[0])
+    assert _wait_for(lambda: {p.pid for p in psutil.Process().children(recursive=True)
+                              if p.status() != psutil.STATUS_ZOMBIE} <= before, 20), "a process the command started is still alive"
+    written = [p for p in tmp_path.rglob("*.json")]
+    if leaves_file:
+        assert written, "the finished part was not kept"
+        assert all(load_profile(p).status == "partial" for p in written)
+    assert not [p for p in tmp_path.rglob(".*.tmp")] and not [p for p in tmp_path.rglob("*.partial")]

@@ -283,11 +283,12 @@ def _print_break_even(result) -> None:
 
 
 @app.command()
-def catalog(kind: str = typer.Argument(..., help="api_prices, instances, hardware, onprem or model_cards"),
+def catalog(kind: str = typer.Argument(..., help=", ".join(SCHEMAS)),
             contains: str | None = typer.Option(None, help="only rows whose key contains this text"),
             output_format: str = typer.Option("table", "--format", help="table (fits the terminal; sources as footnotes), json or csv")):
     """List a data catalog with its sources and dates."""
     check_choice("--format", output_format, FORMATS)
+    check_choice("KIND", kind, tuple(SCHEMAS))
     df = load_catalog(kind)
     if contains:
         key = SCHEMAS[kind]["key"][0]
