@@ -220,7 +220,7 @@ def capacity_at_slo(table: pd.DataFrame, ttft_slo_s=np.inf, itl_slo_s=np.inf, *,
     ttft_slo = np.asarray(ttft_slo_s, float)
     itl_slo = np.asarray(itl_slo_s, float)
     if np.any(ttft_slo <= 0) or np.any(itl_slo <= 0) or np.any(np.isnan(ttft_slo)) or np.any(np.isnan(itl_slo)):
-        raise MeasurementError("ttft_slo_s / itl_slo_s: latency limits must be positive seconds")
+        raise InputError("ttft_slo_s / itl_slo_s: latency limits must be positive seconds")
     shape = np.broadcast(ttft_slo, itl_slo).shape
     ttft = table[ttft_col].to_numpy()
     itl = table[itl_col].to_numpy()

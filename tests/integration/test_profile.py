@@ -90,7 +90,7 @@ def test_ctrl_c_leaves_a_valid_partial_profile(tmp_path, embedded_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err  # interrupted (documented exit status), not "bad input"
-    assert "interrupted: the finished tests are saved in" in err and "Traceback" not in err
+    assert "interrupted (Ctrl-C): the finished tests are saved in" in err and "Traceback" not in err
     partial = load_profile(out)
     assert partial.status == "partial" and partial.prefill
     assert partial.engine.threadpool_poll is None  # --no-threadpool: llama-cpp-python's own per-decode threadpool

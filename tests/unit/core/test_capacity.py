@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from planner.core.capacity import capacity_at_slo, engine_capacity, serving_shape_mismatch
-from planner.core.errors import InputError, MeasurementError
+from planner.core.errors import InputError
 from tests.factories import make_profile
 
 
@@ -52,7 +52,7 @@ def test_ci_bounds_bracket_the_estimate():
 def test_bad_workload_rejected():
     with pytest.raises(InputError, match="tokens-out"):
         engine_capacity(make_profile(), 10, 0)
-    with pytest.raises(MeasurementError, match="slo"):
+    with pytest.raises(InputError, match="slo"):
         capacity_at_slo(pd.DataFrame({"concurrency": [1], "requests_per_s": [1.0], "ttft_s": [1.0], "itl_p95_s": [0.1]}), 0, 1)
 
 
