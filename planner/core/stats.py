@@ -1,14 +1,14 @@
-"""Statistics of repeated measurements: pure functions, no I/O."""
+"""Statistics of repeated measurements: pure functions, no I/O, no clock (repetitions are timed by
+`planner.measure.session.repeat_until_stable`)."""
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats as _st
 
-from planner.core.errors import InputError, MeasurementError
+from planner.core.errors import MeasurementError
 from planner.core.records import Summary
 
 
@@ -50,31 +50,3 @@ def relative_ci_half_width(samples: Sequence[float]) -> float:
     if mean == 0:
         return math.inf
     return float(_st.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n) / abs(mean))
-
-
-def repeat_until_stable(
-    measure: Callable[[], float],
-    *,
-    min_reps: int = 3,
-    max_reps: int = 30,
-    target_rel_ci: float = 0.03,
-    time_budget_s: float = 30.0,
-    clock: Callable[[], float] = time.perf_counter,
-) -> list[float]:
-    """Call `measure` until the 95% CI half-width is within `target_rel_ci` of the mean, or a limit is hit.
-
-    `min_reps` are always taken (even past the budget) so every figure has a CI.
-    """
-    if min_reps < 2:
-        raise InputError("min_reps: must be at least 2 so a confidence interval exists")
-    if max_reps < min_reps:
-        raise InputError("max_reps: must be >= min_reps")
-    samples: list[float] = []
-    start = clock()
-    while len(samples) < max_reps:
-        samples.append(float(measure()))
-        if len(samples) < min_reps:
-            continue
-        if relative_ci_half_width(samples) <= target_rel_ci or clock() - start >= time_budget_s:
-            break
-    return samples

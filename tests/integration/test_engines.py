@@ -45,8 +45,11 @@ def test_vllm_offline_profile(hf, tmp_path):
     assert p.prefill and p.decode and p.latency and [c.concurrency for c in p.concurrency_sweep] == [1, 4]
     assert p.latency[0].ttft_ms.mean > 0 and p.latency[0].itl_ms.mean > 0
     assert p.memory.peak_rss_bytes > 269_000_000  # the engine process holds the bf16 weights: counted
-    for key in ("dtype", "max_model_len", "kv_cache_gib", "max_num_batched_tokens", "max_num_seqs", "block_size"):
+    for key in ("dtype", "max_model_len", "kv_cache_gib"):
         assert key in p.settings.extra, key
+    sched = p.engine.scheduler  # typed (schema v3): what the capacity model simulates the server with
+    assert sched.max_num_batched_tokens >= 512 and sched.max_num_seqs >= 1 and sched.block_size >= 1
+    assert p.settings.concurrency_gen_tokens == 16
     assert any("dequantised from" in n for n in p.notes)
 
 

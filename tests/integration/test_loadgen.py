@@ -310,7 +310,20 @@ def test_sweep_stops_at_the_knee_on_errors(replay, tmp_path):
     assert profile.serving[0].errors == {"http_500": 3} and any("past the knee" in n for n in profile.notes)
 
 
-def test_ctrl_c_keeps_the_finished_levels(replay, tmp_path):
+@pytest.fixture
+def quiet_machine(monkeypatch):
+    """These tests count requests across levels; a crowded machine (another job) would make the session measure a level
+    twice — the rule tests/unit/measure/test_session.py checks. The load meter here always reads quiet."""
+    from planner.core.records import MachineLoad
+    from planner.measure import session
+
+    class Quiet:
+        def stop(self):
+            return MachineLoad(other_cpu_fraction=0.0, steal_fraction=0.0, contended=False)
+    monkeypatch.setattr(session, "LoadMeter", Quiet)
+
+
+def test_ctrl_c_keeps_the_finished_levels(replay, tmp_path, quiet_machine):
     """Replays recorded payloads; Ctrl-C in the second level leaves the first one saved, status partial."""
     out = tmp_path / "interrupted.json"
     seen = []

@@ -15,8 +15,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from planner import __version__
-from planner.core.errors import InputError, MeasurementError, SetupError, stopped
-from planner.core.quality import NOISY_NOTE
+from planner.core.errors import InputError, MeasurementError, SetupError
 from planner.core.records import (
     ConcurrencyPoint,
     DecodePoint,
@@ -31,14 +30,14 @@ from planner.core.records import (
     ThreadsPoint,
 )
 from planner.core.roofline import footprint, model_kv_bytes_per_token
-from planner.core.stats import repeat_until_stable, summarize
+from planner.core.stats import summarize
 from planner.formats.files import dated_name, existing_file, sha256_file
-from planner.formats.profiles import save_profile
 from planner.measure.gguf.meta import read_model_info
 from planner.measure.probes.hardware import fingerprint, usable_threads
 from planner.measure.probes.memory import require_fits
 from planner.measure.probes.nvml import Nvml
-from planner.measure.probes.telemetry import EnergyMeter, LoadMeter, MemorySampler, contention_note
+from planner.measure.probes.telemetry import EnergyMeter, MemorySampler
+from planner.measure.session import MeasuringSession
 
 DEFAULT_PROFILES_DIR = Path("profiles")
 
@@ -148,38 +147,18 @@ def default_profile_path(model: ModelInfo, backend: str, profiles_dir: Path, whe
     return profiles_dir / dated_name(Path(model.file_name).stem, backend, when=when)
 
 
-@dataclass
-class _Run:
-    """State of one profiling run; every finished test is appended and saved."""
+class _Run(MeasuringSession):
+    """One llama.cpp profiling run: the shared measuring session (save after each test, re-measure a crowded test,
+    Ctrl-C/SIGTERM keep the finished part) plus what its tests need — the config, the model file, the energy meter."""
 
-    profile: Profile
-    path: Path
-    config: ProfileConfig
-    model_path: Path
-    sampler: MemorySampler
-    energy: EnergyMeter
+    def __init__(self, profile: Profile, path: Path, config: ProfileConfig, model_path: Path, sampler: MemorySampler, energy: EnergyMeter):
+        super().__init__(profile, path, what="tests", memory=sampler.usage)
+        self.config, self.model_path, self.energy = config, model_path, energy
 
-    load: LoadMeter
-
-    def save(self) -> None:
-        self.profile.memory = self.sampler.usage()
-        self.profile.load = self.load.stop()
-        save_profile(self.profile, self.path)
-
-    def repeat(self, measure: Callable[[], float]) -> list[float]:
-        """Repetitions of one test, with the machine's load measured around them: a test that ran while other work
-        took more than CONTENDED_FRACTION of the CPUs is measured again, and if it is still contended the profile
-        is marked noisy (a note trust_problems() reads) instead of passing its figures off as quiet."""
-        for _attempt in range(2):
-            meter = LoadMeter()
-            samples = repeat_until_stable(measure, min_reps=self.config.min_reps, max_reps=self.config.max_reps,
-                                          target_rel_ci=self.config.target_ci_pct / 100, time_budget_s=self.config.time_budget_s)
-            load = meter.stop()
-            if not load.contended:
-                return samples
-        self.profile.notes.append(f"{NOISY_NOTE} a test was measured twice while other work took {load.other_cpu_fraction:.0%} of the "
-                                  f"CPUs (the hypervisor {load.steal_fraction:.0%}); its figures are kept but suspect")
-        return samples
+    def repeat(self, measure: Callable[[], float]) -> list[float]:  # type: ignore[override]
+        c = self.config
+        return super().repeat(measure, min_reps=c.min_reps, max_reps=c.max_reps, target_rel_ci=c.target_ci_pct / 100,
+                              time_budget_s=c.time_budget_s)
 
 
 def profile_model(
@@ -231,41 +210,36 @@ def profile_model(
             ),
             notes=[*notes, f"memory-fit estimate before loading: {estimate}", *_provenance_notes(model)],
         )
-        run = _Run(profile=profile, path=path, config=config, model_path=model_path, sampler=sampler, energy=EnergyMeter(nvml=nvml),
-                   load=LoadMeter())
+        run = _Run(profile, path, config, model_path, sampler, EnergyMeter(nvml=nvml))
         steps = _plan_steps(config)
         bar = tqdm(total=len(steps), desc=f"profiling {model.file_name}", unit="test", disable=not progress)
         try:
-            run.save()
-            # tests on the main context first; tests that open their own context run after it is freed, so two
-            # copies of the weights are never resident at once (peak RSS stays that of one loaded model)
-            with LlamaCppEngine(model_path, settings) as engine:
-                _warm_up(engine, config)
-                for name, step, own_context in steps:
-                    if own_context:
-                        continue
-                    bar.set_postfix_str(name)
-                    step(run, engine)
-                    run.save()
-                    bar.update()
-            for name, step, own_context in steps:
-                if own_context:
-                    bar.set_postfix_str(name)
-                    step(run, settings, LlamaCppEngine=LlamaCppEngine, nvml=nvml)
-                    run.save()
-                    bar.update()
-            profile.status = "complete"
-            run.save()
-            if profile.load and profile.load.contended:
-                profile.notes.append(contention_note(profile.load))
-                run.save()
-        except KeyboardInterrupt as exc:
-            run.save()
-            raise stopped(exc, f"the finished tests are saved in {path} (status: partial)") from None
+            with run:
+                _run_steps(run, steps, bar, model_path, settings, LlamaCppEngine=LlamaCppEngine, nvml=nvml)
         finally:
             bar.close()
             sampler.stop()
     return profile
+
+
+def _run_steps(run: _Run, steps, bar, model_path: Path, settings, *, LlamaCppEngine, nvml) -> None:
+    """Every test of the plan, the run saved after each one. Tests on the main context first; tests that open their
+    own context run after it is freed, so two copies of the weights are never resident at once (peak RSS stays that
+    of one loaded model)."""
+    with LlamaCppEngine(model_path, settings) as engine:
+        _warm_up(engine, run.config)
+        for name, step, own_context in steps:
+            if not own_context:
+                bar.set_postfix_str(name)
+                step(run, engine)
+                run.save()
+                bar.update()
+    for name, step, own_context in steps:
+        if own_context:
+            bar.set_postfix_str(name)
+            step(run, settings, LlamaCppEngine=LlamaCppEngine, nvml=nvml)
+            run.save()
+            bar.update()
 
 
 def _provenance_notes(model: ModelInfo) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from planner import __version__
-from planner.core.errors import InputError, stopped
+from planner.core.errors import InputError
 from planner.core.records import (
     ConcurrencyPoint,
     DecodePoint,
@@ -25,12 +25,12 @@ from planner.core.records import (
     ProfileSettings,
 )
 from planner.core.stats import summarize
-from planner.formats.profiles import save_profile
 from planner.measure.engines.vllm import VllmEngine, VllmSettings, decode_rates, request_latency
 from planner.measure.gguf.hf import hf_model_info
 from planner.measure.probes.hardware import fingerprint, usable_threads
 from planner.measure.probes.nvml import Nvml
-from planner.measure.probes.telemetry import LoadMeter, MemorySampler, contention_note
+from planner.measure.probes.telemetry import MemorySampler
+from planner.measure.session import MeasuringSession
 
 
 def profile_vllm(settings: VllmSettings, *, out_path: str | Path, prompt_lengths: Sequence[int] = (128, 512),
@@ -47,7 +47,6 @@ def profile_vllm(settings: VllmSettings, *, out_path: str | Path, prompt_lengths
     out_path = Path(out_path)
     with Nvml() as nvml:
         sampler = MemorySampler(nvml=nvml, children=True).start()
-        load = LoadMeter()
         engine = VllmEngine(settings)
         profile = EngineProfile(
             created_at=datetime.now(UTC), tool_version=__version__, status="partial", model=model,
@@ -68,67 +67,74 @@ def profile_vllm(settings: VllmSettings, *, out_path: str | Path, prompt_lengths
                        "threads'); set OMP_NUM_THREADS to fix the count"])],
         )
 
-        def save() -> None:
-            profile.memory = sampler.usage()
-            profile.load = load.stop()
-            save_profile(profile, out_path)
-
         steps = len(prompt_lengths) + len(decode_depths) + 1 + len(concurrency)
         bar = tqdm(total=steps, desc="vLLM profile", unit="test", disable=not progress)
+        run = MeasuringSession(profile, out_path, what="tests", memory=sampler.usage)
         try:
-            engine.timed_generate(2, min(prompt_lengths), 4)  # warm-up: compiled graphs, allocator, caches
-            for n in prompt_lengths:
-                samples = [n / engine.timed_generate(1, n, 1) for _ in range(reps)]
-                profile.prefill.append(PrefillPoint(prompt_tokens=n, tok_s=summarize(samples, "tok/s")))
-                save()
-                bar.update()
-            for depth in decode_depths:
-                samples = []
-                for _ in range(reps):
-                    t1 = engine.timed_generate(1, depth, 1)
-                    samples.append(decode_rates(t1, engine.timed_generate(1, depth, 1 + gen_tokens), 1, gen_tokens))
-                profile.decode.append(DecodePoint(context_depth=depth, gen_tokens=gen_tokens, tok_s=summarize(samples, "tok/s")))
-                save()
-                bar.update()
-            ttft, itl, e2e = [], [], []
-            for _ in range(reps):
-                wall, outputs = engine.generate(1, latency[0], latency[1])
-                first, gap = request_latency(outputs[0])
-                ttft.append(1000 * first)
-                itl.append(1000 * gap)
-                e2e.append(1000 * wall)
-            profile.latency.append(LatencyPoint(prompt_tokens=latency[0], output_tokens=latency[1], ttft_ms=summarize(ttft, "ms"),
-                                                itl_ms=summarize(itl, "ms"), e2e_ms=summarize(e2e, "ms")))
-            save()
-            bar.update()
-            depth = min(prompt_lengths)
-            for c in concurrency:
-                if engine.kv_cache_tokens and c * (depth + 1 + gen_tokens) > engine.kv_cache_tokens:
-                    profile.notes.append(f"concurrency {c} skipped: {c} × {depth + 1 + gen_tokens} tokens exceed the KV cache "
-                                         f"({engine.kv_cache_tokens} tokens)")
-                    continue
-                agg, step, pre = [], [], []
-                for _ in range(reps):
-                    t1 = engine.timed_generate(c, depth, 1)
-                    rate = decode_rates(t1, engine.timed_generate(c, depth, 1 + gen_tokens), c, gen_tokens)
-                    agg.append(rate)
-                    step.append(1000 * c / rate)
-                    pre.append(1000 * t1)
-                profile.concurrency_sweep.append(ConcurrencyPoint(
-                    concurrency=c, context_depth=depth, aggregate_decode_tok_s=summarize(agg, "tok/s"),
-                    per_stream_decode_tok_s=summarize([a / c for a in agg], "tok/s"), step_latency_ms=summarize(step, "ms"),
-                    prefill_ms=summarize(pre, "ms")))
-                save()
-                bar.update()
-            profile.status = "complete"
-            if (final := load.stop()).contended:
-                profile.notes.append(contention_note(final))
-            save()
-        except KeyboardInterrupt as exc:
-            save()
-            raise stopped(exc, f"the finished tests are saved in {out_path} (status: partial)") from None
+            with run:
+                _run_tests(run, engine, bar, prompt_lengths=prompt_lengths, decode_depths=decode_depths, gen_tokens=gen_tokens,
+                           concurrency=concurrency, latency=latency, reps=reps)
         finally:
             bar.close()
             sampler.stop()
             del engine  # shuts the engine core process down
     return profile
+
+
+def _run_tests(run: MeasuringSession, engine, bar, *, prompt_lengths, decode_depths, gen_tokens, concurrency, latency, reps) -> None:
+    """Every vLLM test, each through the session (re-measured if the machine was crowded), the profile saved after it."""
+    profile = run.profile
+    engine.timed_generate(2, min(prompt_lengths), 4)  # warm-up: compiled graphs, allocator, caches
+    for n in prompt_lengths:
+        samples = run.measured(lambda: [n / engine.timed_generate(1, n, 1) for _ in range(reps)])
+        profile.prefill.append(PrefillPoint(prompt_tokens=n, tok_s=summarize(samples, "tok/s")))
+        run.save()
+        bar.update()
+    for depth in decode_depths:
+        def decode_samples() -> list[float]:
+            out = []
+            for _ in range(reps):
+                t1 = engine.timed_generate(1, depth, 1)
+                out.append(decode_rates(t1, engine.timed_generate(1, depth, 1 + gen_tokens), 1, gen_tokens))
+            return out
+        profile.decode.append(DecodePoint(context_depth=depth, gen_tokens=gen_tokens, tok_s=summarize(run.measured(decode_samples), "tok/s")))
+        run.save()
+        bar.update()
+
+    def latency_samples() -> tuple[list[float], list[float], list[float]]:
+        ttft, itl, e2e = [], [], []
+        for _ in range(reps):
+            wall, outputs = engine.generate(1, latency[0], latency[1])
+            first, gap = request_latency(outputs[0])
+            ttft.append(1000 * first)
+            itl.append(1000 * gap)
+            e2e.append(1000 * wall)
+        return ttft, itl, e2e
+    ttft, itl, e2e = run.measured(latency_samples)
+    profile.latency.append(LatencyPoint(prompt_tokens=latency[0], output_tokens=latency[1], ttft_ms=summarize(ttft, "ms"),
+                                        itl_ms=summarize(itl, "ms"), e2e_ms=summarize(e2e, "ms")))
+    run.save()
+    bar.update()
+    depth = min(prompt_lengths)
+    for c in concurrency:
+        if engine.kv_cache_tokens and c * (depth + 1 + gen_tokens) > engine.kv_cache_tokens:
+            profile.notes.append(f"concurrency {c} skipped: {c} × {depth + 1 + gen_tokens} tokens exceed the KV cache "
+                                 f"({engine.kv_cache_tokens} tokens)")
+            continue
+
+        def batched_samples() -> tuple[list[float], list[float], list[float]]:
+            agg, step, pre = [], [], []
+            for _ in range(reps):
+                t1 = engine.timed_generate(c, depth, 1)
+                rate = decode_rates(t1, engine.timed_generate(c, depth, 1 + gen_tokens), c, gen_tokens)
+                agg.append(rate)
+                step.append(1000 * c / rate)
+                pre.append(1000 * t1)
+            return agg, step, pre
+        agg, step, pre = run.measured(batched_samples)
+        profile.concurrency_sweep.append(ConcurrencyPoint(
+            concurrency=c, context_depth=depth, aggregate_decode_tok_s=summarize(agg, "tok/s"),
+            per_stream_decode_tok_s=summarize([a / c for a in agg], "tok/s"), step_latency_ms=summarize(step, "ms"),
+            prefill_ms=summarize(pre, "ms")))
+        run.save()
+        bar.update()

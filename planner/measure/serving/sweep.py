@@ -13,17 +13,16 @@ from pydantic import ValidationError
 from tqdm.auto import tqdm
 
 from planner import __version__
-from planner.core.errors import InputError, MeasurementError, SetupError, Terminated, UntrustworthyMeasurement, stopped
+from planner.core.errors import InputError, MeasurementError, SetupError, UntrustworthyMeasurement
 from planner.core.records import EngineInfo, ModelInfo, Profile, ProfileSettings, ServingLevel, ServingProfile
 from planner.formats.files import sha256_file
-from planner.formats.profiles import save_profile
 from planner.measure.gguf.meta import read_model_info
 from planner.measure.probes.hardware import fingerprint
-from planner.measure.probes.telemetry import LoadMeter
 from planner.measure.serving.client import Endpoint, RequestRecord, answers, one_request
 from planner.measure.serving.metrics import Slo, SweepConfig, knee, past_knee, summarize_level
 from planner.measure.serving.prompts import Prompt
 from planner.measure.serving.scheduler import run_level
+from planner.measure.session import MeasuringSession
 
 
 def model_info(endpoint: Endpoint, model_path: str | Path | None) -> ModelInfo:
@@ -57,6 +56,12 @@ def _warm_up(endpoint: Endpoint, prompts: Sequence[Prompt], config: SweepConfig)
         if rec.error:
             notes.append(f"warm-up request {i + 1} ended with {rec.error}")
     return notes
+
+
+def _server_alive(level: tuple[list[RequestRecord], float]) -> bool:
+    """A level may be measured again on a quieter machine only if its server was still there: a level that lost its
+    connections is a finding, not noise."""
+    return not any(r.error in ("connection_error", "connection_lost") for r in level[0])
 
 
 def _first_problem(exc: Exception) -> str:
@@ -98,47 +103,39 @@ def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: Sweep
         + ([] if local else ["hardware describes the client that generated the load, not the server"]),
     )
     out_path = Path(out_path)
-    load = LoadMeter()
     profile.notes += _warm_up(endpoint, prompts, config)  # a dead endpoint fails here, before any file is written
-    save_profile(profile, out_path)
     best = 0.0
-    try:
+    with MeasuringSession(profile, out_path, what="load levels") as run:
         for target in tqdm(levels, desc=f"load levels ({config.mode})", disable=not progress):
-            records, elapsed = asyncio.run(run_level(
+            records, elapsed = run.measured(lambda: asyncio.run(run_level(  # noqa: B023 - run now, inside this iteration
                 endpoint, prompts, mode=config.mode, target=target, max_requests=config.requests_per_level,
                 max_duration_s=config.max_duration_s, max_tokens=config.max_tokens, timeout_s=config.timeout_s,
-                seed=len(profile.serving), on_record=on_record))
+                seed=len(profile.serving), on_record=on_record)), may_repeat=_server_alive)
             try:
                 level = summarize_level(records, elapsed, mode=config.mode, target=target, slo=slo)
             except (ValidationError, MeasurementError) as exc:  # the finished levels stay in the file whatever this one did
                 why = _first_problem(exc)
                 profile.notes.append(f"{config.mode} {target:g}: not recorded — {why}")
-                save_profile(profile, out_path)
+                run.stop_early(f"the sweep stopped at {config.mode} {target:g}")
+                run.save()
                 raise UntrustworthyMeasurement(f"{config.mode} {target:g} gave figures that are not physical ({why}); "
                                                f"the {len(profile.serving)} finished levels are saved in {out_path} (status: partial)") from None
             profile.serving.append(level)
-            profile.load = load.stop()
-            save_profile(profile, out_path)
+            run.save()
             if on_level is not None:
                 on_level(level)
             if (level.errors.get("connection_error") or level.errors.get("connection_lost")) and not answers(endpoint):
-                profile.notes.append(f"the server stopped answering during {config.mode} {target:g}; later levels were not run")
-                save_profile(profile, out_path)
+                run.stop_early(f"the server stopped answering during {config.mode} {target:g}; later levels were not run")
+                run.save()
                 return profile  # status stays partial
             if config.stop_at_knee and past_knee(level, best, config):
                 profile.notes.append(f"sweep stopped after {config.mode} {target:g}: past the knee")
                 break
             best = max(best, level.goodput_request_s or 0.0)
-    except KeyboardInterrupt as exc:
-        profile.notes.append(f"{'terminated' if isinstance(exc, Terminated) else 'interrupted'}: the level in progress was dropped")
-        save_profile(profile, out_path)
-        raise stopped(exc, f"the finished load levels are saved in {out_path} (status: partial)") from None
-    found = knee(profile.serving, config)
-    if found is not None:
-        profile.settings.extra["knee_target"] = found.target
-        profile.notes.append(f"knee: {config.mode} {found.target:g} — goodput {found.goodput_request_s:.3g} req/s, "
-                             f"{found.slo_attainment:.0%} of requests within the SLO")
-    profile.status = "complete"
-    save_profile(profile, out_path)
+        found = knee(profile.serving, config)
+        if found is not None:
+            profile.settings.extra["knee_target"] = found.target
+            profile.notes.append(f"knee: {config.mode} {found.target:g} — goodput {found.goodput_request_s:.3g} req/s, "
+                                 f"{found.slo_attainment:.0%} of requests within the SLO")
     return profile
 

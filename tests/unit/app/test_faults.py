@@ -144,7 +144,7 @@ def test_api_names_match_ignoring_case_and_punctuation(capsys):
     (("serve-profile", "--engine", "llama-cpp", "--duration", "nan"), "--duration: must be a positive finite"),
     (("serve-profile", "--engine", "llama-cpp", "--n-threads", "0"), "--n-threads: must be a positive finite"),
     (("profile", "--budget", "nan", "--quick"), "--budget: must be a positive number"),
-    (("catalog", "nonsense"), "catalog kind 'nonsense' is unknown"),
+    (("catalog", "nonsense"), "KIND: must be api_prices, instances"),
     (("profile", "--quick", "--out", "/tmp"), "--out: /tmp is a directory"),
 ])
 def test_lookups_and_fits_are_one_line(args, needle, capsys, tmp_path, monkeypatch):
