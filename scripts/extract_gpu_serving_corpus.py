@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""Build benchmarks/data/gpu_serving_corpus.csv from the committed extracts in data/sources/gpu_serving/.
+
+Reads nothing but those extracts (plus data/hardware.csv and data/model_cards.csv for name
+normalisation), checks every extract's sha256 against data/sources/gpu_serving/MANIFEST.json, and
+writes the CSV deterministically (sorted rows, fixed float formatting, temp file + os.replace).
+
+    python scripts/extract_gpu_serving_corpus.py           # (re)write the CSV
+    python scripts/extract_gpu_serving_corpus.py --check   # exit 1 if the CSV on disk differs
+
+Sources (all Apache-2.0; see MANIFEST.json and benchmarks/data/gpu_serving_corpus.md):
+  ix-tokpos   InferenceX experimental vLLM runs on 8xH200 (experimental/token_position_decode_slo)
+  mlperf41    MLPerf Inference v4.1 LLM summaries (verbatim excerpt lines)
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "data" / "sources" / "gpu_serving"
+MANIFEST = SRC / "MANIFEST.json"
+OUT = ROOT / "benchmarks" / "data" / "gpu_serving_corpus.csv"
+HARDWARE_CSV = ROOT / "data" / "hardware.csv"
+CARDS_CSV = ROOT / "data" / "model_cards.csv"
+
+COLUMNS = [
+    "id", "source_id", "source", "source_licence", "engine", "engine_version", "load_mode", "date", "hardware",
+    "hardware_raw", "num_gpus", "tp", "ep", "dp_attention", "disaggregated", "multinode", "precision",
+    "spec_decoding", "model", "model_raw", "card", "isl_tokens", "osl_tokens", "length_note", "concurrency",
+    "request_rate_per_s", "total_tok_s_per_gpu", "output_tok_s_per_gpu", "input_tok_s_per_gpu", "per_gpu_basis",
+    "output_tok_s_total", "ttft_mean_ms", "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "tpot_mean_ms", "tpot_p50_ms",
+    "tpot_p90_ms", "tpot_p99_ms", "e2el_p50_ms", "e2el_p99_ms", "value_precision", "note",
+]
+
+# Only these licences may be committed under data/sources/gpu_serving/ (this project is Apache-2.0).
+ALLOWED_LICENCES = ("Apache-2.0",)
+LIC_IX = "Apache-2.0 (SemiAnalysisAI/InferenceX LICENSE)"
+LIC_MLPERF = "Apache-2.0 (MLCommons inference results)"
+
+# hardware key -> name of its row in data/hardware.csv (the build stops if that row is missing)
+HARDWARE = {
+    "h100": "NVIDIA H100 SXM 80GB",
+    "h200": "NVIDIA H200 SXM 141GB",
+    "b200": "NVIDIA B200",
+    "mi300x": "AMD Instinct MI300X",
+}
+
+# raw model id -> (display name, candidate card name in data/model_cards.csv)
+MODELS = {
+    "MiniMaxAI/MiniMax-M2.5": ("MiniMax-M2.5", None),
+    "zai-org/GLM-5-FP8": ("GLM-5", None),
+    "Qwen/Qwen3.5-397B-A17B": ("Qwen3.5-397B-A17B", None),
+    "llama2-70b": ("Llama-2-70B", "Llama-2-70B"),
+    "mixtral-8x7b": ("Mixtral-8x7B-v0.1", "Mixtral-8x7B-v0.1"),
+}
+
+
+class Fail(Exception):
+    pass
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_manifest() -> dict[str, dict]:
+    man = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    entries = {e["local_path"]: e for e in man["files"]}
+    on_disk = {p.relative_to(SRC).as_posix() for p in SRC.rglob("*") if p.is_file()}
+    on_disk.discard("MANIFEST.json")
+    if on_disk != set(entries):
+        raise Fail(f"files and MANIFEST differ: only on disk {sorted(on_disk - set(entries))[:5]}, "
+                   f"only in MANIFEST {sorted(set(entries) - on_disk)[:5]}")
+    for rel, e in entries.items():
+        if not e["licence"].startswith(ALLOWED_LICENCES):
+            raise Fail(f"{rel}: licence {e['licence']!r} is not one of {ALLOWED_LICENCES}")
+        got = sha256(SRC / rel)
+        if got != e["sha256"]:
+            raise Fail(f"sha256 mismatch for {rel}: {got} != {e['sha256']}")
+    return entries
+
+
+def names(path: Path) -> set[str]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return {row["name"] for row in csv.DictReader(f)}
+
+
+class Norm:
+    def __init__(self) -> None:
+        self.hw = names(HARDWARE_CSV)
+        self.cards = names(CARDS_CSV)
+
+    def hardware(self, raw: str) -> str:
+        name = HARDWARE[raw]
+        if name not in self.hw:
+            raise Fail(f"{name!r} has no row in {HARDWARE_CSV.relative_to(ROOT)}")
+        return name
+
+    def model(self, raw: str) -> tuple[str, str]:
+        display, card = MODELS[raw]
+        return display, (card if card in self.cards else "")
+
+
+def src_ref(e: dict) -> str:
+    return f"{e['repo']}@{e['commit']}:{e['path']}"
+
+
+def ms(v) -> float | None:
+    return None if v is None else float(v) * 1000.0
+
+
+def base_row(**kw) -> dict:
+    unknown = set(kw) - set(COLUMNS)
+    if unknown:
+        raise Fail(f"unknown columns {sorted(unknown)}")
+    row = {c: None for c in COLUMNS}
+    row.update(kw)
+    return row
+
+
+# ---------------------------------------------------------------- InferenceX experimental vLLM (8xH200)
+TOKPOS = {
+    "glm-5": dict(precision="fp8", spec="mtp", version="vllm/vllm-openai:nightly",
+                  note="vllm serve --tensor-parallel-size 8 --speculative-config.method mtp num_speculative_tokens 1"),
+    "minimax-m2.5": dict(precision=None, spec="none",
+                         version="vLLM wheel dea63512bb9bdf7521d591546c52138d9d79e8ce on vllm/vllm-openai:nightly",
+                         note="checkpoint MiniMaxAI/MiniMax-M2.5 (precision not restated in the run)"),
+    "qwen3.5": dict(precision=None, spec="none", version="vllm/vllm-openai:nightly",
+                    note="--enable-prefix-caching on, random prompts; checkpoint Qwen/Qwen3.5-397B-A17B"),
+}
+
+
+def tokpos_rows(norm: Norm, entries: dict) -> list[dict]:
+    out = []
+    hw = norm.hardware("h200")
+    for rel in sorted(p for p in entries if p.startswith("inferencex_token_position/")):
+        e = entries[rel]
+        folder, fname = rel.split("/")[1], rel.split("/")[2]
+        cfg = TOKPOS[folder]
+        d = json.loads((SRC / rel).read_text(encoding="utf-8"))
+        tag = re.search(r"_(tp8|tep8|dep8)_", fname).group(1)
+        tp, ep, dpa, tag_note = {"tp8": (8, 1, False, ""), "tep8": (8, 8, False, "TEP8: TP8 + expert parallel"),
+                                 "dep8": (None, 8, True, "DEP8 per file name (data parallel 8 + expert parallel); "
+                                          "its serve script is not in the repository")}[tag]
+        n = d["num_prompts"]
+        isl, osl = d["total_input_tokens"] // n, d["total_output_tokens"] // n
+        model, card = norm.model(d["model_id"])
+        date = f"{d['date'][0:4]}-{d['date'][4:6]}-{d['date'][6:8]}"
+        out.append(base_row(
+            id=f"ix-tokpos:{folder}:{fname[:-5]}", source_id="ix-tokpos", source=src_ref(e), source_licence=LIC_IX,
+            engine="vLLM", engine_version=cfg["version"], load_mode="max_concurrency", date=date, hardware=hw,
+            hardware_raw="8xH200 (plot titles, Slurm partition h200)", num_gpus=8,
+            tp=tp, ep=ep, dp_attention=dpa, disaggregated=False, multinode=False, precision=cfg["precision"],
+            spec_decoding=cfg["spec"], model=model, model_raw=d["model_id"], card=card, isl_tokens=isl,
+            osl_tokens=osl, length_note=f"fixed lengths ({d['total_input_tokens']} in / {d['total_output_tokens']} out "
+                                        f"over {n} prompts), --ignore-eos",
+            concurrency=d["max_concurrency"],
+            total_tok_s_per_gpu=(d["input_throughput"] + d["output_throughput"]) / 8,
+            output_tok_s_per_gpu=d["output_throughput"] / 8, input_tok_s_per_gpu=d["input_throughput"] / 8,
+            per_gpu_basis="all GPUs (8)", output_tok_s_total=d["output_throughput"],
+            ttft_p50_ms=ms(d["median_ttft"]), ttft_p99_ms=ms(d["p99_ttft"]), tpot_p50_ms=ms(d["median_tpot"]),
+            tpot_p99_ms=ms(d["p99_tpot"]), e2el_p50_ms=ms(d["median_e2el"]), e2el_p99_ms=ms(d["p99_e2el"]),
+            value_precision="full (result JSON)",
+            note="; ".join(x for x in ("experimental folder, not official InferenceX results", tag_note, cfg["note"],
+                                       f"{d['completed']}/{n} completed") if x),
+        ))
+    return out
+
+
+# ---------------------------------------------------------------- MLPerf Inference v4.1
+MLPERF = {  # result file -> (system file, hardware key, model, engine)
+    "closed/AMD/results/8xMI300X_2xEPYC-9374F/llama2-70b-99/Server/performance/run_1/mlperf_log_summary.txt":
+        ("closed/AMD/systems/8xMI300X_2xEPYC-9374F.json", "mi300x", "llama2-70b", "vLLM"),
+    "closed/AMD/results/8xMI300X_2xEPYC-9374F/llama2-70b-99/Offline/performance/run_1/mlperf_log_summary.txt":
+        ("closed/AMD/systems/8xMI300X_2xEPYC-9374F.json", "mi300x", "llama2-70b", "vLLM"),
+    "closed/AMD/results/1xMI300X_2xEPYC-9374F/llama2-70b-99.9/Server/performance/run_1/mlperf_log_summary.txt":
+        ("closed/AMD/systems/1xMI300X_2xEPYC-9374F.json", "mi300x", "llama2-70b", "vLLM"),
+    "closed/NVIDIA/results/DGX-H100_H100-SXM-80GBx8_TRT/llama2-70b-99.9/Server/performance/run_1/mlperf_log_summary.txt":
+        ("closed/NVIDIA/systems/DGX-H100_H100-SXM-80GBx8_TRT.json", "h100", "llama2-70b", "TensorRT-LLM"),
+    "closed/NVIDIA/results/H200-SXM-141GBx8_TRT/llama2-70b-99/Server/performance/run_1/mlperf_log_summary.txt":
+        ("closed/NVIDIA/systems/H200-SXM-141GBx8_TRT.json", "h200", "llama2-70b", "TensorRT-LLM"),
+    "closed/NVIDIA/results/B200-SXM-180GBx1_TRT/llama2-70b-99.9/Server/performance/run_1/mlperf_log_summary.txt":
+        ("closed/NVIDIA/systems/B200-SXM-180GBx1_TRT.json", "b200", "llama2-70b", "TensorRT-LLM"),
+    "closed/NVIDIA/results/DGX-H100_H100-SXM-80GBx8_TRT/mixtral-8x7b/Server/performance/run_1/mlperf_log_summary.txt":
+        ("closed/NVIDIA/systems/DGX-H100_H100-SXM-80GBx8_TRT.json", "h100", "mixtral-8x7b", "TensorRT-LLM"),
+}
+MLPERF_REL = "mlperf_v4.1/llm_summary_excerpts.txt"
+MLPERF_DATE = "2024-08-28"  # MLPerf Inference v4.1 publication
+
+
+def mlperf_blocks(text: str) -> dict[str, dict[str, str]]:
+    blocks, cur = {}, None
+    for line in text.split("\n"):
+        if line.startswith("#") or not line.strip():
+            continue
+        if line.startswith("=== file: "):
+            cur = blocks.setdefault(line[len("=== file: "):], {})
+            continue
+        if line.lstrip().startswith('"'):
+            k, v = line.strip().rstrip(",").split(": ", 1)
+            cur[k.strip('"')] = json.loads(v)
+        else:
+            k, v = line.split(":", 1)
+            cur[" ".join(k.split())] = v.strip()
+    return blocks
+
+
+def mlperf_rows(norm: Norm, entries: dict) -> list[dict]:
+    e = entries[MLPERF_REL]
+    blocks = mlperf_blocks((SRC / MLPERF_REL).read_text(encoding="utf-8"))
+    out = []
+    for path, (system, hw_key, model_raw, engine) in sorted(MLPERF.items()):
+        b, s = blocks[path], blocks[system]
+        if b["Result is"] != "VALID":
+            raise Fail(f"{path}: not VALID")
+        server = b["Scenario"] == "Server"
+        gpus = int(s["accelerators_per_node"])
+        tok = float(b["Completed tokens per second"] if server else b["Tokens per second"])
+        smp = float(b["Completed samples per second"] if server else b["Samples per second"])
+        hw = norm.hardware(hw_key)
+        model, card = norm.model(model_raw)
+        acc = re.search(r"-(99(?:\.9)?)$", path.split("/")[4])
+        accuracy = acc.group(1) if acc else "99 (single target)"
+
+        def ns(key):
+            return float(b[key]) / 1e6 if key in b else None
+
+        notes = [f"MLPerf {b['Scenario']} scenario, accuracy target {accuracy}%",
+                 f"system framework field: {s['framework']}", f"{smp:g} samples/s completed",
+                 f"mean output tokens per sample {tok / smp:.1f} (tokens/s / samples/s)"]
+        if server:
+            notes.append(f"latency limits TTFT {float(b['ttft_latency (ns)']) / 1e6:g} ms, "
+                         f"TPOT {float(b['tpot_latency (ns)']) / 1e6:g} ms at p99")
+        if engine == "TensorRT-LLM" and "TRTLLM" not in s.get("sw_notes", ""):
+            notes.append("engine: NVIDIA's v4.1 LLM harness is TensorRT-LLM (field above names TensorRT only)")
+        if s.get("status") == "preview":
+            notes.append("preview system")
+        out.append(base_row(
+            id=f"mlperf41:{path.split('/')[1]}:{path.split('/')[3]}:{path.split('/')[4]}:{b['Scenario']}",
+            source_id="mlperf41", source=f"{e['repo']}@{e['commit']}:{path}", source_licence=LIC_MLPERF,
+            engine=engine, engine_version=s["framework"], load_mode="mlperf_server_poisson" if server else "mlperf_offline",
+            date=MLPERF_DATE, hardware=hw, hardware_raw=s["accelerator_model_name"],
+            num_gpus=gpus, tp=1 if gpus == 1 else None, disaggregated=False, multinode=False,
+            model=model, model_raw=model_raw, card=card,
+            length_note=("OpenOrca (llama2-70b) / OpenOrca+GSM8K+MBXP (mixtral), variable lengths; "
+                         "MLPerf counts generated tokens"),
+            request_rate_per_s=float(b["target_qps"]) if server else None,
+            output_tok_s_per_gpu=tok / gpus, per_gpu_basis=f"all GPUs ({gpus})", output_tok_s_total=tok,
+            ttft_mean_ms=ns("Mean First Token latency (ns)"), ttft_p50_ms=ns("50.00 percentile first token latency (ns)"),
+            ttft_p90_ms=ns("90.00 percentile first token latency (ns)"),
+            ttft_p99_ms=ns("99.00 percentile first token latency (ns)"),
+            tpot_mean_ms=ns("Mean Time to Output Token (ns)"), tpot_p50_ms=ns("50.00 percentile time to output token (ns)"),
+            tpot_p90_ms=ns("90.00 percentile time to output token (ns)"),
+            tpot_p99_ms=ns("99.00 percentile time to output token (ns)"),
+            value_precision="MLPerf summary (as printed)", note="; ".join(notes),
+        ))
+    return out
+
+
+# ---------------------------------------------------------------- output
+def fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if v != v:
+            return ""
+        if v == int(v) and abs(v) < 1e15:
+            return str(int(v))
+        s = f"{v:.6g}"
+        if "e" in s:
+            s = f"{v:.4f}".rstrip("0").rstrip(".")
+        return s
+    return str(v)
+
+
+SORT_KEY = ("engine", "hardware", "model", "precision", "isl_tokens", "osl_tokens", "tp", "concurrency", "date", "id")
+
+
+def sort_key(row: dict) -> tuple:
+    key = []
+    for c in SORT_KEY:
+        v = row[c]
+        key.append((0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool) else (1, 0, fmt(v)))
+    return tuple(key)
+
+
+def build() -> tuple[str, dict]:
+    entries = load_manifest()
+    norm = Norm()
+    rows = tokpos_rows(norm, entries) + mlperf_rows(norm, entries)
+    ids = [r["id"] for r in rows]
+    if len(ids) != len(set(ids)):
+        raise Fail("duplicate row ids")
+    for r in rows:
+        for c in COLUMNS:
+            v = r[c]
+            if c.endswith(("_ms", "_tok_s_per_gpu", "_tok_s_total", "_per_s")) and v is not None and v <= 0:
+                raise Fail(f"{r['id']}: non-positive {c}={v}")
+    rows.sort(key=sort_key)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for r in rows:
+        w.writerow([fmt(r[c]) for c in COLUMNS])
+    stats = {"rows": len(rows), "ix-tokpos": sum(r["source_id"] == "ix-tokpos" for r in rows),
+             "mlperf41": sum(r["source_id"] == "mlperf41" for r in rows)}
+    return buf.getvalue(), stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", action="store_true", help="exit 1 if the CSV on disk differs from a rebuild")
+    args = ap.parse_args(argv)
+    try:
+        text, stats = build()
+    except Fail as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    data = text.encode("utf-8")
+    if args.check:
+        same = OUT.exists() and OUT.read_bytes() == data
+        print(f"{OUT.relative_to(ROOT)}: {'up to date' if same else 'DIFFERS from a rebuild'}")
+        return 0 if same else 1
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=OUT.parent, prefix=".gpu_serving_corpus.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, OUT)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    print(f"wrote {OUT.relative_to(ROOT)}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
