@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from planner.core.errors import DataError, InputError, SetupError
+from planner.core.errors import DataError, InputError, PlannerError, SetupError
 
 
 def resource_root() -> Path:
@@ -27,10 +27,16 @@ def resource_root() -> Path:
     return Path(sys.prefix) / "share" / "llm-planner"
 
 
-def read_text(path: str | Path, what: str, hint: str = "pass an existing file") -> str:
+def read_text(path: str | Path, what: str, hint: str = "pass an existing file", *, missing: type[PlannerError] = InputError) -> str:
     """The one way a user's file is read as text: UTF-8, or one `DataError` naming the file and the first bad byte's
-    position (a Latin-1 export, a binary file given by mistake); a missing file, a folder or a looping link likewise."""
-    path = existing_file(path, what, hint)
+    position (a Latin-1 export, a binary file given by mistake); a missing file, a folder or a looping link is one
+    `missing` error (an InputError for a path given as an option, a DataError for a file a plan refers to)."""
+    try:
+        path = existing_file(path, what, hint)
+    except InputError as exc:
+        if missing is InputError:
+            raise
+        raise missing(str(exc)) from None
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")  # a UTF-8 byte-order mark (Excel exports) is not content

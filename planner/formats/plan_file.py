@@ -7,7 +7,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from planner.core.errors import DataError, InputError
+from planner.core.errors import DataError
 from planner.core.plan import Workload
 from planner.formats.files import read_text
 
@@ -36,10 +36,7 @@ class PlanParams(BaseModel):
 def load_params(path: str | Path) -> PlanParams:
     """Read plan.yaml; a file holding only workload fields is accepted too."""
     path = Path(path)
-    try:
-        text = read_text(path, "plan file", "pass an existing YAML file")
-    except InputError as exc:
-        raise DataError(str(exc)) from None
+    text = read_text(path, "plan file", "pass an existing YAML file", missing=DataError)
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

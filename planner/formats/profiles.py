@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from planner.core.errors import DataError, InputError, MeasurementError
+from planner.core.errors import DataError, MeasurementError
 from planner.core.records import PROFILE_KIND, SCHEMA_VERSION, AnyProfile, Profile
 from planner.formats.files import atomic_write_text, parse_json, read_text
 
@@ -81,10 +81,7 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
 def load_profile(path: str | Path) -> Profile:
     """Read a profile; files from another schema version are refused with the fix."""
     path = Path(path)
-    try:
-        text = read_text(path, "profile", "run `llm-planner profile` or pass an existing file")
-    except InputError as exc:
-        raise DataError(str(exc)) from None
+    text = read_text(path, "profile", "run `llm-planner profile` or pass an existing file", missing=DataError)
     raw = parse_json(text, f"profile {path}")
     if not isinstance(raw, dict) or raw.get("kind") != PROFILE_KIND:
         raise DataError(f"{path.name} is not an llm-planner profile (field 'kind' must be '{PROFILE_KIND}')")

@@ -82,8 +82,9 @@ def test_break_even_is_where_curves_cross(cap, hourly, a, peak, util, m):
     if always > first * (1 + 1e-9):
         # just below `always`, inside its replica step (which may begin less than 1e-7 below it), self-hosting loses
         step_start = (np.ceil(always / K) - 1) * K
-        below = always - min(always * 1e-7, (always - step_start) / 2)
-        assert float(self_cost(below)) > a * below
+        if always - step_start > 1e-9 * always:  # a losing stretch narrower than float resolution cannot be probed
+            below = always - min(always * 1e-7, (always - step_start) / 2)
+            assert float(self_cost(below)) > a * below
 
 
 @settings(max_examples=200, deadline=None)
