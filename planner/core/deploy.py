@@ -27,6 +27,7 @@ Capacity at the SLO is the capacity model's own simulation (`simulate.capacity_a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import nnls
@@ -36,7 +37,7 @@ from planner.core.errors import FitError, InputError
 from planner.core.records import EngineProfile
 from planner.core.roofline import active_params, active_weight_bytes, model_kv_bytes_per_token
 from planner.core.simulate import Scheduler, SloCapacity, capacity_at_slo_sim
-from planner.core.stepmodel import StepModel, measured_steps
+from planner.core.stepmodel import StepCounts, StepModel, measured_steps
 from planner.core.units import GIB
 
 # Bits per weight: bf16; fp8 (E4M3, per-tensor scale); int4 = AWQ/GPTQ 4-bit with one fp16 scale and zero per
@@ -216,18 +217,19 @@ def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficien
     total, active, experts = card_params(card)
     b = bits(precision) / 8
     # TP ranks read and compute their shares in parallel; a lane passes every stage in turn
-    c = coefficients(eff, device.bandwidth_gb_s * 1e9 * tp, device.tflops * 1e12 * tp)
+    c = GpuFeatures(*coefficients(eff, device.bandwidth_gb_s * 1e9 * tp, device.tflops * 1e12 * tp))
     fixed_comm, token_comm = comm_per_step(card, device, tp, pp)
     kv_token_all = mem.kv_bytes_per_token * pp * tp  # the token's KV across the engine
     flops_token = 2 * active
     step = StepModel(
-        overhead_s=c[0] * card.n_layers + c[1] * (total - experts) * b + fixed_comm,
-        per_seq_s=c[2] + c[3] * flops_token + token_comm, per_kv_token_s=c[1] * kv_token_all,
-        per_prefill_token_s=c[4] + c[5] * flops_token + token_comm, per_prefill_pair_s=c[6] * 4 * card.n_layers * card.n_heads * card.head_dim,
-        per_request_s=c[7],
+        overhead_s=c.layer_steps * card.n_layers + c.bytes_read * (total - experts) * b + fixed_comm,
+        per_seq_s=c.decode_seqs + c.decode_flops * flops_token + token_comm, per_kv_token_s=c.bytes_read * kv_token_all,
+        per_prefill_token_s=c.prefill_tokens + c.prefill_flops * flops_token + token_comm,
+        per_prefill_pair_s=c.attention_flops * 4 * card.n_layers * card.n_heads * card.head_dim,
+        per_request_s=c.requests,
         token_budget=max_num_batched_tokens, max_seqs=max(1, max_num_seqs // pp),
         measured_batch=max_num_seqs, measured_context=card.context_length or 10**9, measured_prompt=card.context_length or 10**9,
-        fit_rms_pct=float("nan"), n_points=0, expert_read_s=c[1] * experts * b,
+        fit_rms_pct=float("nan"), n_points=0, expert_read_s=c.bytes_read * experts * b,
         expert_share=card.n_experts_active / card.n_experts if card.is_moe else 0.0,
     )
     sched = Scheduler(kind="vllm", max_seqs=step.max_seqs, token_budget=max_num_batched_tokens,
@@ -283,32 +285,50 @@ def _design(profile: EngineProfile) -> tuple[np.ndarray, np.ndarray]:
     return features(profile.model, rows), times
 
 
-def features(m, rows: np.ndarray) -> np.ndarray:
-    """Step-count rows (steps, B, K, P, A, R — `stepmodel.measured_steps`) of a model as the efficiency fit's features:
-    per-layer steps, bytes read (weights, KV, routed experts), decoding sequences, their FLOPs, prefill tokens, their
-    FLOPs, prefill attention FLOPs, new requests."""
-    rows = np.atleast_2d(np.asarray(rows, float))
+class GpuFeatures(NamedTuple):
+    """What a step costs on a GPU, by kind: the efficiency fit's features (columns of `features`) and, as seconds per
+    unit, its coefficients (`coefficients`). Read by name by the fit, the step model, the fleet and the projection."""
+
+    layer_steps: float  # steps × layers: per-layer launch and sync costs (fixed)
+    bytes_read: float  # weights, KV and routed experts read (memory)
+    decode_seqs: float  # sequences decoding (fixed per sequence)
+    decode_flops: float  # their FLOPs (compute)
+    prefill_tokens: float  # prompt tokens (fixed per token)
+    prefill_flops: float  # their FLOPs (compute)
+    attention_flops: float  # prefill attention's L² FLOPs (compute)
+    requests: float  # new requests (fixed)
+
+
+FIXED = tuple(GpuFeatures._fields.index(f) for f in ("layer_steps", "decode_seqs", "prefill_tokens", "requests"))
+MEMORY = (GpuFeatures._fields.index("bytes_read"),)
+COMPUTE = tuple(GpuFeatures._fields.index(f) for f in ("decode_flops", "prefill_flops", "attention_flops"))
+
+
+def features(m, rows) -> np.ndarray:
+    """Step-count rows (`stepmodel.StepCounts`, as `measured_steps` gives them) of a model as the efficiency fit's
+    features, in `GpuFeatures` order."""
+    n = StepCounts(*np.atleast_2d(np.asarray(rows, float)).T)
     experts = float(m.expert_tensor_bytes or 0)
     dense = float(m.tensor_bytes or 0) - experts - float(m.lookup_only_bytes or 0)
     share = (m.n_experts_active / m.n_experts) if experts and m.n_experts and m.n_experts_active else 0.0
-    steps, batch, kv, prefill, pairs, requests = rows.T
     flops_token = 2 * active_params(m)
-    read = steps * dense + kv * model_kv_bytes_per_token(m)
+    read = n.steps * dense + n.kv_tokens * model_kv_bytes_per_token(m)
     if share:
-        read = read + steps * experts * (1 - (1 - share) ** (batch + prefill / steps))
-    return np.column_stack([steps * (m.n_layers or 0), read, batch, batch * flops_token, prefill, prefill * flops_token,
-                            pairs * 4 * (m.n_layers or 0) * (m.n_heads or 0) * (m.head_dim or 0), requests])
-
-
-FIXED, MEMORY, COMPUTE = (0, 2, 4, 7), (1,), (3, 5, 6)  # which features cost fixed time, bytes, FLOPs
+        read = read + n.steps * experts * (1 - (1 - share) ** (n.batch + n.prefill_tokens / n.steps))
+    return np.column_stack(GpuFeatures(
+        layer_steps=n.steps * (m.n_layers or 0), bytes_read=read, decode_seqs=n.batch, decode_flops=n.batch * flops_token,
+        prefill_tokens=n.prefill_tokens, prefill_flops=n.prefill_tokens * flops_token,
+        attention_flops=n.prefill_pairs * 4 * (m.n_layers or 0) * (m.n_heads or 0) * (m.head_dim or 0), requests=n.requests))
 
 
 def coefficients(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float) -> np.ndarray:
-    """The efficiency as seconds per feature (`features`) on a device of this bandwidth and FLOP/s: the fit's own
+    """The efficiency as seconds per feature (`GpuFeatures`) on a device of this bandwidth and FLOP/s: the fit's own
     coefficients, and the one mapping from efficiency to time that the step model, the fit's validation and the
     projection all use."""
-    return np.array([eff.per_layer_s, 1 / (bandwidth_bytes_s * eff.bandwidth_eff), eff.per_seq_s, 1 / (flops * eff.decode_flops_eff),
-                     eff.per_token_s, 1 / (flops * eff.flops_eff), 1 / (flops * eff.attention_flops_eff), eff.per_request_s])
+    return np.array(GpuFeatures(
+        layer_steps=eff.per_layer_s, bytes_read=1 / (bandwidth_bytes_s * eff.bandwidth_eff), decode_seqs=eff.per_seq_s,
+        decode_flops=1 / (flops * eff.decode_flops_eff), prefill_tokens=eff.per_token_s, prefill_flops=1 / (flops * eff.flops_eff),
+        attention_flops=1 / (flops * eff.attention_flops_eff), requests=eff.per_request_s))
 
 
 def time_ratio(m, rows, eff: GpuEfficiency, source: tuple[float, float], target: tuple[float, float]) -> np.ndarray:
@@ -350,19 +370,19 @@ def fit_gpu_efficiency(profiles: list[EngineProfile], bandwidth_bytes_s: float, 
             continue
         x, t = _design(held)
         errors += list(100 * np.abs(x @ _fit(rest) / t - 1))
-    c = _fit(profiles)
+    c = GpuFeatures(*(float(v) for v in _fit(profiles)))
 
-    def efficiency(k: int, peak: float, what: str) -> float:
-        if c[k] <= 0:
+    def efficiency(cost: float, peak: float, what: str) -> float:
+        if cost <= 0:
             raise FitError(f"--calibrate: the profiles on {device} do not determine {what} (its fitted cost is zero); add profiles of "
                            "other model sizes or batch sizes")
-        return float(1.0 / c[k] / peak)  # above 1 is refused by GpuEfficiency: faster than the datasheet allows
+        return float(1.0 / cost / peak)  # above 1 is refused by GpuEfficiency: faster than the datasheet allows
     eff = GpuEfficiency(
-        per_layer_s=float(c[0]), bandwidth_eff=efficiency(1, bandwidth_bytes_s, "the bytes-read cost"), per_seq_s=float(c[2]),
-        decode_flops_eff=efficiency(3, flops, "the batched-decode FLOP cost"), per_token_s=float(c[4]),
-        flops_eff=efficiency(5, flops, "the prefill FLOP cost"),
+        per_layer_s=c.layer_steps, bandwidth_eff=efficiency(c.bytes_read, bandwidth_bytes_s, "the bytes-read cost"), per_seq_s=c.decode_seqs,
+        decode_flops_eff=efficiency(c.decode_flops, flops, "the batched-decode FLOP cost"), per_token_s=c.prefill_tokens,
+        flops_eff=efficiency(c.prefill_flops, flops, "the prefill FLOP cost"),
         # short prompts may leave the L² term unseen (zero): then attention runs at peak, the optimistic bound
-        attention_flops_eff=min(1.0, float(1.0 / c[6] / flops)) if c[6] > 0 else 1.0, per_request_s=float(c[7]),
+        attention_flops_eff=min(1.0, 1.0 / c.attention_flops / flops) if c.attention_flops > 0 else 1.0, per_request_s=c.requests,
         source=f"{len(profiles)} engine profiles on {device} ({len(sizes)} model sizes)", device=device,
         median_abs_error_pct=float(np.median(errors)) if errors else None, max_abs_error_pct=float(np.max(errors)) if errors else None,
         n_checks=len(errors))

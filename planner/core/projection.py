@@ -9,7 +9,6 @@ bandwidth says how close to the roofline the engine runs.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,7 @@ from planner.core.roofline import (
     prefill_flops,
 )
 from planner.core.rows import HardwareRow
-from planner.core.stepmodel import token_budget
+from planner.core.stepmodel import decode_counts, prefill_counts, token_budget
 from planner.core.units import GIB
 
 
@@ -166,29 +165,26 @@ def project_profile(profile: Profile, source: HardwareRow, target: HardwareRow, 
     budget = token_budget(profile) if isinstance(profile, EngineProfile) else None
 
     def slower(rows, fallback: float) -> float:
-        """Time on the target ÷ time on the source for these step counts (steps, B, K, P, A, R)."""
+        """Time on the target ÷ time on the source for these step counts (`StepCounts`)."""
         return float(time_ratio(profile.model, rows, efficiency, src, dst)[0]) if efficiency else fallback
 
-    def prefill_rows(tokens: float, prompts: float = 1) -> list[float]:
-        return [math.ceil(tokens / budget), 0, 0, tokens, tokens * tokens / prompts / 2, prompts]
-
     for pt in p.prefill:
-        pt.tok_s = _scale_summary(pt.tok_s, 1 / slower(prefill_rows(pt.prompt_tokens), 1 / fl))
+        pt.tok_s = _scale_summary(pt.tok_s, 1 / slower(prefill_counts(pt.prompt_tokens, budget), 1 / fl))
     for d in p.decode:
-        d.tok_s = _scale_summary(d.tok_s, 1 / slower([1, 1, d.context_depth + d.gen_tokens / 2, 0, 0, 0], 1 / bw))
+        d.tok_s = _scale_summary(d.tok_s, 1 / slower(decode_counts(1, d.context_depth, d.gen_tokens), 1 / bw))
     for lat in p.latency:
-        rp = slower(prefill_rows(lat.prompt_tokens), 1 / fl)
-        rd = slower([1, 1, lat.prompt_tokens + lat.output_tokens / 2, 0, 0, 0], 1 / bw)
+        rp = slower(prefill_counts(lat.prompt_tokens, budget), 1 / fl)
+        rd = slower(decode_counts(1, lat.prompt_tokens, lat.output_tokens), 1 / bw)
         e2e = (lat.ttft_ms.mean * rp + (lat.e2e_ms.mean - lat.ttft_ms.mean) * rd) / lat.e2e_ms.mean
         lat.ttft_ms, lat.itl_ms, lat.e2e_ms = _scale_summary(lat.ttft_ms, rp), _scale_summary(lat.itl_ms, rd), _scale_summary(lat.e2e_ms, e2e)
     gen = (profile.settings.concurrency_gen_tokens or 0) if isinstance(profile, EngineProfile) else 0  # no sweep: unused
     for c in p.concurrency_sweep:
-        rc = slower([1, c.concurrency, c.concurrency * (c.context_depth + gen / 2), 0, 0, 0], 1 / bw)
+        rc = slower(decode_counts(c.concurrency, c.context_depth, gen), 1 / bw)
         c.aggregate_decode_tok_s = _scale_summary(c.aggregate_decode_tok_s, 1 / rc)
         c.per_stream_decode_tok_s = _scale_summary(c.per_stream_decode_tok_s, 1 / rc)
         c.step_latency_ms = _scale_summary(c.step_latency_ms, rc)
         if c.prefill_ms is not None:
-            c.prefill_ms = _scale_summary(c.prefill_ms, slower(prefill_rows(c.concurrency * c.context_depth, c.concurrency), 1 / fl))
+            c.prefill_ms = _scale_summary(c.prefill_ms, slower(prefill_counts(c.concurrency * c.context_depth, budget, c.concurrency), 1 / fl))
     p.threads_sweep, p.gpu_layers_sweep, p.energy = [], [], None
     p.hardware = p.hardware.model_copy(update={"gpus": [GpuInfo(index=0, name=target.name,
                                                                memory_total_bytes=int(target.memory_gib * GIB))],

@@ -177,21 +177,21 @@ class HardwareFingerprint(_Model):
 
 
 class PrefillPoint(_Model):
-    prompt_tokens: int
+    prompt_tokens: int = Field(ge=1)
     tok_s: Summary
 
 
 class DecodePoint(_Model):
-    context_depth: int = Field(description="tokens already in the KV cache before decoding starts")
-    gen_tokens: int
+    context_depth: int = Field(ge=0, description="tokens already in the KV cache before decoding starts")
+    gen_tokens: int = Field(ge=1)
     tok_s: Summary
 
 
 class LatencyPoint(_Model):
     """One request end to end: prefill, then token-by-token decode with greedy sampling."""
 
-    prompt_tokens: int
-    output_tokens: int
+    prompt_tokens: int = Field(ge=1)
+    output_tokens: int = Field(ge=1)
     ttft_ms: Summary
     itl_ms: Summary = Field(description="inter-token latency, all gaps of all repetitions pooled")
     e2e_ms: Summary
@@ -225,7 +225,7 @@ class EnergyUsage(_Model):
 
 
 class ThreadsPoint(_Model):
-    n_threads: int
+    n_threads: int = Field(ge=1)
     prefill_tok_s: Summary
     decode_tok_s: Summary
 
@@ -240,8 +240,8 @@ class GpuLayersPoint(_Model):
 class ConcurrencyPoint(_Model):
     """Several sequences decoded together in one batch (llama_batch with one token per sequence)."""
 
-    concurrency: int
-    context_depth: int
+    concurrency: int = Field(ge=1)
+    context_depth: int = Field(ge=0)
     aggregate_decode_tok_s: Summary
     per_stream_decode_tok_s: Summary
     step_latency_ms: Summary = Field(description="time of one batched step = inter-token latency each stream sees")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import nnls
@@ -75,6 +76,18 @@ class StepModel:
         return notes
 
 
+class StepCounts(NamedTuple):
+    """What an engine's steps do, counted: one row of the step model's design, read by name everywhere (the fit here,
+    the GPU efficiency's features in `deploy`, the projection). Each field's cost is one coefficient of `StepModel`."""
+
+    steps: float = 0.0  # engine steps (each pays the per-step overhead)            → overhead_s
+    batch: float = 0.0  # sequences decoding in them                                → per_seq_s
+    kv_tokens: float = 0.0  # KV-cache tokens those sequences read                 → per_kv_token_s
+    prefill_tokens: float = 0.0  # prompt tokens prefilled                         → per_prefill_token_s
+    prefill_pairs: float = 0.0  # prompt token pairs attended (Σ n²/2)             → per_prefill_pair_s
+    requests: float = 0.0  # new requests admitted                                 → per_request_s
+
+
 def token_budget(profile: EngineProfile) -> int:
     """Tokens one engine step held when the profile was measured: vLLM's max_num_batched_tokens, llama.cpp's n_batch."""
     sched = profile.engine.scheduler
@@ -104,7 +117,7 @@ def _pick(summary, bound: str, *, is_time: bool) -> float:
 
 
 def measured_steps(profile: EngineProfile, *, bound: str = "mean") -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Every timing of an engine profile as a row of step counts (steps, B, K, P, A, R) and its measured seconds.
+    """Every timing of an engine profile as a row of step counts (`StepCounts`) and its measured seconds.
 
     Rows: decode at depth d (B=1, K≈d+g/2); batched decode of c streams at depth p (B=c, K≈c·(p+g/2)); prefill of n
     tokens (one request: P=n, in ⌈n/budget⌉ steps); batched prefill of c prompts (P=c·p). Returns (rows, seconds,
@@ -120,23 +133,31 @@ def measured_steps(profile: EngineProfile, *, bound: str = "mean") -> tuple[np.n
                                "re-run `llm-planner profile`")
     rows, times = [], []
 
-    def add(steps: float, batch: float, kv: float, prefill: float, seconds: float, pairs: float = 0.0, requests: float = 0.0) -> None:
+    def add(row: StepCounts, seconds: float) -> None:
         if seconds > 0 and math.isfinite(seconds):
-            rows.append([steps, batch, kv, prefill, pairs, requests])
+            rows.append(row)
             times.append(seconds)
 
     for d in profile.decode:
-        add(1, 1, d.context_depth + d.gen_tokens / 2, 0, 1 / _pick(d.tok_s, bound, is_time=False))
+        add(decode_counts(1, d.context_depth, d.gen_tokens), 1 / _pick(d.tok_s, bound, is_time=False))
     for c in profile.concurrency_sweep:
-        add(1, c.concurrency, c.concurrency * (c.context_depth + (conc_gen or 0) / 2), 0, c.concurrency / _pick(c.aggregate_decode_tok_s, bound, is_time=False))
+        add(decode_counts(c.concurrency, c.context_depth, conc_gen or 0), c.concurrency / _pick(c.aggregate_decode_tok_s, bound, is_time=False))
         if c.prefill_ms is not None:
-            tokens = c.concurrency * c.context_depth
-            add(math.ceil(tokens / budget), 0, 0, tokens, _pick(c.prefill_ms, bound, is_time=True) / 1000,
-                c.concurrency * c.context_depth ** 2 / 2, c.concurrency)
+            add(prefill_counts(c.concurrency * c.context_depth, budget, c.concurrency), _pick(c.prefill_ms, bound, is_time=True) / 1000)
     for p in profile.prefill:
-        n = p.prompt_tokens
-        add(math.ceil(n / budget), 0, 0, n, n / _pick(p.tok_s, bound, is_time=False), n * n / 2, 1)
+        add(prefill_counts(p.prompt_tokens, budget), p.prompt_tokens / _pick(p.tok_s, bound, is_time=False))
     return np.asarray(rows, float), np.asarray(times, float), int(budget), int(max_seqs)
+
+
+def decode_counts(streams: float, depth: float, gen_tokens: float) -> StepCounts:
+    """One decode step of `streams` sequences at `depth`, averaged over `gen_tokens` generated (their KV grows)."""
+    return StepCounts(steps=1, batch=streams, kv_tokens=streams * (depth + gen_tokens / 2))
+
+
+def prefill_counts(tokens: float, budget: float | None, prompts: float = 1) -> StepCounts:
+    """Prefill of `tokens` prompt tokens split evenly over `prompts` prompts, in token-budget steps."""
+    return StepCounts(steps=math.ceil(tokens / budget) if budget else 1, prefill_tokens=tokens, prefill_pairs=tokens * tokens / prompts / 2,
+                      requests=prompts)
 
 
 def fit_step_model(profile: EngineProfile, *, bound: str = "mean") -> StepModel:
@@ -147,9 +168,10 @@ def fit_step_model(profile: EngineProfile, *, bound: str = "mean") -> StepModel:
     a, t, budget, max_seqs = measured_steps(profile, bound=bound)
     coef, _ = nnls(a / t[:, None], np.ones_like(t))
     rel = a @ coef / t - 1
+    c = StepCounts(*(float(v) for v in coef))  # each coefficient is the cost of one counted thing
     return StepModel(
-        overhead_s=float(coef[0]), per_seq_s=float(coef[1]), per_kv_token_s=float(coef[2]), per_prefill_token_s=float(coef[3]),
-        per_prefill_pair_s=float(coef[4]), per_request_s=float(coef[5]), token_budget=int(budget), max_seqs=int(max_seqs),
+        overhead_s=c.steps, per_seq_s=c.batch, per_kv_token_s=c.kv_tokens, per_prefill_token_s=c.prefill_tokens,
+        per_prefill_pair_s=c.prefill_pairs, per_request_s=c.requests, token_budget=int(budget), max_seqs=int(max_seqs),
         measured_batch=max([c.concurrency for c in profile.concurrency_sweep] or [1]),
         measured_context=max([d.context_depth + d.gen_tokens for d in profile.decode]),
         measured_prompt=max(p.prompt_tokens for p in profile.prefill),
