@@ -17,7 +17,6 @@ from planner.formats.catalog import DEFAULT_API_MODEL, hosted_baselines, record,
 from planner.formats.inputs import api_usd_per_request, resolve, run_plan
 from planner.formats.plan_file import PlanParams, load_params
 from planner.formats.profiles import load_profile
-from planner.formats.validation import validation_for
 from planner.present.report import write_report
 
 
@@ -52,8 +51,8 @@ def compare_options(profile_paths: list[str | Path], instances: list[str], api_m
             except PlannerError as exc:
                 options.append(Option(label, "self-hosted", np.full(volumes.shape, np.nan), note=f"infeasible: {exc}"))
                 continue
-            _, cal, server = validation_for(profile)
-            median = (cal.median_abs_error_pct_rate if server else cal.raw_median_abs_error_pct_rate) if cal else None
+            cal = inputs.validated
+            median = (cal.median_abs_error_pct_rate if inputs.calibration else cal.raw_median_abs_error_pct_rate) if cal else None
             error = f" (model error ±{median:.0f}% median)" if median is not None else ""
             alone = r.capacity.iloc[0]
             options.append(Option(label, "self-hosted", r.curves["selfhost_usd_per_month"].to_numpy(),

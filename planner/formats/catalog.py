@@ -91,6 +91,11 @@ SCHEMAS: dict[str, dict[str, list[str]]] = {
 }
 
 
+def _first_row(mask: pd.Series) -> int:
+    """Position of the first True in a column's mask (the row a one-line error names, counted from 0)."""
+    return int(mask.to_numpy().nonzero()[0][0])
+
+
 def validate_catalog(df: pd.DataFrame, kind: str, origin: str) -> pd.DataFrame:
     """Check columns, provenance and numbers; raises DataError naming the file, row and field."""
     schema = SCHEMAS[kind]
@@ -102,36 +107,36 @@ def validate_catalog(df: pd.DataFrame, kind: str, origin: str) -> pd.DataFrame:
     for col in ("source", "as_of"):
         blank = df[col].isna() | (df[col].astype(str).str.strip() == "")
         if blank.any():
-            row = int(blank.to_numpy().nonzero()[0][0])
+            row = _first_row(blank)
             raise DataError(f"{origin}: row {row + 2} has no '{col}'; every catalog row needs a source and a date")
     dates = pd.to_datetime(df["as_of"].astype(str), format="%Y-%m-%d", errors="coerce")
     if dates.isna().any():
-        row = int(dates.isna().to_numpy().nonzero()[0][0])
+        row = _first_row(dates.isna())
         raise DataError(f"{origin}: row {row + 2} field 'as_of' must be a date YYYY-MM-DD (got {df['as_of'].iloc[row]!r})")
     future = dates > pd.Timestamp.now()
     if future.any():
-        row = int(future.to_numpy().nonzero()[0][0])
+        row = _first_row(future)
         raise DataError(f"{origin}: row {row + 2} field 'as_of' is in the future ({df['as_of'].iloc[row]}); use the date the source was read")
     for col in schema["numeric"] + [c for c in schema.get("optional_numeric", []) if c in df.columns]:
         values = pd.to_numeric(df[col], errors="coerce")
         bad = df[col].notna() & values.isna()
         if bad.any():
-            row = int(bad.to_numpy().nonzero()[0][0])
+            row = _first_row(bad)
             raise DataError(f"{origin}: row {row + 2} field '{col}' is not a number ({df[col].iloc[row]!r})")
         if (values < 0).any():
-            row = int((values < 0).to_numpy().nonzero()[0][0])
+            row = _first_row(values < 0)
             raise DataError(f"{origin}: row {row + 2} field '{col}' is negative")
         if values.isin([math.inf, -math.inf]).any():
-            row = int(values.isin([math.inf, -math.inf]).to_numpy().nonzero()[0][0])
+            row = _first_row(values.isin([math.inf, -math.inf]))
             raise DataError(f"{origin}: row {row + 2} field '{col}' is infinite ({df[col].iloc[row]!r}); give a finite number or leave it empty")
         if col in schema.get("positive", []) and (values == 0).any():
-            row = int((values == 0).to_numpy().nonzero()[0][0])
+            row = _first_row(values == 0)
             why = "nothing is free: give the price, or leave it empty (unknown)" if "usd" in col else "a size or speed of 0 is not physical; leave it empty if unknown"
             raise DataError(f"{origin}: row {row + 2} field '{col}' is 0 — {why}")
         df[col] = values
     for col in schema["required_numeric"]:
         if df[col].isna().any():
-            row = int(df[col].isna().to_numpy().nonzero()[0][0])
+            row = _first_row(df[col].isna())
             raise DataError(f"{origin}: row {row + 2} field '{col}' is empty but required")
     key = schema["key"][0]
     dup = df[key].duplicated()

@@ -15,13 +15,16 @@ _UNKNOWN_AS_ZERO = {"sha256": "", "size_bytes": 0, "n_params": 0, "tensor_bytes"
                     "architecture": "unknown", "quant_label": "unknown"}
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
+    """The first problem pydantic found in a profile or one of its records, as "field 'x.y' <why> (got <value>)"."""
     first = exc.errors()[0]
     loc = list(first["loc"])
     if len(loc) > 1 and loc[0] in ("engine", "serving"):  # the union's tag, not a field of the file
         loc = loc[1:]
     where = ".".join(str(p) for p in loc)
-    return f"field '{where}' {first['msg'].lower()}"
+    value = first.get("input")
+    got = f" (got {value!r})" if isinstance(value, str | int | float | bool) else ""
+    return f"field '{where}' {first['msg'].lower()}{got}"
 
 
 def migrate_v1(raw: dict) -> dict:
@@ -71,7 +74,7 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
     try:
         _ADAPTER.validate_json(text)
     except ValidationError as exc:
-        raise MeasurementError(f"refusing to write {path}: {_first_error(exc)} — the measurement is not physical; "
+        raise MeasurementError(f"refusing to write {path}: {first_error(exc)} — the measurement is not physical; "
                                "earlier versions of the file are untouched") from None
     written = atomic_write_text(path, text + "\n")
     profile._path = written
@@ -97,7 +100,7 @@ def load_profile(path: str | Path) -> Profile:
     try:
         profile = _ADAPTER.validate_python(raw)
     except ValidationError as exc:
-        raise DataError(f"{path.name}: {_first_error(exc)} — the file is damaged or hand-edited; re-run the profile") from None
+        raise DataError(f"{path.name}: {first_error(exc)} — the file is damaged or hand-edited; re-run the profile") from None
     except RecursionError:
         raise DataError(f"{path.name}: nested too deeply to be a profile — the file is damaged; re-run the profile") from None
     profile._path = path

@@ -16,6 +16,7 @@ from planner import __version__
 from planner.core.errors import InputError, MeasurementError, SetupError, UntrustworthyMeasurement
 from planner.core.records import EngineInfo, ModelInfo, Profile, ProfileSettings, ServingLevel, ServingProfile
 from planner.formats.files import sha256_file
+from planner.formats.profiles import first_error
 from planner.measure.gguf.meta import read_model_info
 from planner.measure.probes.hardware import fingerprint
 from planner.measure.serving.client import Endpoint, RequestRecord, answers, one_request
@@ -64,13 +65,6 @@ def _server_alive(level: tuple[list[RequestRecord], float]) -> bool:
     return not any(r.error in ("connection_error", "connection_lost") for r in level[0])
 
 
-def _first_problem(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        e = exc.errors()[0]
-        return f"field '{'.'.join(map(str, e['loc']))}' {e['msg'].lower()} (got {e.get('input')!r})"
-    return str(exc)
-
-
 def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: SweepConfig, *, out_path: str | Path, slo: Slo = Slo(),
                     backend: str = "api", model_path: str | Path | None = None, model: ModelInfo | None = None, server_notes: Sequence[str] = (),
                     engine_version: str = "unknown", n_ctx: int | None = None, n_threads: int | None = None,
@@ -114,7 +108,7 @@ def serving_profile(endpoint: Endpoint, prompts: Sequence[Prompt], config: Sweep
             try:
                 level = summarize_level(records, elapsed, mode=config.mode, target=target, slo=slo)
             except (ValidationError, MeasurementError) as exc:  # the finished levels stay in the file whatever this one did
-                why = _first_problem(exc)
+                why = first_error(exc) if isinstance(exc, ValidationError) else str(exc)
                 profile.notes.append(f"{config.mode} {target:g}: not recorded — {why}")
                 run.stop_early(f"the sweep stopped at {config.mode} {target:g}")
                 run.save()
