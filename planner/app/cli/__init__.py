@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:  # before typer runs (imports) or outside its handling
         return _stopped(isinstance(exc, Terminated) or signal.SIGTERM in _received)
     except Exception as exc:
-        if type(exc).__name__ == "Abort":
-            return _stopped(signal.SIGTERM in _received)
+        if _received or type(exc).__name__ == "Abort":  # a signal arrived: whatever the interrupted code made of it (a C
+            return _stopped(signal.SIGTERM in _received)  # extension's import turns it into ImportError), the run was stopped
         if isinstance(exc, OSError):  # a filesystem error no layer above foresaw: still one line, naming the path
             where = f"{exc.filename}: " if exc.filename else ""
             print(f"error: {where}{exc.strerror or exc} — check the path and its permissions", file=sys.stderr)
