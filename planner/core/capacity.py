@@ -95,7 +95,7 @@ def scheduler_for(profile: EngineProfile, tokens_per_request: float | None = Non
         missing = [f for f in ("max_num_seqs", "max_num_batched_tokens", "block_size") if limits is None or getattr(limits, f) is None]
         if missing:
             raise MeasurementError(f"profile of {profile.model.file_name}: vLLM's {', '.join(missing)} not recorded — the server cannot be "
-                                   "simulated without them; re-run `llm-planner profile --engine vllm`")
+                                   "simulated without them; profile it again with the vLLM engine")
         kv_tokens = kv_capacity(profile, priced)[0] if priced is not None else profile.engine.kv_cache_tokens
         sched = Scheduler(kind="vllm", max_seqs=limits.max_num_seqs, token_budget=limits.max_num_batched_tokens,
                           kv_capacity_tokens=kv_tokens, block_size=limits.block_size)
@@ -106,8 +106,8 @@ def scheduler_for(profile: EngineProfile, tokens_per_request: float | None = Non
     if cap is not None and tokens_per_request:
         fits = int(cap // tokens_per_request)
         if fits < 1:
-            raise InputError(f"--tokens-in / --tokens-out: one request of {tokens_per_request:,.0f} tokens needs more KV cache than "
-                             f"the memory holds ({cap:,} tokens; {basis}); choose a device with more memory or a shorter request")
+            raise InputError(f"one request of {tokens_per_request:,.0f} tokens needs more KV cache than the memory holds "
+                             f"({cap:,} tokens; {basis}); choose a device with more memory or a shorter request", field="tokens_in/tokens_out")
         slots = min(slots, fits)
     return Scheduler(kind="slots", max_seqs=slots, token_budget=2048), f"llama-server with -np {slots} slots and -b 2048"
 
@@ -137,7 +137,7 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
     """Simulate the server the engine profile stands for; `bound` fits the step model on the CI's 'low' (slow) or
     'high' end of every timing instead of the mean; `calibration` adds the server's own measured overheads."""
     if tokens_in < 1 or tokens_out < 1:
-        raise InputError("--tokens-in / --tokens-out: need at least 1 prompt token and 1 output token")
+        raise InputError("need at least 1 prompt token and 1 output token", field="tokens_in/tokens_out")
     if not isinstance(profile, EngineProfile):
         raise MeasurementError("this is a serving profile; use serving_capacity_table() for it")
     if not profile.prefill or not profile.decode:
@@ -150,9 +150,9 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
         described += (f", calibrated on single requests through the server (step {calibration.step_overhead_offset_s * 1e3:+.1f} ms, "
                       f"TTFT {calibration.ttft_overhead_s * 1e3:+.1f} ms)")
     if sched.kv_capacity_tokens is not None and tokens_in + tokens_out > sched.kv_capacity_tokens:
-        raise InputError(f"--tokens-in / --tokens-out: one request of {tokens_in + tokens_out:,.0f} tokens does not fit the "
+        raise InputError(f"one request of {tokens_in + tokens_out:,.0f} tokens does not fit the "
                          f"{sched.kv_capacity_tokens:,}-token KV cache {'the priced device holds' if priced else 'the engine allocated'}; "
-                         "give the engine more KV memory")
+                         "give the engine more KV memory", field="tokens_in/tokens_out")
     res = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, min(ttft_slo_s, 1e9), min(itl_slo_s, 1e9), refine=refine)
     rows = [_row(res.alone, tokens_out)] + [_row(p, tokens_out) for p in res.curve]
     table = pd.DataFrame(rows).drop_duplicates("requests_per_s").sort_values("requests_per_s").reset_index(drop=True)
@@ -160,7 +160,7 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
     notes = [f"capacity: simulated {described}; step model fitted on {step.n_points} engine timings (fit rms {step.fit_rms_pct:.0f}%)"]
     if outside := step.outside_range(tokens_in, tokens_out, conc if np.isfinite(conc) else None):
         notes.append("extrapolated along the roofline beyond the profile: " + "; ".join(outside) +
-                     " — profile deeper (`llm-planner profile --prompts/--depths/--concurrency`) to measure it")
+                     " — profile deeper (longer prompts, deeper contexts, more concurrency) to measure it")
     if res.at is not None and res.at.preemptions:
         notes.append(f"memory: at this rate the KV cache runs out and requests are preempted ({res.at.preemptions} in the simulated run)")
     return EngineCapacity(table, res.requests_per_s, conc, step, sched, res, notes)

@@ -47,7 +47,7 @@ class ModelCard:
         if n_layers is None or n_layers == self.n_layers:
             return self
         if not 1 <= n_layers <= self.n_layers:
-            raise InputError(f"--layers: must be between 1 and {self.n_layers} for {self.name} (got {n_layers})")
+            raise InputError(f"must be between 1 and {self.n_layers} for {self.name} (got {n_layers})", field="n_layers")
         return replace(self, n_layers=n_layers)
 
     def n_params(self) -> int:

@@ -112,7 +112,7 @@ def compare(volumes, options: list[Option], *, requests_per_month: float, slo: t
     """Rank the options at every volume; infeasible options (NaN everywhere) are kept aside with their reasons."""
     volumes = np.asarray(volumes, float)
     if not options:
-        raise InputError("compare: give at least one option (--profile with --instance, or --api)")
+        raise InputError("compare: give at least one option (an engine profile priced on an instance, or an API model)")
     for o in options:
         if np.shape(o.usd_per_month) != volumes.shape:
             raise InputError(f"compare: option {o.label!r} is not priced on the volume grid")

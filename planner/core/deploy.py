@@ -33,9 +33,9 @@ import numpy as np
 from scipy.optimize import nnls
 
 from planner.core.cards import ModelCard
-from planner.core.errors import FitError, InputError
+from planner.core.errors import FitError, InputError, MeasurementError
 from planner.core.records import EngineProfile
-from planner.core.roofline import active_params, active_weight_bytes, model_kv_bytes_per_token
+from planner.core.roofline import active_params, active_weight_bytes, model_kv_bytes_per_token, weight_parts
 from planner.core.simulate import Scheduler, SloCapacity, capacity_at_slo_sim
 from planner.core.stepmodel import StepCounts, StepModel, measured_steps
 from planner.core.units import GIB
@@ -130,7 +130,7 @@ class MemoryPlan:
 
 def bits(precision: str) -> float:
     if precision not in PRECISION_BITS:
-        raise InputError(f"--precision: one of {', '.join(PRECISION_BITS)} (got {precision!r})")
+        raise InputError(f"one of {', '.join(PRECISION_BITS)} (got {precision!r})", field="precision")
     return PRECISION_BITS[precision]
 
 
@@ -228,7 +228,7 @@ def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficien
         per_prefill_pair_s=c.attention_flops * 4 * card.n_layers * card.n_heads * card.head_dim,
         per_request_s=c.requests,
         token_budget=max_num_batched_tokens, max_seqs=max(1, max_num_seqs // pp),
-        measured_batch=max_num_seqs, measured_context=card.context_length or 10**9, measured_prompt=card.context_length or 10**9,
+        measured_batch=None, measured_context=None, measured_prompt=None,  # derived from the card: no measured range
         fit_rms_pct=float("nan"), n_points=0, expert_read_s=c.bytes_read * experts * b,
         expert_share=card.n_experts_active / card.n_experts if card.is_moe else 0.0,
     )
@@ -308,17 +308,19 @@ def features(m, rows) -> np.ndarray:
     """Step-count rows (`stepmodel.StepCounts`, as `measured_steps` gives them) of a model as the efficiency fit's
     features, in `GpuFeatures` order."""
     n = StepCounts(*np.atleast_2d(np.asarray(rows, float)).T)
-    experts = float(m.expert_tensor_bytes or 0)
-    dense = float(m.tensor_bytes or 0) - experts - float(m.lookup_only_bytes or 0)
+    total, experts, lookup = weight_parts(m)
+    if unknown := [f for f in ("n_layers", "n_heads", "head_dim") if getattr(m, f) is None]:
+        raise MeasurementError(f"{m.file_name}: {', '.join(unknown)} not recorded; the efficiency fit needs the architecture")
+    dense = total - experts - lookup
     share = (m.n_experts_active / m.n_experts) if experts and m.n_experts and m.n_experts_active else 0.0
     flops_token = 2 * active_params(m)
     read = n.steps * dense + n.kv_tokens * model_kv_bytes_per_token(m)
     if share:
         read = read + n.steps * experts * (1 - (1 - share) ** (n.batch + n.prefill_tokens / n.steps))
     return np.column_stack(GpuFeatures(
-        layer_steps=n.steps * (m.n_layers or 0), bytes_read=read, decode_seqs=n.batch, decode_flops=n.batch * flops_token,
+        layer_steps=n.steps * m.n_layers, bytes_read=read, decode_seqs=n.batch, decode_flops=n.batch * flops_token,
         prefill_tokens=n.prefill_tokens, prefill_flops=n.prefill_tokens * flops_token,
-        attention_flops=n.prefill_pairs * 4 * (m.n_layers or 0) * (m.n_heads or 0) * (m.head_dim or 0), requests=n.requests))
+        attention_flops=n.prefill_pairs * 4 * m.n_layers * m.n_heads * m.head_dim, requests=n.requests))
 
 
 def coefficients(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float) -> np.ndarray:
@@ -361,8 +363,9 @@ def fit_gpu_efficiency(profiles: list[EngineProfile], bandwidth_bytes_s: float, 
     never its error on the points it was fitted on. An efficiency above 100 % of the datasheet is refused."""
     sizes = {active_weight_bytes(p.model) for p in profiles}
     if len(sizes) < 3:
-        raise FitError(f"--calibrate: a GPU efficiency needs profiles of at least 3 model sizes on {device} (2 to fit, 1 to "
-                       f"check); got {len(sizes)} — one model at several depths cannot separate fixed costs from bandwidth")
+        raise FitError(f"a GPU efficiency needs profiles of at least 3 model sizes on {device} (2 to fit, 1 to "
+                       f"check); got {len(sizes)} — one model at several depths cannot separate fixed costs from bandwidth",
+                       field="calibrate")
     errors = []
     for i, held in enumerate(profiles):
         rest = profiles[:i] + profiles[i + 1:]
@@ -374,8 +377,8 @@ def fit_gpu_efficiency(profiles: list[EngineProfile], bandwidth_bytes_s: float, 
 
     def efficiency(cost: float, peak: float, what: str) -> float:
         if cost <= 0:
-            raise FitError(f"--calibrate: the profiles on {device} do not determine {what} (its fitted cost is zero); add profiles of "
-                           "other model sizes or batch sizes")
+            raise FitError(f"the profiles on {device} do not determine {what} (its fitted cost is zero); add profiles of "
+                           "other model sizes or batch sizes", field="calibrate")
         return float(1.0 / cost / peak)  # above 1 is refused by GpuEfficiency: faster than the datasheet allows
     eff = GpuEfficiency(
         per_layer_s=c.layer_steps, bandwidth_eff=efficiency(c.bytes_read, bandwidth_bytes_s, "the bytes-read cost"), per_seq_s=c.decode_seqs,

@@ -41,11 +41,11 @@ SIMULATED_AS: dict[str, str] = {"llama-cpp-python": "llama-server", "vllm": "vll
 PROFILE_NAMES = tuple(sorted({e.profile_name for e in ENGINES.values() if e.profile_name} | {"openai-http"}))
 
 
-def engine(name: str, *, option: str = "--engine", needs: str | None = None) -> Engine:
+def engine(name: str, *, field: str = "engine", needs: str | None = None) -> Engine:
     """The row of `name`; with `needs` ("profile" or "server"), only engines that can do that."""
     can = [e.name for e in ENGINES.values() if needs is None or (e.profile_name if needs == "profile" else e.server_name)]
     if name not in can:
-        raise InputError(f"{option}: one of {', '.join(can)} (got {name!r})")
+        raise InputError(f"one of {', '.join(can)} (got {name!r})", field=field)
     return ENGINES[name]
 
 

@@ -6,9 +6,19 @@ the user's input, a data file, a measurement, or a fit that the data cannot supp
 
 
 class PlannerError(Exception):
-    """Anything the user can act on; printed as one line, without a traceback (exit status 2)."""
+    """Anything the user can act on; printed as one line, without a traceback (exit status 2).
+
+    `field` names the argument at fault as the Python API spells it (`tokens_in`, or `tokens_in/tokens_out` for a
+    pair): the message reads "tokens_in: …" in a notebook, and the CLI prints the flag the user typed instead
+    ("--tokens-in: …", see `planner.app.cli.flags.flag_for`). The core never names a CLI flag.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        self.detail = message
+        super().__init__(f"{field}: {message}" if field else message)
 
 
 class InputError(PlannerError):

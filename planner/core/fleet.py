@@ -7,7 +7,9 @@ apart with the reason and never ranked.
 """
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -42,6 +44,15 @@ class FleetResult:
     efficiency: GpuEfficiency
 
 
+class _Layout(NamedTuple):
+    """One fitting (instance, layout, precision): the engine it runs, how many side by side, and its price."""
+
+    engine: tuple  # (device, tp, pp, precision): engines are simulated once per key, shared by every instance with it
+    replicas: int  # engines per instance
+    usd_per_hour: float
+    columns: dict  # what every output row of this layout shows (instance, layout, memory per GPU, ...)
+
+
 def rank_fleet(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], eff: GpuEfficiency, workload: Workload, *,
                precisions: tuple[str, ...] = ("bf16",), price_kind: PriceKind = "on_demand", api_usd_per_request: float = 0.0,
                serve_name: str | None = None, top: int = 15) -> FleetResult:
@@ -54,13 +65,23 @@ def rank_fleet(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], ef
     """
     for p in precisions:
         if p not in PRECISION_BITS:
-            raise InputError(f"--precision: one of {', '.join(PRECISION_BITS)} (got {p!r})")
+            raise InputError(f"one of {', '.join(PRECISION_BITS)} (got {p!r})", field="precision")
     if not candidates:
-        raise InputError("--hardware/--instance: no GPU instance in the catalog matches; see `llm-planner catalog instances`")
+        raise InputError("no GPU instance in the catalog matches; see `llm-planner catalog instances`", field="hardware")
+    fitting, infeasible, saturation, n = _fitting_layouts(card, candidates, eff, workload, precisions, price_kind)
+    found, engines = _search(card, fitting, saturation, eff, workload, api_usd_per_request, serve_name, top, infeasible)
+    return FleetResult(_ranked(found, top), pd.DataFrame(infeasible), n, engines, len(fitting), eff)
+
+
+def _fitting_layouts(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], eff: GpuEfficiency, workload: Workload,
+                     precisions: tuple[str, ...], price_kind: PriceKind) -> tuple[list[_Layout], list[dict], dict[tuple, float], int]:
+    """Every instance × layout × precision: the ones whose memory fits and whose engine has a saturation rate, each
+    engine's saturation rate (requests/s of one engine), the rest with why, and how many were considered."""
     tin, tout = workload.tokens_in, workload.tokens_out
     mems: dict[tuple, MemoryPlan] = {}
-    sats: dict[tuple, float | str] = {}
-    rows, infeasible = [], []
+    saturation: dict[tuple, float | str] = {}  # str: why the engine cannot be modelled
+    fitting: list[_Layout] = []
+    infeasible: list[dict] = []
     n = 0
     for inst, dev in candidates:
         try:
@@ -74,55 +95,80 @@ def rank_fleet(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], ef
                 if key not in mems:
                     mems[key] = memory_plan(card, prec, dev, lay.tp, lay.pp, tin + tout)
                 mem = mems[key]
-                base = {"instance": inst.instance, "provider": inst.provider, "gpus": inst.accelerator_count, "device": dev.name,
-                        "layout": lay.describe(), "tp": lay.tp, "pp": lay.pp, "engines": lay.replicas, "precision": prec,
-                        "weights_gib_per_gpu": mem.weights_gib, "runtime_gib_per_gpu": mem.runtime_gib, "kv_gib_per_gpu": mem.kv_gib,
-                        "device_gib": dev.memory_gib}
+                columns = {"instance": inst.instance, "provider": inst.provider, "gpus": inst.accelerator_count, "device": dev.name,
+                           "layout": lay.describe(), "tp": lay.tp, "pp": lay.pp, "engines": lay.replicas, "precision": prec,
+                           "weights_gib_per_gpu": mem.weights_gib, "runtime_gib_per_gpu": mem.runtime_gib, "kv_gib_per_gpu": mem.kv_gib,
+                           "device_gib": dev.memory_gib}
                 if not mem.fits:
-                    infeasible.append({**base, "why": mem.why})
+                    infeasible.append({**columns, "why": mem.why})
                     continue
-                if key not in sats:
+                if key not in saturation:
                     try:
                         step, sched = step_model(card, prec, dev, eff, lay.tp, lay.pp, mem)
-                        sats[key] = saturation_rate(step, sched, tin, tout) * lay.pp
+                        saturation[key] = saturation_rate(step, sched, tin, tout) * lay.pp
                     except InputError as exc:  # a multi-GPU layout on a link the catalog has no latency for
-                        sats[key] = str(exc)
-                if isinstance(sats[key], str):
-                    infeasible.append({**base, "why": sats[key]})
+                        saturation[key] = str(exc)
+                if isinstance(saturation[key], str):
+                    infeasible.append({**columns, "why": saturation[key]})
                     continue
-                rows.append((key, lay.replicas, usd_per_hour, base))
-    bound = (_evaluate(workload, np.array([sats[k] * r for k, r, _, _ in rows]), np.array([u for _, _, u, _ in rows]), api_usd_per_request)
-             .selfhost_usd_per_month if rows else np.empty(0))
+                fitting.append(_Layout(key, lay.replicas, usd_per_hour, columns))
+    return fitting, infeasible, saturation, n
+
+
+def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, float], eff: GpuEfficiency, workload: Workload,
+            api_usd_per_request: float, serve_name: str | None, top: int, infeasible: list[dict]) -> tuple[list[dict], int]:
+    """Branch and bound over the fitting layouts, cheapest lower bound first; returns the rows found (at least the
+    `top` cheapest) and how many engines were simulated. Layouts that cannot meet the SLO go to `infeasible`."""
+    if not fitting:
+        return [], 0
+    bound = _evaluate(workload, np.array([saturation[f.engine] * f.replicas for f in fitting]),
+                      np.array([f.usd_per_hour for f in fitting]), api_usd_per_request).selfhost_usd_per_month
     engines: dict[tuple, EngineEstimate] = {}
+    cheapest: list[float] = []  # the `top` lowest costs found, as a max-heap (negated)
     found: list[dict] = []
     for j in np.argsort(bound, kind="stable"):
-        costs = sorted(f["usd_per_month"] for f in found)
-        if len(costs) >= top and bound[j] > costs[top - 1]:
-            break
-        key, replicas, usd_per_hour, base = rows[j]
-        dev, tp, pp, prec = key
-        if key not in engines:
-            engines[key] = engine_estimate(card, prec, dev, eff, tp, pp, tin, tout, workload.ttft_slo_s, workload.itl_slo_s)
-        est = engines[key]
+        if len(cheapest) >= top and bound[j] > -cheapest[0]:
+            break  # no layout left can beat the top-th cost found
+        lay = fitting[j]
+        dev, tp, pp, prec = lay.engine
+        if lay.engine not in engines:
+            engines[lay.engine] = engine_estimate(card, prec, dev, eff, tp, pp, workload.tokens_in, workload.tokens_out,
+                                                  workload.ttft_slo_s, workload.itl_slo_s)
+        est = engines[lay.engine]
         if est.requests_per_s <= 0:
-            best = est.capacity.alone
-            infeasible.append({**base, "why": f"SLO not met even one request at a time (TTFT p95 {best.ttft_p95_s:.3g} s, "
-                                              f"ITL p95 {best.itl_p95_s * 1e3:.3g} ms)"})
+            alone = est.capacity.alone
+            infeasible.append({**lay.columns, "why": f"SLO not met even one request at a time (TTFT p95 {alone.ttft_p95_s:.3g} s, "
+                                                     f"ITL p95 {alone.itl_p95_s * 1e3:.3g} ms)"})
             continue
-        cap = est.capacity.at
-        ev = _evaluate(workload, est.requests_per_s * replicas, usd_per_hour, api_usd_per_request)
-        found.append({**base, "kv_tokens_per_engine": est.memory.kv_tokens, "max_concurrency_by_kv": est.memory.max_seqs_by_kv * replicas,
-                      "engine_requests_per_s": est.requests_per_s, "instance_requests_per_s": est.requests_per_s * replicas,
-                      "ttft_p95_s": cap.ttft_p95_s, "itl_p95_s": cap.itl_p95_s, "usd_per_hour": usd_per_hour,
-                      "instances": float(ev.replicas), "usd_per_month": float(ev.selfhost_usd_per_month),
-                      "usd_per_request": float(ev.selfhost_usd_per_request), "utilisation": float(ev.utilisation),
-                      "vllm_command": vllm_command(serve_name or card.hf_repo or card.name, tp, pp, int(tin + tout), precision=prec)})
+        row = _row(card, lay, est, workload, api_usd_per_request, serve_name)
+        found.append(row)
+        (heapq.heappush if len(cheapest) < top else heapq.heappushpop)(cheapest, -row["usd_per_month"])
+    return found, len(engines)
+
+
+def _row(card: ModelCard, lay: _Layout, est: EngineEstimate, workload: Workload, api_usd_per_request: float,
+         serve_name: str | None) -> dict:
+    """One ranked deployment: the layout's columns, the engine's capacity and latencies at the SLO, the money."""
+    dev, tp, pp, prec = lay.engine
+    ev = _evaluate(workload, est.requests_per_s * lay.replicas, lay.usd_per_hour, api_usd_per_request)
+    return {**lay.columns, "kv_tokens_per_engine": est.memory.kv_tokens, "max_concurrency_by_kv": est.memory.max_seqs_by_kv * lay.replicas,
+            "engine_requests_per_s": est.requests_per_s, "instance_requests_per_s": est.requests_per_s * lay.replicas,
+            "ttft_p95_s": est.capacity.at.ttft_p95_s, "itl_p95_s": est.capacity.at.itl_p95_s, "usd_per_hour": lay.usd_per_hour,
+            "instances": float(ev.replicas), "usd_per_month": float(ev.selfhost_usd_per_month),
+            "usd_per_request": float(ev.selfhost_usd_per_request), "utilisation": float(ev.utilisation),
+            "vllm_command": vllm_command(serve_name or card.hf_repo or card.name, tp, pp, int(workload.tokens_in + workload.tokens_out),
+                                         precision=prec)}
+
+
+def _ranked(found: list[dict], top: int) -> pd.DataFrame:
+    """The `top` cheapest (ties: lower ITL first), each marked Pareto when no cheaper one has a lower ITL."""
     ranked = pd.DataFrame(found)
-    if not ranked.empty:
-        ranked = ranked.sort_values(["usd_per_month", "itl_p95_s"], kind="stable").head(top).reset_index(drop=True)
-        best_itl = np.minimum.accumulate(ranked["itl_p95_s"].to_numpy(float))  # cost ascending: Pareto = a new best ITL
-        ranked["pareto"] = ranked["itl_p95_s"].to_numpy(float) < np.concatenate([[np.inf], best_itl[:-1]])
-    return FleetResult(ranked, pd.DataFrame(infeasible), n, len(engines), len(rows), eff)
+    if ranked.empty:
+        return ranked
+    ranked = ranked.sort_values(["usd_per_month", "itl_p95_s"], kind="stable").head(top).reset_index(drop=True)
+    itl = ranked["itl_p95_s"].to_numpy(float)
+    ranked["pareto"] = itl < np.concatenate([[np.inf], np.minimum.accumulate(itl)[:-1]])  # cost ascending: a new best ITL
+    return ranked
 
 
 def _evaluate(workload: Workload, capacity_rps, usd_per_hour, api_usd_per_request: float):

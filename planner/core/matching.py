@@ -55,8 +55,8 @@ def matching_instance(profile: Profile, instances: list[InstanceRow]) -> Instanc
             fewest = min(r.vcpus or 0 for r in pool)
             pool = [r for r in pool if r.vcpus == fewest]
     if not pool:
-        raise InputError("--instance: no catalog instance matches the profiled hardware; pass --instance NAME "
-                         "(see `llm-planner catalog instances`)")
+        raise InputError("no catalog instance matches the profiled hardware; name one (see `llm-planner catalog instances`)",
+                         field="instance")
     return min(pool, key=lambda r: r.on_demand_usd_per_hour)
 
 
@@ -74,7 +74,7 @@ def instance_mismatch(profile: Profile, instance: InstanceRow) -> str | None:
         if instance.vcpus and threads and instance.vcpus >= 4 * threads:
             return (f"capacity measured with {threads} threads on {hw.cpu_model}, priced as {instance.instance} with {instance.vcpus:g} vCPUs "
                     f"({instance.vcpus / threads:.0f}× the threads measured): the plan pays for {instance.vcpus:g} vCPUs but counts the "
-                    f"speed of {threads}; profile with --n-threads near {instance.vcpus:g} on that machine, or pick an instance with "
+                    f"speed of {threads}; profile with about {instance.vcpus:g} threads on that machine, or pick an instance with "
                     f"about {threads} vCPUs")
         return f"capacity measured on {measured}; {instance.instance} ({rented}) is assumed to be as fast — its CPU may differ"
     if on_gpu and instance.has_gpu and gpu_match(instance.accelerator or "", hw.gpus[0].name) and instance.accelerator_count == len(hw.gpus):

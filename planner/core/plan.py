@@ -312,7 +312,7 @@ def profile_capacity(profile: Profile, workload: Workload, calibration: ServerCa
     """(latency-vs-load table, requests/s at the SLO, concurrency there, notes on how it was obtained)."""
     if isinstance(profile, ServingProfile):
         if why := serving_shape_mismatch(profile, workload.tokens_in, workload.tokens_out):
-            raise InputError(f"--profile: {why}")
+            raise InputError(why, field="profile")
         table = serving_capacity_table(profile)
         rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
         return table, float(rps), float(conc), ["capacity: measured by the load generator at this token shape (p95 latencies vs the plan's SLO)"]
@@ -325,19 +325,24 @@ def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: fl
     """Refuse a request longer than the model's context; flag a decode speed above the memory-bandwidth roofline."""
     ctx = profile.model.context_length
     if ctx and workload.tokens_in + workload.tokens_out > ctx:
-        raise InputError(f"--tokens-in / --tokens-out: {workload.tokens_in:,.0f} + {workload.tokens_out:,.0f} tokens per request exceed "
-                         f"the {ctx:,}-token context of {profile.model.display_name}; shorten the request or choose a longer-context model")
+        raise InputError(f"{workload.tokens_in:,.0f} + {workload.tokens_out:,.0f} tokens per request exceed "
+                         f"the {ctx:,}-token context of {profile.model.display_name}; shorten the request or choose a longer-context model",
+                         field="tokens_in/tokens_out")
     if not (bandwidth_bytes_s and isinstance(profile, EngineProfile) and profile.decode and profile.model.tensor_bytes):
         return []
     first = min(profile.decode, key=lambda d: d.context_depth)
     try:
-        kv = model_kv_bytes_per_token(profile.model)
-    except MeasurementError:
-        kv = 0.0  # unknown architecture: the weights alone still bound the speed from above
-    ceiling = float(decode_ceiling_tok_s(bandwidth_bytes_s, active_weight_bytes(profile.model), kv, first.context_depth))
+        weights = active_weight_bytes(profile.model)
+    except MeasurementError as exc:
+        return [f"physics: no roofline check ({exc})"]
+    try:
+        kv_term, basis = (model_kv_bytes_per_token(profile.model), first.context_depth), "weights + KV per token"
+    except MeasurementError:  # the architecture is unknown: the weights alone are fewer bytes, so a higher ceiling, still a ceiling
+        kv_term, basis = (0.0, 0), "weights per token; KV bytes unknown"
+    ceiling = float(decode_ceiling_tok_s(bandwidth_bytes_s, weights, *kv_term))
     if first.tok_s.mean > ceiling:
         return [f"physics: measured decode {first.tok_s.mean:,.1f} tok/s is above the memory-bandwidth roofline {ceiling:,.1f} tok/s "
-                f"({bandwidth_bytes_s / 1e9:,.0f} GB/s ÷ bytes per token) — the profile or the bandwidth figure is wrong; do not trust this plan"]
+                f"({bandwidth_bytes_s / 1e9:,.0f} GB/s ÷ {basis}) — the profile or the bandwidth figure is wrong; do not trust this plan"]
     return []
 
 

@@ -82,9 +82,9 @@ def calibrate_decode(profiles: list[Profile], reference_bandwidth_bytes_s: float
     pts = decode_points(profiles)
     sizes = {active_weight_bytes(p.model) for p in profiles}
     if len(pts) < 2 or len(sizes) < 2:
-        raise FitError(f"--calibrate: the fit needs profiles of at least two different model sizes (e.g. two quant-ladder rungs); "
+        raise FitError(f"the fit needs profiles of at least two different model sizes (e.g. two quant-ladder rungs); "
                        f"got {len(profiles)} profile(s) of {len(sizes)} size(s) — one model at several depths cannot separate "
-                       f"per-layer cost from bandwidth")
+                       f"per-layer cost from bandwidth", field="calibrate")
     X = _features(pts["n_layers"], pts["bytes_per_step"], pts["context"])
     t = 1.0 / pts["tok_s"].to_numpy(float)
     scale = X.max(axis=0)
@@ -95,10 +95,10 @@ def calibrate_decode(profiles: list[Profile], reference_bandwidth_bytes_s: float
     rms = float(np.sqrt(np.mean((t / pred_t - 1) ** 2)))
     cal = DecodeCalibration(float(a), 1.0 / max(float(inv_b), 1e-18), float(c), reference_bandwidth_bytes_s, len(pts), rms)
     if cal.bandwidth_efficiency is not None and cal.bandwidth_efficiency > 1.0:
-        raise FitError(f"--calibrate: the fit reads bytes at {cal.effective_bandwidth_bytes_s / 1e9:,.0f} GB/s, "
+        raise FitError(f"the fit reads bytes at {cal.effective_bandwidth_bytes_s / 1e9:,.0f} GB/s, "
                        f"{cal.bandwidth_efficiency:.0%} of the reference {reference_bandwidth_bytes_s / 1e9:,.0f} GB/s — above the "
-                       "memory-bandwidth roofline, which no engine can do: the reference is the wrong device (pass --source-hardware) "
-                       "or the profiles are not what they say")
+                       "memory-bandwidth roofline, which no engine can do: the reference is the wrong device (name the calibration machine's hardware) "
+                       "or the profiles are not what they say", field="calibrate")
     return cal
 
 
@@ -196,8 +196,8 @@ def project_profile(profile: Profile, source: HardwareRow, target: HardwareRow, 
     p.projection = f"projected from a measured profile on {source.name} to {target.name}: {how}, assuming the efficiency measured on {source.name}; not a measurement"
     p.notes = [*p.notes, p.projection]
     if p.model.tensor_bytes and p.model.tensor_bytes > target.memory_gib * GIB:
-        raise InputError(f"--hardware: {p.model.file_name} ({p.model.tensor_bytes / GIB:.1f} GiB of weights) does not fit "
-                         f"{target.name} ({target.memory_gib:g} GiB)")
+        raise InputError(f"{p.model.file_name} ({p.model.tensor_bytes / GIB:.1f} GiB of weights) does not fit "
+                         f"{target.name} ({target.memory_gib:g} GiB)", field="hardware")
     return p
 
 
@@ -224,7 +224,7 @@ def predict_card(cal: DecodeCalibration, card, quant: str, *, target_bandwidth_b
     c = cal
     if target_bandwidth_bytes_s is not None:
         if not cal.reference_bandwidth_bytes_s:
-            raise FitError("--hardware: the calibration has no reference bandwidth to scale from; pass --source-hardware")
+            raise FitError("the calibration has no reference bandwidth to scale from; name the calibration machine's hardware", field="hardware")
         scale = target_bandwidth_bytes_s / cal.reference_bandwidth_bytes_s
         c = DecodeCalibration(cal.per_layer_s, cal.effective_bandwidth_bytes_s * scale, cal.per_layer_context_token_s,
                               target_bandwidth_bytes_s, cal.n_points, cal.rms_relative_error)

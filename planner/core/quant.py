@@ -22,7 +22,7 @@ def file_type(quant: str) -> int:
         member = gguf.LlamaFileType.__members__.get(prefix + quant)
         if member is not None:
             return int(member)
-    raise InputError(f"--quant: '{quant}' is not a llama.cpp quant type; use one of {', '.join(known_quants())}")
+    raise InputError(f"'{quant}' is not a llama.cpp quant type; use one of {', '.join(known_quants())}", field="quant")
 
 
 def main_ggml_type(quant: str) -> gguf.GGMLQuantizationType:
@@ -32,7 +32,7 @@ def main_ggml_type(quant: str) -> gguf.GGMLQuantizationType:
     try:
         return gguf.GGMLQuantizationType[name]
     except KeyError:
-        raise InputError(f"--quant: '{quant}' has no single main tensor type; use one of {', '.join(known_quants())}") from None
+        raise InputError(f"'{quant}' has no single main tensor type; use one of {', '.join(known_quants())}", field="quant") from None
 
 
 def nominal_bits_per_weight(quant: str) -> float:

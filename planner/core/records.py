@@ -86,8 +86,9 @@ class ModelInfo(_Model):
     tensor_bytes: int | None = Field(ge=1)
     bits_per_weight: float | None = Field(gt=0)
     tensor_types: list[TensorTypeShare] = Field(default_factory=list, description="real mix; a Q4_K_M file may hold Q5_0/Q6_K tensors")
-    expert_tensor_bytes: int | None = Field(0, ge=0, description="bytes of mixture-of-experts expert tensors (*_exps); 0: dense")
-    lookup_only_bytes: int | None = Field(0, ge=0, description="input embedding bytes read by row lookup only (0 when tied to the output)")
+    expert_tensor_bytes: int | None = Field(None, ge=0, description="bytes of mixture-of-experts expert tensors (*_exps); 0: dense; None: unknown")
+    lookup_only_bytes: int | None = Field(None, ge=0, description="input embedding bytes read by row lookup only (0 when tied to the output); "
+                                                                  "None: unknown")
     # architecture: a size is positive or unknown (a negative context or layer count is a damaged file, not a model)
     n_layers: int | None = Field(None, ge=1)
     d_model: int | None = Field(None, ge=1)

@@ -25,12 +25,29 @@ def model_kv_bytes_per_token(model: ModelInfo, bytes_per_element: float = 2.0) -
     return kv_bytes_per_token(model.n_layers, model.n_kv_heads, model.head_dim, bytes_per_element)
 
 
+def weight_parts(model: ModelInfo) -> tuple[float, float, float]:
+    """(all weight bytes, expert bytes, lookup-only embedding bytes) — refused when one is unknown, never taken as 0.
+
+    A model with no experts (n_experts unset or 1) has 0 expert bytes by definition; anything else must be recorded.
+    """
+    if model.tensor_bytes is None:
+        raise MeasurementError(f"{model.file_name}: weight bytes unknown (a served model without its file); give the model's file when profiling")
+    experts = model.expert_tensor_bytes
+    if experts is None:
+        if (model.n_experts or 1) > 1:
+            raise MeasurementError(f"{model.file_name}: a mixture-of-experts model whose expert bytes were not recorded; profile it again "
+                                   "from its file")
+        experts = 0
+    if model.lookup_only_bytes is None:
+        raise MeasurementError(f"{model.file_name}: the input embedding's bytes (read by row lookup, not per step) were not recorded; "
+                               "profile it again from its file")
+    return float(model.tensor_bytes), float(experts), float(model.lookup_only_bytes)
+
+
 def active_weight_bytes(model: ModelInfo) -> float:
     """Weight bytes read per decode step: lookup-only embeddings excluded, only the active experts of a MoE."""
-    if model.tensor_bytes is None:
-        raise MeasurementError(f"{model.file_name}: weight bytes unknown (a served model without its file); pass --model FILE when profiling")
-    experts = model.expert_tensor_bytes or 0
-    dense = model.tensor_bytes - experts - (model.lookup_only_bytes or 0)
+    total, experts, lookup = weight_parts(model)
+    dense = total - experts - lookup
     if experts and model.n_experts and model.n_experts_active:
         experts = experts * model.n_experts_active / model.n_experts
     return float(dense + experts)
@@ -39,7 +56,7 @@ def active_weight_bytes(model: ModelInfo) -> float:
 def active_params(model: ModelInfo) -> float:
     """Parameters touched per token (for the prefill FLOP count), scaled like the bytes."""
     if model.n_params is None:
-        raise MeasurementError(f"{model.file_name}: parameter count unknown; pass --model FILE when profiling")
+        raise MeasurementError(f"{model.file_name}: parameter count unknown; give the model's file when profiling")
     return model.n_params * active_weight_bytes(model) / model.tensor_bytes
 
 

@@ -50,9 +50,9 @@ class InstanceRow:
         value = {"on_demand": self.on_demand_usd_per_hour, "spot": self.spot_usd_per_hour,
                  "reserved": self.reserved_1y_usd_per_hour}.get(price_kind)
         if price_kind not in ("on_demand", "spot", "reserved"):
-            raise InputError(f"--price: must be on_demand, spot or reserved (got {price_kind!r})")
+            raise InputError(f"must be on_demand, spot or reserved (got {price_kind!r})", field="price_kind")
         if value is None:
-            raise InputError(f"instances: '{self.instance}' has no {price_kind} price; use --price on_demand")
+            raise InputError(f"instances: '{self.instance}' has no {price_kind} price; price it on_demand", field="price_kind")
         return float(value)
 
 
@@ -81,7 +81,8 @@ class ApiPriceRow:
         where the catalog has none. Batch requests are not cached, so the cache price does not apply."""
         if batch:
             if self.batch_input_usd_per_mtok is None or self.batch_output_usd_per_mtok is None:
-                raise InputError(f"--batch: api_prices row '{self.model}' has no batch price; drop --batch or pick an API that has one")
+                raise InputError(f"api_prices row '{self.model}' has no batch price; price it without batch or pick an API that has one",
+                                 field="batch")
             return {"usd_per_input_token": self.batch_input_usd_per_mtok / 1e6, "usd_per_output_token": self.batch_output_usd_per_mtok / 1e6,
                     "usd_per_cached_input_token": None}
         cache = self.cache_read_usd_per_mtok

@@ -71,141 +71,227 @@ class SimResult:
 
     def itl_pct(self, q: float = 95) -> float:
         """Weighted percentile of all gaps pooled over requests (what `vllm bench serve` and our load generator report)."""
+        return self.itl_pcts(q)[0]
+
+    def itl_pcts(self, *qs: float) -> list[float]:
+        """Several pooled-gap percentiles from one sort."""
         if self.itl_values_s.size == 0:
-            return float("nan")
+            return [float("nan")] * len(qs)
         order = np.argsort(self.itl_values_s, kind="stable")
         cum = np.cumsum(self.itl_weights[order])
-        return float(self.itl_values_s[order][np.searchsorted(cum, q / 100 * cum[-1])])
+        values = self.itl_values_s[order]
+        return [float(values[np.searchsorted(cum, q / 100 * cum[-1])]) for q in qs]
 
 
 def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_out) -> SimResult:
-    """Run every request to completion; arrays of arrival times (sorted), prompt and output tokens per request."""
+    """Run every request to completion; arrays of arrival times (sorted), prompt and output tokens per request.
+
+    The loop, one event at a time: queue the requests that have arrived; if the server is idle, jump to the next
+    arrival; if every running request is decoding and nothing can be admitted, jump over the whole stretch of pure
+    decoding at once (`_Server.decode_stretch`); otherwise take one ordinary step (`_Server.schedule`, then
+    `_Server.take_step`).
+    """
+    arr, n_in, n_out = _requests(arrivals_s, tokens_in, tokens_out)
+    srv = _Server(step, sched, arr, n_in, n_out)
+    n = len(arr)
+    while srv.done < n:
+        srv.queue_arrivals()
+        if not srv.running and not srv.waiting:
+            srv.t = arr[srv.nxt]  # idle: the next arrival
+            continue
+        if srv.prefilling == 0 and srv.running and (not srv.waiting or len(srv.running) >= srv.max_seqs) and srv.decode_stretch():
+            continue
+        plan = srv.schedule()
+        if plan:
+            srv.take_step(plan)
+        elif srv.nxt < n:  # nothing schedulable (cannot happen after the fit check in _Server); wait for an arrival
+            srv.t = max(srv.t, arr[srv.nxt])
+        else:
+            raise InputError("simulate: the KV cache cannot hold even one request")
+    return srv.result()
+
+
+def _requests(arrivals_s, tokens_in, tokens_out) -> tuple[list[float], list[int], list[int]]:
+    """Arrival times, prompt and output tokens as Python lists (a step touches a few requests: lists beat arrays)."""
     arr = [float(x) for x in np.asarray(arrivals_s, float)]
     n_in = [int(x) for x in np.broadcast_to(np.asarray(tokens_in, int), (len(arr),))]
     n_out = [int(x) for x in np.broadcast_to(np.asarray(tokens_out, int), (len(arr),))]
-    n = len(arr)
-    if n == 0 or any(b < a for a, b in zip(arr, arr[1:])) or min(n_out) < 1 or min(n_in) < 1:
+    if not arr or any(b < a for a, b in zip(arr, arr[1:])) or min(n_out) < 1 or min(n_in) < 1:
         raise InputError("simulate: need sorted arrivals, prompts of at least 1 token and outputs of at least 1 token")
-    a0, b0, c0, d0, e0, r0 = (step.overhead_s, step.per_seq_s, step.per_kv_token_s, step.per_prefill_token_s, step.per_prefill_pair_s,
-                              step.per_request_s)
-    moe = (lambda tokens: float(step.experts_s(tokens))) if step.expert_read_s else (lambda tokens: 0.0)
-    budget, max_seqs, block = sched.token_budget, sched.max_seqs, sched.block_size
-    paged = sched.kind == "vllm" and sched.kv_capacity_tokens is not None
-    cap_blocks = (sched.kv_capacity_tokens // block) if paged else 0
-    if paged and max(math.ceil((i + o) / block) for i, o in zip(n_in, n_out)) > cap_blocks:
-        raise InputError(f"simulate: a request of {max(n_in)}+{max(n_out)} tokens does not fit the {sched.kv_capacity_tokens:,}-token KV cache")
+    return arr, n_in, n_out
 
-    prompt_left = list(n_in)  # tokens still to prefill (grows again after a preemption: recompute)
-    computed = [0] * n  # tokens in the KV cache
-    gen = [0] * n
-    first = [math.nan] * n
-    last_tok = [0.0] * n
-    finish = [math.nan] * n
-    waiting: deque[int] = deque()
-    running: list[int] = []
-    itl_vals: list[np.ndarray] = []
-    itl_batch: list[int] = []
-    slow_gaps: list[float] = []
-    t = 0.0
-    nxt = 0
-    done = 0
-    preemptions = 0
-    used_blocks = 0
-    area = 0.0  # ∫ running dt
 
-    def blocks(tokens: int) -> int:
-        return -(-tokens // block)
+class _Server:
+    """One server's state while `simulate` runs: the clock, the queue, the running batch, the KV blocks in use, and
+    per request (indexed lists) its prompt still to prefill, tokens in the KV cache, tokens generated and times."""
 
-    while done < n:
-        while nxt < n and arr[nxt] <= t:
-            waiting.append(nxt)
-            nxt += 1
-        if not running and not waiting:
-            t = arr[nxt]
-            continue
-        all_decoding = all(prompt_left[i] == 0 for i in running)
-        if running and all_decoding and (not waiting or len(running) >= max_seqs):
-            # fast path: B requests decode together until the first finishes, an arrival could be admitted, or KV runs out
-            bsz = len(running)
-            steps = min(n_out[i] - gen[i] for i in running)
-            kv0 = sum(computed[i] for i in running)
-            if paged:  # no request may need a block the cache does not have: within min slack nobody needs one, and past
-                # it each needs at most one block per `block` steps
-                min_slack = min(blocks(computed[i]) * block - computed[i] for i in running)
-                steps = min(steps, min_slack + block * ((cap_blocks - used_blocks) // bsz))
-            if steps >= 1:
-                dts = (a0 + b0 * bsz + c0 * kv0 + moe(bsz)) + (c0 * bsz) * np.arange(steps)
-                if nxt < n and len(running) < max_seqs:
-                    ends = t + np.cumsum(dts)
-                    steps = min(steps, int(np.searchsorted(ends, arr[nxt])) + 1)
-                    dts = dts[:steps]
-                dur = float(dts.sum())
-                t += dur
-                area += bsz * dur
-                itl_vals.append(dts)
-                itl_batch.append(bsz)  # every gap of this stretch was seen by bsz requests (weights built once, at the end)
-                still = []
-                for i in running:
-                    gen[i] += steps
-                    computed[i] += steps
-                    last_tok[i] = t
-                    if gen[i] >= n_out[i]:
-                        finish[i] = t
-                        done += 1
-                    else:
-                        still.append(i)
-                if paged:
-                    used_blocks = sum(blocks(computed[i]) for i in still)
-                running = still
-                continue
+    def __init__(self, step: StepModel, sched: Scheduler, arr: list[float], n_in: list[int], n_out: list[int]) -> None:
+        self.step, self.arr, self.n_in, self.n_out = step, arr, n_in, n_out
+        self.budget, self.max_seqs, self.block = sched.token_budget, sched.max_seqs, sched.block_size
+        self.ttft_overhead_s = sched.ttft_overhead_s
+        self.paged = sched.kind == "vllm" and sched.kv_capacity_tokens is not None
+        self.cap_blocks = (sched.kv_capacity_tokens // self.block) if self.paged else 0
+        if self.paged and max(self.blocks(i + o) for i, o in zip(n_in, n_out)) > self.cap_blocks:
+            raise InputError(f"simulate: a request of {max(n_in)}+{max(n_out)} tokens does not fit the "
+                             f"{sched.kv_capacity_tokens:,}-token KV cache")
+        n = len(arr)
+        self.prompt_left = list(n_in)  # tokens still to prefill (grows again after a preemption: recompute)
+        self.computed = [0] * n  # tokens in the KV cache
+        self.gen = [0] * n  # tokens generated
+        self.first = [math.nan] * n  # time of the first token
+        self.last_tok = [0.0] * n
+        self.finish = [math.nan] * n
+        self.waiting: deque[int] = deque()
+        self.running: list[int] = []  # in admission order (the last is preempted first)
+        self.prefilling = 0  # running requests whose prompt is not yet in the KV cache
+        self.skipped = False  # the last step left a running request without a token (budget or KV ran out before it)
+        self.t = 0.0
+        self.nxt = 0  # the next request to arrive
+        self.done = 0
+        self.preemptions = 0
+        self.used_blocks = 0
+        self.area = 0.0  # ∫ running dt, for the mean batch
+        self.stretch_gaps: list[np.ndarray] = []  # the gaps of each decode stretch ...
+        self.stretch_batch: list[int] = []  # ... each seen by this many requests
+        self.step_gaps: list[float] = []  # the gaps that ended in an ordinary step, one request each
 
-        # one ordinary step: running requests first, then admissions
-        room = budget
-        plan: list[tuple[int, int]] = []  # (request, tokens this step)
+    def blocks(self, tokens: int) -> int:
+        return -(-tokens // self.block)
+
+    def queue_arrivals(self) -> None:
+        arr, n = self.arr, len(self.arr)
+        while self.nxt < n and arr[self.nxt] <= self.t:
+            self.waiting.append(self.nxt)
+            self.nxt += 1
+
+    def decode_stretch(self) -> bool:
+        """B requests decode together until the first finishes, an arrival could be admitted, or the KV cache runs
+        out: all those steps at once, vectorised. False when not even one step fits (an ordinary step preempts)."""
+        running, gen, computed, n_out = self.running, self.gen, self.computed, self.n_out
+        bsz = len(running)
+        steps = min(n_out[i] - gen[i] for i in running)
+        kv0 = sum(computed[i] for i in running)
+        if self.paged:  # no request may need a block the cache does not have: within the smallest slack to a block
+            # boundary nobody needs one, and past it each needs at most one block per `block` steps
+            block = self.block
+            min_slack = min(-computed[i] % block for i in running)
+            steps = min(steps, min_slack + block * ((self.cap_blocks - self.used_blocks) // bsz))
+        if steps < 1:
+            return False
+        s = self.step
+        c0 = s.per_kv_token_s
+        dts = (s.overhead_s + s.per_seq_s * bsz + c0 * kv0 + self.moe_s(bsz)) + (c0 * bsz) * np.arange(steps)
+        if self.nxt < len(self.arr) and bsz < self.max_seqs:  # stop at the step that ends after the next arrival
+            steps = min(steps, int(np.searchsorted(self.t + np.cumsum(dts), self.arr[self.nxt])) + 1)
+            dts = dts[:steps]
+        dur = float(dts.sum())
+        t0, t = self.t, self.t + dur
+        self.t = t
+        self.area += bsz * dur
+        lagging = [i for i in running if self.last_tok[i] < t0] if self.skipped else []
+        if lagging:  # a request the last step passed over waited two steps (or more) for this stretch's first token
+            self.step_gaps.extend(t0 + dts[0] - self.last_tok[i] for i in lagging)
+            if bsz > len(lagging):
+                self.stretch_gaps.append(dts[:1])
+                self.stretch_batch.append(bsz - len(lagging))
+            dts = dts[1:]
+        self.skipped = False
+        if dts.size:
+            self.stretch_gaps.append(dts)
+            self.stretch_batch.append(bsz)
+        still = []
+        last_tok, finish = self.last_tok, self.finish
+        for i in running:
+            gen[i] += steps
+            computed[i] += steps
+            last_tok[i] = t
+            if gen[i] >= n_out[i]:
+                finish[i] = t
+            else:
+                still.append(i)
+        self.done += bsz - len(still)
+        if self.paged:
+            block = self.block
+            self.used_blocks = sum(-(-computed[i] // block) for i in still)
+        self.running = still
+        return True
+
+    def schedule(self) -> list[tuple[int, int]]:
+        """One ordinary step's work, vLLM V1's order: every running request its next token (or the next chunk of its
+        prompt) while the token budget lasts, preempting the newest when the KV cache is full; then admissions, first
+        come first served. Returns (request, tokens this step) pairs."""
+        room = self.budget
+        plan: list[tuple[int, int]] = []
+        running, prompt_left = self.running, self.prompt_left
         k = 0
         while k < len(running) and room > 0:
             i = running[k]
             want = min(prompt_left[i], room) if prompt_left[i] else 1
-            if paged:
-                need = blocks(computed[i] + want) - blocks(computed[i])
-                while need > cap_blocks - used_blocks and len(running) - 1 > k:
-                    victim = running.pop()  # the most recently admitted request gives its KV back
-                    used_blocks -= blocks(computed[victim])
-                    prompt_left[victim] = n_in[victim] + gen[victim]
-                    computed[victim] = 0
-                    waiting.appendleft(victim)
-                    preemptions += 1
-                if need > cap_blocks - used_blocks:
-                    break
-                used_blocks += need
+            if self.paged and not self.reserve(self.blocks(self.computed[i] + want) - self.blocks(self.computed[i]), keep=k):
+                break
             plan.append((i, want))
             room -= want
             k += 1
-        while waiting and room > 0 and len(running) < max_seqs:
+        self.skipped = k < len(running)
+        waiting = self.waiting
+        while waiting and room > 0 and len(running) < self.max_seqs:
             i = waiting[0]
             want = min(prompt_left[i], room)
-            if paged:
-                need = blocks(want)
-                if need > cap_blocks - used_blocks:
-                    break
-                used_blocks += need
+            if self.paged and not self.reserve(self.blocks(want), keep=len(running)):
+                break
             waiting.popleft()
             running.append(i)
+            self.prefilling += 1
             plan.append((i, want))
             room -= want
-        if not plan:  # nothing schedulable (cannot happen with the fit check above); wait for the next arrival
-            if nxt >= n:
-                raise InputError("simulate: the KV cache cannot hold even one request")
-            t = max(t, arr[nxt])
-            continue
-        decoding = [i for i, w in plan if prompt_left[i] == 0]
-        kv = sum(computed[i] for i in decoding)
-        prefill = sum(w for i, w in plan if prompt_left[i])
-        pairs = sum(w * (computed[i] + w / 2) for i, w in plan if prompt_left[i]) if e0 else 0.0
-        starting = sum(1 for i, w in plan if prompt_left[i] and computed[i] == 0)
-        dt = a0 + b0 * len(decoding) + c0 * kv + d0 * prefill + e0 * pairs + r0 * starting + moe(len(decoding) + prefill)
-        t += dt
-        area += len(running) * dt
+        return plan
+
+    def reserve(self, need: int, *, keep: int) -> bool:
+        """Take `need` KV blocks, preempting the most recently admitted requests beyond the first `keep` + 1 running
+        ones when the cache is full: a victim gives its KV back and re-queues at the front to recompute its prompt
+        and what it had generated. False when even that leaves too few blocks."""
+        running = self.running
+        while need > self.cap_blocks - self.used_blocks and len(running) - 1 > keep:
+            victim = running.pop()
+            self.used_blocks -= self.blocks(self.computed[victim])
+            if self.prompt_left[victim]:
+                self.prefilling -= 1
+            self.prompt_left[victim] = self.n_in[victim] + self.gen[victim]
+            self.computed[victim] = 0
+            self.waiting.appendleft(victim)
+            self.preemptions += 1
+        if need > self.cap_blocks - self.used_blocks:
+            return False
+        self.used_blocks += need
+        return True
+
+    def moe_s(self, tokens: int) -> float:
+        return float(self.step.experts_s(tokens)) if self.step.expert_read_s else 0.0
+
+    def step_s(self, plan: list[tuple[int, int]]) -> float:
+        """The step's duration from its named features (see `StepModel.step_s`)."""
+        computed, prompt_left = self.computed, self.prompt_left
+        decoding = kv = prefill = starting = 0
+        pairs = 0.0
+        for i, w in plan:
+            if prompt_left[i]:
+                prefill += w
+                pairs += w * (computed[i] + w / 2)
+                starting += computed[i] == 0
+            else:
+                decoding += 1
+                kv += computed[i]
+        s = self.step
+        return (s.overhead_s + s.per_seq_s * decoding + s.per_kv_token_s * kv + s.per_prefill_token_s * prefill
+                + s.per_prefill_pair_s * pairs + s.per_request_s * starting + self.moe_s(decoding + prefill))
+
+    def take_step(self, plan: list[tuple[int, int]]) -> None:
+        """Advance the clock by the step and hand out its tokens: a finished prompt gives its first token (or, after a
+        preemption, its next one), a decoding request its next; finished requests leave and free their KV."""
+        dt = self.step_s(plan)
+        t = self.t = self.t + dt
+        self.area += len(self.running) * dt
+        computed, prompt_left, gen, last_tok = self.computed, self.prompt_left, self.gen, self.last_tok
         finished = set()
         for i, w in plan:
             computed[i] += w
@@ -213,33 +299,36 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
                 prompt_left[i] -= w
                 if prompt_left[i]:
                     continue
+                self.prefilling -= 1
                 if gen[i] == 0:
-                    first[i] = t
+                    self.first[i] = t
                 else:  # resumed after preemption: the gap since its last token
-                    slow_gaps.append(t - last_tok[i])
-                gen[i] += 1
+                    self.step_gaps.append(t - last_tok[i])
             else:
-                slow_gaps.append(t - last_tok[i])
-                gen[i] += 1
+                self.step_gaps.append(t - last_tok[i])
+            gen[i] += 1
             last_tok[i] = t
-            if gen[i] >= n_out[i]:
-                finish[i] = t
-                done += 1
+            if gen[i] >= self.n_out[i]:
+                self.finish[i] = t
+                self.done += 1
                 finished.add(i)
-                if paged:
-                    used_blocks -= blocks(computed[i])
+                if self.paged:
+                    self.used_blocks -= self.blocks(computed[i])
         if finished:
-            running = [i for i in running if i not in finished]
+            self.running = [i for i in self.running if i not in finished]
 
-    arr_a = np.asarray(arr)
-    weights = np.repeat(np.asarray(itl_batch, float), [len(v) for v in itl_vals]) if itl_vals else np.empty(0)
-    if slow_gaps:
-        itl_vals.append(np.asarray(slow_gaps))
-        weights = np.concatenate([weights, np.ones(len(slow_gaps))])
-    values = np.concatenate(itl_vals) if itl_vals else np.empty(0)
-    return SimResult(arrivals_s=arr_a, ttft_s=np.asarray(first) - arr_a + sched.ttft_overhead_s,
-                     e2e_s=np.asarray(finish) - arr_a + sched.ttft_overhead_s, itl_values_s=values, itl_weights=weights,
-                     duration_s=t, preemptions=preemptions, mean_running=area / t if t > 0 else 0.0)
+    def result(self) -> SimResult:
+        arr = np.asarray(self.arr)
+        vals, weights = self.stretch_gaps, self.stretch_batch
+        weights = np.repeat(np.asarray(weights, float), [len(v) for v in vals]) if vals else np.empty(0)
+        if self.step_gaps:
+            vals = [*vals, np.asarray(self.step_gaps)]
+            weights = np.concatenate([weights, np.ones(len(self.step_gaps))])
+        t = self.t
+        return SimResult(arrivals_s=arr, ttft_s=np.asarray(self.first) - arr + self.ttft_overhead_s,
+                         e2e_s=np.asarray(self.finish) - arr + self.ttft_overhead_s,
+                         itl_values_s=np.concatenate(vals) if vals else np.empty(0), itl_weights=weights,
+                         duration_s=t, preemptions=self.preemptions, mean_running=self.area / t if t > 0 else 0.0)
 
 
 # --------------------------------------------------------------------------------------------------- arrivals
@@ -284,9 +373,10 @@ def _rate_point(step: StepModel, sched: Scheduler, tokens_in: int, tokens_out: i
     res = simulate(step, sched, arrivals, tokens_in, tokens_out)
     keep = slice(int(warmup * n_requests), None)  # the empty-server start is not steady state
     ttft, e2e = res.ttft_s[keep], res.e2e_s[keep]
-    return RatePoint(rate_per_s=rate, ttft_p95_s=float(np.percentile(ttft, q)), itl_p95_s=res.itl_pct(q) if tokens_out > 1 else 0.0,
+    itl_q, itl_50 = res.itl_pcts(q, 50) if tokens_out > 1 else (0.0, 0.0)
+    return RatePoint(rate_per_s=rate, ttft_p95_s=float(np.percentile(ttft, q)), itl_p95_s=itl_q,
                      e2e_p95_s=float(np.percentile(e2e, q)), ttft_p50_s=float(np.percentile(ttft, 50)),
-                     itl_p50_s=res.itl_pct(50) if tokens_out > 1 else 0.0, mean_running=res.mean_running,
+                     itl_p50_s=itl_50, mean_running=res.mean_running,
                      throughput_per_s=n_requests / res.duration_s, preemptions=res.preemptions)
 
 

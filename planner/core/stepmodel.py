@@ -42,9 +42,9 @@ class StepModel:
     per_request_s: float
     token_budget: int  # tokens one step may hold (vLLM max_num_batched_tokens, llama.cpp n_batch)
     max_seqs: int  # sequences one step may hold (vLLM max_num_seqs, llama.cpp n_seq_max / slots)
-    measured_batch: int  # largest batch, context and prompt measured: the fit's range
-    measured_context: int
-    measured_prompt: int
+    measured_batch: int | None  # largest batch, context and prompt measured: the fit's range (None: a step model derived
+    measured_context: int | None  # from a model card and a GPU efficiency, not fitted at any shape: no range to leave)
+    measured_prompt: int | None
     fit_rms_pct: float  # root-mean-square relative residual of the fit on its own points (not a validation error)
     n_points: int
     # mixture-of-experts: seconds to read every routed expert once, and the share k/E one token routes to; a step of n
@@ -67,11 +67,11 @@ class StepModel:
     def outside_range(self, tokens_in: float, tokens_out: float, batch: float | None = None) -> list[str]:
         """Where a workload asks the model to extrapolate beyond what the profile measured."""
         notes = []
-        if tokens_in > self.measured_prompt:
+        if self.measured_prompt is not None and tokens_in > self.measured_prompt:
             notes.append(f"prompt {tokens_in:,.0f} tokens > longest measured prefill {self.measured_prompt:,}")
-        if tokens_in + tokens_out > self.measured_context:
+        if self.measured_context is not None and tokens_in + tokens_out > self.measured_context:
             notes.append(f"context {tokens_in + tokens_out:,.0f} tokens > deepest measured decode {self.measured_context:,}")
-        if batch is not None and batch > self.measured_batch:
+        if batch is not None and self.measured_batch is not None and batch > self.measured_batch:
             notes.append(f"batch {batch:.3g} > largest measured batch {self.measured_batch}")
         return notes
 

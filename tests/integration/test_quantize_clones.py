@@ -64,5 +64,5 @@ def test_70b_is_refused_before_anything_is_written():
 
 def test_reduced_depth_bounds():
     assert TINY_DENSE.with_layers(1).n_layers == 1
-    with pytest.raises(InputError, match="--layers: must be between 1 and 2"):
+    with pytest.raises(InputError, match="n_layers: must be between 1 and 2"):
         TINY_DENSE.with_layers(5)

@@ -12,6 +12,7 @@ import sys
 import warnings
 from functools import cache
 
+from planner.app.cli.flags import cli_message
 from planner.core.errors import PlannerError, PlannerWarning, Terminated
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_UNTRUSTWORTHY, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 3, 130, 143
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             return _stopped(signal.SIGTERM in _received)
         return rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
     except PlannerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {cli_message(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:  # before typer runs (imports) or outside its handling
         return _stopped(isinstance(exc, Terminated) or signal.SIGTERM in _received)

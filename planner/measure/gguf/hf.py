@@ -67,6 +67,10 @@ def hf_provenance(folder: str | Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+# the input embedding's tensor in transformers' checkpoints (Llama/Mistral/Qwen, GPT-2, BLOOM, Meta's original)
+EMBEDDING_NAMES = ("embed_tokens.weight", "wte.weight", "word_embeddings.weight", "tok_embeddings.weight")
+
+
 def hf_model_info(folder: str | Path) -> ModelInfo:
     """Architecture from config.json, parameters and bytes from the safetensors headers (no tensor is read); what
     `hf_folder` recorded (the GGUF it came from) as provenance. Unknown stays None."""
@@ -75,7 +79,7 @@ def hf_model_info(folder: str | Path) -> ModelInfo:
     cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
     cfg = cfg.get("text_config", cfg)  # multimodal configs nest the language model
     heads = cfg.get("num_attention_heads")
-    n_params = n_bytes = 0
+    n_params = n_bytes = embed_bytes = expert_bytes = 0
     types: dict[str, list[int]] = {}
     for shard in sorted(folder.glob("*.safetensors")):
         with open(shard, "rb") as fh:  # header: 8-byte length, then JSON of name → dtype, shape, offsets
@@ -87,6 +91,10 @@ def hf_model_info(folder: str | Path) -> ModelInfo:
             size = t["data_offsets"][1] - t["data_offsets"][0]
             n_params += count
             n_bytes += size
+            if name.endswith(EMBEDDING_NAMES):
+                embed_bytes += size
+            if ".experts." in name:  # Mixtral's block_sparse_moe.experts.N.*, Qwen-MoE's mlp.experts.N.*
+                expert_bytes += size
             entry = types.setdefault(t["dtype"], [0, 0, 0])
             entry[0] += 1
             entry[1] += count
@@ -98,7 +106,8 @@ def hf_model_info(folder: str | Path) -> ModelInfo:
         quant_label=(made or {}).get("dtype") or cfg.get("torch_dtype") or cfg.get("dtype"), n_params=n_params or None,
         tensor_bytes=n_bytes or None, bits_per_weight=8 * n_bytes / n_params if n_params else None,
         tensor_types=[TensorTypeShare(ggml_type=k, n_tensors=v[0], n_params=v[1], n_bytes=v[2]) for k, v in sorted(types.items())],
-        lookup_only_bytes=0 if cfg.get("tie_word_embeddings") else None,
+        lookup_only_bytes=0 if cfg.get("tie_word_embeddings") else (embed_bytes or None),  # untied: the input table is lookup only
+        expert_tensor_bytes=(expert_bytes or None) if (cfg.get("num_local_experts") or cfg.get("num_experts") or 1) > 1 else 0,
         n_layers=cfg.get("num_hidden_layers"), d_model=cfg.get("hidden_size"), n_heads=heads,
         n_kv_heads=cfg.get("num_key_value_heads", heads), head_dim=cfg.get("head_dim") or (cfg["hidden_size"] // heads if heads and cfg.get("hidden_size") else None),
         ffn_dim=cfg.get("intermediate_size"), vocab_size=cfg.get("vocab_size"), context_length=cfg.get("max_position_embeddings"),

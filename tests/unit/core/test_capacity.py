@@ -1,10 +1,14 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from planner.core.capacity import capacity_at_slo, engine_capacity, serving_shape_mismatch
 from planner.core.errors import InputError
+from planner.formats.profiles import load_profile
 from tests.factories import make_profile
+from tests.unit.conftest import REF
 
 
 def test_one_slot_engine_capacity_is_below_its_service_rate_and_meets_the_slo():
@@ -50,7 +54,7 @@ def test_ci_bounds_bracket_the_estimate():
 
 
 def test_bad_workload_rejected():
-    with pytest.raises(InputError, match="tokens-out"):
+    with pytest.raises(InputError, match="^tokens_in/tokens_out: "):
         engine_capacity(make_profile(), 10, 0)
     with pytest.raises(InputError, match="slo"):
         capacity_at_slo(pd.DataFrame({"concurrency": [1], "requests_per_s": [1.0], "ttft_s": [1.0], "itl_p95_s": [0.1]}), 0, 1)
@@ -79,3 +83,15 @@ def test_engine_comparison_ranks_by_goodput_at_the_slo():
     assert table["engine"].tolist() == ["llama-server", "llama_cpp.server"]
     assert table["requests_per_s_at_slo"].tolist() == [5.0, 1.2]  # the queued server's 1.3 at c=4 misses the TTFT SLO
     assert table["max_requests_per_s"].tolist() == [5.0, 1.3]
+
+
+def test_a_vllm_profile_without_its_scheduler_limits_is_refused_not_defaulted(tmp_path):
+    from planner.core.capacity import scheduler_for
+    from planner.core.errors import MeasurementError
+    raw = json.loads(next((REF / "vllm-cpu").glob("*.json")).read_text())
+    for key in ("max_num_seqs", "block_size"):
+        raw["settings"]["extra"].pop(key)
+    path = tmp_path / "v.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(MeasurementError, match="vLLM's max_num_seqs, block_size not recorded"):
+        scheduler_for(load_profile(path))

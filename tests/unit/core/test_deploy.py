@@ -1,11 +1,10 @@
-"""Multi-GPU deployments: hand-computed memory and communication, the efficiency's limits, the fleet ranking."""
+"""Multi-GPU deployments: hand-computed memory and communication, the efficiency's limits (the fleet ranking built on
+them is in test_fleet.py)."""
 from __future__ import annotations
 
 import glob
-import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from planner.core.cards import ModelCard
@@ -22,23 +21,11 @@ from planner.core.deploy import (
     vllm_command,
 )
 from planner.core.errors import FitError, InputError
-from planner.core.fleet import rank_fleet
-from planner.core.plan import Workload
-from planner.core.rows import InstanceRow, Provenance
 from planner.core.units import GIB
 from planner.formats.profiles import load_profile
+from tests.unit.core.conftest import BIG, CARD, NVLINK
 
 ROOT = Path(__file__).resolve().parents[3]
-# an 8 B-parameter GQA model with round numbers (Llama-3-8B-like shape)
-CARD = ModelCard("test-8b", n_layers=32, d_model=4096, n_heads=32, n_kv_heads=8, ffn_dim=14336, vocab_size=128256, head_dim=128,
-                 params_b=8.0, active_params_b=8.0, context_length=8192)
-BIG = ModelCard("test-70b", n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, ffn_dim=28672, vocab_size=128256, head_dim=128,
-                params_b=70.0, active_params_b=70.0, context_length=131072)
-NVLINK = Device("H100-like", memory_gib=80, bandwidth_gb_s=3350, tflops=989.5, interconnect="NVLink 4", interconnect_gb_s=900,
-                allreduce_latency_s=9.5e-6, allreduce_latency_8gpu_s=10.1e-6)
-EFF = GpuEfficiency(bandwidth_eff=0.6, flops_eff=0.3, decode_flops_eff=0.3, attention_flops_eff=0.1, per_layer_s=20e-6, per_seq_s=50e-6,
-                    per_token_s=10e-6, per_request_s=1e-3, source="test")
-PROV = Provenance("instances", "x", "test", "2026-11-26")
 
 
 def test_memory_plan_by_hand_tp2():
@@ -119,34 +106,6 @@ def test_efficiency_fit_needs_three_sizes_and_reports_held_out_error():
     assert eff.n_checks > 100 and eff.median_abs_error_pct is not None and eff.max_abs_error_pct >= eff.median_abs_error_pct
     with pytest.raises(FitError, match="100 %"):  # a datasheet bandwidth far below what was measured is caught
         fit_gpu_efficiency(profiles, 300e9, 989.5e12, device="H100 with a wrong row")
-
-
-def _instances(*counts: int, usd_per_gpu_hour: float = 4.0) -> list[tuple[InstanceRow, Device]]:
-    return [(InstanceRow(f"x{n}", "test", "r", "H100-like", n, 8 * n, 80.0 * n, usd_per_gpu_hour * n, None, None, PROV), NVLINK) for n in counts]
-
-
-def test_fleet_never_ranks_what_does_not_fit_and_splits_big_instances():
-    w = Workload(tokens_in=1000, tokens_out=300, ttft_slo_s=2, itl_slo_s=0.1, requests_per_month=5e6)
-    result = rank_fleet(BIG, _instances(1, 2, 8), EFF, w, top=100)
-    ranked = result.ranked
-    assert not ranked.empty and (ranked["tp"] * ranked["pp"] >= 2).all()  # 140 GB of bf16 weights never on one GPU
-    assert not ((result.infeasible["tp"] == 1) & (result.infeasible["pp"] == 1)).empty
-    assert set(result.infeasible.loc[(result.infeasible["tp"] == 1) & (result.infeasible["pp"] == 1), "instance"]) >= {"x1", "x2", "x8"}
-    eight = ranked[ranked["instance"] == "x8"]
-    assert (eight["engines"] * eight["tp"] * eight["pp"] == 8).all()  # all 8 GPUs serve
-    np.testing.assert_allclose(eight["instance_requests_per_s"], eight["engines"] * eight["engine_requests_per_s"])
-    assert ranked["usd_per_month"].is_monotonic_increasing
-    best = ranked.iloc[0]
-    assert math.isclose(best["usd_per_month"], best["instances"] * best["usd_per_hour"] * 730)
-
-
-def test_branch_and_bound_finds_the_same_top_as_brute_force():
-    w = Workload(tokens_in=1000, tokens_out=200, ttft_slo_s=2, itl_slo_s=0.05, requests_per_month=2e7)
-    inst = _instances(1, 2, 4, 8)
-    brute = rank_fleet(CARD, inst, EFF, w, precisions=("bf16", "fp8"), top=10_000)
-    quick = rank_fleet(CARD, inst, EFF, w, precisions=("bf16", "fp8"), top=3)
-    assert quick.n_engines_simulated <= brute.n_engines_simulated
-    np.testing.assert_allclose(quick.ranked["usd_per_month"], brute.ranked["usd_per_month"].head(3))
 
 
 def test_vllm_command():

@@ -1,30 +1,23 @@
-"""One plan evaluation: `plan()`, the uncertainty interval and the hybrid split agree, on hand-computed numbers."""
+"""planner/core/plan.py: `plan()` and `evaluate()` on hand-computed numbers, and issue 13's example plan re-run.
+(That the uncertainty interval and the hybrid split use the same evaluation is checked in test_uncertainty.py and
+test_hybrid.py.)"""
 import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from planner.core import cost as cm
+from planner.core.cost import replicas_needed
 from planner.core.errors import MeasurementError
-from planner.core.hybrid import hybrid_costs
 from planner.core.plan import PriceChoice, Workload, evaluate, plan
-from planner.core.rows import Provenance
-from planner.core.uncertainty import Ranges, plan_interval
-from tests.factories import make_profile, make_serving_profile
-
-
-def measured(rps: float = 0.4):
-    prof = make_serving_profile({1: rps})
-    for level in prof.serving:
-        level.prompt_tokens_mean, level.output_tokens_mean = 500.0, 100.0
-    return prof
-
-PROV = Provenance("test", "row", "hand-made for the test", "2026-01-01")
-# $1/h replica; API $1 / $40 per M input / output tokens, cached input $0.10 per M
-PRICES = PriceChoice(replica_usd_per_hour=1.0, replica_label="r", replica_provenance=PROV, api_usd_per_input_token=1e-6,
-                     api_usd_per_output_token=40e-6, api_usd_per_cached_input_token=1e-7, api_label="api", api_provenance=PROV)
-# a serving profile that measured 0.4 req/s at this shape with p95 TTFT 0.1 s and ITL 20 ms: capacity 0.4 req/s at a loose SLO
-WORKLOAD = Workload(tokens_in=500, tokens_out=100, requests_per_month=1e6, cached_fraction=0.8, min_replicas=3, peak_to_avg=1,
-                    max_utilisation=1, ttft_slo_s=10, itl_slo_s=10)
+from planner.core.projection import project_profile
+from planner.formats.catalog import record
+from planner.formats.profiles import load_profile
+from tests.conftest import REPO
+from tests.factories import make_profile
+from tests.unit.core.conftest import PRICES, PROV, WORKLOAD, measured
 
 
 def test_plan_hand_computed_with_cache_and_minimum_replicas():
@@ -40,33 +33,12 @@ def test_plan_hand_computed_with_cache_and_minimum_replicas():
     assert r.break_even_always == pytest.approx(r.break_even_first)
 
 
-def test_interval_brackets_the_point_estimate_for_cache_and_minimum_replicas():
-    """The interval's corners use the same evaluation as plan(): at point ranges they equal it exactly."""
-    prof = measured()
-    r = plan(prof, PRICES, WORKLOAD)
-    box = plan_interval(prof, WORKLOAD, Ranges.from_prices(PRICES)).set_index("quantity")
-    assert box.loc["api_usd_per_month", "low"] == pytest.approx(4140.0) == box.loc["api_usd_per_month", "high"]
-    assert box.loc["selfhost_usd_per_month", "low"] == pytest.approx(r.at_target.selfhost_usd_per_month)
-    assert box.loc["break_even", "low"] == pytest.approx(r.break_even_first) == box.loc["break_even", "high"]
-    wide = plan_interval(prof, WORKLOAD, Ranges.from_prices(PRICES, replica_usd_per_hour=(0.5, 2.0))).set_index("quantity")
-    assert wide.loc["selfhost_usd_per_month", "low"] == pytest.approx(1095.0)
-    assert wide.loc["selfhost_usd_per_month", "high"] == pytest.approx(4380.0)
-    assert wide.loc["break_even", "low"] <= r.break_even_first <= wide.loc["break_even", "high"]
-
-
 def test_infeasible_capacity_is_nan_never_a_huge_number():
     e = evaluate([1e6, 1e7], capacity_rps=np.array([[0.0], [1.0]]), replica_usd_per_month=730.0, api_usd_per_request=1e-3)
     assert np.isnan(e.selfhost_usd_per_month[0]).all() and np.isnan(e.break_even_first[0]).all()
     assert e.selfhost_usd_per_month[1].tolist() == [730.0, 730.0 * math.ceil(1e7 / 2_628_000)]
     with pytest.raises(MeasurementError, match="capacity_rps"):
         evaluate(1e6, capacity_rps=-1.0, replica_usd_per_month=730.0, api_usd_per_request=1e-3)
-
-
-def test_hybrid_uses_the_same_evaluation():
-    f = hybrid_costs([1e6], [1.0], capacity_rps=0.4, replica_usd_per_month=730.0, selfhost_api_equivalent_usd_per_request=4.14e-3,
-                     frontier_usd_per_request=0.01, min_replicas=3)
-    assert f["selfhost_usd_per_month"].iloc[0] == pytest.approx(2190.0)
-    assert f["all_api_usd_per_month"].iloc[0] == pytest.approx(4140.0)
 
 
 def test_an_unmeetable_slo_says_what_would_be_met():
@@ -83,7 +55,7 @@ def test_batch_prices_and_the_providers_minimum_cacheable_prefix():
     from planner.core.rows import ApiPriceRow, CacheRuleRow
     api = ApiPriceRow("m", "openai", "chat", 2.0, 8.0, 0.5, None, 1.0, 4.0, None, PROV)
     assert api.per_token(batch=True) == {"usd_per_input_token": 1e-6, "usd_per_output_token": 4e-6, "usd_per_cached_input_token": None}
-    with pytest.raises(InputError, match="--batch: api_prices row 'x' has no batch price"):
+    with pytest.raises(InputError, match="batch: api_prices row 'x' has no batch price"):
         replace(api, model="x", batch_input_usd_per_mtok=None).per_token(batch=True)
     rule = CacheRuleRow("openai", 1024, 1.0, "5-10 min", PROV)
     prices = replace(PRICES, api_usd_per_input_token=2e-6, api_usd_per_output_token=8e-6, api_usd_per_cached_input_token=0.5e-6, cache_rule=rule)
@@ -96,3 +68,50 @@ def test_batch_prices_and_the_providers_minimum_cacheable_prefix():
     assert prices.cache_warnings(long) == []
     premium = replace(prices, cache_rule=CacheRuleRow("anthropic", 1024, 1.25, "5 min", PROV))
     assert "1.25× the input price" in premium.cache_warnings(long)[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(cap=st.floats(0.01, 50), hourly=st.floats(0.01, 100), n_in=st.floats(0, 10_000), n_out=st.floats(1, 4000),
+       p=st.floats(1e-8, 1e-4))
+def test_costs_positive_finite_and_per_request_falls_within_a_step(cap, hourly, n_in, n_out, p):
+    e = evaluate(np.geomspace(1e3, 1e9, 200), capacity_rps=cap, replica_usd_per_month=cm.replica_monthly_usd(hourly),
+                 api_usd_per_request=cm.api_cost_per_request(n_in, n_out, p, p))
+    table = e.frame().drop(columns=["break_even_first", "break_even_always"])  # NaN there means "never", by design
+    for key, values in table.items():
+        assert np.all(np.isfinite(values)), key
+    assert np.all(table["selfhost_usd_per_request"] > 0) and np.all(table["api_usd_per_request"] > 0)
+    same_step = np.diff(table["replicas"]) == 0
+    assert np.all(np.diff(table["selfhost_usd_per_request"])[same_step] <= 0)
+    assert np.all(np.diff(table["selfhost_usd_per_month"]) >= 0)
+
+
+# Issue 13's example plan, re-run: the committed H100 profile of the Mistral-7B clone (Q4_K_M) projected to an A10,
+# priced as g5.xlarge against gpt-4o, 512 → 128 tokens, TTFT ≤ 2 s, ITL ≤ 0.2 s, peak ÷ average 2, utilisation 0.8.
+@pytest.fixture(scope="module")
+def example():
+    h100 = load_profile(next((REPO / "profiles/reference/h100").glob("Mistral-7B-v0.1-L32*.json")))
+    a10 = project_profile(h100, record("hardware", "NVIDIA H100 SXM 80GB"), record("hardware", "NVIDIA A10"))
+    w = Workload(tokens_in=512, tokens_out=128, ttft_slo_s=2.0, itl_slo_s=0.2, peak_to_avg=2.0, max_utilisation=0.8, requests_per_month=5e6)
+    return plan(a10, PriceChoice.from_rows(record("instances", "g5.xlarge"), record("api_prices", "gpt-4o")), w)
+
+
+def test_the_chosen_concurrency_fits_in_the_a10s_memory(example):
+    assert example.kv_bytes_per_token == 2 * 32 * 8 * 128 * 2  # 131,072 bytes: GQA, 8 KV heads, fp16
+    assert example.max_concurrency_by_memory is not None and example.concurrency <= example.max_concurrency_by_memory
+    assert any("KV cache" in n and "A10 VRAM" in n for n in example.capacity_notes)
+
+
+def test_latency_at_the_capacity_includes_queueing_and_prefill_stalls(example):
+    level, alone = example.at_level, example.capacity.iloc[0]
+    assert level.ttft_s <= 2.0 and level.itl_p95_s <= 0.2
+    assert level.ttft_s > alone.ttft_s  # TTFT p95 at the planned load waits behind other requests
+    assert level.itl_p95_s > level.itl_p50_s  # the slow gaps are the steps that carry someone else's prompt
+
+
+def test_always_cheaper_matches_a_brute_force_scan(example):
+    v = np.geomspace(1e3, 1e9, 2_000_001)
+    w = example.workload
+    selfhost = replicas_needed(v, example.capacity_rps, w.peak_to_avg, w.max_utilisation, w.min_replicas) * example.replica_usd_per_month
+    loses = v[selfhost > example.api_usd_per_request * v]
+    assert np.isfinite(example.break_even_always)
+    assert loses.max() == pytest.approx(example.break_even_always, rel=1e-5)  # the last volume where self-hosting loses

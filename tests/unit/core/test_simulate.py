@@ -1,12 +1,13 @@
-"""The continuous-batching simulator and the step model against cases computable by hand."""
+"""The continuous-batching simulator against cases computable by hand (the step model it runs on is in
+test_stepmodel.py)."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from planner.core.errors import InputError
-from planner.core.records import ConcurrencyPoint, DecodePoint, PrefillPoint
-from planner.core.simulate import Scheduler, capacity_at_slo_sim, poisson_arrivals, simulate
-from planner.core.stepmodel import StepModel, fit_step_model
-from tests.factories import flat, make_profile
+from planner.core.simulate import Scheduler, _Server, capacity_at_slo_sim, poisson_arrivals, simulate
+from planner.core.stepmodel import StepModel
 
 
 def steps(overhead=0.0, per_seq=0.0, per_kv=0.0, per_prefill=0.0, per_pair=0.0, per_request=0.0) -> StepModel:
@@ -72,23 +73,6 @@ def test_capacity_search_is_deterministic_monotone_and_says_infeasible():
     assert never.requests_per_s == 0 and never.at is None and never.alone.ttft_p95_s == pytest.approx(0.02 + 512 * 3e-4)
 
 
-def test_step_model_recovers_known_coefficients():
-    a, b, c, d, e, r = 0.004, 0.002, 2e-6, 5e-4, 1e-7, 0.01  # s, s/seq, s/KV token, s/prompt token, s/attention pair, s/request
-    prof = make_profile()
-    prof.settings.concurrency_gen_tokens, prof.engine.n_batch = 32, 4096  # typed fields (profile schema v3), not `extra`
-    prof.decode = [DecodePoint(context_depth=depth, gen_tokens=64, tok_s=flat(1 / (a + b + c * (depth + 32)))) for depth in (0, 1024, 4096)]
-    prof.prefill = [PrefillPoint(prompt_tokens=n, tok_s=flat(n / (a + d * n + e * n * n / 2 + r))) for n in (128, 512, 2048)]
-    prof.concurrency_sweep = [ConcurrencyPoint(
-        concurrency=k, context_depth=128, aggregate_decode_tok_s=flat(k / (a + b * k + c * k * 144)), per_stream_decode_tok_s=flat(1.0),
-        step_latency_ms=flat(1.0, "ms"), prefill_ms=flat(1000 * (a + d * 128 * k + e * k * 128 ** 2 / 2 + r * k), "ms")) for k in (1, 4, 16)]
-    m = fit_step_model(prof)
-    assert (m.overhead_s, m.per_seq_s, m.per_kv_token_s, m.per_prefill_token_s, m.per_prefill_pair_s, m.per_request_s) == pytest.approx(
-        (a, b, c, d, e, r), rel=1e-6)
-    assert m.fit_rms_pct < 1e-6 and m.measured_batch == 16 and m.measured_prompt == 2048
-    assert m.outside_range(4096, 128) == ["prompt 4,096 tokens > longest measured prefill 2,048",
-                                          "context 4,224 tokens > deepest measured decode 4,160"]
-
-
 def test_a_short_load_test_can_pass_above_saturation_but_a_plan_never_counts_it():
     from planner.core.simulate import saturation_rate
     sm = steps(overhead=0.02, per_seq=5e-4, per_prefill=3e-4)
@@ -97,3 +81,35 @@ def test_a_short_load_test_can_pass_above_saturation_but_a_plan_never_counts_it(
     plan = capacity_at_slo_sim(sm, sched, 256, 256, 30.0, 1.0)
     short = capacity_at_slo_sim(sm, sched, 256, 256, 30.0, 1.0, n_requests=20, warmup=0.0, sustained=False)
     assert plan.requests_per_s <= sat < short.requests_per_s
+
+
+def _gaps(res) -> np.ndarray:
+    """Every inter-token gap, once per request that saw it, sorted."""
+    return np.sort(np.repeat(res.itl_values_s, res.itl_weights.astype(int)))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31), kind=st.sampled_from(["vllm", "slots"]), kv=st.sampled_from([None, 100, 300, 3000]),
+       block=st.sampled_from([1, 16]), budget=st.sampled_from([32, 512]), max_seqs=st.integers(1, 12))
+def test_the_decode_jump_equals_stepping_one_token_at_a_time(seed, kind, kv, block, budget, max_seqs):
+    # brute force: the same run with the vectorised stretch of pure decoding turned off, every step taken one by one
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    arrivals = np.sort(rng.uniform(0, rng.choice([0.1, 2.0]), n))
+    tin, tout = rng.integers(1, 60, n), rng.integers(1, 30, n)
+    sm = steps(overhead=1e-3, per_seq=2e-4, per_kv=3e-6, per_prefill=5e-5, per_pair=1e-8, per_request=2e-4)
+    sched = Scheduler(kind=kind, max_seqs=max_seqs, token_budget=budget, kv_capacity_tokens=kv, block_size=block)
+    fast = simulate(sm, sched, arrivals, tin, tout)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_Server, "decode_stretch", lambda self: False)
+        slow = simulate(sm, sched, arrivals, tin, tout)
+    assert fast.preemptions == slow.preemptions
+    assert fast.ttft_s == pytest.approx(slow.ttft_s, rel=1e-9) and fast.e2e_s == pytest.approx(slow.e2e_s, rel=1e-9)
+    assert _gaps(fast) == pytest.approx(_gaps(slow), rel=1e-9)
+    assert fast.duration_s == pytest.approx(slow.duration_s, rel=1e-9) and fast.mean_running == pytest.approx(slow.mean_running, rel=1e-9)
+
+
+def test_several_percentiles_from_one_sort_equal_one_at_a_time():
+    res = simulate(steps(overhead=0.01, per_prefill=1e-3), Scheduler(kind="vllm", max_seqs=8), poisson_arrivals(20.0, 300, seed=1), 50, 20)
+    assert res.itl_pcts(50, 95, 99) == [res.itl_pct(50), res.itl_pct(95), res.itl_pct(99)]
+    assert res.itl_pct(50) < res.itl_pct(99)

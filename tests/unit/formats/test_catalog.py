@@ -1,10 +1,16 @@
+"""planner/formats/catalog.py: the shipped catalogs validate; bad rows, damaged and hostile files (LiteLLM JSON, fuzzed
+catalog cells) give one DataError naming the file, the row and the field (those marked `fault` are of the fault suite)."""
 import json
+import os
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.core.errors import DataError, InputError
 from planner.formats.catalog import SCHEMAS, litellm_json_to_frame, load_catalog, lookup, validate_catalog
+from tests.conftest import REPO
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
@@ -71,3 +77,48 @@ def test_user_litellm_json(tmp_path):
 def test_lookup_suggests_names():
     with pytest.raises(InputError, match="no row named 'mx'"):
         lookup(_prices(), "api_prices", "mx")
+
+
+@pytest.mark.fault
+def test_a_litellm_file_with_a_bad_price_names_file_model_and_field(tmp_path):
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps({"good": {"mode": "chat", "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6},
+                                "bad": {"mode": "chat", "input_cost_per_token": "free", "output_cost_per_token": 2e-6}}))
+    with pytest.raises(DataError, match="prices.json: model 'bad' field 'input_cost_per_token' is not a price"):
+        litellm_json_to_frame(path)
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("damage,needle", [("latin1", "not UTF-8"), ("deep", "nested too deeply"), ("list", "object of model")])
+def test_a_damaged_litellm_price_file_is_one_line(damage, needle, tmp_path):
+    from planner.formats.catalog import litellm_json_to_frame
+    path = tmp_path / "prices.json"
+    path.write_bytes({"latin1": b'{"caf\xe9": {}}', "deep": b"[" * 100_000 + b"]" * 100_000, "list": b"[]"}[damage])
+    with pytest.raises(DataError, match=needle):
+        litellm_json_to_frame(path)
+
+
+_CELL = st.one_of(st.just(""), st.just("nan"), st.just("inf"), st.just("-1"), st.just("0"), st.just("1e400"), st.just("12.5"),
+                  st.just("abc"), st.just("2026-13-45"), st.just("2099-01-01"), st.text(max_size=6))
+
+
+@pytest.mark.fault
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(sorted(SCHEMAS)), column=st.integers(0, 40), cell=_CELL)
+def test_fuzz_catalog_rows_give_a_frame_or_one_data_error_naming_the_row(kind, column, cell):
+    """One cell of a real catalog row replaced by something hostile: the loader either accepts a frame whose numbers are
+    finite and non-negative, or raises DataError naming the file, row 2 and the field — never another exception."""
+    import pandas as pd
+    df = pd.read_csv(REPO / "data" / f"{kind}.csv", dtype={"as_of": str}).head(1).astype(object)
+    col = df.columns[column % len(df.columns)]
+    df.loc[0, col] = cell
+    try:
+        out = validate_catalog(df, kind, f"{kind}.csv")
+    except DataError as exc:
+        assert f"{kind}.csv: row 2" in str(exc) or f"{kind}.csv: " in str(exc)
+        return
+    schema = SCHEMAS[kind]
+    for c in schema["numeric"] + [c for c in schema.get("optional_numeric", []) if c in out.columns]:
+        value = out[c].iloc[0]
+        assert pd.isna(value) or (0 <= float(value) < float("inf")), (c, value)
+    assert os.environ.get("LLM_PLANNER_DATA") is None

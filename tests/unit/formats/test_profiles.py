@@ -1,16 +1,20 @@
 """Profile files: two kinds (engine, serving); version 3 types the engine's scheduler limits; version 1 and 2 files still
-read (migrated); unknown is None, not 0."""
+read (migrated); unknown is None, not 0. Unphysical values are refused on read and never written, and random mutations
+of a profile give one DataError or a profile that plans (those marked `fault` are of the fault suite)."""
 import json
+import math
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from planner.core.errors import DataError
+from planner.core.errors import DataError, MeasurementError, PlannerError
+from planner.core.plan import PriceChoice, Workload, plan
 from planner.core.records import SCHEMA_VERSION, EngineProfile, ServingProfile
+from planner.core.rows import Provenance
 from planner.formats.profiles import load_profile, save_profile
-from tests.conftest import REPO
 from tests.factories import make_profile, make_serving_profile
-
-REF = REPO / "profiles" / "reference"
+from tests.unit.conftest import REF
 
 
 def test_committed_version_1_files_read_as_their_kind():
@@ -70,13 +74,71 @@ def test_version_2_files_read_with_typed_scheduler_limits():
     assert ll.settings.concurrency_gen_tokens == raw["settings"]["extra"]["concurrency_gen_tokens"]
 
 
-def test_a_vllm_profile_without_its_scheduler_limits_is_refused_not_defaulted(tmp_path):
-    from planner.core.capacity import scheduler_for
-    from planner.core.errors import MeasurementError
-    raw = json.loads(next((REF / "vllm-cpu").glob("*.json")).read_text())
-    for key in ("max_num_seqs", "block_size"):
-        raw["settings"]["extra"].pop(key)
-    path = tmp_path / "v.json"
+@pytest.mark.fault
+@pytest.mark.parametrize("value,why", [(-5.0, "cannot be negative"), (1e308, "beyond any hardware"), (0.0, "measures nothing")])
+def test_unphysical_measurements_are_refused_on_read(value, why, tmp_path):
+    raw = json.loads(save_profile(make_profile(), tmp_path / "ok.json").read_text())
+    raw["decode"][0]["tok_s"]["mean"] = value
+    (tmp_path / "bad.json").write_text(json.dumps(raw))
+    with pytest.raises(DataError, match=why):
+        load_profile(tmp_path / "bad.json")
+
+
+@pytest.mark.fault
+def test_infinity_in_a_profile_is_refused_and_never_written(tmp_path):
+    text = save_profile(make_profile(), tmp_path / "ok.json").read_text().replace('"mean": 50.0', '"mean": Infinity', 1)
+    (tmp_path / "inf.json").write_text(text)
+    with pytest.raises(DataError):
+        load_profile(tmp_path / "inf.json")
+    profile = make_profile()
+    profile.decode[0].tok_s.mean = -1.0  # assignment skips validation: the writer must catch it
+    with pytest.raises(MeasurementError, match="refusing to write"):
+        save_profile(profile, tmp_path / "never.json")
+    assert not (tmp_path / "never.json").exists()
+
+
+def _leaves(obj, path=()):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path
+
+
+BASE = json.loads(make_profile(concurrency={1: 50.0, 4: 150.0}).model_dump_json())
+LEAVES = list(_leaves(BASE))
+PROV = Provenance("test", "row", "test", "2026-01-01")
+PRICES = PriceChoice(1.0, "r", PROV, 1e-6, 4e-6, None, "api", PROV)
+
+
+@pytest.mark.fault
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(LEAVES),
+       value=st.one_of(st.none(), st.booleans(), st.text(max_size=5), st.integers(-10**6, 10**6),
+                       st.floats(allow_nan=False, allow_infinity=False), st.sampled_from([0, -1, 1e308, -1e308])),
+       drop=st.booleans())
+def test_fuzz_profile_mutations_give_one_error_or_a_valid_plan(where, value, drop, tmp_path_factory):
+    raw = json.loads(json.dumps(BASE))
+    node = raw
+    for key in where[:-1]:
+        node = node[key]
+    if drop and isinstance(node, dict):
+        del node[where[-1]]
+    else:
+        node[where[-1]] = value
+    path = tmp_path_factory.mktemp("fuzz") / "p.json"
     path.write_text(json.dumps(raw))
-    with pytest.raises(MeasurementError, match="vLLM's max_num_seqs, block_size not recorded"):
-        scheduler_for(load_profile(path))
+    try:
+        profile = load_profile(path)
+    except DataError:
+        return  # one line, naming the file and the field
+    try:
+        r = plan(profile, PRICES, Workload(tokens_in=64, tokens_out=8, ttft_slo_s=60, itl_slo_s=10))
+    except PlannerError:
+        return
+    assert r.capacity_rps > 0 and math.isfinite(r.capacity_rps)
+    assert math.isfinite(r.at_target.selfhost_usd_per_month) and r.at_target.selfhost_usd_per_month > 0
+    assert load_profile(save_profile(profile, path)).model == profile.model  # what the tool writes, it reads back

@@ -20,8 +20,8 @@ from planner.formats.inputs import api_usd_per_request, priced_memory, resolve, 
 from planner.formats.profiles import load_profile
 from planner.present.dashboard import PlanDashboard
 from tests.conftest import REPO
+from tests.unit.conftest import SMOL
 
-SMOL = next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__*.json"))
 VLLM = next((REPO / "profiles/reference/vllm-cpu").glob("*.json"))
 H100_MISTRAL = next((REPO / "profiles/reference/h100").glob("Mistral-7B-v0.1-L32*.json"))
 W = Workload(requests_per_month=3e6, tokens_in=128, tokens_out=16, ttft_slo_s=5.0, itl_slo_s=0.5, cached_fraction=0.5)

@@ -1,29 +1,42 @@
-"""The derived-file cache deletes only what llm-planner made: canary files of the user's, beside and inside the cache,
-survive every `cache --clear`; the llama.cpp tools build lives apart and survives too."""
+"""planner/app/cli/measure.py: `profile`, `clone`, `cache` and `hardware` refuse bad paths and values in one line (the
+measuring itself runs in tests/integration); `cache --clear` deletes only what llm-planner made — canary files of the
+user's, beside and inside the cache, survive it, and so does the llama.cpp tools build (the cache's own rules are in
+tests/unit/measure/gguf/test_cache.py)."""
 from __future__ import annotations
-
-import threading
 
 import pytest
 
 from planner.app.cli import main
-from planner.measure.gguf.cache import MARKER, cache_dir, clear_cache, kind_dir, tools_dir
+from planner.measure.gguf.cache import MARKER, cache_dir, tools_dir
+from tests.unit.app.cli.conftest import run
+from tests.unit.conftest import _derived
 
 pytestmark = pytest.mark.fault
 
-LADDER = "SmolLM2.0123456789abcdef.Q8_0.gguf"
-CLONE = "Mistral-7B-v0-1-L8.clone.Q4_K_M.gguf"
-HF = "SmolLM2.0123456789abcdef.bfloat16"
+
+def test_model_paths_say_what_is_wrong(tmp_path, capsys):
+    code, line = run(capsys, "profile", str(tmp_path))
+    assert code == 2 and "is a directory, not a file" in line
+    not_gguf = tmp_path / "notes.gguf"
+    not_gguf.write_text("hello")
+    code, line = run(capsys, "profile", str(not_gguf), "--quant-ladder")
+    assert code == 2 and "not a readable GGUF file" in line
+    from planner.measure.gguf.embedded import embedded_model_path
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(embedded_model_path().read_bytes()[: 20 << 20])
+    code, line = run(capsys, "profile", str(cut))
+    assert code == 2 and ("truncated" in line or "damaged" in line)
+    code, line = run(capsys, "profile", "--prompts", "100000", "--quick")
+    assert code == 2 and "beyond the 8,192-token context" in line
 
 
-def _derived(cache) -> dict[str, object]:
-    """One entry of each kind, made where and as the tool makes them."""
-    (kind_dir("ladder") / LADDER).write_bytes(b"x" * 2048)
-    (kind_dir("clones") / CLONE).write_bytes(b"y" * 1024)
-    hf = kind_dir("hf") / HF
-    hf.mkdir()
-    (hf / "model.safetensors").write_bytes(b"z" * 512)
-    return {"ladder": cache / "ladder" / LADDER, "clones": cache / "clones" / CLONE, "hf": hf}
+def test_help_shows_flags_without_values_and_cache_says_when_empty(capsys, tmp_path, monkeypatch):
+    assert main(["profile", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "<bool>" not in out and "--quick " in out
+    monkeypatch.setenv("LLM_PLANNER_CACHE", str(tmp_path / "c"))
+    assert main(["cache"]) == 0 and "nothing cached" in capsys.readouterr().out
+    assert main(["cache", "--clear"]) == 0 and "nothing of llm-planner's to clear" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("kind", ["/tmp", "..", "../x", "ladder/../..", "", "Ladder"])
@@ -61,15 +74,6 @@ def test_the_users_own_files_in_the_cache_folder_survive_clear(tmp_path, monkeyp
     assert "(3 entries)" in out and "left 2 entries llm-planner did not make" in out
 
 
-def test_a_same_named_folder_without_the_marker_is_left_alone(tmp_path, monkeypatch, capsys):
-    mine = tmp_path / "mymodels"
-    (mine / "clones").mkdir(parents=True)
-    (mine / "clones" / CLONE).write_text("a file the user named like ours")
-    monkeypatch.setenv("LLM_PLANNER_CACHE", str(mine))
-    assert clear_cache().deleted == []
-    assert (mine / "clones" / CLONE).read_text() == "a file the user named like ours"
-
-
 def test_clear_does_not_delete_the_llama_cpp_tools_build(tmp_path, monkeypatch, capsys):
     """Issue 21 #2: with only XDG_CACHE_HOME set, cache_dir() and tools_dir() were one folder."""
     monkeypatch.delenv("LLM_PLANNER_CACHE", raising=False)
@@ -92,40 +96,6 @@ def test_clear_one_kind_keeps_the_other(tmp_path, monkeypatch):
     assert main(["cache", "--clear", "--kind", "ladder"]) == 0
     assert not made["ladder"].exists() and made["clones"].is_file() and made["hf"].is_dir()
     assert (cache / "ladder" / MARKER).is_file()
-
-
-def test_a_symlinked_cache_root_is_cleared_through_the_link_without_touching_its_target_folder(tmp_path, monkeypatch):
-    real = tmp_path / "real"
-    real.mkdir()
-    (real / "precious.gguf").write_text("kept")
-    link = tmp_path / "link"
-    link.symlink_to(real, target_is_directory=True)
-    monkeypatch.setenv("LLM_PLANNER_CACHE", str(link))
-    made = _derived(link)
-    done = clear_cache()
-    assert len(done.deleted) == 3 and not any(p.exists() for p in made.values())
-    assert (real / "precious.gguf").read_text() == "kept" and link.is_symlink()
-
-
-def test_two_clears_at_once_both_succeed_and_delete_each_entry_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("LLM_PLANNER_CACHE", str(tmp_path / "c"))
-    for i in range(40):
-        (kind_dir("ladder") / f"m{i}.0123456789abcdef.Q8_0.gguf").write_bytes(b"x")
-    results, errors = [], []
-
-    def go():
-        try:
-            results.append(clear_cache("ladder"))
-        except Exception as exc:  # noqa: BLE001 - the assertion below names it
-            errors.append(exc)
-    threads = [threading.Thread(target=go) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert sum(len(r.deleted) for r in results) == 40
-    assert not list((tmp_path / "c" / "ladder").glob("*.gguf"))
 
 
 def test_clear_on_an_empty_cache_says_so(tmp_path, monkeypatch, capsys):

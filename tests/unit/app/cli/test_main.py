@@ -1,11 +1,18 @@
-"""Fault suite, signals in-process: Ctrl-C (KeyboardInterrupt) and SIGTERM (`Terminated`, what the CLI's handler
-raises) arriving at a chosen moment of every planning command — while it starts (its command modules still importing)
-and while it computes (inside the capacity simulation or a catalog read) — end with the documented code (130 / 143),
-one line saying which signal, and no output file. The same signals sent to real processes, and during real
-measurements and server start-up, are in tests/integration/test_signals.py."""
+"""planner/app/cli/__init__.py: `main` (the one entry of every command) and its signal and exit-code handling. The file
+is test_main.py, not test___init__.py: the one exception to the mirror, listed in tests/unit/test_layout.py.
+
+Signals in-process: Ctrl-C (KeyboardInterrupt) and SIGTERM (`Terminated`, what the CLI's handler raises) arriving at a
+chosen moment of every planning command — while it starts (its command modules still importing) and while it computes
+(inside the capacity simulation or a catalog read) — end with the documented code (130 / 143), one line saying which
+signal, and no output file. The same signals sent to real processes, and during real measurements and server start-up,
+are in tests/integration/test_signals.py.
+
+Bad values across all the commands (one line naming the option, exit 2, never a traceback) are here too; those of one
+command are beside it (test_plan.py, test_measure.py, test_serve.py)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 
@@ -14,12 +21,12 @@ import pytest
 import planner.app.cli as cli
 from planner.app.cli import main
 from tests.conftest import REPO
+from tests.unit.app.cli.conftest import WL, one_line, run
+from tests.unit.conftest import SMOL
 
 pytestmark = pytest.mark.fault
 
-SMOL = next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__*.json"))
 H100 = sorted((REPO / "profiles/reference/h100").glob("*.json"))
-WL = ["--tokens-in", "64", "--tokens-out", "8", "--ttft-slo", "30", "--itl-slo", "5"]
 
 COMMANDS = {
     "plan": ["plan", "--profile", str(SMOL), "--instance", "c7i.large", *WL],
@@ -98,3 +105,61 @@ def test_a_nonzero_code_handed_back_by_click_is_the_exit_status(monkeypatch):
     monkeypatch.setattr(cli, "_app", lambda: app)
     assert main(["stop"]) == 7
     assert main(["fine"]) == 0
+
+
+@pytest.mark.parametrize("args,needle", [
+    (("project", "--calibrate", str(SMOL), "--card", "Mistral-7B-v0.1", "--quant", "Q99"), "--quant: 'Q99' is not a llama.cpp quant type"),
+    (("project", "--calibrate", str(SMOL), "--calibrate", str(SMOL), "--card", "Mistral-7B-v0.1"), "one model at several depths"),
+    (("clone", "Mistral-7B-v0.1", "--quant", "Q99"), "--quant: 'Q99'"),
+    (("clone", "Mistral-7B-v0.1", "--layers", "0"), "--layers: must be between 1 and 32"),
+    (("cache", "--clear", "--kind", "../x"), "--kind: must be one of"),
+    (("serve-profile", "--engine", "llama-cpp", "--rate", "nan"), "--rate: levels must be positive finite"),
+    (("serve-profile", "--engine", "llama-cpp", "--duration", "nan"), "--duration: must be a positive finite"),
+    (("serve-profile", "--engine", "llama-cpp", "--n-threads", "0"), "--n-threads: must be a positive finite"),
+    (("profile", "--budget", "nan", "--quick"), "--budget: must be a positive number"),
+    (("catalog", "nonsense"), "KIND: must be api_prices, instances"),
+    (("profile", "--quick", "--out", "/tmp"), "--out: /tmp is a directory"),
+])
+def test_lookups_and_fits_are_one_line(args, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("LLM_PLANNER_CACHE", str(tmp_path / "cache"))
+    code, line = run(capsys, *args)
+    assert code == 2 and needle in line, line
+
+
+@pytest.mark.parametrize("command", [["profile", "--quick"], ["profile", "--engine", "vllm"],
+                                     ["serve-profile", "--url", "http://127.0.0.1:9/v1", "--model-name", "m"],
+                                     ["serve-profile", "--engine", "llama-server"]])
+def test_out_never_overwrites_an_existing_file(command, tmp_path, capsys):
+    existing = tmp_path / "old.json"
+    shutil.copy(SMOL, existing)
+    before = existing.read_bytes()
+    code = main([*command, "--out", str(existing)])
+    line = one_line(capsys)
+    assert code == 2 and "--out" in line and "already exists" in line, line
+    assert existing.read_bytes() == before
+
+
+def _commands():
+    import typer.main
+    group = typer.main.get_command(__import__("planner.app.cli", fromlist=["app"]).app)
+    return group, sorted(group.commands)
+
+
+def test_every_command_has_help_and_refuses_one_bad_value_per_option(capsys):
+    """Every subcommand answers --help; every option that takes a value refuses a wrong one in one line."""
+    group, names = _commands()
+    assert {"plan", "profile", "serve-profile", "catalog", "cache", "clone", "project", "report", "demo", "hardware"} <= set(names)
+    tried = 0
+    for name in names:
+        assert main([name, "--help"]) == 0, name
+        assert "Usage: " in capsys.readouterr().out
+        for param in group.commands[name].params:
+            if not param.opts[0].startswith("--") or getattr(param, "is_flag", False):
+                continue
+            if param.bare_type() not in ("int", "float"):
+                continue  # paths and names are checked where they are used (tests above)
+            code = main([name, param.opts[0], "nope"])
+            line = one_line(capsys)
+            assert code == 2 and param.opts[0] in line, (name, param.opts[0], line)
+            tried += 1
+    assert tried >= 25  # the numeric options of all commands (27 today)

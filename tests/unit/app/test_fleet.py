@@ -1,0 +1,29 @@
+"""planner/app/fleet.py: the GPU efficiency it fits from the committed H100 profiles, used by the projection."""
+import pytest
+
+from planner.core.projection import calibrate_decode, predict_card, project_profile
+from planner.formats.catalog import load_card, record
+from planner.formats.profiles import load_profile
+from tests.conftest import REPO
+
+
+def test_one_projection_answer_for_a_gpu_profile():
+    """The issue's 46 %: scaling every timing by bandwidth (project_profile without the split) and the calibrated
+    predict_card disagreed on Mistral-7B on an A10. Through the roofline split of the fitted H100 efficiency they agree."""
+    import glob
+
+    from planner.app.fleet import gpu_efficiency
+
+    h100 = [load_profile(f) for f in sorted(glob.glob(str(REPO / "profiles/reference/h100/**/*.json"), recursive=True))]
+    mistral = next(p for p in h100 if p.model.clone_of == "Mistral-7B-v0.1")
+    src, dst = record("hardware", "NVIDIA H100 SXM 80GB"), record("hardware", "NVIDIA A10")
+    split = project_profile(mistral, src, dst, gpu_efficiency())
+    cal = calibrate_decode([p for p in h100 if p is not mistral], src.memory_bandwidth_gb_s * 1e9)
+    card = predict_card(cal, load_card("Mistral-7B-v0.1"), "Q4_K_M", target_bandwidth_bytes_s=dst.memory_bandwidth_gb_s * 1e9)
+    assert split.decode[0].tok_s.mean == pytest.approx(card["predicted_decode_tok_s"], rel=0.10)
+    same = project_profile(mistral, src, src, gpu_efficiency())  # the same device: nothing moves
+    assert same.decode[0].tok_s.mean == pytest.approx(mistral.decode[0].tok_s.mean)
+    assert same.concurrency_sweep[-1].aggregate_decode_tok_s.mean == pytest.approx(mistral.concurrency_sweep[-1].aggregate_decode_tok_s.mean)
+    # a batched step is not projected as memory-bound: it slows by less than the bandwidth ratio
+    ratio = split.concurrency_sweep[-1].aggregate_decode_tok_s.mean / mistral.concurrency_sweep[-1].aggregate_decode_tok_s.mean
+    assert ratio > dst.memory_bandwidth_gb_s / src.memory_bandwidth_gb_s

@@ -1,0 +1,45 @@
+"""planner/core/fleet.py: ranking instances × layouts × precisions for a model card (the layouts' memory and
+communication are in test_deploy.py)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from planner.core.deploy import Device, GpuEfficiency
+from planner.core.fleet import rank_fleet
+from planner.core.plan import Workload
+from planner.core.rows import InstanceRow, Provenance
+from tests.unit.core.conftest import BIG, CARD, NVLINK
+
+EFF = GpuEfficiency(bandwidth_eff=0.6, flops_eff=0.3, decode_flops_eff=0.3, attention_flops_eff=0.1, per_layer_s=20e-6, per_seq_s=50e-6,
+                    per_token_s=10e-6, per_request_s=1e-3, source="test")
+PROV = Provenance("instances", "x", "test", "2026-11-26")
+
+
+def _instances(*counts: int, usd_per_gpu_hour: float = 4.0) -> list[tuple[InstanceRow, Device]]:
+    return [(InstanceRow(f"x{n}", "test", "r", "H100-like", n, 8 * n, 80.0 * n, usd_per_gpu_hour * n, None, None, PROV), NVLINK) for n in counts]
+
+
+def test_fleet_never_ranks_what_does_not_fit_and_splits_big_instances():
+    w = Workload(tokens_in=1000, tokens_out=300, ttft_slo_s=2, itl_slo_s=0.1, requests_per_month=5e6)
+    result = rank_fleet(BIG, _instances(1, 2, 8), EFF, w, top=100)
+    ranked = result.ranked
+    assert not ranked.empty and (ranked["tp"] * ranked["pp"] >= 2).all()  # 140 GB of bf16 weights never on one GPU
+    assert not ((result.infeasible["tp"] == 1) & (result.infeasible["pp"] == 1)).empty
+    assert set(result.infeasible.loc[(result.infeasible["tp"] == 1) & (result.infeasible["pp"] == 1), "instance"]) >= {"x1", "x2", "x8"}
+    eight = ranked[ranked["instance"] == "x8"]
+    assert (eight["engines"] * eight["tp"] * eight["pp"] == 8).all()  # all 8 GPUs serve
+    np.testing.assert_allclose(eight["instance_requests_per_s"], eight["engines"] * eight["engine_requests_per_s"])
+    assert ranked["usd_per_month"].is_monotonic_increasing
+    best = ranked.iloc[0]
+    assert math.isclose(best["usd_per_month"], best["instances"] * best["usd_per_hour"] * 730)
+
+
+def test_branch_and_bound_finds_the_same_top_as_brute_force():
+    w = Workload(tokens_in=1000, tokens_out=200, ttft_slo_s=2, itl_slo_s=0.05, requests_per_month=2e7)
+    inst = _instances(1, 2, 4, 8)
+    brute = rank_fleet(CARD, inst, EFF, w, precisions=("bf16", "fp8"), top=10_000)
+    quick = rank_fleet(CARD, inst, EFF, w, precisions=("bf16", "fp8"), top=3)
+    assert quick.n_engines_simulated <= brute.n_engines_simulated
+    np.testing.assert_allclose(quick.ranked["usd_per_month"], brute.ranked["usd_per_month"].head(3))
