@@ -14,7 +14,7 @@ import numpy as np
 from planner.core.cards import ModelCard
 from planner.core.deploy import Device, GpuEfficiency, fit_gpu_efficiency
 from planner.core.errors import DataError, InputError, PlannerError
-from planner.core.fleet import FleetResult, rank_fleet
+from planner.core.fleet import FleetResult, fleet_verdict, rank_fleet
 from planner.core.licence import licence_warnings
 from planner.core.matching import norm_name
 from planner.core.plan import Workload
@@ -28,6 +28,18 @@ from planner.formats.profiles import load_profile
 ROOT = resource_root()
 REFERENCE_GPU_PROFILES = ROOT / "profiles" / "reference" / "h100"
 PUBLISHED_CHECK = ROOT / "benchmarks" / "results" / "fleet-vs-published.json"
+
+
+def published_error_pct(card: ModelCard) -> float | None:
+    """The median |error| of the GPU step model on published vLLM speeds of models of this card's kind (dense or MoE);
+    None when the check is missing or has none of that kind."""
+    try:
+        result = json.loads(PUBLISHED_CHECK.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    cards = {c.name: c for c in records("model_cards")}
+    errors = [abs(r["error_pct"]) for r in result["rows"] if r["card"] in cards and cards[r["card"]].is_moe == card.is_moe]
+    return float(np.median(errors)) if errors else None
 
 
 def published_check(card: ModelCard, tp_max: int) -> list[str]:
@@ -147,3 +159,10 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
         notes.append(f"API {api}: ${api_usd:.4g}/request, ${api_usd * workload.requests_per_month:,.0f}/month at "
                      f"{workload.requests_per_month:,.0f} requests")
     return result, notes
+
+
+def verdict(card_name: str, result: FleetResult, workload: Workload, api: str) -> str:
+    """The fleet's one-line answer against an API at the workload's volume, with the GPU model's held-out error as a $
+    range (`core.fleet.fleet_verdict`)."""
+    api_usd = api_usd_per_request(record("api_prices", api), workload) * workload.requests_per_month
+    return fleet_verdict(result.ranked, api, api_usd, published_error_pct(load_card(card_name)))

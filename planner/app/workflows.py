@@ -51,14 +51,13 @@ def compare_options(profile_paths: list[str | Path], instances: list[str], api_m
             except PlannerError as exc:
                 options.append(Option(label, "self-hosted", np.full(volumes.shape, np.nan), note=f"infeasible: {exc}"))
                 continue
-            cal = inputs.validated
-            median = (cal.median_abs_error_pct_rate if inputs.calibration else cal.raw_median_abs_error_pct_rate) if cal else None
-            error = f" (model error ±{median:.0f}% median)" if median is not None else ""
+            error = f" (model error {inputs.model_error.describe()})" if inputs.model_error else ""
             alone = r.capacity.iloc[0]
             options.append(Option(label, "self-hosted", r.curves["selfhost_usd_per_month"].to_numpy(),
                                   note=f"{r.capacity_rps:.3g} req/s per replica at the SLO{error}, ${r.replica_usd_per_month:,.0f}/replica-month",
                                   best_latency=(float(alone["ttft_s"]), float(alone["itl_p95_s"])),
-                                  usd_at_volume=r.at_target.selfhost_usd_per_month))
+                                  usd_at_volume=r.at_target.selfhost_usd_per_month, no_verdict=tuple(r.no_verdict),
+                                  error_pct=inputs.model_error.median_pct if inputs.model_error else None))
     for api in apis:
         per_request = api_usd_per_request(api, workload, batch=batch)
         options.append(Option(f"{api.model} (batch)" if batch else api.model, "api", per_request * volumes,

@@ -15,6 +15,7 @@ import pandas as pd
 from planner.core.errors import InputError
 
 Kind = Literal["self-hosted", "api"]
+BandKind = Literal["self-hosted", "api", "toss-up"]
 
 
 @dataclass(frozen=True)
@@ -25,16 +26,20 @@ class Option:
     note: str = ""  # capacity, model error, or why the option is infeasible
     best_latency: tuple[float, float] | None = None  # self-hosted: (TTFT p95 s, ITL p95 s) of one request alone
     usd_at_volume: float | None = None  # the monthly cost at the workload's own volume, evaluated there (not read off the grid)
+    no_verdict: tuple[str, ...] = ()  # why this option's figures may not decide (`PlanResult.no_verdict`); () when they may
+    error_pct: float | None = None  # self-hosted: the capacity model's held-out median |error| (a cost off by about as much)
 
 
 @dataclass(frozen=True)
 class Band:
-    """A volume range over which one option is the cheapest."""
+    """A volume range over which one option is the cheapest — or a toss-up: the cheapest self-hosted option and the
+    cheapest API are closer than the self-hosted capacity's held-out error, so the model cannot tell them apart."""
 
     volume_from: float
     volume_to: float
     label: str
-    kind: Kind
+    kind: BandKind
+    members: tuple[str, ...] = ()  # the options it names: the cheapest one, or the two a toss-up cannot tell apart
 
 
 @dataclass
@@ -68,13 +73,21 @@ class Comparison:
         costs = np.vstack([o.usd_per_month for o in self.options])
         return np.where(np.all(np.isnan(costs), axis=0), -1, np.nanargmin(np.where(np.isnan(costs), np.inf, costs), axis=0))
 
+    @property
+    def untrusted(self) -> list[Option]:
+        """Options that win some volume band on an untrustworthy measurement: then there is no recommendation (the one
+        trust policy, `PlanResult.trustworthy`)."""
+        return [o for o in self.options if o.no_verdict and any(o.label in b.members for b in self.bands)]
+
     def recommendation(self) -> str:
-        """One sentence: which option in which volume band, and the conditions it rests on."""
+        """One sentence: which option in which volume band, and the conditions it rests on — or why there is none."""
         if not self.bands:
             return "no option can serve this workload at this SLO: " + "; ".join(f"{o.label}: {o.note}" for o in self.infeasible)
+        if untrusted := self.untrusted:
+            return "no verdict: " + "; ".join(f"{o.label} rests on {'; '.join(o.no_verdict)}" for o in untrusted) + " — re-measure before deciding"
         parts = []
         for k, b in enumerate(self.bands):
-            verb = "use the API" if b.kind == "api" else "self-host"
+            verb = {"api": "use the API", "self-hosted": "self-host", "toss-up": "it is a"}[b.kind]
             upto = self.bands[k + 1].volume_from if k + 1 < len(self.bands) else None  # where the next option takes over
             if len(self.bands) == 1:
                 where = f"at every volume from {_vol(b.volume_from)} to {_vol(b.volume_to)} requests/month"
@@ -87,7 +100,7 @@ class Comparison:
             parts.append(f"{where} {verb} {b.label}")
         sentence = "; ".join(parts)
         sentence = sentence[0].upper() + sentence[1:]
-        hosted = [o for o in self.options if o.kind == "self-hosted" and any(b.label == o.label for b in self.bands)]
+        hosted = [o for o in self.options if o.kind == "self-hosted" and any(o.label in b.members for b in self.bands)]
         ttft, itl = self.slo
         n_in, n_out = self.tokens
         conditions = [f"{n_in:g} → {n_out:g} tokens a request"]
@@ -128,10 +141,25 @@ def compare(volumes, options: list[Option], *, requests_per_month: float, slo: t
     for i, k in enumerate(idx):
         if k < 0:
             continue
-        o = feasible[k]
-        if bands and bands[-1].label == o.label:
-            bands[-1] = Band(bands[-1].volume_from, float(volumes[i]), o.label, o.kind)
+        label, kind, members = _toss_up(feasible, i) or (feasible[k].label, feasible[k].kind, (feasible[k].label,))
+        if bands and bands[-1].label == label:
+            bands[-1] = Band(bands[-1].volume_from, float(volumes[i]), label, kind, members)
         else:
-            bands.append(Band(float(volumes[i]), float(volumes[i]), o.label, o.kind))
+            bands.append(Band(float(volumes[i]), float(volumes[i]), label, kind, members))
     result.bands = bands
     return result
+
+
+def _toss_up(options: list[Option], i: int) -> tuple[str, BandKind, tuple[str, ...]] | None:
+    """At grid point i: a toss-up when the cheapest self-hosted option and the cheapest API differ by less than that
+    self-hosted option's held-out error (staircase steps inside the error used to flip the answer six times)."""
+    def cheapest(kind: Kind) -> Option | None:
+        pool = [o for o in options if o.kind == kind and np.isfinite(o.usd_per_month[i])]
+        return min(pool, key=lambda o: o.usd_per_month[i]) if pool else None
+    hosted, api = cheapest("self-hosted"), cheapest("api")
+    if hosted is None or api is None or hosted.error_pct is None:
+        return None
+    s, a = hosted.usd_per_month[i], api.usd_per_month[i]
+    if abs(s - a) > hosted.error_pct / 100 * s:
+        return None
+    return f"toss-up: {hosted.label} or {api.label} (within ±{hosted.error_pct:.0f}%)", "toss-up", (hosted.label, api.label)

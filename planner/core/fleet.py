@@ -176,3 +176,25 @@ def _evaluate(workload: Workload, capacity_rps, usd_per_hour, api_usd_per_reques
     return evaluate(workload.requests_per_month, capacity_rps=capacity_rps, replica_usd_per_month=np.asarray(usd_per_hour) * HOURS_PER_MONTH,
                     api_usd_per_request=api_usd_per_request, peak_to_avg=workload.peak_to_avg, max_utilisation=workload.max_utilisation,
                     min_replicas=workload.min_replicas)
+
+
+def fleet_verdict(ranked: pd.DataFrame, api_label: str, api_usd_per_month: float, error_pct: float | None) -> str:
+    """One line naming the winner at the workload's volume: the cheapest deployment against the API, with the cost range
+    the capacity model's held-out error allows (a capacity off by e % moves the cost by about e %). Inside that range
+    it is a toss-up, not a win; without a measured error there is no range to state, and it says so."""
+    if ranked.empty:
+        return f"verdict: the API ({api_label}, ${api_usd_per_month:,.0f}/month) — no deployment fits and meets the SLO"
+    best = ranked.iloc[0]
+    cost = float(best["usd_per_month"])
+    what = f"{best['instances']:.0f} × {best['instance']} as {best['layout']} at {best['precision']}"
+    if error_pct is None:
+        return (f"verdict: none — {what} costs ${cost:,.0f}/month vs {api_label} ${api_usd_per_month:,.0f}/month, but the capacity "
+                "model has no measured error to say how sure that is")
+    lo, hi = cost * (1 - error_pct / 100), cost * (1 + error_pct / 100)
+    span = f"${cost:,.0f}/month (${lo:,.0f}–${hi:,.0f} within the capacity model's ±{error_pct:.0f}% median error)"
+    if api_usd_per_month < lo:
+        return f"verdict: the API ({api_label}) at ${api_usd_per_month:,.0f}/month — cheaper than the best deployment, {what}: {span}"
+    if api_usd_per_month > hi:
+        return f"verdict: self-host — {what}: {span}, vs {api_label} ${api_usd_per_month:,.0f}/month"
+    return (f"verdict: toss-up — {what}: {span} vs {api_label} ${api_usd_per_month:,.0f}/month, inside the model's error; "
+            "measure the deployment before deciding")

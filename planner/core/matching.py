@@ -60,6 +60,15 @@ def matching_instance(profile: Profile, instances: list[InstanceRow]) -> Instanc
     return min(pool, key=lambda r: r.on_demand_usd_per_hour)
 
 
+def same_accelerator(profile: Profile, instance: InstanceRow) -> bool:
+    """Whether the instance runs the profile's kind of hardware: the same GPU × count, or a CPU instance for a CPU
+    profile. When it does not, the plan prices one machine at another's speed (the dashboard's red banner)."""
+    if not profile.on_gpu:
+        return not instance.has_gpu
+    hw = profile.hardware
+    return bool(instance.has_gpu and gpu_match(instance.accelerator or "", hw.gpus[0].name) and instance.accelerator_count == len(hw.gpus))
+
+
 def instance_mismatch(profile: Profile, instance: InstanceRow) -> str | None:
     """Say so when a plan prices a replica on hardware other than the one its capacity was measured (or projected) on."""
     hw = profile.hardware
@@ -77,7 +86,7 @@ def instance_mismatch(profile: Profile, instance: InstanceRow) -> str | None:
                     f"speed of {threads}; profile with about {instance.vcpus:g} threads on that machine, or pick an instance with "
                     f"about {threads} vCPUs")
         return f"capacity measured on {measured}; {instance.instance} ({rented}) is assumed to be as fast — its CPU may differ"
-    if on_gpu and instance.has_gpu and gpu_match(instance.accelerator or "", hw.gpus[0].name) and instance.accelerator_count == len(hw.gpus):
+    if on_gpu and same_accelerator(profile, instance):
         return None
     return (f"capacity measured on {measured} but priced as {instance.instance} ({rented}): the figures assume that instance runs "
             f"as fast; profile on it, project with `llm-planner project`, or pick a matching instance")

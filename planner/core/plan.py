@@ -32,7 +32,7 @@ from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import active_weight_bytes, decode_ceiling_tok_s, model_kv_bytes_per_token
 from planner.core.rows import ApiPriceRow, CacheRuleRow, InstanceRow, PriceKind, Provenance
 from planner.core.units import SECONDS_PER_MONTH, usd
-from planner.core.validation import ServerCalibration
+from planner.core.validation import ModelError, ServerCalibration
 
 MAX_REQUESTS_PER_MONTH = 1e15
 
@@ -236,6 +236,15 @@ class PlanResult:
     capacity_notes: list[str] = field(default_factory=list)  # how the capacity was obtained (simulated server, measured)
     autoscaled_usd_per_month: float | None = None  # the same replicas scaled to a 24-h demand shape (cost.diurnal_shape)
     validation: str | None = None  # the capacity model's measured error on this engine, or why there is none
+    model_error: ModelError | None = None  # that error in numbers; None: not validated on this hardware
+    no_verdict: list[str] = field(default_factory=list)  # why this plan may not answer "self-host or API?" (see `verdict`)
+
+    @property
+    def trustworthy(self) -> bool:
+        """The one trust policy: a plan whose measurement is untrustworthy (contended, intervals too wide, unphysical)
+        or breaks physics gives no verdict anywhere — the CLI exits 3, the report, dashboard and notebooks say
+        "no verdict" in red instead of naming a winner."""
+        return not self.no_verdict
 
     @property
     def self_host_ever_cheaper(self) -> bool:
@@ -258,7 +267,8 @@ class PlanResult:
             "capacity": {"requests_per_s": self.capacity_rps, "concurrency": finite(self.concurrency), "source": self.capacity_source,
                          "ttft_p95_s": finite(level.get("ttft_s")), "itl_p95_s": finite(level.get("itl_p95_s")),
                          "kv_bytes_per_token": self.kv_bytes_per_token, "max_concurrency_by_memory": self.max_concurrency_by_memory,
-                         "notes": list(self.capacity_notes), "validation": self.validation},
+                         "notes": list(self.capacity_notes), "validation": self.validation,
+                         "model_error": self.model_error.describe() if self.model_error else None},
             "replicas": t.replicas, "selfhost_usd_per_month": t.selfhost_usd_per_month, "selfhost_usd_per_request": t.selfhost_usd_per_request,
             "selfhost_autoscaled_usd_per_month": finite(self.autoscaled_usd_per_month),
             "api_usd_per_month": t.api_usd_per_month, "api_usd_per_request": t.api_usd_per_request,
@@ -267,16 +277,23 @@ class PlanResult:
             "prices": {"replica": self.prices.replica_label, "replica_source": self.prices.replica_provenance.describe(),
                        "api": self.prices.api_label, "api_source": self.prices.api_provenance.describe()},
             "warnings": list(self.warnings),
+            "trustworthy": self.trustworthy, "verdict": self.verdict(),
         }
 
     def verdict(self) -> str:
-        """One line: which side is cheaper at the workload's volume, and from where self-hosting wins."""
+        """One line: which side is cheaper at the workload's volume, and from where self-hosting wins — or, for a plan
+        that is not `trustworthy`, why there is no verdict."""
+        if self.no_verdict:
+            return "no verdict: " + "; ".join(self.no_verdict) + " — re-measure before deciding"
         t, w = self.at_target, self.workload
         cheaper = "self-hosting" if t.selfhost_usd_per_month < t.api_usd_per_month else f"the API ({self.prices.api_label})"
         tail = (f"; self-hosting breaks even at {self.break_even_first:,.0f} requests/month and is always cheaper above "
                 f"{self.break_even_always:,.0f}" if self.self_host_ever_cheaper else "; the API is cheaper at every volume")
+        error = (f"; the capacity behind it is a prediction with a held-out error of {self.model_error.describe()}" if self.model_error else
+                 "; the capacity behind it is measured" if self.capacity_source == "serving-measured" else
+                 "; the capacity model is not validated on this hardware")
         return (f"verdict: at {w.requests_per_month:,.0f} requests/month {cheaper} is cheaper "
-                f"({usd(t.selfhost_usd_per_month)} self-hosted vs {usd(t.api_usd_per_month)} API a month){tail}")
+                f"({usd(t.selfhost_usd_per_month)} self-hosted vs {usd(t.api_usd_per_month)} API a month){tail}{error}")
 
     def summary(self) -> pd.DataFrame:
         w, t = self.workload, self.at_target
@@ -284,7 +301,7 @@ class PlanResult:
             ("profile", self.profile_label, self.profile_ref),
             ("capacity per replica at SLO", f"{self.capacity_rps:.3g} req/s (concurrency {self.concurrency:.3g})",
              f"TTFT p95 ≤ {w.ttft_slo_s:g} s, ITL p95 ≤ {w.itl_slo_s * 1000:g} ms; {self.capacity_source}"),
-            *([("capacity model error", "not validated" if self.validation.startswith("not validated") else "validated", self.validation)]
+            *([("capacity model error", self.model_error.describe() if self.model_error else "not validated", self.validation)]
               if self.validation else []),
             ("replica price", f"{usd(self.prices.replica_usd_per_hour)}/h ({usd(self.replica_usd_per_month)} a month)",
              self.prices.replica_provenance.describe()),
@@ -321,20 +338,21 @@ def profile_capacity(profile: Profile, workload: Workload, calibration: ServerCa
     return cap.table, cap.requests_per_s, cap.concurrency, cap.notes
 
 
-def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: float | None) -> list[str]:
-    """Refuse a request longer than the model's context; flag a decode speed above the memory-bandwidth roofline."""
+def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: float | None) -> tuple[list[str], list[str]]:
+    """Refuse a request longer than the model's context; flag a decode speed above the memory-bandwidth roofline.
+    Returns (violations: the plan gets no verdict, notes: a check that could not be made and why)."""
     ctx = profile.model.context_length
     if ctx and workload.tokens_in + workload.tokens_out > ctx:
         raise InputError(f"{workload.tokens_in:,.0f} + {workload.tokens_out:,.0f} tokens per request exceed "
                          f"the {ctx:,}-token context of {profile.model.display_name}; shorten the request or choose a longer-context model",
                          field="tokens_in/tokens_out")
     if not (bandwidth_bytes_s and isinstance(profile, EngineProfile) and profile.decode and profile.model.tensor_bytes):
-        return []
+        return [], []
     first = min(profile.decode, key=lambda d: d.context_depth)
     try:
         weights = active_weight_bytes(profile.model)
     except MeasurementError as exc:
-        return [f"physics: no roofline check ({exc})"]
+        return [], [f"physics: no roofline check ({exc})"]
     try:
         kv_term, basis = (model_kv_bytes_per_token(profile.model), first.context_depth), "weights + KV per token"
     except MeasurementError:  # the architecture is unknown: the weights alone are fewer bytes, so a higher ceiling, still a ceiling
@@ -342,8 +360,8 @@ def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: fl
     ceiling = float(decode_ceiling_tok_s(bandwidth_bytes_s, weights, *kv_term))
     if first.tok_s.mean > ceiling:
         return [f"physics: measured decode {first.tok_s.mean:,.1f} tok/s is above the memory-bandwidth roofline {ceiling:,.1f} tok/s "
-                f"({bandwidth_bytes_s / 1e9:,.0f} GB/s ÷ {basis}) — the profile or the bandwidth figure is wrong; do not trust this plan"]
-    return []
+                f"({bandwidth_bytes_s / 1e9:,.0f} GB/s ÷ {basis}) — the profile or the bandwidth figure is wrong; do not trust this plan"], []
+    return [], []
 
 
 def achievable(table: pd.DataFrame, workload: Workload) -> str:
@@ -361,7 +379,8 @@ def achievable(table: pd.DataFrame, workload: Workload) -> str:
 
 
 def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_ref: str = "", card: ModelCard | None = None,
-         bandwidth_bytes_s: float | None = None, validation: str | None = None, calibration: ServerCalibration | None = None,
+         bandwidth_bytes_s: float | None = None, validation: str | None = None, model_error: ModelError | None = None,
+         calibration: ServerCalibration | None = None,
          priced: PricedMemory | None = None) -> PlanResult:
     """Capacity at the SLO, cost curves over the volume grid, break-even volumes and the target-volume summary.
 
@@ -370,7 +389,7 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     from a real server on this engine (shown beside the capacity); `calibration` the server overheads measured with it;
     `priced` the memory of the device the plan prices, which bounds the KV cache (None: the profiling machine's).
     """
-    physics = physics_warnings(profile, workload, bandwidth_bytes_s)
+    physics, physics_notes = physics_warnings(profile, workload, bandwidth_bytes_s)
     table, rps, conc, capacity_notes = profile_capacity(profile, workload, calibration, priced)
     warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
     if prices.instance is not None and (mismatch := instance_mismatch(profile, prices.instance)):
@@ -381,8 +400,9 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         warnings.insert(0, f"projection: {profile.projection}")
     if profile.status != "complete":
         warnings.append("the profile is partial (interrupted run): figures use the tests that finished")
-    warnings += [f"untrustworthy measurement: {why}" for why in trust_problems(profile)]
-    warnings = physics + warnings
+    untrustworthy = [f"untrustworthy measurement: {why}" for why in trust_problems(profile)]
+    warnings += untrustworthy
+    warnings = physics + warnings + physics_notes
     warnings += [n for n in capacity_notes if n.startswith(("extrapolated", "memory"))]
     if rps <= 0:
         raise MeasurementError(
@@ -409,6 +429,6 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         curves=grid.frame().drop(columns=["break_even_first", "break_even_always"]),
         break_even_first=float(target.break_even_first), break_even_always=float(target.break_even_always), at_target=at, warnings=warnings,
         capacity_source="serving-measured" if isinstance(profile, ServingProfile) else "engine-model",
-        kv_bytes_per_token=kv, max_concurrency_by_memory=by_memory, capacity_notes=capacity_notes, validation=validation,
-        autoscaled_usd_per_month=autoscaled,
+        kv_bytes_per_token=kv, max_concurrency_by_memory=by_memory, capacity_notes=capacity_notes, validation=validation, model_error=model_error,
+        autoscaled_usd_per_month=autoscaled, no_verdict=physics + untrustworthy,
     )

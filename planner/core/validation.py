@@ -136,18 +136,40 @@ class ServerCalibration:
     ttft_overhead_s: float
 
 
+def _errors(cal: EngineCalibration, calibrated: bool) -> tuple[float | None, float | None, float | None, float | None]:
+    """(rate median, rate worst, TTFT p95 median, ITL p95 median) |error| % of the model variant the plan uses."""
+    if calibrated:
+        return (cal.median_abs_error_pct_rate, cal.max_abs_error_pct_rate, cal.median_abs_error_pct_ttft_p95, cal.median_abs_error_pct_itl_p95)
+    return (cal.raw_median_abs_error_pct_rate, cal.raw_max_abs_error_pct_rate, cal.raw_median_abs_error_pct_ttft_p95,
+            cal.raw_median_abs_error_pct_itl_p95)
+
+
+@dataclass(frozen=True)
+class ModelError:
+    """The capacity model's held-out |error| on the rate at the SLO, for the variant a plan uses."""
+
+    median_pct: float
+    worst_pct: float | None
+
+    def describe(self) -> str:
+        """The figure a plan shows in its value column: "±27% median, worst 38%"."""
+        return f"±{self.median_pct:.0f}% median" + (f", worst {self.worst_pct:.0f}%" if self.worst_pct is not None else "")
+
+
+def model_error(cal: EngineCalibration | None, *, calibrated: bool = False) -> ModelError | None:
+    """None when there is no validation or it measured no rate."""
+    if cal is None:
+        return None
+    rate, worst, _, _ = _errors(cal, calibrated)
+    return None if rate is None else ModelError(rate, worst)
+
+
 def validation_note(cal: EngineCalibration | None, source: str, *, calibrated: bool = False) -> str:
     """The line a plan prints beside a predicted capacity: the error of the model variant the plan used."""
     if cal is None:
         return "not validated on this engine: no capacity-validation result for it (run benchmarks/capacity_vs_measured.py)"
-    if calibrated:
-        rate, worst, ttft, itl = (cal.median_abs_error_pct_rate, cal.max_abs_error_pct_rate, cal.median_abs_error_pct_ttft_p95,
-                                  cal.median_abs_error_pct_itl_p95)
-        how = "engine model + this server's calibration"
-    else:
-        rate, worst, ttft, itl = (cal.raw_median_abs_error_pct_rate, cal.raw_max_abs_error_pct_rate, cal.raw_median_abs_error_pct_ttft_p95,
-                                  cal.raw_median_abs_error_pct_itl_p95)
-        how = "engine model alone"
+    rate, worst, ttft, itl = _errors(cal, calibrated)
+    how = "engine model + this server's calibration" if calibrated else "engine model alone"
     if rate is None:
         return f"not validated: the {cal.engine} validation bracketed no workload's capacity ({source})"
     fmt = lambda v: "n/a" if v is None else f"{v:.0f}%"  # noqa: E731

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from planner.core.engines import simulated_engine
 from planner.core.errors import DataError
 from planner.core.records import EngineProfile, Profile
-from planner.core.validation import CapacityValidation, EngineCalibration, ServerCalibration, validation_note
+from planner.core.validation import CapacityValidation, EngineCalibration, ModelError, ServerCalibration, model_error, validation_note
 from planner.formats.files import resource_root
 
 RESULTS_DIR = resource_root() / "benchmarks" / "results"
@@ -41,21 +41,30 @@ def engine_key(profile: Profile) -> str | None:
     return simulated.validation_key if simulated else None
 
 
-def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR) -> tuple[str | None, EngineCalibration | None, ServerCalibration | None]:
-    """(the sentence for the plan, the engine's validation record, the server calibration to apply).
+def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR
+                   ) -> tuple[str | None, ModelError | None, EngineCalibration | None, ServerCalibration | None]:
+    """(the sentence for the plan, the held-out error of the model variant it uses, the engine's validation record, the
+    server calibration to apply).
 
     The calibration applies only to a CPU profile measured on the machine model the validation ran on (a server's
-    overheads are properties of that machine); elsewhere the plan uses the engine model alone and quotes its error.
-    (None, None, None) for a measured serving profile.
+    overheads are properties of that machine); on another CPU the plan uses the engine model alone and quotes its
+    error. A validation on CPUs says nothing of a GPU: there the plan says "not validated on this hardware" and shows no
+    figure. (None, None, None, None) for a measured serving profile.
     """
     key = engine_key(profile)
     if key is None:
-        return None, None, None
+        return None, None, None, None
     found = newest_validation(Path(results_dir))
     cal = found[0].for_engine(key) if found else None
     same_machine = bool(found and cal and not profile.hardware.gpus and profile.hardware.cpu_model == found[0].machine.cpu_model)
     server = ServerCalibration(cal.step_overhead_offset_s, cal.ttft_overhead_s) if same_machine and cal else None
     note = validation_note(cal, found[1].name if found else "", calibrated=server is not None)
+    error = model_error(cal, calibrated=server is not None)
+    if found and cal is not None and profile.on_gpu != bool(found[0].machine.gpus):
+        where = found[0].machine.gpus[0].name if found[0].machine.gpus else found[0].machine.cpu_model
+        measured_on = profile.hardware.gpus[0].name if profile.on_gpu else profile.hardware.cpu_model
+        return (f"not validated on this hardware: the {cal.engine} capacity model was validated on {where} only, and no measurement "
+                f"on {measured_on} checks it ({note})"), None, cal, None
     if found and cal is not None and not same_machine:
         note += f"; measured on {found[0].machine.cpu_model}, not on this profile's hardware"
-    return note, cal, server
+    return note, error, cal, server

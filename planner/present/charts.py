@@ -19,6 +19,7 @@ _GRID = dict(gridcolor="rgba(128,128,128,0.25)", zerolinecolor="rgba(128,128,128
 pio.templates["llm_planner"] = go.layout.Template(pio.templates["plotly_white"]).update(
     layout=dict(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font=dict(color="#808080"), xaxis=_GRID, yaxis=_GRID))
 TEMPLATE = "llm_planner"
+MONEY = "$,.3~r"  # d3: "$0.0001", "$1,000,000" — not SI prefixes ("100µ" for a ten-thousandth of a dollar)
 
 
 def cost_curves(result: PlanResult, *, per_request: bool = True) -> go.Figure:
@@ -30,6 +31,13 @@ def cost_curves(result: PlanResult, *, per_request: bool = True) -> go.Figure:
     fig.add_scatter(x=c["requests_per_month"], y=c[y_self], name=f"self-hosted: {result.prices.replica_label}",
                     line=dict(color=SELF_COLOUR, shape="hv" if not per_request else "linear"),
                     customdata=c["replicas"], hovertemplate="%{x:,.0f} req/month<br>$%{y:.4g}<br>%{customdata:.0f} replicas<extra></extra>")
+    if result.model_error is not None:  # the capacity's held-out error as a band: the cost is off by about as much
+        e = result.model_error.median_pct / 100
+        fig.add_scatter(x=c["requests_per_month"], y=c[y_self] * (1 + e), line=dict(width=0, shape="hv" if not per_request else "linear"),
+                        hoverinfo="skip", showlegend=False)
+        fig.add_scatter(x=c["requests_per_month"], y=c[y_self] * (1 - e), line=dict(width=0, shape="hv" if not per_request else "linear"),
+                        fill="tonexty", fillcolor="rgba(31,119,180,0.15)", hoverinfo="skip",
+                        name=f"self-hosted ± the capacity model's error ({result.model_error.describe()})")
     fig.add_scatter(x=c["requests_per_month"], y=c[y_api], name=f"API: {result.prices.api_label}",
                     line=dict(color=API_COLOUR, dash="dash"), hovertemplate="%{x:,.0f} req/month<br>$%{y:.4g}<extra></extra>")
     for v, text in ((result.break_even_first, "break-even"), (result.break_even_always, "always cheaper above")):
@@ -38,22 +46,34 @@ def cost_curves(result: PlanResult, *, per_request: bool = True) -> go.Figure:
             fig.add_annotation(x=np.log10(v), y=1.0, yref="paper", text=f"{text}<br>{v:,.0f}/month", showarrow=False,
                                xanchor="left", yanchor="top", font=dict(size=11))
     fig.update_xaxes(type="log", title="requests per month")
-    fig.update_yaxes(type="log", title=y_title)
+    fig.update_yaxes(type="log", title=y_title, tickformat=MONEY)
     fig.update_layout(title=f"{y_title}: {result.profile_label} vs {result.prices.api_label}",
                       legend=dict(orientation="h", y=-0.2), template=TEMPLATE, height=460, margin=dict(t=60))
     return fig
 
 
 def replica_staircase(result: PlanResult) -> go.Figure:
+    """Replicas needed at every volume (one chart, one axis: utilisation has its own, `utilisation_chart`)."""
     c = result.curves
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_scatter(x=c["requests_per_month"], y=c["replicas"], name="replicas", line=dict(shape="hv", color=SELF_COLOUR))
-    fig.add_scatter(x=c["requests_per_month"], y=c["utilisation"] * 100, name="average utilisation %",
-                    line=dict(color="#2ca02c", dash="dot"), secondary_y=True)
+    fig = go.Figure()
+    fig.add_scatter(x=c["requests_per_month"], y=c["replicas"], name="replicas", line=dict(shape="hv", color=SELF_COLOUR),
+                    hovertemplate="%{x:,.0f} requests/month<br>%{y:.0f} replicas<extra></extra>")
     fig.update_xaxes(type="log", title="requests per month")
-    fig.update_yaxes(title="replicas", type="log", secondary_y=False)
-    fig.update_yaxes(title="average utilisation %", range=[0, 100], secondary_y=True)
-    fig.update_layout(title=f"Replicas needed at the SLO ({result.capacity_rps:.3g} req/s each)", template=TEMPLATE, height=380)
+    fig.update_yaxes(title="replicas", type="log")
+    fig.update_layout(title=f"Replicas needed at the SLO ({result.capacity_rps:.3g} req/s each)", template=TEMPLATE, height=340,
+                      showlegend=False)
+    return fig
+
+
+def utilisation_chart(result: PlanResult) -> go.Figure:
+    """How busy the replicas are on average at every volume: low at the foot of each step of the staircase."""
+    c = result.curves
+    fig = go.Figure()
+    fig.add_scatter(x=c["requests_per_month"], y=c["utilisation"] * 100, name="average utilisation", line=dict(color="#2ca02c"),
+                    hovertemplate="%{x:,.0f} requests/month<br>%{y:.0f}% busy on average<extra></extra>")
+    fig.update_xaxes(type="log", title="requests per month")
+    fig.update_yaxes(title="average utilisation", range=[0, 100], ticksuffix="%")
+    fig.update_layout(title="Average utilisation of the replicas", template=TEMPLATE, height=300, showlegend=False)
     return fig
 
 
@@ -127,10 +147,10 @@ def compare_chart(comparison) -> go.Figure:
         fig.add_scatter(x=comparison.volumes, y=o.usd_per_month, name=f"{'API' if o.kind == 'api' else 'self-hosted'}: {o.label}",
                         line=dict(color=colour[o.label], dash="dash" if o.kind == "api" else "solid", shape="hv" if o.kind != "api" else "linear"),
                         hovertemplate="%{x:,.0f} requests/month<br>$%{y:,.2f} a month<extra>" + o.label[:40] + "</extra>")
-    for b in comparison.bands:
-        fig.add_vrect(x0=b.volume_from, x1=b.volume_to, fillcolor=colour[b.label], opacity=0.08, line_width=0)
+    for b in comparison.bands:  # a toss-up (inside the model's error) in grey: no option wins there
+        fig.add_vrect(x0=b.volume_from, x1=b.volume_to, fillcolor=colour.get(b.label, "#7f7f7f"), opacity=0.08, line_width=0)
     fig.update_xaxes(type="log", title="requests per month")
-    fig.update_yaxes(type="log", title="USD per month")
+    fig.update_yaxes(type="log", title="USD per month", tickformat=MONEY)
     fig.update_layout(title="Monthly cost of each option (shaded: the cheapest there)", template=TEMPLATE, height=440,
                       legend=dict(orientation="h", y=-0.25))
     return fig

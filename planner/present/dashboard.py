@@ -6,7 +6,10 @@ benchmarks/dashboard_redraw.py).
 """
 from __future__ import annotations
 
+import hashlib
 import html
+from collections import Counter
+from pathlib import Path
 
 import ipywidgets as w
 import numpy as np
@@ -15,11 +18,13 @@ import plotly.graph_objects as go
 
 from planner.core.errors import PlannerError
 from planner.core.hybrid import hybrid_costs
+from planner.core.matching import instance_mismatch, matching_instance, same_accelerator
 from planner.core.plan import PlanResult, Workload
 from planner.core.records import Profile
-from planner.formats.catalog import DEFAULT_API_MODEL, lookup, to_record
+from planner.formats.catalog import DEFAULT_API_MODEL, lookup, records, to_record
 from planner.formats.inputs import PlanInputs, api_usd_per_request, resolve, run_plan
-from planner.present.charts import TEMPLATE
+from planner.formats.profiles import load_profile
+from planner.present.charts import MONEY, TEMPLATE
 from planner.present.tables import csv_base64
 
 
@@ -29,6 +34,26 @@ def _dollars(text: str) -> str:
 
 
 FRONTIER_API = "gpt-4o"  # the hybrid split's default destination for the traffic not self-hosted
+
+
+def labelled_profiles(paths) -> dict[str, Profile]:
+    """Profiles under dropdown labels that tell them apart: the profile's own label, its folder, date and engine, and a
+    hash of its path when two still collide (27 reference profiles used to collapse onto 24 labels, so the dashboard
+    planned a different file than the README's under the same name)."""
+    loaded = [(Path(p), load_profile(p)) for p in paths]
+    labels = [f"{prof.label} · {path.parent.name} · {prof.created_at:%Y-%m-%d} · {prof.engine.name}" for path, prof in loaded]
+    counts = Counter(labels)
+    return {label + (f" · {hashlib.sha256(str(path).encode()).hexdigest()[:6]}" if counts[label] > 1 else ""): prof
+            for (path, prof), label in zip(loaded, labels)}
+
+
+def instance_label(row) -> str:
+    """"p5.4xlarge — 1×NVIDIA H100 80GB — $6.88/h": what the instance is and costs, not a bare SKU."""
+    if isinstance(row["accelerator"], str) and row["accelerator"]:
+        what = f"{row['accelerator_count']:g}×{row['accelerator']}" if pd.notna(row["accelerator_count"]) else row["accelerator"]
+    else:
+        what = f"{row['vcpus']:g} vCPU" if pd.notna(row["vcpus"]) else "CPU"
+    return f"{row['instance']} — {row['provider']} — {what} — ${row['on_demand_usd_per_hour']:,.2f}/h"
 
 
 class PlanDashboard:
@@ -42,7 +67,8 @@ class PlanDashboard:
         style = {"description_width": "150px"}
         layout = w.Layout(width="460px")
         self.profile = w.Dropdown(options=list(profiles), description="profile", style=style, layout=layout)
-        self.instance = w.Dropdown(options=instances["instance"].tolist(), value=default_instance or instances["instance"].iloc[0],
+        self.instance = w.Dropdown(options=[(instance_label(r), r["instance"]) for _, r in instances.iterrows()],
+                                   value=default_instance or self._matching(next(iter(profiles.values()))) or instances["instance"].iloc[0],
                                    description="instance", style=style, layout=layout)
         # ~700 API models: a combobox filters them as you type (a value not in the list is refused, not guessed)
         self.api = w.Combobox(options=api_models, value=DEFAULT_API_MODEL if DEFAULT_API_MODEL in api_models else api_models[0],
@@ -53,9 +79,11 @@ class PlanDashboard:
         self.tokens_out = w.BoundedIntText(value=int(wl.tokens_out), min=1, max=1_000_000, description="tokens out", style=style, layout=layout)
         self.ttft = w.BoundedFloatText(value=wl.ttft_slo_s, min=0.001, max=3600, description="TTFT p95 SLO (s)", style=style, layout=layout)
         self.itl = w.BoundedFloatText(value=wl.itl_slo_s, min=0.001, max=60, description="ITL p95 SLO (s)", style=style, layout=layout)
-        self.peak = w.FloatSlider(value=wl.peak_to_avg, min=1, max=10, step=0.1, description="peak ÷ average", style=style, layout=layout)
-        self.util = w.FloatSlider(value=wl.max_utilisation, min=0.1, max=1, step=0.05, description="max utilisation", style=style, layout=layout)
-        self.share = w.FloatSlider(value=1.0, min=0, max=1, step=0.05, description="self-hosted share", style=style, layout=layout)
+        # sliders redraw on release, not once per tick of a drag (a drag used to queue a redraw per tick)
+        slider = dict(style=style, layout=layout, continuous_update=False)
+        self.peak = w.FloatSlider(value=wl.peak_to_avg, min=1, max=10, step=0.1, description="peak ÷ average", **slider)
+        self.util = w.FloatSlider(value=wl.max_utilisation, min=0.1, max=1, step=0.05, description="max utilisation", **slider)
+        self.share = w.FloatSlider(value=1.0, min=0, max=1, step=0.05, description="self-hosted share", **slider)
         # hybrid routing sends the share that is not self-hosted to a (dearer) frontier API: a price of its own
         self.frontier = w.Combobox(options=api_models, value=FRONTIER_API if FRONTIER_API in api_models else self.api.value, ensure_option=True,
                                    placeholder="type to search", description="frontier API (hybrid)", style=style, layout=layout)
@@ -64,7 +92,7 @@ class PlanDashboard:
         # plain figures re-rendered into Output widgets: FigureWidget's incremental restyles lost the x data of traces
         # in JupyterLab (plotly 7: a trace whose y changed alone came back with x undefined — the browser test saw it)
         self.cost_fig = go.Figure(layout=dict(template=TEMPLATE, height=420, xaxis=dict(type="log", title="requests per month"),
-                                                    yaxis=dict(type="log", title="USD per month"), legend=dict(orientation="h", y=-0.25),
+                                                    yaxis=dict(type="log", title="USD per month", tickformat=MONEY), legend=dict(orientation="h", y=-0.25),
                                                     margin=dict(t=40)))
         money = "%{x:,.0f} requests/month<br>$%{y:,.2f} per month<extra>%{fullData.name}</extra>"  # units in every hover
         for name, dash, shape in (("self-hosted", None, "hv"), ("API", "dash", "linear"), ("hybrid", "dot", "linear")):
@@ -78,11 +106,31 @@ class PlanDashboard:
         self.summary = w.HTML()
         self.message = w.HTML()
         self.cost_out, self.stair_out = w.Output(), w.Output()
+        self._following = False
+        self.profile.observe(self._follow_profile, names="value")  # first: the instance follows before the redraw
         for c in self.controls:
-            c.observe(lambda _change: self.redraw(), names="value")
+            c.observe(lambda _change: None if self._following else self.redraw(), names="value")
         self.result: PlanResult | None = None
         self._shown = ""
         self.redraw()
+
+    def _matching(self, profile: Profile) -> str | None:
+        """The instance like the profile's own machine (the resolver's default), if the catalog has one."""
+        try:
+            return matching_instance(profile, records("instances")).instance
+        except PlannerError:
+            return None
+
+    def _follow_profile(self, change) -> None:
+        """A new profile re-selects an instance of its own hardware: keeping the old one priced an H100's speed at an
+        A10G's price. One redraw follows (the profile's own observer), not two."""
+        match = self._matching(self.profiles[change["new"]])
+        if match is not None and match in set(self.instances["instance"]):
+            self._following = True
+            try:
+                self.instance.value = match
+            finally:
+                self._following = False
 
     def workload(self) -> Workload:
         return Workload(requests_per_month=self.volume.value, tokens_in=self.tokens_in.value, tokens_out=self.tokens_out.value,
@@ -98,7 +146,8 @@ class PlanDashboard:
 
     def redraw(self) -> PlanResult | None:
         try:
-            r = self.compute()
+            inputs = self.inputs()
+            r = run_plan(inputs)
         except PlannerError as exc:  # an unreachable SLO etc.: say it in the dashboard, keep the controls alive
             self.message.value = f"<b style='color:#b00'>{_dollars(html.escape(str(exc)))}</b>"
             self.summary.value = f"<div class='stale' style='opacity:0.35' title='inputs changed: these figures are stale'>{self._shown}</div>"
@@ -109,6 +158,11 @@ class PlanDashboard:
         self.message.value = ""
         for trace in self.cost_fig.data:
             trace.opacity = 1.0
+        mismatch = None if same_accelerator(inputs.profile, inputs.instance) else instance_mismatch(inputs.profile, inputs.instance)
+        if mismatch:  # one machine's speed at another's price: say so, loudly
+            self.message.value = ("<div class='mismatch' style='color:#b00020;background:#fdecea;padding:.4em'><b>instance mismatch:</b> "
+                                  f"{_dollars(html.escape(mismatch))}</div>")
+            self.cost_fig.data[0].opacity = 0.3  # the self-hosted line is not this instance's
         c, s = r.curves, self.share.value
         wl = r.workload
         frontier = to_record("api_prices", lookup(self.api_prices, "api_prices", self.frontier.value))
@@ -131,7 +185,9 @@ class PlanDashboard:
         warnings = "".join(f"<li>{html.escape(x)}</li>" for x in r.warnings)
         csv = csv_base64(c)
         download = (f"<a download='plan-costs.csv' href='data:text/csv;base64,{csv}'>download the cost at every volume (CSV)</a>")
-        self._shown = _dollars(rows + (f"<ul class='warnings' style='color:#8a5300'>{warnings}</ul>" if warnings else "")
+        verdict = (f"<p class='verdict'><b>{html.escape(r.verdict())}</b></p>" if r.trustworthy else  # the one trust policy
+                   f"<p class='no-verdict' style='color:#b00020;background:#fdecea;padding:.4em'><b>{html.escape(r.verdict())}</b></p>")
+        self._shown = _dollars(verdict + rows + (f"<ul class='warnings' style='color:#8a5300'>{warnings}</ul>" if warnings else "")
                                + f"<p>hybrid ({s:.0%} self-hosted, the rest on {html.escape(frontier.model)}) at {t.requests_per_month:,.0f} req/month: "
                                  f"<b>${hybrid_now:,.2f}/month</b></p>") + download
         self.summary.value = self._shown

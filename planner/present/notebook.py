@@ -26,3 +26,11 @@ def one_line_errors(shell=None) -> None:
         print(f"error: {value}", file=sys.stderr)
 
     shell.set_custom_exc((PlannerError,), show)
+
+
+def markdown(text: str):
+    """A verdict as Markdown with its dollar signs escaped: "$51,200 API vs $9,547" between two unescaped `$` is typeset
+    by JupyterLab's MathJax as italic maths."""
+    from IPython.display import Markdown
+
+    return Markdown(text.replace("$", r"\$"))

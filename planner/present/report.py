@@ -27,7 +27,7 @@ from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.units import HOURS_PER_MONTH, usd
 from planner.formats.catalog import reference_bandwidth
 from planner.formats.files import atomic_write_text, refuse_clobbering, sha256_file
-from planner.present.charts import compare_chart, cost_curves, engine_comparison_chart, profile_speeds, replica_staircase
+from planner.present.charts import compare_chart, cost_curves, engine_comparison_chart, profile_speeds, replica_staircase, utilisation_chart
 from planner.present.tables import csv_base64, money_columns
 
 _TEMPLATES = jinja2.Environment(
@@ -109,14 +109,18 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
     """The standalone report. `engines`: serving profiles of the same model through other servers — with two or more,
     a "which engine?" section compares their requests/s at this plan's SLO. `comparison`: the plan's deployment
     against several APIs (the compare section and its recommendation)."""
-    figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), replica_staircase(result)]
+    figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), replica_staircase(result), utilisation_chart(result)]
     if isinstance(profile, EngineProfile):
         figs.append(profile_speeds([profile]))
     figure_html = [f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}) for i, f in enumerate(figs)]
     w, t = result.workload, result.at_target
     cheaper = "self-hosting" if t.selfhost_usd_per_month < t.api_usd_per_month else "the API"
+    headline = (f"<b>At {w.requests_per_month:,.0f} requests/month ({w.tokens_in:g} in / {w.tokens_out:g} out tokens), {html.escape(cheaper)} is cheaper:</b>"
+                if result.trustworthy else  # the one trust policy (PlanResult.trustworthy): the figures, never a winner
+                "<b>No verdict: the measurement is not trustworthy — re-measure before deciding.</b> "
+                + " ".join(html.escape(r) for r in result.no_verdict) + " The figures below are what it measured, not an answer:")
     answer = [
-        f"<b>At {w.requests_per_month:,.0f} requests/month ({w.tokens_in:g} in / {w.tokens_out:g} out tokens), {html.escape(cheaper)} is cheaper:</b>",
+        headline,
         f"self-hosted {html.escape(result.profile_label)} on {html.escape(result.prices.replica_label)}: "
         f"<b>{usd(t.selfhost_usd_per_month)}/month</b> ({t.replicas:.0f} replica(s), {usd(t.selfhost_usd_per_request)}/request)",
         f"API {html.escape(result.prices.api_label)}: <b>{usd(t.api_usd_per_month)}/month</b> ({usd(result.api_usd_per_request)}/request)",
@@ -132,7 +136,7 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
     return template.render(
         title=title or f"Self-host or API? {result.profile_label} vs {result.prices.api_label}",
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
-        answer=answer, warnings=result.warnings, figures=figure_html,
+        answer=answer, trustworthy=result.trustworthy, warnings=result.warnings, figures=figure_html,
         summary_table=_table(result.summary()),
         assumptions=assumptions(result),
         curves_csv=csv_base64(result.curves),

@@ -14,10 +14,12 @@ def terminal_width(default: int = 100) -> int:
     return max(60, shutil.get_terminal_size((default, 24)).columns)
 
 
-def fit_table(frame: pd.DataFrame, footnote_columns: tuple[str, ...] = (), *, width: int | None = None, max_cell: int = 40) -> str:
+def fit_table(frame: pd.DataFrame, footnote_columns: tuple[str, ...] = (), *, width: int | None = None, max_cell: int = 40,
+              keep: tuple[str, ...] = ()) -> str:
     """The frame as text no wider than `width`: the named columns become footnote marks ([1], [2] …, one per distinct
-    text) listed under the table, other text cells are cut with an ellipsis (at `max_cell`, less if needed), and
-    columns that still do not fit continue in a block below."""
+    text) listed under the table, other text cells are cut with an ellipsis (at `max_cell`, less if needed) except
+    the `keep` columns (names a user copies into an option, e.g. `--api`), and columns that still do not fit continue
+    in a block below."""
     width = width or terminal_width()
     frame = frame.copy()
     notes: dict[str, int] = {}
@@ -26,7 +28,7 @@ def fit_table(frame: pd.DataFrame, footnote_columns: tuple[str, ...] = (), *, wi
             frame[col] = [f"[{notes.setdefault(str(v), len(notes) + 1)}]" if isinstance(v, str) and v else "" for v in frame[col]]
     def render(cell: int) -> str:
         cut = frame.copy()
-        for col in cut.columns:
+        for col in cut.columns.difference(keep, sort=False):
             cut[col] = [v if not isinstance(v, str) or len(v) <= cell else v[: cell - 1] + "…" for v in cut[col]]
         return cut.to_string(index=False, line_width=width)  # columns past the width wrap into a further block
     cell = max_cell

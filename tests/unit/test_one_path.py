@@ -22,7 +22,7 @@ from planner.present.dashboard import PlanDashboard
 from tests.conftest import REPO
 from tests.unit.conftest import SMOL
 
-VLLM = next((REPO / "profiles/reference/vllm-cpu").glob("*.json"))
+VLLM = next((REPO / "profiles/reference/validation").glob("*__vllm__*.json"))  # vllm-cpu/ is too noisy for a verdict
 H100_MISTRAL = next((REPO / "profiles/reference/h100").glob("Mistral-7B-v0.1-L32*.json"))
 W = Workload(requests_per_month=3e6, tokens_in=128, tokens_out=16, ttft_slo_s=5.0, itl_slo_s=0.5, cached_fraction=0.5)
 
@@ -133,3 +133,54 @@ def test_priced_memory_is_the_instances_ram_for_a_cpu_profile_and_one_gpu_for_a_
     assert gpu is not None and gpu.bytes == int(record("hardware", "NVIDIA A100 SXM 40GB").memory_gib * 2**30)
     assert priced_memory(load_profile(H100_MISTRAL), record("instances", "c7i.large")) is None  # a GPU profile on a CPU box
     assert np.isfinite(run_plan(resolve(SMOL, None, None, W)).capacity_rps)
+
+
+@pytest.mark.fault
+def test_one_trust_policy_no_verdict_anywhere_for_a_contended_measurement(tmp_path, capsys):
+    """The same noisy profile through the CLI, the report, the dashboard and the notebook API: the figures are shown,
+    no front-end names a winner, and the CLI exits 3 (issue 24: three surfaces used to behave three ways)."""
+    from planner.core.records import MachineLoad
+    from planner.formats.profiles import save_profile
+    from planner.present.report import render_html
+
+    noisy = load_profile(SMOL)
+    noisy.load = MachineLoad(other_cpu_fraction=0.58, steal_fraction=0.0, load_avg_end=3.1, contended=True)
+    path = save_profile(noisy, tmp_path / "noisy.json")
+    w = W.model_copy(update={"cached_fraction": 0.0})
+    notebook = run_plan(resolve(load_profile(path), "e2-standard-2", "gpt-4o-mini", w))
+    assert not notebook.trustworthy and notebook.verdict().startswith("no verdict: untrustworthy measurement: the machine was busy")
+    assert "is cheaper" not in notebook.verdict() and notebook.as_dict()["trustworthy"] is False
+
+    html_out = tmp_path / "r.html"
+    code = main(["plan", "--profile", str(path), "--instance", "e2-standard-2", "--tokens-in", "128", "--tokens-out", "16",
+                 "--ttft-slo", "5", "--itl-slo", "0.5", "--html", str(html_out)])
+    out, err = capsys.readouterr()
+    assert code == 3 and "self-hosted per month" in out and "verdict:" not in out.replace("no verdict:", "")
+    assert err.strip().splitlines() == [f"error: {notebook.verdict()} (profile: {path})"]
+    report = html_out.read_text()
+    assert 'class="answer no-verdict"' in report and "No verdict: the measurement is not trustworthy" in report and " is cheaper:" not in report
+
+    dash = PlanDashboard({"p": load_profile(path)}, load_catalog("instances"), load_catalog("api_prices"), workload=w, default_instance="e2-standard-2")
+    dash.redraw()
+    assert "class='no-verdict'" in dash.summary.value and "class='verdict'" not in dash.summary.value
+
+    quiet = run_plan(resolve(load_profile(SMOL), "e2-standard-2", "gpt-4o-mini", w))  # the same plan measured quietly does answer
+    assert quiet.trustworthy and quiet.verdict().startswith("verdict: at 3,000,000 requests/month")
+    assert render_html(quiet, load_profile(SMOL)).count('class="answer no-verdict"') == 0
+
+
+@pytest.mark.fault
+def test_compare_gives_no_recommendation_when_the_winner_rests_on_an_untrustworthy_measurement(tmp_path, capsys):
+    from planner.core.records import MachineLoad
+    from planner.formats.profiles import save_profile
+
+    noisy = load_profile(SMOL)
+    noisy.load = MachineLoad(other_cpu_fraction=0.58, steal_fraction=0.0, load_avg_end=3.1, contended=True)
+    path = save_profile(noisy, tmp_path / "noisy.json")
+    args = ["compare", "--instance", "e2-standard-2", "--api", "gpt-4o", "--tokens-in", "128", "--tokens-out", "16", "--ttft-slo", "5",
+            "--itl-slo", "0.5", "--requests", "1e8"]
+    assert main([*args, "--profile", str(SMOL)]) == 0 and "recommendation: " in capsys.readouterr().out
+    code = main([*args, "--profile", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 3 and "recommendation:" not in out and "cheapest by volume:" in out
+    assert err.startswith("error: no verdict: ") and "rests on untrustworthy measurement: the machine was busy" in err

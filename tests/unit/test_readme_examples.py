@@ -15,7 +15,7 @@ from tests.conftest import REPO
 README = (REPO / "README.md").read_text()
 SUBSTITUTE = {
     "P.json": str(next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__cpu__*.json"))),
-    "Q.json": str(next((REPO / "profiles/reference/vllm-cpu").glob("*.json"))),
+    "Q.json": str(next((REPO / "profiles/reference/validation").glob("*__vllm__*.json"))),
     "a.json": str(next((REPO / "profiles/reference/h100").glob("Mistral-7B*.json"))),
     "b.json": str(next((REPO / "profiles/reference/h100").glob("SmolLM2*.json"))),
     "m7g.large": "c7i.large",

@@ -1,8 +1,10 @@
 """The `llm-planner` command line, one module per command group. User errors print one line (`error: ...`) and
 exit 2; no tracebacks.
 
-This module stays light: `main` installs the signal handlers first and imports the command groups (pandas, the
-engines) inside its own `try`, so a Ctrl-C in the first second is one line and exit 130 like any other.
+This module stays light: `main` installs the signal handlers first and imports the command groups inside its own
+`try`, so a Ctrl-C in the first second is one line and exit 130 like any other. The command modules import only
+typer and light modules at the top; pandas, the engines, the catalogs and plotly are imported inside the command that
+needs them, so `--help` and `--version` start in a fraction of a second (`benchmarks/cli_startup.py`).
 """
 from __future__ import annotations
 
@@ -26,6 +28,17 @@ def _app():
 
     app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                       help="Profile LLM inference on this machine and price self-hosting against the APIs.")
+
+    def version(value: bool) -> None:
+        if value:
+            from planner import __version__
+            typer.echo(f"llm-planner {__version__}")
+            raise typer.Exit()
+
+    @app.callback()
+    def root(_: bool = typer.Option(False, "--version", is_eager=True, callback=version, help="print the version and exit")) -> None:
+        """Profile LLM inference on this machine and price self-hosting against the APIs."""
+
     for group in (measure, plan, serve):
         for command in group.app.registered_commands:
             app.registered_commands.append(command)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from planner.core.errors import PlannerError
 
 # where the flag is not the field's name with dashes (the rest: `a_b` → `--a-b`)
-FIELD_FLAGS = {"price_kind": "--price", "n_layers": "--layers"}
+FIELD_FLAGS = {"price_kind": "--price", "n_layers": "--layers", "requests_per_month": "--requests", "ttft_slo_s": "--ttft-slo",
+               "itl_slo_s": "--itl-slo", "monthly_active_users": "--users"}
 
 
 def flag_for(field: str) -> str:

@@ -11,15 +11,8 @@ from planner.app.cli.options import Oversubscribe, _ints, check_threads
 from planner.core.engines import ENGINES
 from planner.core.engines import engine as engine_row
 from planner.core.errors import InputError
-from planner.core.units import human_bytes
-from planner.formats.catalog import load_card
 from planner.formats.files import dated_name, existing_file, new_output
-from planner.measure.engines.vllm import VllmSettings, import_vllm
 from planner.measure.gguf.cache import KINDS, cache_dir, cache_entries, clear_cache, entry_size
-from planner.measure.gguf.embedded import embedded_model_path
-from planner.measure.gguf.hf import hf_folder
-from planner.measure.probes.hardware import fingerprint
-from planner.measure.profiling.vllm import profile_vllm
 
 app = typer.Typer()
 
@@ -27,7 +20,7 @@ app = typer.Typer()
 @app.command()
 def profile(
     models: list[Path] = typer.Argument(None, help="GGUF files to profile (default: the embedded SmolLM2-135M Q4_1)"),
-    quick: bool = typer.Option(False, "--quick", help="short tests (about a minute on 2 cores)"),
+    quick: bool = typer.Option(False, "--quick", help="short tests (minutes; several times longer on a busy machine)"),
     prompts: str | None = typer.Option(None, help="prefill test lengths, e.g. 128,512,2048"),
     depths: str | None = typer.Option(None, help="decode context depths, e.g. 0,512"),
     gen_tokens: int | None = typer.Option(None, "--gen-tokens", help="decode tokens per repetition"),
@@ -51,6 +44,8 @@ def profile(
     oversubscribe: Oversubscribe = False,
 ):
     """Measure prefill/decode tok/s, latency, memory and concurrency of a model on this machine (llama.cpp or vLLM)."""
+    from planner.measure.gguf.embedded import embedded_model_path
+
     if out is not None:  # refused before minutes of measuring, not when the first test is saved
         new_output(out, "--out")
     check_threads([n_threads], "--n-threads", oversubscribe)
@@ -102,6 +97,11 @@ def _test_options(*, prompts, depths, concurrency, gen_tokens, max_reps) -> dict
 def _profile_vllm(models, *, quick, prompts, depths, gen_tokens, max_reps, concurrency, out, profiles_dir, kv_cache_gib,
                   max_model_len, load_format, llama_only) -> None:
     """`profile --engine vllm`: the HF folder (a GGUF is converted once, cached) through vLLM's offline engine."""
+    from planner.measure.engines.vllm import VllmSettings, import_vllm
+    from planner.measure.gguf.embedded import embedded_model_path
+    from planner.measure.gguf.hf import hf_folder
+    from planner.measure.profiling.vllm import profile_vllm
+
     if llama_only:
         raise InputError("--quant-ladder / --gpu-layers / --threads: llama.cpp options; drop them with --engine vllm")
     if load_format not in ("auto", "dummy"):
@@ -147,6 +147,7 @@ def clone(
     profiles_dir: Path = typer.Option(Path("profiles"), help="where the profile goes"),
 ):
     """Write a random-weight GGUF of a model card's architecture (cached), optionally profile it."""
+    from planner.formats.catalog import load_card
     from planner.measure.gguf.clones import make_clone, preflight_clone
 
     model_card = load_card(card).with_layers(layers)
@@ -166,6 +167,8 @@ def clone(
 def cache_cmd(clear: bool = typer.Option(False, "--clear", help="delete the derived files the tool made (never other files there)"),
               kind: str | None = typer.Option(None, help=f"{', '.join(KINDS)} (default: all)")):
     """List (or delete) derived model files: quant-ladder rungs, architecture clones, HF folders converted for vLLM."""
+    from planner.core.units import human_bytes
+
     if clear:
         done = clear_cache(kind)
         for path in done.deleted:
@@ -186,6 +189,8 @@ def cache_cmd(clear: bool = typer.Option(False, "--clear", help="delete the deri
 @app.command()
 def hardware(bandwidth: bool = typer.Option(True, "--bandwidth/--no-bandwidth", help="measure memory bandwidth (~1 s)")):
     """Print this machine's fingerprint as JSON."""
+    from planner.measure.probes.hardware import fingerprint
+
     typer.echo(fingerprint(bandwidth=bandwidth).model_dump_json(indent=2))
 
 

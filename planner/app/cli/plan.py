@@ -3,28 +3,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
-from pydantic import ValidationError
 
 from planner.app.cli.options import ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, TtftSlo, Users, check_choice
-from planner.app.fleet import plan_fleet
-from planner.app.workflows import build_report, compare_options, engine_profiles_beside, plan_profile, report_comparison
 from planner.core.errors import InputError, UntrustworthyMeasurement
-from planner.core.plan import Workload
-from planner.core.projection import calibrate_decode, predict_card, same_quant
-from planner.core.quality import trust_problems
-from planner.core.quant import nominal_bits_per_weight
-from planner.core.units import usd
-from planner.formats.catalog import DEFAULT_API_MODEL, SCHEMAS, load_card, load_catalog, record, reference_bandwidth
 from planner.formats.files import refuse_clobbering
-from planner.formats.inputs import newest_profile
-from planner.formats.plan_file import load_params
-from planner.formats.profiles import load_profile
-from planner.measure.gguf.embedded import embedded_model_path
-from planner.present.report import write_report
-from planner.present.tables import fit_table, money_columns
+from planner.formats.schemas import SCHEMAS
+
+if TYPE_CHECKING:
+    from planner.core.plan import Workload
 
 app = typer.Typer()
 PRICE_KINDS = ("on_demand", "spot", "reserved")
@@ -50,6 +39,11 @@ def plan(
     output_format: str = typer.Option("table", "--format", help="table (with a verdict line), json (the plan), csv (costs at every volume)"),
 ):
     """Monthly cost self-hosted vs API, replicas at the SLO, and the break-even volume."""
+    from planner.app.workflows import engine_profiles_beside, plan_profile, report_comparison
+    from planner.formats.plan_file import load_params
+    from planner.present.report import write_report
+    from planner.present.tables import fit_table
+
     check_choice("--price", price, PRICE_KINDS)
     for option, value in (("--api", api), ("--instance", instance)):
         if value is not None and not value.strip():
@@ -69,12 +63,15 @@ def plan(
         typer.echo(fit_table(result.summary(), ("basis",), max_cell=60))
         for w in result.warnings:
             typer.echo(f"warning: {w}")
-        typer.echo(result.verdict())
+        if result.trustworthy:
+            typer.echo(result.verdict())
     if html:
         for written in write_report(result, prof, html, profile_path=path, engines=engine_profiles_beside(path, prof),
                                     comparison=report_comparison(result, path, workload, price),  # type: ignore[arg-type]
                                     inputs={"--params": params}):
             typer.echo(f"report: {written}")
+    if not result.trustworthy:  # the one trust policy (PlanResult.trustworthy): figures shown, no verdict, exit 3
+        raise UntrustworthyMeasurement(f"{result.verdict()} (profile: {path})")
 
 
 @app.command()
@@ -93,6 +90,11 @@ def compare(
     output_format: str = typer.Option("table", "--format", help="table (with the recommendation), json, or csv (every option at every volume)"),
 ):
     """Several self-hosted options and APIs side by side: the cheapest in each volume band, and a recommendation."""
+    from planner.app.workflows import compare_options
+    from planner.formats.catalog import DEFAULT_API_MODEL
+    from planner.formats.inputs import newest_profile
+    from planner.present.tables import fit_table, money_columns
+
     check_choice("--price", price, PRICE_KINDS)
     check_choice("--format", output_format, FORMATS)
     workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
@@ -102,21 +104,22 @@ def compare(
     instances, apis = list(dict.fromkeys(instances or [])), list(dict.fromkeys(apis or []))
     result = compare_options(paths, instances, apis or [DEFAULT_API_MODEL, "gpt-4o"], workload, price_kind=price,  # type: ignore[arg-type]
                              batch=batch)
+    table = result.at_volume()
     if output_format == "csv":
         typer.echo(result.frame().to_csv(index=False), nl=False)
-        return
-    table = result.at_volume()
-    if output_format == "json":
+    elif output_format == "json":
         bands = [{"from_requests_per_month": b.volume_from, "to_requests_per_month": b.volume_to, "option": b.label, "kind": b.kind} for b in result.bands]
         rows = json.loads(table.to_json(orient="records"))
         typer.echo(json.dumps({"workload": workload.model_dump(), "at_volume": rows, "bands": bands, "recommendation": result.recommendation()}, indent=2))
-        return
-    shown = money_columns(table)
-    typer.echo(f"at {workload.requests_per_month:,.0f} requests/month, {workload.tokens_in:g} → {workload.tokens_out:g} tokens, "
-               f"TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ {workload.itl_slo_s:g} s:")
-    typer.echo(fit_table(shown, ("note",)))
-    typer.echo("cheapest by volume: " + "; ".join(f"{b.volume_from:,.0f}–{b.volume_to:,.0f}: {b.label}" for b in result.bands))
-    typer.echo("recommendation: " + result.recommendation())
+    else:
+        typer.echo(f"at {workload.requests_per_month:,.0f} requests/month, {workload.tokens_in:g} → {workload.tokens_out:g} tokens, "
+                   f"TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ {workload.itl_slo_s:g} s:")
+        typer.echo(fit_table(money_columns(table), ("note",)))
+        typer.echo("cheapest by volume: " + "; ".join(f"{b.volume_from:,.0f}–{b.volume_to:,.0f}: {b.label}" for b in result.bands))
+        if not result.untrusted:
+            typer.echo("recommendation: " + result.recommendation())
+    if result.untrusted:  # the one trust policy (PlanResult.trustworthy): the figures are shown, no recommendation, exit 3
+        raise UntrustworthyMeasurement(result.recommendation())
 
 
 @app.command()
@@ -140,6 +143,11 @@ def fleet(
     output_format: str = typer.Option("table", "--format", help="table (with the best deployment's vllm command), json or csv"),
 ):
     """Rank multi-GPU deployments (instance × TP/PP/data-parallel engines × precision) of a model for a workload."""
+    from planner.app.fleet import plan_fleet
+    from planner.app.fleet import verdict as fleet_verdict_line
+    from planner.core.units import usd
+    from planner.present.tables import fit_table
+
     check_choice("--price", price, PRICE_KINDS)
     check_choice("--format", output_format, FORMATS)
     workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
@@ -177,24 +185,31 @@ def fleet(
         typer.echo(f"best: {best['instances']:.0f} × {best['instance']} ({best['provider']}) as {best['layout']} at {best['precision']}, "
                    f"${best['usd_per_month']:,.0f}/month; run each engine with:\n  {best['vllm_command']}")
     typer.echo(f"{len(result.infeasible)} layouts left out (do not fit or cannot meet the SLO; --format json lists them)")
+    if api:
+        typer.echo(fleet_verdict_line(card, result, workload, api))
     for note in notes:
         typer.echo(f"note: {note}")
 
 
 def _workload(**values) -> Workload:
+    """The workload from the options; a value pydantic refuses is one line naming its flag (`flags.FIELD_FLAGS`)."""
+    from pydantic import ValidationError
+
+    from planner.core.plan import Workload
+
     try:
         return Workload(**values)
     except ValidationError as exc:
         e = exc.errors()[0]
-        option = {"requests_per_month": "requests", "ttft_slo_s": "ttft-slo", "itl_slo_s": "itl-slo",
-                  "monthly_active_users": "users"}.get(str(e["loc"][0]), str(e["loc"][0]))
-        raise InputError(f"--{option.replace('_', '-')}: {e['msg'].lower()} (got {e.get('input')!r})") from None
+        raise InputError(f"{e['msg'].lower()} (got {e.get('input')!r})", field=str(e["loc"][0])) from None
 
 
 @app.command()
 def report(params: Path = typer.Option(..., "--params", help="plan.yaml: profile, instance, api, workload, output"),
            pdf: bool | None = typer.Option(None, "--pdf/--no-pdf", help="override the file's pdf setting")):
     """Write the planning report (standalone HTML, optionally PDF) described by a plan file."""
+    from planner.app.workflows import build_report
+
     for written in build_report(params, pdf=pdf):
         typer.echo(f"report: {written.resolve()}")
 
@@ -212,7 +227,12 @@ def demo(
     pdf: bool = typer.Option(False, "--pdf/--no-pdf", help="also print the report to PDF (needs Chromium)"),
 ):
     """Profile the embedded model here (quick), plan against an API, write an HTML report, print the answer."""
+    from planner.app.workflows import plan_profile, report_comparison
+    from planner.core.plan import Workload
+    from planner.core.quality import trust_problems
+    from planner.measure.gguf.embedded import embedded_model_path
     from planner.measure.profiling.llama_cpp import ProfileConfig, profile_model  # loads llama.cpp: only when profiling
+    from planner.present.report import write_report
 
     model = embedded_model_path()
     typer.echo(f"profiling the embedded model {model.name} on this machine (quick run)…")
@@ -248,6 +268,13 @@ def project(
     layers: int | None = typer.Option(None, help="reduced depth of the card"),
 ):
     """Predict decode tok/s and memory for model cards not measured, from a roofline fit on measured profiles."""
+    import pandas as pd
+
+    from planner.core.projection import calibrate_decode, predict_card, same_quant
+    from planner.core.quant import nominal_bits_per_weight
+    from planner.formats.catalog import load_card, reference_bandwidth
+    from planner.formats.profiles import load_profile
+
     nominal_bits_per_weight(quant)  # an unknown quant name is refused before any file is read
     profiles = same_quant([load_profile(p) for p in calibrate], quant)
     if source_hardware:
@@ -266,6 +293,8 @@ def project(
 
 
 def _bandwidth(option: str, name: str) -> float:
+    from planner.formats.catalog import record
+
     row = record("hardware", name)
     if row.memory_bandwidth_gb_s is None:
         raise InputError(f"{option}: hardware row '{name}' has no memory_bandwidth_gb_s")
@@ -287,6 +316,11 @@ def catalog(kind: str = typer.Argument(..., help=", ".join(SCHEMAS)),
             contains: str | None = typer.Option(None, help="only rows whose key contains this text"),
             output_format: str = typer.Option("table", "--format", help="table (fits the terminal; sources as footnotes), json or csv")):
     """List a data catalog with its sources and dates."""
+    import pandas as pd
+
+    from planner.formats.catalog import SCHEMAS, load_catalog
+    from planner.present.tables import fit_table
+
     check_choice("--format", output_format, FORMATS)
     check_choice("KIND", kind, tuple(SCHEMAS))
     df = load_catalog(kind)
@@ -299,6 +333,6 @@ def catalog(kind: str = typer.Argument(..., help=", ".join(SCHEMAS)),
         typer.echo(df.to_json(orient="records", indent=2))
     else:
         with pd.option_context("display.max_rows", 1000):
-            typer.echo(fit_table(df, ("source",), max_cell=36))
+            typer.echo(fit_table(df, ("source",), max_cell=36, keep=tuple(SCHEMAS[kind]["key"])))
 
 

@@ -16,12 +16,6 @@ from planner.core.engines import ENGINES
 from planner.core.engines import engine as engine_row
 from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.formats.files import dated_name, existing_file, new_output
-from planner.measure.engines.registry import start_server
-from planner.measure.gguf.embedded import embedded_model_path
-from planner.measure.serving.client import Endpoint, served_models
-from planner.measure.serving.metrics import Slo, SweepConfig
-from planner.measure.serving.prompts import jsonl_prompts, synthetic_prompts
-from planner.measure.serving.sweep import serving_profile
 
 MAX_CONCURRENCY = 4096  # open streams one client process can hold; beyond it the client, not the server, is measured
 MAX_RATE_PER_S = 10_000.0  # Poisson arrivals one asyncio client can keep to schedule
@@ -87,6 +81,13 @@ def serve_profile(
     oversubscribe: Oversubscribe = False,
 ) -> None:
     """Load-test an OpenAI-compatible server (started here, or at --url) and write a serving profile with goodput."""
+
+    from planner.measure.engines.registry import start_server
+    from planner.measure.gguf.embedded import embedded_model_path
+    from planner.measure.serving.client import Endpoint, served_models
+    from planner.measure.serving.metrics import Slo, SweepConfig
+    from planner.measure.serving.prompts import jsonl_prompts, synthetic_prompts
+    from planner.measure.serving.sweep import serving_profile
 
     if (engine is None) == (url is None):
         raise InputError(f"give either --engine {'|'.join(SERVER_ENGINES)} (a server started here) or --url (an existing endpoint)")

@@ -43,3 +43,18 @@ def test_the_cost_at_the_volume_is_the_options_own_not_the_nearest_grid_point():
     assert c.at_volume()["usd_per_month"].iloc[0] == 5e6 and c.at_volume()["usd_per_request"].iloc[0] == 1e-3
     with pytest.raises(InputError, match="no cost at the workload's own volume"):
         compare(V, [Option("api", "api", 1e-3 * V)], requests_per_month=5e9, slo=(2.0, 0.2), tokens=(512, 128))
+
+
+def test_flips_inside_the_models_error_merge_into_one_toss_up_band():
+    v = np.array([1.0, 2.0, 3.0, 4.0])
+    api = Option("api", "api", np.array([5.0, 9.5, 19.0, 30.0]), usd_at_volume=19.0)
+    exact = Option("box", "self-hosted", np.array([10.0, 10.0, 20.0, 20.0]), usd_at_volume=20.0)  # no measured error: no merging
+    c = compare(v, [api, exact], requests_per_month=3.0, slo=(2.0, 0.2), tokens=(128, 16))
+    assert [(b.label, b.volume_from, b.volume_to) for b in c.bands] == [("api", 1.0, 3.0), ("box", 4.0, 4.0)]
+    # ±20 %: at 2 ($10 vs $9.50) and 3 ($20 vs $19) the two are closer than the error; at 1 and 4 they are not
+    fuzzy = Option("box", "self-hosted", exact.usd_per_month, usd_at_volume=20.0, error_pct=20.0)
+    c = compare(v, [api, fuzzy], requests_per_month=3.0, slo=(2.0, 0.2), tokens=(128, 16))
+    assert [(b.kind, b.volume_from, b.volume_to, b.members) for b in c.bands] == [
+        ("api", 1.0, 1.0, ("api",)), ("toss-up", 2.0, 3.0, ("box", "api")), ("self-hosted", 4.0, 4.0, ("box",))]
+    assert c.recommendation().startswith("Below 2 requests/month use the API api; from 2 to 4 it is a toss-up: box or api (within ±20%); "
+                                         "from 4 self-host box.")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from planner.core.deploy import Device, GpuEfficiency
-from planner.core.fleet import rank_fleet
+from planner.core.fleet import fleet_verdict, rank_fleet
 from planner.core.plan import Workload
 from planner.core.rows import InstanceRow, Provenance
 from tests.unit.core.conftest import BIG, CARD, NVLINK
@@ -43,3 +44,15 @@ def test_branch_and_bound_finds_the_same_top_as_brute_force():
     quick = rank_fleet(CARD, inst, EFF, w, precisions=("bf16", "fp8"), top=3)
     assert quick.n_engines_simulated <= brute.n_engines_simulated
     np.testing.assert_allclose(quick.ranked["usd_per_month"], brute.ranked["usd_per_month"].head(3))
+
+
+def test_the_fleet_verdict_names_a_winner_only_outside_the_models_error():
+    ranked = pd.DataFrame([{"usd_per_month": 1000.0, "instances": 2.0, "instance": "g5.xlarge", "layout": "1 × TP1", "precision": "bf16"}])
+    assert fleet_verdict(ranked, "gpt-4o", 1500.0, 30.0) == (
+        "verdict: self-host — 2 × g5.xlarge as 1 × TP1 at bf16: $1,000/month ($700–$1,300 within the capacity model's ±30% median "
+        "error), vs gpt-4o $1,500/month")
+    assert fleet_verdict(ranked, "gpt-4o", 650.0, 30.0).startswith("verdict: the API (gpt-4o) at $650/month — cheaper")
+    assert fleet_verdict(ranked, "gpt-4o", 1200.0, 30.0).startswith("verdict: toss-up — 2 × g5.xlarge")  # inside ±30 %
+    assert fleet_verdict(ranked, "gpt-4o", 1200.0, 10.0).startswith("verdict: self-host")  # a tighter model decides it
+    assert fleet_verdict(ranked, "gpt-4o", 1200.0, None).startswith("verdict: none —")
+    assert fleet_verdict(ranked.iloc[:0], "gpt-4o", 1200.0, 30.0).startswith("verdict: the API (gpt-4o, $1,200/month) — no deployment")

@@ -18,12 +18,21 @@ def test_the_committed_result_is_typed_and_its_summary_adds_up():
 
 def test_a_profile_on_the_validated_machine_gets_the_server_calibration_and_its_error():
     vllm = load_profile(next((REPO / "profiles/reference/validation").glob("*__vllm__*.json")))
-    note, cal, server = validation_for(vllm)
+    note, error, cal, server = validation_for(vllm)
     assert server is not None and server.ttft_overhead_s == cal.ttft_overhead_s
     assert note.startswith("validated against a real vllm server (engine model + this server's calibration): median |error| ")
-    h100 = load_profile(next((REPO / "profiles/reference/h100").glob("Mistral*.json")))
-    note, cal, server = validation_for(h100)
+    assert error.describe() == f"±{cal.median_abs_error_pct_rate:.0f}% median, worst {cal.max_abs_error_pct_rate:.0f}%"
+    epyc = load_profile(next((REPO / "profiles/reference/cpu-epyc").glob("SmolLM2-135M-Instruct.Q4_1*.json")))
+    note, error, cal, server = validation_for(epyc)  # another CPU: the engine model alone, its own (raw) error
     assert server is None and "(engine model alone)" in note and "not on this profile's hardware" in note
+    assert (error.median_pct, error.worst_pct) == (cal.raw_median_abs_error_pct_rate, cal.raw_max_abs_error_pct_rate)
+
+
+def test_a_validation_on_cpus_does_not_validate_a_gpu_profile():
+    h100 = load_profile(next((REPO / "profiles/reference/h100").glob("Mistral*.json")))
+    note, error, cal, server = validation_for(h100)
+    assert note.startswith("not validated on this hardware: the llama-server capacity model was validated on ")
+    assert "no measurement on NVIDIA H100" in note and error is None and server is None
 
 
 def test_a_damaged_result_is_one_line(tmp_path):

@@ -13,3 +13,11 @@ def test_fits_the_width_with_footnotes_and_keeps_every_column():
     assert "[1]" in text and "[2]" in text and "[1] https://example.org/a very long" in text
     assert all(f"col{k}" in text for k in range(12)) and "price" in text  # wrapped into blocks, not cut off
     assert "a" * 70 not in text and "…" in text
+
+
+def test_keep_columns_are_never_cut():
+    frame = pd.DataFrame({"model": ["fireworks_ai/accounts/fireworks/models/code-llama-13b-instruct", "x"],
+                          "note": ["n" * 70, "short"], "price": [1.5, 2.25]})
+    kept = fit_table(frame, width=80, keep=("model",))
+    assert "fireworks_ai/accounts/fireworks/models/code-llama-13b-instruct" in kept and "n" * 70 not in kept
+    assert "code-llama-13b-instruct" not in fit_table(frame, width=80)  # without keep it is cut with an ellipsis

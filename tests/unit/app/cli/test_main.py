@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -41,9 +43,9 @@ COMMANDS = {
 # where each command does its work (the plan, the fleet ranking, the fit, a catalog read, a probe): results of the
 # simulation are cached across calls, so the signal is delivered at the call that always runs
 WORK = {"plan": "planner.formats.inputs.plan", "plan --html": "planner.formats.inputs.plan", "compare": "planner.formats.inputs.plan",
-        "fleet": "planner.app.fleet.rank_fleet", "project": "planner.app.cli.plan.calibrate_decode",
-        "catalog": "planner.app.cli.plan.load_catalog", "cache": "planner.app.cli.measure.cache_entries",
-        "hardware": "planner.app.cli.measure.fingerprint"}
+        "fleet": "planner.app.fleet.rank_fleet", "project": "planner.core.projection.calibrate_decode",
+        "catalog": "planner.formats.catalog.load_catalog", "cache": "planner.app.cli.measure.cache_entries",
+        "hardware": "planner.measure.probes.hardware.fingerprint"}  # the commands import these where they run them
 SIGNALS = {"SIGINT": (signal.SIGINT, 130, "interrupted (Ctrl-C)"), "SIGTERM": (signal.SIGTERM, 143, "terminated (SIGTERM)")}
 
 
@@ -163,3 +165,18 @@ def test_every_command_has_help_and_refuses_one_bad_value_per_option(capsys):
             assert code == 2 and param.opts[0] in line, (name, param.opts[0], line)
             tried += 1
     assert tried >= 25  # the numeric options of all commands (27 today)
+
+
+def test_the_command_line_starts_without_the_heavy_libraries():
+    # `--help` and `--version` must answer in a fraction of a second (benchmarks/cli_startup.py has the figure): the
+    # command modules import pandas, numpy, gguf, plotly and the engines inside the commands, never at the top
+    code = ("import sys, planner.app.cli as c; c._app(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'numpy', 'scipy', 'gguf', 'plotly', 'pydantic', 'vllm') "
+            "or m in ('planner.formats.catalog', 'planner.measure.engines.vllm', 'planner.present.report')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_version(capsys):
+    from planner import __version__
+    assert main(["--version"]) == 0 and capsys.readouterr().out == f"llm-planner {__version__}\n"

@@ -17,7 +17,7 @@ from tests.conftest import REPO
 from tests.unit.app.cli.conftest import WL, one_line, run
 from tests.unit.conftest import SMOL
 
-VLLM = next((REPO / "profiles/reference/vllm-cpu").glob("*.json"))
+VLLM = next((REPO / "profiles/reference/validation").glob("*__vllm__*.json"))  # vllm-cpu/ is too noisy for a verdict
 ARGS = ["plan", "--profile", str(VLLM), "--instance", "c7i.large", "--tokens-in", "128", "--tokens-out", "64", "--ttft-slo", "2",
         "--itl-slo", "0.2", "--requests", "5e6"]
 
@@ -29,9 +29,9 @@ def test_json_has_the_plan_and_nulls_for_never(capsys):
     assert cap["source"] == "engine-model" and cap["requests_per_s"] > 0 and cap["concurrency"] >= 1
     assert cap["kv_bytes_per_token"] == 2 * 30 * 3 * 64 * 2  # layers × KV heads × head dim × bf16, K and V
     # the KV cache vLLM allocated (93,184 tokens) does not fit c7i.large's 4 GiB beside what the profile used besides it
-    # (peak RSS 5,737,660,416 − baseline 618,278,912 bytes, of which 93,184 × 23,040 bytes of KV): what fits, ÷ 192 tokens
-    room = 4 * 2**30 - (5_737_660_416 - 618_278_912 - 93_184 * 23_040)
-    assert cap["max_concurrency_by_memory"] == (room // 23_040) // 192 == 298
+    # (peak RSS 5,760,106,496 − baseline 605,106,176 bytes, of which 93,184 × 23,040 bytes of KV): what fits, ÷ 192 tokens
+    room = 4 * 2**30 - (5_760_106_496 - 605_106_176 - 93_184 * 23_040)
+    assert cap["max_concurrency_by_memory"] == (room // 23_040) // 192 == 290
     assert plan["replicas"] >= 1 and plan["selfhost_usd_per_month"] > 0 and plan["api_usd_per_month"] == pytest.approx(5e6 * plan["api_usd_per_request"])
     assert set(plan["break_even"]) == {"first", "always"} and isinstance(plan["warnings"], list)
     # 1 → 1 token on a $734/month GPU instance: the API's $3.5e-7 a request is never beaten
@@ -337,3 +337,13 @@ def test_fuzz_plan_numeric_options(values, capsys):
         assert code == 2
         lines = [line for line in out.err.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error: ")
+
+
+def test_catalog_prints_full_model_names_that_can_be_copied_into_api(capsys, monkeypatch):
+    # nine Fireworks rows used to be cut to the same 36 characters
+    from planner.formats.catalog import load_catalog
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["catalog", "api_prices", "--contains", "fireworks_ai/accounts/fireworks/models/code-llama"]) == 0
+    out = capsys.readouterr().out
+    names = [m for m in load_catalog("api_prices")["model"] if "fireworks_ai/accounts/fireworks/models/code-llama" in m]
+    assert len(names) >= 2 and all(n in out for n in names)
