@@ -93,8 +93,8 @@ class PriceChoice:
             replica_usd_per_hour=instance.usd_per_hour(price_kind) if instance else 0.0,
             replica_label=f"{instance.instance} ({price_kind})" if instance else "no replica",
             replica_provenance=instance.provenance if instance else api.provenance,
-            api_usd_per_input_token=per_token["usd_per_input_token"], api_usd_per_output_token=per_token["usd_per_output_token"],
-            api_usd_per_cached_input_token=per_token["usd_per_cached_input_token"],
+            api_usd_per_input_token=per_token.usd_per_input_token, api_usd_per_output_token=per_token.usd_per_output_token,
+            api_usd_per_cached_input_token=per_token.usd_per_cached_input_token,
             api_label=f"{api.model} (batch)" if batch else api.model, api_provenance=api.provenance, instance=instance,
             cache_rule=cache_rule,
         )

@@ -6,7 +6,7 @@ where it came from. A missing catalog value is `None`, never 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from planner.core.errors import InputError
 
@@ -56,6 +56,14 @@ class InstanceRow:
         return float(value)
 
 
+class TokenPrices(NamedTuple):
+    """An API's price per token, as a plan uses it (typed: the fields are checked where they are read, not at run time)."""
+
+    usd_per_input_token: float
+    usd_per_output_token: float
+    usd_per_cached_input_token: float | None  # None: cached input is billed as plain input
+
+
 @dataclass(frozen=True)
 class ApiPriceRow:
     """A per-token API price (data/api_prices.csv, from litellm's price file); prices per million tokens."""
@@ -74,8 +82,8 @@ class ApiPriceRow:
     open_model: str | None = None  # the model card an open-weights API serves (like-for-like baseline); None: closed
     served_precision: str | None = None  # what the host says it serves (fp8, int4, …); None: not stated
 
-    def per_token(self, batch: bool = False) -> dict[str, float | None]:
-        """Prices per token, under the names `plan.evaluate_plan()` takes (cached input None: billed as plain input).
+    def per_token(self, batch: bool = False) -> TokenPrices:
+        """Prices per token (cached input None: billed as plain input).
 
         `batch`: the provider's batch (asynchronous, results within ~24 h) prices — for offline work only; refused
         where the catalog has none. Batch requests are not cached, so the cache price does not apply."""
@@ -83,11 +91,9 @@ class ApiPriceRow:
             if self.batch_input_usd_per_mtok is None or self.batch_output_usd_per_mtok is None:
                 raise InputError(f"api_prices row '{self.model}' has no batch price; price it without batch or pick an API that has one",
                                  field="batch")
-            return {"usd_per_input_token": self.batch_input_usd_per_mtok / 1e6, "usd_per_output_token": self.batch_output_usd_per_mtok / 1e6,
-                    "usd_per_cached_input_token": None}
+            return TokenPrices(self.batch_input_usd_per_mtok / 1e6, self.batch_output_usd_per_mtok / 1e6, None)
         cache = self.cache_read_usd_per_mtok
-        return {"usd_per_input_token": self.input_usd_per_mtok / 1e6, "usd_per_output_token": self.output_usd_per_mtok / 1e6,
-                "usd_per_cached_input_token": None if cache is None else cache / 1e6}
+        return TokenPrices(self.input_usd_per_mtok / 1e6, self.output_usd_per_mtok / 1e6, None if cache is None else cache / 1e6)
 
 
 @dataclass(frozen=True)

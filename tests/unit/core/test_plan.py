@@ -52,9 +52,9 @@ def test_batch_prices_and_the_providers_minimum_cacheable_prefix():
 
     from planner.core.errors import InputError
     from planner.core.plan import evaluate_plan
-    from planner.core.rows import ApiPriceRow, CacheRuleRow
+    from planner.core.rows import ApiPriceRow, CacheRuleRow, TokenPrices
     api = ApiPriceRow("m", "openai", "chat", 2.0, 8.0, 0.5, None, 1.0, 4.0, None, PROV)
-    assert api.per_token(batch=True) == {"usd_per_input_token": 1e-6, "usd_per_output_token": 4e-6, "usd_per_cached_input_token": None}
+    assert api.per_token(batch=True) == TokenPrices(usd_per_input_token=1e-6, usd_per_output_token=4e-6, usd_per_cached_input_token=None)
     with pytest.raises(InputError, match="batch: api_prices row 'x' has no batch price"):
         replace(api, model="x", batch_input_usd_per_mtok=None).per_token(batch=True)
     rule = CacheRuleRow("openai", 1024, 1.0, "5-10 min", PROV)
