@@ -107,22 +107,23 @@ def _run_all(page) -> None:
     pytest.fail("Run All Cells did not start the kernel")
 
 
-def _run_notebook_02(lab: str, browser):
-    """Open notebook 02 in JupyterLab, run all cells, wait until the kernel is idle again: (page, console errors)."""
+def _run_notebook(lab: str, browser, name: str = "02_plan.ipynb", *, charts: bool = True):
+    """Open a notebook in JupyterLab, run all cells, wait until the kernel is idle again: (page, console errors)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors = _watch(page)
-    page.goto(f"{lab}/lab/tree/notebooks/02_plan.ipynb?token={TOKEN}")
+    page.goto(f"{lab}/lab/tree/notebooks/{name}?token={TOKEN}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)  # the kernel is up
     _run_all(page)
-    page.wait_for_selector(".js-plotly-plot", timeout=300_000)  # the dashboard's charts, drawn by the plotly extension
+    if charts:
+        page.wait_for_selector(".js-plotly-plot", timeout=300_000)  # the dashboard's charts, drawn by the plotly extension
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
     return page, errors
 
 
 def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
-    page, errors = _run_notebook_02(lab, browser)
+    page, errors = _run_notebook(lab, browser)
     news = page.locator(".jp-Notification-Toast button", has_text="No")  # JupyterLab's "get news?" toast
     if news.count():
         news.first.click()
@@ -143,13 +144,31 @@ def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
     page.locator(".js-plotly-plot").first.screenshot(path=str(ARTIFACTS / "lab-02-plan-cost-chart.png"))
     assert page.locator(".jp-OutputArea mjx-container").count() == 0, "MathJax typeset a dollar amount"
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0, "a cell wrote to stderr"
+    labels = page.locator(".widget-dropdown", has=page.locator("label", has_text="profile")).locator("option").all_inner_texts()
+    assert len(labels) == len(set(labels)) > 20, "two profiles share a dropdown label"
+    # price the CPU profile on a GPU instance: a red banner, the self-hosted line greyed
+    instance = page.locator(".widget-dropdown", has=page.locator("label", has_text="instance")).locator("select")
+    a10g = next(t for t in instance.locator("option").all_inner_texts() if t.startswith("g5.xlarge — "))
+    instance.select_option(label=a10g)
+    page.wait_for_selector(".mismatch", timeout=60_000)
+    page.locator(".mismatch").first.screenshot(path=str(ARTIFACTS / "lab-02-plan-mismatch-banner.png"))
+    assert not errors, errors
+
+
+def test_seed_claims_notebook_renders_its_dollar_verdicts_as_text(lab, browser):
+    """Notebook 04's verdicts hold two dollar amounts each; MathJax used to typeset what lay between them as maths."""
+    page, errors = _run_notebook(lab, browser, "04_seed_claims.ipynb", charts=False)
+    page.screenshot(path=str(ARTIFACTS / "lab-04-seed-claims.png"), full_page=True)
+    assert page.locator(".jp-OutputArea mjx-container").count() == 0, "MathJax typeset a dollar amount"
+    assert page.locator(".jp-OutputArea-output", has_text="$51,200 API vs $9,547 self-hosted").count() >= 1
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0, "a cell wrote to stderr"
     assert not errors, errors
 
 
 @pytest.mark.parametrize("lab", ["dark"], indirect=True)
 def test_charts_follow_the_dark_theme(lab, browser):
     """No chart paints its own white background: in JupyterLab's dark theme the charts show the theme's background."""
-    page, errors = _run_notebook_02(lab, browser)
+    page, errors = _run_notebook(lab, browser)
     assert page.evaluate("() => document.body.dataset.jpThemeLight") == "false"  # the dark theme is on
     backgrounds = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(el => [el._fullLayout.paper_bgcolor, el._fullLayout.plot_bgcolor])")
     assert backgrounds and all(c.replace(" ", "") == "rgba(0,0,0,0)" for pair in backgrounds for c in pair), backgrounds
