@@ -75,8 +75,11 @@ def test_cli_plan_prints_the_answer(tiny_profile, tmp_path):
     out = subprocess.run([sys.executable, "-m", "planner", "plan", "--profile", str(path), "--requests", "3e6", "--tokens-in", "128",
                           "--tokens-out", "16", "--ttft-slo", "30", "--itl-slo", "5", "--html", str(tmp_path / "p.html")],
                          capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
+    # the quick profile was measured beside the rest of the suite: if its intervals came out too wide, the one trust
+    # policy holds — the figures and the report, no verdict, exit 3 — and a quiet one gets its verdict, exit 0
+    assert out.returncode == 0 or (out.returncode == 3 and out.stderr.startswith("error: no verdict: ")), out.stderr
     assert "break-even volume" in out.stdout and "replicas at 3,000,000 req/month" in out.stdout
+    assert ("verdict: at 3,000,000 requests/month" in out.stdout) == (out.returncode == 0)
     assert (tmp_path / "p.html").is_file()
 
 

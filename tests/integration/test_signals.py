@@ -70,8 +70,9 @@ def test_a_signal_at_start_up_is_one_line_and_the_documented_code(signal_name, d
 def test_a_signal_during_fleet_is_not_exit_0(signal_name):
     """Issue 21 #5, as reported: `fleet … & sleep 6; kill -INT $!` exited 0 with nothing printed."""
     signum, code, words = SIGNALS[signal_name]
+    # --top 500: a search long enough (18 s here) that the signal lands in it, however fast the command starts
     rc, err, _ = _run_and_signal(["fleet", "--card", "Llama-3.1-70B", "--precision", "bf16", "--precision", "fp8", "--precision", "int4",
-                                  "--onprem"], signum, when=_after(6.0))
+                                  "--onprem", "--top", "500"], signum, when=_after(6.0))
     assert rc == code, err
     _one_error_line(err, words)
 
@@ -201,17 +202,17 @@ def _deliver(target: str, signum, *, after: int = 0, call_first: bool = False):
 QUICK = ["--quick", "--prompts", "16", "--depths", "0", "--gen-tokens", "4", "--max-reps", "3", "--budget", "0.5", "--concurrency", "1"]
 MOMENTS = {
     # (command, where the signal lands, calls before it, run the real call first, a file the run leaves behind?)
-    "profile@start-up": (["profile", *QUICK], "planner.app.cli.measure:embedded_model_path", 0, False, False),
+    "profile@start-up": (["profile", *QUICK], "planner.measure.gguf.embedded:embedded_model_path", 0, False, False),
     "profile@loading": (["profile", *QUICK], "planner.measure.engines.llama_cpp:LlamaCppEngine", 0, False, True),
     "profile@measuring": (["profile", *QUICK], "planner.measure.profiling.llama_cpp:_measure_decode", 1, False, True),
-    "demo@start-up": (["demo", "--no-pdf"], "planner.app.cli.plan:embedded_model_path", 0, False, False),
+    "demo@start-up": (["demo", "--no-pdf"], "planner.measure.gguf.embedded:embedded_model_path", 0, False, False),
     "demo@loading": (["demo", "--no-pdf"], "planner.measure.engines.llama_cpp:LlamaCppEngine", 0, False, True),
     "demo@measuring": (["demo", "--no-pdf"], "planner.measure.profiling.llama_cpp:_measure_prefill", 2, False, True),
-    "clone@start-up": (["clone", "SmolLM2-135M-Instruct", "--quant", "Q8_0", "--layers", "2"], "planner.app.cli.measure:load_card", 0, False, False),
+    "clone@start-up": (["clone", "SmolLM2-135M-Instruct", "--quant", "Q8_0", "--layers", "2"], "planner.formats.catalog:load_card", 0, False, False),
     "clone@writing": (["clone", "SmolLM2-135M-Instruct", "--quant", "Q8_0", "--layers", "2"], "planner.measure.gguf.clones:quantize_gguf", 0,
                       False, False),
     "serve-profile@start-up": (["serve-profile", "--engine", "llama-server", "--concurrency", "1,2", "--requests", "2", "--max-tokens", "4",
-                                "--prompt-tokens", "8", "--n-ctx", "512", "--parallel", "2"], "planner.app.cli.serve:synthetic_prompts", 0, False, False),
+                                "--prompt-tokens", "8", "--n-ctx", "512", "--parallel", "2"], "planner.measure.serving.prompts:synthetic_prompts", 0, False, False),
     "serve-profile@loading": (["serve-profile", "--engine", "llama-server", "--concurrency", "1,2", "--requests", "2", "--max-tokens", "4",
                                "--prompt-tokens", "8", "--n-ctx", "512", "--parallel", "2"],
                               "planner.measure.serving.servers:LocalServer._launch_and_wait", 0, True, False),
