@@ -49,8 +49,8 @@ def labelled_profiles(paths) -> dict[str, Profile]:
 
 def instance_label(row) -> str:
     """"p5.4xlarge — 1×NVIDIA H100 80GB — $6.88/h": what the instance is and costs, not a bare SKU."""
-    if isinstance(row["accelerator"], str) and row["accelerator"]:
-        what = f"{row['accelerator_count']:g}×{row['accelerator']}" if pd.notna(row["accelerator_count"]) else row["accelerator"]
+    if pd.notna(row["accelerator_count"]) and row["accelerator_count"] > 0:  # a CPU row says accelerator "cpu", count 0
+        what = f"{row['accelerator_count']:g}×{row['accelerator']}"
     else:
         what = f"{row['vcpus']:g} vCPU" if pd.notna(row["vcpus"]) else "CPU"
     return f"{row['instance']} — {row['provider']} — {what} — ${row['on_demand_usd_per_hour']:,.2f}/h"

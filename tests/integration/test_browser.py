@@ -148,7 +148,9 @@ def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
     assert len(labels) == len(set(labels)) > 20, "two profiles share a dropdown label"
     # price the CPU profile on a GPU instance: a red banner, the self-hosted line greyed
     instance = page.locator(".widget-dropdown", has=page.locator("label", has_text="instance")).locator("select")
-    a10g = next(t for t in instance.locator("option").all_inner_texts() if t.startswith("g5.xlarge — "))
+    options = instance.locator("option").all_inner_texts()
+    a10g = next((t for t in options if t.replace("\xa0", " ").startswith("g5.xlarge — ")), None)  # ipywidgets writes non-breaking spaces
+    assert a10g, options[:5]
     instance.select_option(label=a10g)
     page.wait_for_selector(".mismatch", timeout=60_000)
     page.locator(".mismatch").first.screenshot(path=str(ARTIFACTS / "lab-02-plan-mismatch-banner.png"))
@@ -159,7 +161,8 @@ def test_seed_claims_notebook_renders_its_dollar_verdicts_as_text(lab, browser):
     """Notebook 04's verdicts hold two dollar amounts each; MathJax used to typeset what lay between them as maths."""
     page, errors = _run_notebook(lab, browser, "04_seed_claims.ipynb", charts=False)
     page.screenshot(path=str(ARTIFACTS / "lab-04-seed-claims.png"), full_page=True)
-    assert page.locator(".jp-OutputArea mjx-container").count() == 0, "MathJax typeset a dollar amount"
+    typeset = page.evaluate("() => Array.from(document.querySelectorAll('.jp-OutputArea-output')).filter(e => e.querySelector('mjx-container')).map(e => e.outerHTML.slice(0, 600))")
+    assert not typeset, f"MathJax typeset a dollar amount in: {typeset}"
     assert page.locator(".jp-OutputArea-output", has_text="$51,200 API vs $9,547 self-hosted").count() >= 1
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0, "a cell wrote to stderr"
     assert not errors, errors

@@ -32,4 +32,6 @@ def test_a_new_profile_brings_its_own_instance_and_a_mismatch_is_a_red_banner():
     dash.instance.value = "g5.xlarge"  # an H100's speed at an A10G's price
     assert "class='mismatch'" in dash.message.value and "H100" in dash.message.value and dash.cost_fig.data[0].opacity == 0.3
     assert all(not s.continuous_update for s in (dash.peak, dash.util, dash.share))  # redraw on release
-    assert dict((v, k) for k, v in dash.instance.options)["g5.xlarge"].startswith("g5.xlarge — aws — 1×NVIDIA A10G — $")
+    labels = {v: k for k, v in dash.instance.options}
+    assert labels["g5.xlarge"].startswith("g5.xlarge — aws — 1×NVIDIA A10G — $")
+    assert labels["m7g.large"].startswith("m7g.large — aws — 2 vCPU — $")  # a CPU row is its vCPUs, not "0×cpu"
