@@ -198,6 +198,7 @@ def serving_capacity_table(profile: Profile) -> pd.DataFrame:
             "goodput_requests_per_s": lvl.goodput_request_s if lvl.goodput_request_s is not None else np.nan,
             "ttft_s": lvl.ttft_ms.p95 / 1000 if lvl.ttft_ms else np.nan,
             "itl_p95_s": lvl.itl_ms.p95 / 1000 if lvl.itl_ms else np.nan,
+            "itl_p50_s": lvl.itl_ms.median / 1000 if lvl.itl_ms else np.nan,
             "e2e_s": lvl.e2e_ms.p95 / 1000 if lvl.e2e_ms else np.nan,
             "error_rate": (lvl.failed + lvl.timed_out) / lvl.sent if lvl.sent else np.nan,
             "output_tok_s": lvl.output_tok_s,

@@ -45,6 +45,11 @@ def cost_curves(result: PlanResult, *, per_request: bool = True) -> go.Figure:
             fig.add_vline(x=v, line=dict(color="grey", dash="dot"))
             fig.add_annotation(x=np.log10(v), y=1.0, yref="paper", text=f"{text}<br>{v:,.0f}/month", showarrow=False,
                                xanchor="left", yanchor="top", font=dict(size=11))
+    t = result.at_target  # the quoted volume, where the verdict is read
+    here = (t.selfhost_usd_per_request, t.api_usd_per_request) if per_request else (t.selfhost_usd_per_month, t.api_usd_per_month)
+    fig.add_scatter(x=[t.requests_per_month] * 2, y=list(here), mode="markers", marker=dict(size=10, symbol="diamond", color="#e0a800"),
+                    name=f"quoted volume: {t.requests_per_month:,.0f} requests/month",
+                    hovertemplate="%{x:,.0f} req/month (quoted)<br>$%{y:.4g}<extra></extra>")
     fig.update_xaxes(type="log", title="requests per month")
     fig.update_yaxes(type="log", title=y_title, tickformat=MONEY)
     fig.update_layout(title=f"{y_title}: {result.profile_label} vs {result.prices.api_label}",
@@ -153,4 +158,50 @@ def compare_chart(comparison) -> go.Figure:
     fig.update_yaxes(type="log", title="USD per month", tickformat=MONEY)
     fig.update_layout(title="Monthly cost of each option (shaded: the cheapest there)", template=TEMPLATE, height=440,
                       legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def latency_vs_throughput(result: PlanResult) -> go.Figure:
+    """p95 TTFT and ITL against the offered rate of one replica, each with its SLO line, and the operating point: the
+    capacity the plan sizes replicas by. Every point is a simulated (or measured) load level of the capacity table."""
+    t, w = result.capacity.dropna(subset=["ttft_s", "itl_p95_s"]).sort_values("requests_per_s"), result.workload
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("time to first token, p95", "inter-token latency, p95"))
+    for col, (y, slo, unit, scale) in enumerate((("ttft_s", w.ttft_slo_s, "s", 1.0), ("itl_p95_s", w.itl_slo_s, "ms", 1e3)), start=1):
+        fig.add_scatter(x=t["requests_per_s"], y=t[y] * scale, mode="lines+markers", line=dict(color=SELF_COLOUR), showlegend=False,
+                        hovertemplate="%{x:.3g} req/s<br>%{y:.3g} " + unit + "<extra></extra>", row=1, col=col)
+        fig.add_hline(y=slo * scale, line=dict(color=API_COLOUR, dash="dash"), annotation_text=f"SLO {slo * scale:g} {unit}",
+                      annotation_position="top left", row=1, col=col)
+        fig.add_vline(x=result.capacity_rps, line=dict(color="#e0a800", dash="dot"), row=1, col=col)
+        fig.update_yaxes(type="log", title=unit, row=1, col=col)
+        fig.update_xaxes(type="log", title="requests/s per replica", row=1, col=col)
+    fig.update_layout(title=f"Latency against load ({result.profile_label}); dotted: the capacity at the SLO, {result.capacity_rps:.3g} req/s",
+                      template=TEMPLATE, height=360, margin=dict(t=80))
+    return fig
+
+
+def cost_vs_speed(result: PlanResult) -> go.Figure:
+    """$ per million output tokens against the speed each user sees (1 ÷ median inter-token gap), one point per load
+    level: the anchors' cost-vs-interactivity view. A replica busier is cheaper per token and slower per user; the
+    operating point is marked. Prompt tokens ride along (the same basis as the plan's summary row)."""
+    from planner.core import cost as cm
+
+    t = result.capacity.dropna(subset=["itl_p50_s", "output_tok_s"])
+    t = t[(t["itl_p50_s"] > 0) & (t["output_tok_s"] > 0)].sort_values("requests_per_s")
+    usd_per_mtok = cm.usd_per_million_tokens(result.prices.replica_usd_per_hour, t["output_tok_s"].to_numpy(float))
+    speed = 1.0 / t["itl_p50_s"].to_numpy(float)
+    fig = go.Figure()
+    fig.add_scatter(x=speed, y=usd_per_mtok, mode="lines+markers", name=f"self-hosted: {result.prices.replica_label}",
+                    line=dict(color=SELF_COLOUR), customdata=t["requests_per_s"],
+                    hovertemplate="%{x:.3g} tok/s per user<br>$%{y:.4g} per 1M output tokens<br>at %{customdata:.3g} req/s<extra></extra>")
+    at = t.iloc[(t["requests_per_s"] - result.capacity_rps).abs().argmin()] if len(t) else None
+    if at is not None:
+        fig.add_scatter(x=[1.0 / at["itl_p50_s"]], y=[float(cm.usd_per_million_tokens(result.prices.replica_usd_per_hour, at["output_tok_s"]))],
+                        mode="markers", marker=dict(size=12, symbol="diamond", color="#e0a800"), name="operating point (capacity at the SLO)")
+    api = result.api_usd_per_request / result.workload.tokens_out * 1e6
+    fig.add_hline(y=api, line=dict(color=API_COLOUR, dash="dash"), annotation_text=f"API {result.prices.api_label}: ${api:,.4g} per 1M output tokens",
+                  annotation_position="bottom right")
+    fig.update_xaxes(type="log", title="output tokens/s each user sees (1 ÷ median inter-token gap)")
+    fig.update_yaxes(type="log", title="USD per 1M output tokens", tickformat=MONEY)
+    fig.update_layout(title="Cost per token against speed per user, one point per load level", template=TEMPLATE, height=400,
+                      legend=dict(orientation="h", y=-0.3))
     return fig

@@ -27,7 +27,16 @@ from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.units import HOURS_PER_MONTH, usd
 from planner.formats.catalog import reference_bandwidth
 from planner.formats.files import atomic_write_text, refuse_clobbering, sha256_file
-from planner.present.charts import compare_chart, cost_curves, engine_comparison_chart, profile_speeds, replica_staircase, utilisation_chart
+from planner.present.charts import (
+    compare_chart,
+    cost_curves,
+    cost_vs_speed,
+    engine_comparison_chart,
+    latency_vs_throughput,
+    profile_speeds,
+    replica_staircase,
+    utilisation_chart,
+)
 from planner.present.tables import csv_base64, money_columns
 
 _TEMPLATES = jinja2.Environment(
@@ -109,7 +118,8 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
     """The standalone report. `engines`: serving profiles of the same model through other servers — with two or more,
     a "which engine?" section compares their requests/s at this plan's SLO. `comparison`: the plan's deployment
     against several APIs (the compare section and its recommendation)."""
-    figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), replica_staircase(result), utilisation_chart(result)]
+    figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), latency_vs_throughput(result), cost_vs_speed(result),
+            replica_staircase(result), utilisation_chart(result)]
     if isinstance(profile, EngineProfile):
         figs.append(profile_speeds([profile]))
     figure_html = [f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}) for i, f in enumerate(figs)]

@@ -26,3 +26,36 @@ def test_the_self_hosted_cost_carries_its_error_band_on_a_dollar_axis():
     assert lower.fill == "tonexty" and result.model_error.describe() in lower.name
     bare = cost_curves(dataclasses.replace(result, model_error=None), per_request=False)
     assert len(bare.data) == len(fig.data) - 2 and all(t.fill != "tonexty" for t in bare.data)  # no error measured: no band
+
+
+def test_latency_against_load_marks_the_slo_and_the_operating_point():
+    from planner.present.charts import latency_vs_throughput
+    result = run_plan(resolve(SMOL, "e2-standard-2", "gpt-4o-mini", W))
+    fig = latency_vs_throughput(result)
+    table = result.capacity.dropna(subset=["ttft_s", "itl_p95_s"]).sort_values("requests_per_s")
+    assert np.asarray(fig.data[0].y) == pytest.approx(table["ttft_s"].to_numpy())
+    assert np.asarray(fig.data[1].y) == pytest.approx(table["itl_p95_s"].to_numpy() * 1e3)  # in ms
+    horizontal = {s.y0 for s in fig.layout.shapes if s.y0 == s.y1}
+    vertical = [s.x0 for s in fig.layout.shapes if s.x0 == s.x1]
+    assert horizontal == {5.0, 500.0}  # the SLOs: 5 s TTFT, 500 ms ITL
+    assert vertical == [result.capacity_rps] * 2  # the operating point, in both panels
+
+
+def test_cost_per_token_against_speed_per_user_by_hand():
+    from planner.present.charts import cost_vs_speed
+    result = run_plan(resolve(SMOL, "e2-standard-2", "gpt-4o-mini", W))
+    fig = cost_vs_speed(result)
+    table = result.capacity.dropna(subset=["itl_p50_s", "output_tok_s"]).sort_values("requests_per_s")
+    usd_h = result.prices.replica_usd_per_hour
+    assert np.asarray(fig.data[0].y) == pytest.approx(usd_h / (table["output_tok_s"].to_numpy() * 3600) * 1e6)
+    assert np.asarray(fig.data[0].x) == pytest.approx(1 / table["itl_p50_s"].to_numpy())
+    api_line = [s for s in fig.layout.shapes if s.y0 == s.y1][0].y0
+    assert api_line == pytest.approx(result.api_usd_per_request / 16 * 1e6)
+    assert fig.data[1].name.startswith("operating point")
+
+
+def test_the_cost_chart_marks_the_quoted_volume():
+    result = run_plan(resolve(SMOL, "e2-standard-2", "gpt-4o-mini", W))
+    quoted = [t for t in cost_curves(result, per_request=False).data if t.name and t.name.startswith("quoted volume")][0]
+    assert list(quoted.x) == [1e6, 1e6]
+    assert list(quoted.y) == [result.at_target.selfhost_usd_per_month, result.at_target.api_usd_per_month]
