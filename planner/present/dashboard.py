@@ -48,7 +48,7 @@ def labelled_profiles(paths) -> dict[str, Profile]:
 
 
 def instance_label(row) -> str:
-    """"p5.4xlarge — 1×NVIDIA H100 80GB — $6.88/h": what the instance is and costs, not a bare SKU."""
+    """"g5.xlarge — aws — 1×NVIDIA A10G — $1.01/h": what the instance is and costs, not a bare SKU."""
     if pd.notna(row["accelerator_count"]) and row["accelerator_count"] > 0:  # a CPU row says accelerator "cpu", count 0
         what = f"{row['accelerator_count']:g}×{row['accelerator']}"
     else:
