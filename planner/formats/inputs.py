@@ -17,7 +17,7 @@ from planner.core.matching import card_for_profile, matching_instance
 from planner.core.plan import PlanResult, PriceChoice, Workload, evaluate_plan, plan
 from planner.core.records import Profile
 from planner.core.rows import ApiPriceRow, InstanceRow, PriceKind
-from planner.core.validation import EngineCalibration, ModelError, ServerCalibration
+from planner.core.validation import ModelError, ServerCalibration
 from planner.formats.catalog import DEFAULT_API_MODEL, cache_rule, record, records, reference_bandwidth
 from planner.formats.profiles import load_profile
 from planner.formats.validation import validation_for
@@ -45,7 +45,6 @@ class PlanInputs:
     bandwidth_bytes_s: float | None  # to judge the measured decode against the roofline; None when unknown
     validation: str | None  # the capacity model's measured error on this engine (or why there is none)
     model_error: ModelError | None  # that error in numbers; None where no validation covers this hardware
-    validated: EngineCalibration | None  # that validation's record for this engine (None: never validated)
     calibration: ServerCalibration | None  # server overheads, applied only on the machine they were measured on
     priced: PricedMemory | None  # the priced device's memory, which bounds the KV cache; None when the catalog lacks it
 
@@ -85,11 +84,10 @@ def resolve(profile: Profile | str | Path | None, instance: str | InstanceRow | 
                                                                 matching_instance(profile, records("instances")))
     api_row = api if isinstance(api, ApiPriceRow) else record("api_prices", api or DEFAULT_API_MODEL)
     prices = PriceChoice.from_rows(inst, api_row, price_kind=price_kind, batch=batch, cache_rule=cache_rule(api_row.provider))
-    note, error, validated, server = validation_for(profile)
+    note, error, _record, server = validation_for(profile)
     return PlanInputs(profile=profile, profile_path=Path(path) if path else None, profile_ref=ref, instance=inst, api=api_row, prices=prices,
                       workload=workload, card=card_for_profile(profile, records("model_cards")),
-                      bandwidth_bytes_s=reference_bandwidth(profile)[0], validation=note, model_error=error, validated=validated,
-                      calibration=server,
+                      bandwidth_bytes_s=reference_bandwidth(profile)[0], validation=note, model_error=error, calibration=server,
                       priced=priced_memory(profile, inst))
 
 
