@@ -30,28 +30,37 @@ REFERENCE_GPU_PROFILES = ROOT / "profiles" / "reference" / "h100"
 PUBLISHED_CHECK = ROOT / "benchmarks" / "results" / "fleet-vs-published.json"
 
 
+@lru_cache(maxsize=1)
+def _published() -> dict | None:
+    """benchmarks/results/fleet-vs-published.json, read once; None when it is missing or unreadable."""
+    try:
+        return json.loads(PUBLISHED_CHECK.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _published_rows(card: ModelCard) -> list[dict]:
+    """The published-check rows of models of this card's kind (dense or MoE)."""
+    cards = {c.name: c for c in records("model_cards")}
+    return [r for r in (_published() or {}).get("rows", []) if r["card"] in cards and cards[r["card"]].is_moe == card.is_moe]
+
+
 def published_error_pct(card: ModelCard) -> float | None:
     """The median |error| of the GPU step model on published vLLM speeds of models of this card's kind (dense or MoE);
     None when the check is missing or has none of that kind."""
-    try:
-        result = json.loads(PUBLISHED_CHECK.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-    cards = {c.name: c for c in records("model_cards")}
-    errors = [abs(r["error_pct"]) for r in result["rows"] if r["card"] in cards and cards[r["card"]].is_moe == card.is_moe]
-    return float(np.median(errors)) if errors else None
+    rows = _published_rows(card)
+    return float(np.median([abs(r["error_pct"]) for r in rows])) if rows else None
 
 
 def published_check(card: ModelCard, tp_max: int) -> list[str]:
     """What `benchmarks/fleet_vs_published.py` found against published vLLM decode speeds, as it applies to this card:
     the error on dense or MoE models, and the TP scaling it saw (the step model is validated nowhere else on GPUs)."""
-    try:
-        result = json.loads(PUBLISHED_CHECK.read_text())
-    except (OSError, json.JSONDecodeError):
+    result = _published()
+    if result is None:
         return ["not validated against vLLM on GPUs: benchmarks/results/fleet-vs-published.json is missing; run "
                 "`python benchmarks/fleet_vs_published.py`"]
     cards = {c.name: c for c in records("model_cards")}
-    rows = [r for r in result["rows"] if r["card"] in cards and cards[r["card"]].is_moe == card.is_moe]
+    rows = _published_rows(card)
     if not rows:
         return []
     errors = sorted(r["error_pct"] for r in rows)
