@@ -18,8 +18,10 @@ import nbformat.validator
 from nbconvert.preprocessors import ExecutePreprocessor
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ("02_plan.ipynb", "04_seed_claims.ipynb")
+CHECKED = ("02_plan.ipynb", "04_seed_claims.ipynb", "05_fleet.ipynb")
 MARK = "# NBVAL_CHECK_OUTPUT"
+IGNORE = "# NBVAL_IGNORE_OUTPUT"  # plotly figures: stored for readers (and GitHub), not compared (random div ids)
+PLOTLY = "application/vnd.plotly.v1+json"
 
 
 def refresh(path: Path) -> None:
@@ -32,8 +34,10 @@ def refresh(path: Path) -> None:
         if cell.cell_type == "code":
             cell.metadata.pop("execution", None)
             widget = any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell.get("outputs", []))
-            if cell.outputs and not widget and not cell.source.startswith(MARK):
-                cell.source = f"{MARK}\n{cell.source}"
+            figure = any(PLOTLY in o.get("data", {}) for o in cell.get("outputs", []))
+            mark = IGNORE if figure else MARK
+            if cell.outputs and not widget and not cell.source.startswith(mark):
+                cell.source = f"{mark}\n{cell.source}"
     tmp = path.with_suffix(".tmp")
     nbformat.write(nb, tmp)
     tmp.replace(path)  # atomic: a failed run leaves the stored notebook as it was

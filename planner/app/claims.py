@@ -52,6 +52,11 @@ def project_to(profile: Profile, source_hw: str, target_hw: str) -> Profile:
     return project_profile(profile, record("hardware", source_hw), record("hardware", target_hw), gpu_efficiency() if profile.on_gpu else None)
 
 
+# how notebook 04 shows `cost_at_scale` (present.notebook.styled): whole requests and replicas, dollars, cents
+COST_AT_SCALE_FORMATS = {"requests/month": "{:,.0f}", "replicas": "{:.0f}", "self-hosted $/month": "${:,.2f}", "self-hosted ¢/request": "{:.3f}¢",
+                         "API $/month": "${:,.2f}", "API ¢/request": "{:.3f}¢", "break-even req/month": "{:,.0f}"}
+
+
 def cost_at_scale(profile: Profile, instance: str, api_models: list[str], volumes: list[float], workload: Workload) -> pd.DataFrame:
     """Monthly self-hosted cost on `instance` vs each API, at each volume."""
     rows = []

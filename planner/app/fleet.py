@@ -6,6 +6,7 @@ SXM): fitted once per process, with its leave-one-out error, and shown beside ev
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 from planner.core.cards import ModelCard
 from planner.core.deploy import Device, GpuEfficiency, fit_gpu_efficiency
 from planner.core.errors import DataError, InputError, PlannerError
-from planner.core.fleet import FleetResult, fleet_verdict, rank_fleet
+from planner.core.fleet import ApiLine, FleetResult, fleet_verdict, rank_fleet
 from planner.core.licence import licence_warnings
 from planner.core.matching import norm_name
 from planner.core.plan import Workload
@@ -134,19 +135,43 @@ def fleet_candidates(hardware: list[str] | None = None, instances: list[str] | N
     return out, notes
 
 
+@dataclass(frozen=True)
+class FleetAnswer:
+    """What every fleet front-end shows (CLI table, `fleet --html`, notebook 05): the ranking, what it rests on, each
+    API's line and verdict, and the capacity model's error those verdicts carry."""
+
+    card: str
+    workload: Workload
+    result: FleetResult
+    notes: list[str]
+    apis: list[ApiLine]
+    error_pct: float | None  # the GPU step model's median |error| on published vLLM speeds of this card's kind
+
+
+def answer_fleet(card_name: str, workload: Workload, *, apis: list[str] = (), **options) -> FleetAnswer:
+    """`plan_fleet` with each API of `apis` quoted at the same volume and judged against the best deployment."""
+    result, notes = plan_fleet(card_name, workload, apis=list(apis), **options)
+    error_pct = published_error_pct(load_card(card_name))
+    lines = []
+    for api in dict.fromkeys(apis):
+        usd = api_usd_per_request(record("api_prices", api), workload) * workload.requests_per_month
+        lines.append(ApiLine(api, usd, fleet_verdict(result.ranked, api, usd, error_pct)))
+    return FleetAnswer(card_name, workload, result, notes, lines, error_pct)
+
+
 def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...] = ("bf16",), hardware: list[str] | None = None,
                instances: list[str] | None = None, providers: list[str] | None = None, price_kind: PriceKind = "on_demand",
-               top: int = 15, api: str | None = None, onprem: bool = False) -> tuple[FleetResult, list[str]]:
+               top: int = 15, apis: list[str] = (), onprem: bool = False, distinct_instances: bool = True) -> tuple[FleetResult, list[str]]:
     """Rank deployments of a model card for a workload; notes say what the answer rests on."""
     card = load_card(card_name)
     if card.context_length and workload.tokens_in + workload.tokens_out > card.context_length:
         raise InputError(f"--tokens-in / --tokens-out: {workload.tokens_in + workload.tokens_out:,.0f} tokens exceed the "
                          f"{card.context_length:,}-token context of {card.name}")
     candidates, notes = fleet_candidates(hardware, instances, providers, onprem)
-    api_usd = api_usd_per_request(record("api_prices", api), workload) if api else 0.0
+    api_usd = {api: api_usd_per_request(record("api_prices", api), workload) for api in apis}  # an unknown name raises first
     eff = gpu_efficiency()
-    result = rank_fleet(card, candidates, eff, workload, precisions=precisions, price_kind=price_kind, top=top, api_usd_per_request=api_usd,
-                        serve_name=card.hf_repo)
+    result = rank_fleet(card, candidates, eff, workload, precisions=precisions, price_kind=price_kind, top=top,
+                        api_usd_per_request=next(iter(api_usd.values()), 0.0), serve_name=card.hf_repo, distinct_instances=distinct_instances)
     notes = [
         f"capacity model: roofline step times with the efficiency fitted on {eff.source}, llama.cpp CUDA: {eff.bandwidth_eff:.0%} "
         f"of datasheet bandwidth, {eff.flops_eff:.0%} of dense FLOP/s in prefill; its error on held-out profiles "
@@ -164,14 +189,7 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
         notes.append(f"{', '.join(others)}: ranked with the efficiency measured on the H100 — not measured on these devices"
                      + (" (nor on any non-NVIDIA kernel)" if any(not d.startswith("NVIDIA") for d in others) else ""))
     notes += published_check(card, tp_max)
-    if api:
-        notes.append(f"API {api}: ${api_usd:.4g}/request, ${api_usd * workload.requests_per_month:,.0f}/month at "
+    for api, usd in api_usd.items():
+        notes.append(f"API {api}: ${usd:.4g}/request, ${usd * workload.requests_per_month:,.0f}/month at "
                      f"{workload.requests_per_month:,.0f} requests")
     return result, notes
-
-
-def verdict(card_name: str, result: FleetResult, workload: Workload, api: str) -> str:
-    """The fleet's one-line answer against an API at the workload's volume, with the GPU model's held-out error as a $
-    range (`core.fleet.fleet_verdict`)."""
-    api_usd = api_usd_per_request(record("api_prices", api), workload) * workload.requests_per_month
-    return fleet_verdict(result.ranked, api, api_usd, published_error_pct(load_card(card_name)))

@@ -37,11 +37,21 @@ from planner.core.units import HOURS_PER_MONTH
 @dataclass(frozen=True)
 class FleetResult:
     ranked: pd.DataFrame  # the cheapest feasible deployments at the workload's volume (pareto: no cheaper one has a lower ITL)
+    considered: pd.DataFrame  # every deployment the search simulated (a superset of `ranked`, every layout of every instance)
     infeasible: pd.DataFrame  # layouts that do not fit or cannot meet the SLO, with why
     n_candidates: int  # instance × layout × precision combinations considered
     n_engines_simulated: int  # distinct (device, TP, PP, precision) engines simulated
     n_fitting: int  # candidates whose memory fits (bounded; simulated until the bound proves the rest cannot rank)
     efficiency: GpuEfficiency
+
+
+@dataclass(frozen=True)
+class ApiLine:
+    """An API's cost at the fleet's workload: a line on the fleet chart and one verdict against the best deployment."""
+
+    label: str
+    usd_per_month: float
+    verdict: str  # `fleet_verdict` against this API
 
 
 class _Layout(NamedTuple):
@@ -55,8 +65,10 @@ class _Layout(NamedTuple):
 
 def rank_fleet(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], eff: GpuEfficiency, workload: Workload, *,
                precisions: tuple[str, ...] = ("bf16",), price_kind: PriceKind = "on_demand", api_usd_per_request: float = 0.0,
-               serve_name: str | None = None, top: int = 15) -> FleetResult:
-    """The `top` cheapest deployments at the SLO, exactly (see the module docstring).
+               serve_name: str | None = None, top: int = 15, distinct_instances: bool = True) -> FleetResult:
+    """The `top` cheapest deployments at the SLO, exactly (see the module docstring). With `distinct_instances` each
+    instance appears once, as its cheapest layout (ties: the lower ITL) — fifteen layouts of one machine at one price
+    are one choice, not fifteen; its other layouts stay in `considered`.
 
     Branch and bound: an engine never sustains more than its saturation rate (the capacity search only counts rates up
     to it), so every layout's cost at that rate is a lower bound on its real cost. Layouts are simulated in order of
@@ -69,8 +81,9 @@ def rank_fleet(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], ef
     if not candidates:
         raise InputError("no GPU instance in the catalog matches; see `llm-planner catalog instances`", field="hardware")
     fitting, infeasible, saturation, n = _fitting_layouts(card, candidates, eff, workload, precisions, price_kind)
-    found, engines = _search(card, fitting, saturation, eff, workload, api_usd_per_request, serve_name, top, infeasible)
-    return FleetResult(_ranked(found, top), pd.DataFrame(infeasible), n, engines, len(fitting), eff)
+    found, engines = _search(card, fitting, saturation, eff, workload, api_usd_per_request, serve_name, top, infeasible, distinct_instances)
+    return FleetResult(_ranked(found, top, distinct_instances), _ranked(found, len(found), False), pd.DataFrame(infeasible), n, engines,
+                       len(fitting), eff)
 
 
 def _fitting_layouts(card: ModelCard, candidates: list[tuple[InstanceRow, Device]], eff: GpuEfficiency, workload: Workload,
@@ -116,18 +129,24 @@ def _fitting_layouts(card: ModelCard, candidates: list[tuple[InstanceRow, Device
 
 
 def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, float], eff: GpuEfficiency, workload: Workload,
-            api_usd_per_request: float, serve_name: str | None, top: int, infeasible: list[dict]) -> tuple[list[dict], int]:
+            api_usd_per_request: float, serve_name: str | None, top: int, infeasible: list[dict],
+            distinct_instances: bool) -> tuple[list[dict], int]:
     """Branch and bound over the fitting layouts, cheapest lower bound first; returns the rows found (at least the
-    `top` cheapest) and how many engines were simulated. Layouts that cannot meet the SLO go to `infeasible`."""
+    `top` cheapest, of distinct instances when asked) and how many engines were simulated. Layouts that cannot meet
+    the SLO go to `infeasible`."""
     if not fitting:
         return [], 0
     bound = _evaluate(workload, np.array([saturation[f.engine] * f.replicas for f in fitting]),
                       np.array([f.usd_per_hour for f in fitting]), api_usd_per_request).selfhost_usd_per_month
     engines: dict[tuple, EngineEstimate] = {}
-    cheapest: list[float] = []  # the `top` lowest costs found, as a max-heap (negated)
+    cheapest: list[float] = []  # the `top` lowest costs found, as a max-heap (negated); rows, not instances
+    best: dict[str, float] = {}  # distinct instances: each one's lowest cost found
     found: list[dict] = []
     for j in np.argsort(bound, kind="stable"):
-        if len(cheapest) >= top and bound[j] > -cheapest[0]:
+        if distinct_instances:  # a layout can only enter the list by beating the top-th instance's best
+            if len(best) >= top and bound[j] > heapq.nsmallest(top, best.values())[-1]:
+                break
+        elif len(cheapest) >= top and bound[j] > -cheapest[0]:
             break  # no layout left can beat the top-th cost found
         lay = fitting[j]
         dev, tp, pp, prec = lay.engine
@@ -143,6 +162,7 @@ def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, flo
         row = _row(card, lay, est, workload, api_usd_per_request, serve_name)
         found.append(row)
         (heapq.heappush if len(cheapest) < top else heapq.heappushpop)(cheapest, -row["usd_per_month"])
+        best[row["instance"]] = min(best.get(row["instance"], np.inf), row["usd_per_month"])
     return found, len(engines)
 
 
@@ -160,12 +180,16 @@ def _row(card: ModelCard, lay: _Layout, est: EngineEstimate, workload: Workload,
                                          precision=prec)}
 
 
-def _ranked(found: list[dict], top: int) -> pd.DataFrame:
-    """The `top` cheapest (ties: lower ITL first), each marked Pareto when no cheaper one has a lower ITL."""
+def _ranked(found: list[dict], top: int, distinct_instances: bool) -> pd.DataFrame:
+    """The `top` cheapest (ties: lower ITL first; one row per instance when `distinct_instances`), each marked Pareto
+    when no cheaper one has a lower ITL."""
     ranked = pd.DataFrame(found)
     if ranked.empty:
         return ranked
-    ranked = ranked.sort_values(["usd_per_month", "itl_p95_s"], kind="stable").head(top).reset_index(drop=True)
+    ranked = ranked.sort_values(["usd_per_month", "itl_p95_s"], kind="stable")
+    if distinct_instances:
+        ranked = ranked.drop_duplicates("instance")
+    ranked = ranked.head(top).reset_index(drop=True)
     itl = ranked["itl_p95_s"].to_numpy(float)
     ranked["pareto"] = itl < np.concatenate([[np.inf], np.minimum.accumulate(itl)[:-1]])  # cost ascending: a new best ITL
     return ranked

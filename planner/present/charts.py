@@ -22,6 +22,17 @@ TEMPLATE = "llm_planner"
 MONEY = "$,.3~r"  # d3: "$0.0001", "$1,000,000" — not SI prefixes ("100µ" for a ten-thousandth of a dollar)
 
 
+def log_hline(fig: go.Figure, y: float, text: str, colour: str = API_COLOUR, *, col: int | None = None) -> None:
+    """A dashed horizontal line at `y` on a log y-axis, labelled at its left end. plotly places an annotation on a log
+    axis at 10**y (its `add_hline(annotation_text=…)` puts the label at $10^1.2 for $1.2, and autoranges the axis to
+    it), so the label goes in separately, at log10(y)."""
+    sub = {} if col is None else dict(row=1, col=col)  # a 1-row subplot grid: the line and its label on column `col`
+    fig.add_hline(y=y, line=dict(color=colour, dash="dash"), **sub)
+    axis = "" if not col or col == 1 else str(col)
+    fig.add_annotation(x=0.02 if col is None else 0.0, xref="paper" if col is None else f"x{axis} domain", y=float(np.log10(y)), yref=f"y{axis}",
+                       text=text, showarrow=False, xanchor="left", yanchor="bottom", font=dict(size=11, color=colour))
+
+
 def cost_curves(result: PlanResult, *, per_request: bool = True) -> go.Figure:
     """Self-hosted vs API cost at every volume (log-log), break-even volumes marked."""
     c = result.curves
@@ -169,8 +180,7 @@ def latency_vs_throughput(result: PlanResult) -> go.Figure:
     for col, (y, slo, unit, scale) in enumerate((("ttft_s", w.ttft_slo_s, "s", 1.0), ("itl_p95_s", w.itl_slo_s, "ms", 1e3)), start=1):
         fig.add_scatter(x=t["requests_per_s"], y=t[y] * scale, mode="lines+markers", line=dict(color=SELF_COLOUR), showlegend=False,
                         hovertemplate="%{x:.3g} req/s<br>%{y:.3g} " + unit + "<extra></extra>", row=1, col=col)
-        fig.add_hline(y=slo * scale, line=dict(color=API_COLOUR, dash="dash"), annotation_text=f"SLO {slo * scale:g} {unit}",
-                      annotation_position="top left", row=1, col=col)
+        log_hline(fig, slo * scale, f"SLO {slo * scale:g} {unit}", col=col)
         fig.add_vline(x=result.capacity_rps, line=dict(color="#e0a800", dash="dot"), row=1, col=col)
         fig.update_yaxes(type="log", title=unit, row=1, col=col)
         fig.update_xaxes(type="log", title="requests/s per replica", row=1, col=col)
@@ -198,8 +208,7 @@ def cost_vs_speed(result: PlanResult) -> go.Figure:
         fig.add_scatter(x=[1.0 / at["itl_p50_s"]], y=[float(cm.usd_per_million_tokens(result.prices.replica_usd_per_hour, at["output_tok_s"]))],
                         mode="markers", marker=dict(size=12, symbol="diamond", color="#e0a800"), name="operating point (capacity at the SLO)")
     api = result.api_usd_per_request / result.workload.tokens_out * 1e6
-    fig.add_hline(y=api, line=dict(color=API_COLOUR, dash="dash"), annotation_text=f"API {result.prices.api_label}: ${api:,.4g} per 1M output tokens",
-                  annotation_position="bottom right")
+    log_hline(fig, api, f"API {result.prices.api_label}: ${api:,.4g} per 1M output tokens")
     fig.update_xaxes(type="log", title="output tokens/s each user sees (1 ÷ median inter-token gap)")
     fig.update_yaxes(type="log", title="USD per 1M output tokens", tickformat=MONEY)
     fig.update_layout(title="Cost per token against speed per user, one point per load level", template=TEMPLATE, height=400,

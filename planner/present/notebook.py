@@ -40,3 +40,43 @@ def money_text(text: str):
 
     body = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(text)).replace("$", '<code style="all:unset">$</code>')
     return HTML(f'<div class="tex2jax_ignore">{body}</div>')
+
+
+def styled(frame, formats: dict, *, headers: dict[str, str] | None = None, na: str = "—", name: str = "table"):
+    """A table for a notebook: units in the headers (`headers` renames columns), each column in its own format
+    (`formats`, keyed by the new names: "${:,.0f}", "{:.0%}" …), `na` for a missing value ("never" for a break-even
+    that does not exist), no index. The fixed `name` keeps the HTML identical run to run, so nbval can compare it."""
+    shown = frame.rename(columns=headers or {})
+    return shown.style.format({k: v for k, v in formats.items() if k in shown}, na_rep=na).hide(axis="index").set_uuid(name)
+
+
+TORNADO_HEADERS = {"low_value": "low", "high_value": "high", "saving_at_low": "saving at low ($/month)",
+                   "saving_at_high": "saving at high ($/month)", "swing_usd": "swing ($/month)"}
+TORNADO_FORMATS = {"low": "{:.4g}", "high": "{:.4g}", "saving at low ($/month)": "${:,.0f}", "saving at high ($/month)": "${:,.0f}",
+                   "swing ($/month)": "${:,.0f}"}
+
+
+def tornado_table(table):
+    """`core.uncertainty.tornado`'s table as a notebook shows it: dollars as dollars, each input's range in its own
+    units (tokens, $/h, $/token) at four significant figures, not `1.467738e+02`."""
+    return styled(table, TORNADO_FORMATS, headers=TORNADO_HEADERS, name="tornado")
+
+
+def interval_table(table):
+    """`core.uncertainty.plan_interval`'s table in words and dollars: each quantity in its own unit, "never" where no
+    scenario has a break-even, and how many scenarios had none."""
+    import math
+
+    import pandas as pd
+
+    names = {"selfhost_usd_per_month": "self-hosted per month", "api_usd_per_month": "API per month", "break_even": "break-even volume"}
+
+    def fmt(quantity: str, v: float) -> str:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "never" if quantity == "break_even" else "—"
+        return f"{v:,.0f} requests/month" if quantity == "break_even" else f"${v:,.0f}"
+
+    return pd.DataFrame({"quantity": [names.get(q, q) for q in table["quantity"]],
+                         "low": [fmt(q, v) for q, v in zip(table["quantity"], table["low"])],
+                         "high": [fmt(q, v) for q, v in zip(table["quantity"], table["high"])],
+                         "scenarios without a value": table["scenarios_without_value"]})

@@ -39,12 +39,12 @@ from planner.present.charts import (
 )
 from planner.present.tables import csv_base64, money_columns
 
-_TEMPLATES = jinja2.Environment(
+TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("planner.present", "templates"), autoescape=jinja2.select_autoescape(["html", "j2"]),
 )
 
 
-def _table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
+def html_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
     html_table = df.to_html(index=False, escape=True, border=0, float_format=lambda x: floatfmt.format(x), na_rep="—")
     return f"<div class='tablewrap'>{html_table}</div>"  # scrolls on screen, wraps inside the page when printed
 
@@ -142,12 +142,12 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
                   ("model file", profile.model.file_name, f"sha256 {profile.model.sha256[:16] + '…' if profile.model.sha256 else 'unknown'}"),
                   ("replica price", result.prices.replica_provenance.key, f"{result.prices.replica_provenance.source} (as of {result.prices.replica_provenance.as_of})"),
                   ("API price", result.prices.api_provenance.key, f"{result.prices.api_provenance.source} (as of {result.prices.api_provenance.as_of})")]
-    template = _TEMPLATES.get_template("report.html.j2")
+    template = TEMPLATES.get_template("report.html.j2")
     return template.render(
         title=title or f"Self-host or API? {result.profile_label} vs {result.prices.api_label}",
         generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), version=__version__,
         answer=answer, trustworthy=result.trustworthy, warnings=result.warnings, figures=figure_html,
-        summary_table=_table(result.summary()),
+        summary_table=html_table(result.summary()),
         assumptions=assumptions(result),
         curves_csv=csv_base64(result.curves),
         capacity_note=" ".join([*result.capacity_notes, *([result.validation] if result.validation else []),
@@ -155,11 +155,11 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
                                  "the capacity is the highest rate whose p95 TTFT and ITL meet the SLO."
                                  if result.capacity_source == "engine-model" else
                                  "Each row is one measured load level; the capacity is the highest whose p95 TTFT and ITL meet the SLO.")]),
-        capacity_table=_table(result.capacity),
-        profile_table=_table(profile_table(profile)),
+        capacity_table=html_table(result.capacity),
+        profile_table=html_table(profile_table(profile)),
         **_efficiency_section(profile),
-        provenance_table=_table(pd.DataFrame(provenance, columns=["what", "which", "source"])),
-        hardware_table=_table(hardware_table(profile)),
+        provenance_table=html_table(pd.DataFrame(provenance, columns=["what", "which", "source"])),
+        hardware_table=html_table(hardware_table(profile)),
         notes=profile.notes,
         **_engine_section(engines or [], result),
         **_compare_section(comparison),
@@ -191,7 +191,7 @@ def _compare_section(comparison: Comparison | None) -> dict[str, str | None]:
     table = comparison.at_volume()
     table = money_columns(table)
     chart = compare_chart(comparison).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-    return {"compare_table": _table(table), "compare_chart": chart, "recommendation": comparison.recommendation()}
+    return {"compare_table": html_table(table), "compare_chart": chart, "recommendation": comparison.recommendation()}
 
 
 def _engine_section(engines: list[ServingProfile], result: PlanResult) -> dict[str, str | None]:
@@ -199,7 +199,7 @@ def _engine_section(engines: list[ServingProfile], result: PlanResult) -> dict[s
         return {"engine_table": None, "engine_chart": None}
     table = engine_comparison(engines, result.workload)
     chart = engine_comparison_chart(table).to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-    return {"engine_table": _table(table), "engine_chart": chart}
+    return {"engine_table": html_table(table), "engine_chart": chart}
 
 
 def _efficiency_section(profile: Profile) -> dict[str, str | None]:
@@ -212,7 +212,7 @@ def _efficiency_section(profile: Profile) -> dict[str, str | None]:
     if table.empty:
         return {"efficiency_table": None, "efficiency_basis": basis,
                 "efficiency_absent": "the profile holds no prefill or decode test to compare with the roofline"}
-    return {"efficiency_table": _table(table), "efficiency_basis": basis, "efficiency_absent": None}
+    return {"efficiency_table": html_table(table), "efficiency_basis": basis, "efficiency_absent": None}
 
 
 def write_report(result: PlanResult, profile: Profile, out_html: str | Path, *, profile_path=None, pdf: bool = False, title=None,

@@ -42,7 +42,7 @@ def plan(
     from planner.app.workflows import engine_profiles_beside, plan_profile, report_comparison
     from planner.formats.plan_file import load_params
     from planner.present.report import write_report
-    from planner.present.tables import fit_table
+    from planner.present.tables import key_values, say
 
     check_choice("--price", price, PRICE_KINDS)
     for option, value in (("--api", api), ("--instance", instance)):
@@ -60,11 +60,11 @@ def plan(
     elif output_format == "csv":
         typer.echo(result.curves.to_csv(index=False), nl=False)  # the cost of both options at every volume of the grid
     else:
-        typer.echo(fit_table(result.summary(), ("basis",), max_cell=60))
+        typer.echo(key_values(list(result.summary().itertuples(index=False, name=None))))
         for w in result.warnings:
-            typer.echo(f"warning: {w}")
+            say(f"warning: {w}", "warning")
         if result.trustworthy:
-            typer.echo(result.verdict())
+            say(result.verdict(), "verdict")
     if html:
         for written in write_report(result, prof, html, profile_path=path, engines=engine_profiles_beside(path, prof),
                                     comparison=report_comparison(result, path, workload, price),  # type: ignore[arg-type]
@@ -93,7 +93,7 @@ def compare(
     from planner.app.workflows import compare_options
     from planner.formats.catalog import DEFAULT_API_MODEL
     from planner.formats.inputs import newest_profile
-    from planner.present.tables import fit_table, money_columns
+    from planner.present.tables import fit_table, money_columns, say
 
     check_choice("--price", price, PRICE_KINDS)
     check_choice("--format", output_format, FORMATS)
@@ -112,12 +112,12 @@ def compare(
         rows = json.loads(table.to_json(orient="records"))
         typer.echo(json.dumps({"workload": workload.model_dump(), "at_volume": rows, "bands": bands, "recommendation": result.recommendation()}, indent=2))
     else:
-        typer.echo(f"at {workload.requests_per_month:,.0f} requests/month, {workload.tokens_in:g} → {workload.tokens_out:g} tokens, "
-                   f"TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ {workload.itl_slo_s:g} s:")
+        say(f"at {workload.requests_per_month:,.0f} requests/month, {workload.tokens_in:g} → {workload.tokens_out:g} tokens, "
+            f"TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ {workload.itl_slo_s:g} s:")
         typer.echo(fit_table(money_columns(table), ("note",)))
-        typer.echo("cheapest by volume: " + "; ".join(f"{b.volume_from:,.0f}–{b.volume_to:,.0f}: {b.label}" for b in result.bands))
+        say("cheapest by volume: " + "; ".join(f"{b.volume_from:,.0f}–{b.volume_to:,.0f}: {b.label}" for b in result.bands))
         if not result.untrusted:
-            typer.echo("recommendation: " + result.recommendation())
+            say("recommendation: " + result.recommendation(), "verdict")
     if result.untrusted:  # the one trust policy (PlanResult.trustworthy): the figures are shown, no recommendation, exit 3
         raise UntrustworthyMeasurement(result.recommendation())
 
@@ -138,57 +138,81 @@ def fleet(
     price: Price = "on_demand",
     onprem: bool = typer.Option(False, "--onprem/--no-onprem", help="also rank owned hardware (data/onprem.csv: amortisation + energy)"),
     users: Users = None,
-    api: str | None = typer.Option(None, help="also quote this API (data/api_prices.csv) at the same volume"),
+    apis: list[str] = typer.Option(None, "--api", help="also quote this API (data/api_prices.csv) at the same volume, with a verdict; repeat"),
     top: int = typer.Option(15, min=1, max=500, help="how many deployments to rank"),
+    all_layouts: bool = typer.Option(False, "--all-layouts", help="rank every layout of an instance, not only its cheapest"),
     output_format: str = typer.Option("table", "--format", help="table (with the best deployment's vllm command), json or csv"),
+    html: Path | None = typer.Option(None, "--html", help="also write the fleet view here: cost against ITL, Pareto front, best per GPU"),
 ):
     """Rank multi-GPU deployments (instance × TP/PP/data-parallel engines × precision) of a model for a workload."""
-    from planner.app.fleet import plan_fleet
-    from planner.app.fleet import verdict as fleet_verdict_line
-    from planner.core.units import usd
-    from planner.present.tables import fit_table
+    from planner.app.fleet import answer_fleet
+    from planner.formats.files import atomic_write_text
 
     check_choice("--price", price, PRICE_KINDS)
     check_choice("--format", output_format, FORMATS)
     workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
                          peak_to_avg=peak_to_avg, monthly_active_users=users)
-    result, notes = plan_fleet(card, workload, precisions=tuple(precision or ["bf16"]), hardware=list(hardware or []),
-                               instances=list(instances or []), providers=list(providers or []), price_kind=price, top=top, api=api,
-                               onprem=onprem)  # type: ignore[arg-type]
+    answer = answer_fleet(card, workload, apis=list(apis or []), precisions=tuple(precision or ["bf16"]), hardware=list(hardware or []),
+                          instances=list(instances or []), providers=list(providers or []), price_kind=price, top=top,  # type: ignore[arg-type]
+                          onprem=onprem, distinct_instances=not all_layouts)
+    result, notes = answer.result, answer.notes
     ranked = result.ranked
+    if html is not None:
+        from planner.present.fleet_view import render_html
+
+        atomic_write_text(html, render_html(card, workload, result, notes, answer.apis, answer.error_pct))
     if output_format == "csv":
         typer.echo(ranked.to_csv(index=False), nl=False)
-        return
-    if output_format == "json":
+    elif output_format == "json":
         typer.echo(json.dumps({"card": card, "workload": workload.model_dump(), "candidates": result.n_candidates,
                                "engines_simulated": result.n_engines_simulated, "deployments": json.loads(ranked.to_json(orient="records")),
-                               "infeasible": json.loads(result.infeasible.to_json(orient="records")), "notes": notes}, indent=2))
-        return
-    typer.echo(f"{card}: {workload.tokens_in:g} → {workload.tokens_out:g} tokens, TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ "
-               f"{workload.itl_slo_s:g} s, {workload.requests_per_month:,.0f} requests/month (peak {workload.peak_to_avg:g}× average); "
-               f"{result.n_candidates:,} candidate deployments, {result.n_engines_simulated} engines simulated")
+                               "infeasible": json.loads(result.infeasible.to_json(orient="records")),
+                               "apis": [{"api": a.label, "usd_per_month": a.usd_per_month, "verdict": a.verdict} for a in answer.apis],
+                               "capacity_error_pct": answer.error_pct, "notes": notes}, indent=2))
+    else:
+        _fleet_table(answer)
+    if html is not None:
+        typer.echo(f"fleet view: {html.resolve()}", err=output_format != "table")  # never inside the json/csv on stdout
+
+
+def _fleet_table(answer) -> None:
+    """The fleet's terminal answer: the ranking as wide as the terminal (the least needed columns left out first), the
+    best deployment's command, one verdict per API, the notes wrapped."""
+    import pandas as pd
+
+    from planner.core.units import usd
+    from planner.present.tables import fit_table, say
+
+    result, workload = answer.result, answer.workload
+    ranked = result.ranked
+    say(f"{answer.card}: {workload.tokens_in:g} → {workload.tokens_out:g} tokens, TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ "
+        f"{workload.itl_slo_s:g} s, {workload.requests_per_month:,.0f} requests/month (peak {workload.peak_to_avg:g}× average); "
+        f"{result.n_candidates:,} candidate deployments, {result.n_engines_simulated} engines simulated")
     if ranked.empty:
-        typer.echo("no deployment fits and meets the SLO; closest reasons:")
+        say("no deployment fits and meets the SLO; closest reasons:")
         typer.echo(fit_table(result.infeasible[["instance", "layout", "precision", "why"]].head(10), ("why",)))
     else:
-        shown = ranked.assign(usd_per_month=[usd(v) for v in ranked["usd_per_month"]],
-                              usd_per_request=[usd(v) for v in ranked["usd_per_request"]],
-                              gib_per_gpu=[f"{w:.1f}+{r:.1f}+{k:.1f}/{d:g}" for w, r, k, d in
-                                           zip(ranked["weights_gib_per_gpu"], ranked["runtime_gib_per_gpu"], ranked["kv_gib_per_gpu"], ranked["device_gib"])],
-                              ttft_p95_s=ranked["ttft_p95_s"].round(2), itl_p95_ms=(ranked["itl_p95_s"] * 1e3).round(1),
-                              req_s_per_instance=ranked["instance_requests_per_s"].round(2), pareto=["*" if p else "" for p in ranked["pareto"]])
-        cols = ["instance", "provider", "layout", "precision", "instances", "usd_per_month", "usd_per_request", "req_s_per_instance",
-                "ttft_p95_s", "itl_p95_ms", "gib_per_gpu", "max_concurrency_by_kv", "pareto"]
-        typer.echo(fit_table(shown[cols]))
-        typer.echo("gib_per_gpu = weights + runtime + KV cache / device memory; * = on the cost/ITL Pareto front")
+        shown = pd.DataFrame({
+            "instance": ranked["instance"], "provider": ranked["provider"], "layout": ranked["layout"], "prec": ranked["precision"],
+            "n": ranked["instances"].map("{:.0f}".format), "$/month": [usd(v) for v in ranked["usd_per_month"]],
+            "ITL p95 ms": (ranked["itl_p95_s"] * 1e3).map("{:.1f}".format), "TTFT p95 s": ranked["ttft_p95_s"].map("{:.2f}".format),
+            "req/s each": ranked["instance_requests_per_s"].map("{:.3g}".format), "$/request": [usd(v) for v in ranked["usd_per_request"]],
+            "GiB/GPU w+rt+kv/dev": [f"{w:.1f}+{r:.1f}+{k:.1f}/{d:g}" for w, r, k, d in
+                                    zip(ranked["weights_gib_per_gpu"], ranked["runtime_gib_per_gpu"], ranked["kv_gib_per_gpu"], ranked["device_gib"])],
+            "max conc": ranked["max_concurrency_by_kv"], "pareto": ["*" if p else "" for p in ranked["pareto"]]})
+        typer.echo(fit_table(shown, keep=("instance",), optional=("req/s each", "provider", "$/request", "TTFT p95 s", "pareto", "max conc",
+                                                                  "GiB/GPU w+rt+kv/dev")))
+        say("n = instances; GiB/GPU = weights + runtime + KV cache / device memory; * = on the cost/ITL Pareto front"
+            + ("" if result.considered["instance"].nunique() == len(result.considered) else "; one row per instance (--all-layouts: every layout)"))
         best = ranked.iloc[0]
-        typer.echo(f"best: {best['instances']:.0f} × {best['instance']} ({best['provider']}) as {best['layout']} at {best['precision']}, "
-                   f"${best['usd_per_month']:,.0f}/month; run each engine with:\n  {best['vllm_command']}")
-    typer.echo(f"{len(result.infeasible)} layouts left out (do not fit or cannot meet the SLO; --format json lists them)")
-    if api:
-        typer.echo(fleet_verdict_line(card, result, workload, api))
-    for note in notes:
-        typer.echo(f"note: {note}")
+        say(f"best: {best['instances']:.0f} × {best['instance']} ({best['provider']}) as {best['layout']} at {best['precision']}, "
+            f"${best['usd_per_month']:,.0f}/month; run each engine with:")
+        typer.echo(f"  {best['vllm_command']}")
+    say(f"{len(result.infeasible)} layouts left out (do not fit or cannot meet the SLO; --format json lists them)")
+    for line in answer.apis:
+        say(line.verdict, "verdict" if line.verdict.startswith(("verdict: self-host", "verdict: the API")) else "no-verdict")
+    for note in answer.notes:
+        say(f"note: {note}", "note")
 
 
 def _workload(**values) -> Workload:

@@ -56,3 +56,18 @@ def test_the_fleet_verdict_names_a_winner_only_outside_the_models_error():
     assert fleet_verdict(ranked, "gpt-4o", 1200.0, 10.0).startswith("verdict: self-host")  # a tighter model decides it
     assert fleet_verdict(ranked, "gpt-4o", 1200.0, None).startswith("verdict: none —")
     assert fleet_verdict(ranked.iloc[:0], "gpt-4o", 1200.0, 30.0).startswith("verdict: the API (gpt-4o, $1,200/month) — no deployment")
+
+
+def test_distinct_instances_rank_each_instance_once_as_its_cheapest_layout():
+    """Brute force: every layout of every instance (distinct_instances=False, no bound), then one row per instance —
+    the bounded search with distinct instances must give the same instances at the same costs."""
+    w = Workload(tokens_in=1000, tokens_out=200, ttft_slo_s=2, itl_slo_s=0.05, requests_per_month=2e7)
+    inst = _instances(1, 2, 4, 8)
+    every = rank_fleet(CARD, inst, EFF, w, precisions=("bf16", "fp8"), top=10_000, distinct_instances=False).ranked
+    assert every["instance"].duplicated().any()  # several layouts of one instance: what the distinct ranking collapses
+    brute = every.drop_duplicates("instance").head(3).reset_index(drop=True)
+    quick = rank_fleet(CARD, inst, EFF, w, precisions=("bf16", "fp8"), top=3)
+    assert not quick.ranked["instance"].duplicated().any()
+    pd.testing.assert_series_equal(quick.ranked["instance"], brute["instance"])
+    np.testing.assert_allclose(quick.ranked["usd_per_month"], brute["usd_per_month"])
+    assert set(quick.ranked["instance"]) <= set(quick.considered["instance"]) and len(quick.considered) >= len(quick.ranked)
