@@ -44,6 +44,13 @@ def replica_monthly_usd(usd_per_hour):
     return checked("usd_per_hour", usd_per_hour, allow_zero=True) * HOURS_PER_MONTH
 
 
+def wall_power_w_per_gpu(purchase_includes, power_w, server_power_w_per_gpu):
+    """The power an owned GPU's energy is priced at: its server's maximum power ÷ its GPUs where the price buys a
+    server share (a DGX H100 draws 10.2 kW max for 8 GPUs, 1,275 W each, not the GPU's 700 W), the card's own where
+    the price buys the card alone (data/SOURCES.md, onprem.csv)."""
+    return server_power_w_per_gpu if purchase_includes == "server_share" else power_w
+
+
 def onprem_replica_monthly_usd(purchase_usd, amortisation_years, power_w, pue, usd_per_kwh):
     """Owned hardware: straight-line amortisation plus energy at the wall (power × PUE), always on."""
     capex = checked("purchase_usd", purchase_usd, allow_zero=True) / (checked("amortisation_years", amortisation_years) * 12.0)

@@ -396,6 +396,8 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         warnings.append(mismatch)
     warnings += licence_warnings(card, workload.monthly_active_users)
     warnings += prices.cache_warnings(workload)
+    if prices.api_provenance.second_source_agrees is False:  # two maintained price lists disagree: say which and by how much
+        warnings.append(f"API price: {prices.api_provenance.second_source} — check the provider's page before deciding")
     if profile.projection:
         warnings.insert(0, f"projection: {profile.projection}")
     if profile.status != "complete":

@@ -21,9 +21,12 @@ class Provenance:
     key: str
     source: str
     as_of: str
+    second_source: str | None = None  # what a second maintained source says of the same row (API prices: genai-prices)
+    second_source_agrees: bool | None = None  # None: no second source has this row
 
     def describe(self) -> str:
-        return f"{self.catalog}:{self.key} — {self.source} (as of {self.as_of})"
+        checked = f"; cross-check: {self.second_source}" if self.second_source else ""
+        return f"{self.catalog}:{self.key} — {self.source} (as of {self.as_of}){checked}"
 
 
 @dataclass(frozen=True)
@@ -146,3 +149,5 @@ class OnpremRow:
     pue: float | None
     usd_per_kwh: float | None
     provenance: Provenance
+    purchase_includes: str | None = None  # "server_share" (host included, priced at the server's power) or "card" (no host)
+    server_power_w_per_gpu: float | None = None  # server maximum power ÷ GPUs, for server-share prices

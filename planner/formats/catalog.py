@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from planner.core.cards import ModelCard
-from planner.core.cost import onprem_replica_monthly_usd
+from planner.core.cost import onprem_replica_monthly_usd, wall_power_w_per_gpu
 from planner.core.deploy import Device
 from planner.core.errors import DataError, InputError
 from planner.core.matching import gpu_match, norm_name
@@ -80,6 +80,17 @@ def validate_catalog(df: pd.DataFrame, kind: str, origin: str) -> pd.DataFrame:
             why = "nothing is free: give the price, or leave it empty (unknown)" if "usd" in col else "a size or speed of 0 is not physical; leave it empty if unknown"
             raise DataError(f"{origin}: row {row + 2} field '{col}' is 0 — {why}")
         df[col] = values
+    for col, allowed in schema.get("choices", {}).items():
+        bad = ~df[col].isin(allowed)
+        if bad.any():
+            row = _first_row(bad)
+            raise DataError(f"{origin}: row {row + 2} field '{col}' must be one of {', '.join(allowed)} (got {df[col].iloc[row]!r})")
+    if kind == "onprem":  # a price that buys a server share pays for the host's power too: without it energy is low by ~45 %
+        short = (df["purchase_includes"] == "server_share") & df["server_power_w_per_gpu"].isna()
+        if short.any():
+            row = _first_row(short)
+            raise DataError(f"{origin}: row {row + 2} field 'server_power_w_per_gpu' is empty but purchase_includes is server_share; "
+                            "give the server's maximum power ÷ its GPUs (the host's power is part of what the price buys)")
     for col in schema["required_numeric"]:
         if df[col].isna().any():
             row = _first_row(df[col].isna())
@@ -119,16 +130,19 @@ def onprem_instances_frame() -> pd.DataFrame:
 def _onprem_instances(path: str, mtime: float) -> pd.DataFrame:
     rows = []
     for _, r in _load_cached("onprem", path, mtime).iterrows():
-        values = [r[c] for c in ("purchase_usd", "amortisation_years", "power_w", "pue", "usd_per_kwh")]
+        watts = wall_power_w_per_gpu(r["purchase_includes"], r["power_w"], r["server_power_w_per_gpu"])
+        values = [r["purchase_usd"], r["amortisation_years"], watts, r["pue"], r["usd_per_kwh"]]
         if any(pd.isna(v) for v in values):
             continue
         per_gpu_hour = float(onprem_replica_monthly_usd(*values)) / HOURS_PER_MONTH
+        what = ("a server share: the 8-GPU server's price and its maximum power ÷ 8, host included" if r["purchase_includes"] == "server_share"
+                else "the GPU card alone: no host server in the price or the power — add your own host's share")
         for n in ONPREM_GPU_COUNTS:
             rows.append({"instance": f"onprem-{n}x-{r['hardware']}", "provider": ONPREM_PROVIDER, "region": None, "accelerator": r["hardware"],
                          "accelerator_count": n, "vcpus": None, "ram_gib": None, "on_demand_usd_per_hour": per_gpu_hour * n,
                          "spot_usd_per_hour": None, "reserved_1y_usd_per_hour": None,
-                         "source": (f"owned: ${r['purchase_usd']:,.0f} over {r['amortisation_years']:g} years + {r['power_w']:g} W × PUE "
-                                    f"{r['pue']:g} at ${r['usd_per_kwh']:g}/kWh, per GPU, always on (data/onprem.csv: {r['source']})"),
+                         "source": (f"owned: ${r['purchase_usd']:,.0f} over {r['amortisation_years']:g} years + {watts:g} W × PUE "
+                                    f"{r['pue']:g} at ${r['usd_per_kwh']:g}/kWh, per GPU, always on; {what} (data/onprem.csv: {r['source']})"),
                          "as_of": r["as_of"]})
     return pd.DataFrame(rows)
 
@@ -206,7 +220,35 @@ def lookup(df: pd.DataFrame, kind: str, key: str) -> pd.Series:
 
 
 def provenance(row: pd.Series, kind: str) -> Provenance:
-    return Provenance(kind, str(row[SCHEMAS[kind]["key"][0]]), str(row["source"]), str(row["as_of"]))
+    key = str(row[SCHEMAS[kind]["key"][0]])
+    second = api_price_cross_check(key) if kind == "api_prices" else None
+    return Provenance(kind, key, str(row["source"]), str(row["as_of"]), *(second or (None, None)))
+
+
+CROSS_CHECK = "api_prices_crosscheck.csv"  # scripts/crosscheck_genai_prices.py: api_prices.csv against genai-prices
+
+
+def api_price_cross_check(model: str) -> tuple[str, bool] | None:
+    """What genai-prices says of an API price row (data/api_prices_crosscheck.csv), with its check date where it has
+    one, and whether the two lists agree within 1 %; None where genai-prices has no such model (or the file is absent)."""
+    path = data_dir() / CROSS_CHECK
+    if not path.exists():
+        return None
+    row = _cross_checks(str(path.resolve()), path.stat().st_mtime).get(model)
+    if row is None:
+        return None
+    checked = f", checked {row['genai_checked']}" if isinstance(row["genai_checked"], str) and row["genai_checked"] else ", no check date"
+    source = f"genai-prices {row['genai_version']}"
+    if row["agree"]:
+        return f"{source} agrees{checked}", True
+    return (f"{source} says ${row['genai_input_usd_per_mtok']:g} in / ${row['genai_output_usd_per_mtok']:g} out per Mtok{checked}, "
+            f"vs ${row['litellm_input_usd_per_mtok']:g} / ${row['litellm_output_usd_per_mtok']:g} here"), False
+
+
+@lru_cache(maxsize=2)
+def _cross_checks(path: str, mtime: float) -> dict[str, dict]:
+    frame = pd.read_csv(path, dtype={"genai_checked": str, "genai_version": str})
+    return {r["model"]: r for r in frame.to_dict(orient="records")}
 
 
 _ROW_TYPES = {"instances": InstanceRow, "api_prices": ApiPriceRow, "hardware": HardwareRow, "onprem": OnpremRow,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 DEFAULT_API_MODEL = "gpt-4o-mini"  # the API a plan compares against when none is named
 
-SCHEMAS: dict[str, dict[str, list[str]]] = {
+SCHEMAS: dict[str, dict] = {
     "api_prices": {
         "key": ["model"],
         "numeric": ["input_usd_per_mtok", "output_usd_per_mtok", "cache_read_usd_per_mtok", "cache_write_usd_per_mtok",
@@ -42,9 +42,11 @@ SCHEMAS: dict[str, dict[str, list[str]]] = {
     },
     "onprem": {
         "key": ["hardware"],
-        "numeric": ["purchase_usd", "amortisation_years", "power_w", "pue", "usd_per_kwh"],
+        "numeric": ["purchase_usd", "amortisation_years", "power_w", "pue", "usd_per_kwh", "server_power_w_per_gpu"],
+        "positive": ["power_w", "server_power_w_per_gpu", "pue"],
         "required_numeric": [],
-        "text": [],
+        "text": ["purchase_includes"],
+        "choices": {"purchase_includes": ["server_share", "card"]},  # what the price buys; server_share needs the server's power
     },
     "model_cards": {
         "key": ["name"],

@@ -141,7 +141,8 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
                    f"sha256 {sha256_file(profile_path)[:16]}…" if profile_path and Path(profile_path).is_file() else ""),
                   ("model file", profile.model.file_name, f"sha256 {profile.model.sha256[:16] + '…' if profile.model.sha256 else 'unknown'}"),
                   ("replica price", result.prices.replica_provenance.key, f"{result.prices.replica_provenance.source} (as of {result.prices.replica_provenance.as_of})"),
-                  ("API price", result.prices.api_provenance.key, f"{result.prices.api_provenance.source} (as of {result.prices.api_provenance.as_of})")]
+                  ("API price", result.prices.api_provenance.key, f"{result.prices.api_provenance.source} (as of {result.prices.api_provenance.as_of})"
+                   + (f"; cross-check: {result.prices.api_provenance.second_source}" if result.prices.api_provenance.second_source else ""))]
     template = TEMPLATES.get_template("report.html.j2")
     return template.render(
         title=title or f"Self-host or API? {result.profile_label} vs {result.prices.api_label}",

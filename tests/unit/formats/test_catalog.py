@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.core.errors import DataError, InputError
-from planner.formats.catalog import SCHEMAS, litellm_json_to_frame, load_catalog, lookup, validate_catalog
+from planner.formats.catalog import SCHEMAS, litellm_json_to_frame, load_catalog, lookup, record, validate_catalog
 from tests.conftest import REPO
 
 
@@ -122,3 +122,50 @@ def test_fuzz_catalog_rows_give_a_frame_or_one_data_error_naming_the_row(kind, c
         value = out[c].iloc[0]
         assert pd.isna(value) or (0 <= float(value) < float("inf")), (c, value)
     assert os.environ.get("LLM_PLANNER_DATA") is None
+
+
+def _onprem(**override):
+    row = {"hardware": "G", "purchase_usd": 8000.0, "amortisation_years": 4, "power_w": 700, "pue": 1.5, "usd_per_kwh": 0.1,
+           "purchase_includes": "server_share", "server_power_w_per_gpu": 1275, "source": "test", "as_of": "2026-01-01"}
+    row.update(override)
+    return pd.DataFrame([row])
+
+
+@pytest.mark.parametrize("override,needle", [
+    ({"server_power_w_per_gpu": None}, "row 2 field 'server_power_w_per_gpu' is empty but purchase_includes is server_share"),
+    ({"purchase_includes": "rack"}, "row 2 field 'purchase_includes' must be one of server_share, card \\(got 'rack'\\)"),
+    ({"server_power_w_per_gpu": 0}, "row 2 field 'server_power_w_per_gpu' is 0"),
+])
+def test_an_onprem_row_says_what_its_price_buys(override, needle):
+    with pytest.raises(DataError, match=needle):
+        validate_catalog(_onprem(**override), "onprem", "onprem.csv")
+    assert validate_catalog(_onprem(purchase_includes="card", server_power_w_per_gpu=None), "onprem", "onprem.csv").shape[0] == 1
+
+
+def test_a_server_share_is_priced_at_the_servers_power_per_gpu_a_card_at_its_own():
+    """Hand-computed from data/onprem.csv: a DGX H100 share at 10.2 kW ÷ 8 = 1,275 W, not the GPU's 700 W; the H100
+    PCIe card alone at its 350 W (and its source says the host is not included)."""
+    sxm = record("instances", "onprem-8x-NVIDIA H100 SXM 80GB")
+    assert sxm.on_demand_usd_per_hour == pytest.approx(8 * (46_875 / 60 + 1.275 * 1.58 * 730 * 0.1241) / 730)
+    assert "1275 W" in sxm.provenance.source and "host included" in sxm.provenance.source
+    pcie = record("instances", "onprem-1x-NVIDIA H100 PCIe 80GB")
+    assert pcie.on_demand_usd_per_hour == pytest.approx((24_500 / 60 + 0.350 * 1.58 * 730 * 0.1241) / 730)
+    assert "no host server in the price or the power" in pcie.provenance.source
+
+
+def test_api_rows_carry_the_second_sources_word_and_a_disagreement_warns():
+    """data/api_prices_crosscheck.csv (genai-prices 0.2.3): gpt-4o-mini agrees (checked 2025-07-04); Together's
+    Llama-3.3-70B Turbo is $0.88 there against litellm's $1.04, and a plan against it says so."""
+    from planner.core.plan import Workload
+    from planner.formats.inputs import resolve, run_plan
+
+    mini = record("api_prices", "gpt-4o-mini").provenance
+    assert (mini.second_source, mini.second_source_agrees) == ("genai-prices 0.2.3 agrees, checked 2025-07-04", True)
+    together = "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo"
+    prov = record("api_prices", together).provenance
+    assert prov.second_source_agrees is False and "$0.88 in / $0.88 out per Mtok, checked 2025-07-03, vs $1.04 / $1.04" in prov.second_source
+    profile = next((REPO / "profiles/reference/validation").glob("*__vllm__*.json"))
+    w = Workload(tokens_in=128, tokens_out=16, ttft_slo_s=5, itl_slo_s=0.5)
+    assert any(x.startswith("API price: genai-prices 0.2.3 says $0.88") for x in run_plan(resolve(profile, None, together, w)).warnings)
+    assert not any(x.startswith("API price:") for x in run_plan(resolve(profile, None, "gpt-4o-mini", w)).warnings)
+    assert record("api_prices", "amazon.titan-text-lite-v1").provenance.describe().endswith("cross-check: genai-prices 0.2.3 agrees, no check date")
