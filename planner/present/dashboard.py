@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import ipywidgets as w
@@ -22,10 +23,15 @@ from planner.core.matching import instance_mismatch, matching_instance, same_acc
 from planner.core.plan import PlanResult, Workload
 from planner.core.records import Profile
 from planner.formats.catalog import DEFAULT_API_MODEL, lookup, records, to_record
+from planner.formats.files import atomic_write_text
 from planner.formats.inputs import PlanInputs, api_usd_per_request, resolve, run_plan
+from planner.formats.plan_file import PlanParams
 from planner.formats.profiles import load_profile
 from planner.present.charts import MONEY, TEMPLATE
 from planner.present.tables import csv_base64
+
+# a text input whose value names no catalog row: a red border (ipywidgets has no invalid state of its own)
+_STYLE = "<style>.llm-invalid input, .llm-invalid textarea { border: 2px solid #b00020 !important; background: #fdecea; }</style>"
 
 
 def _dollars(text: str) -> str:
@@ -65,14 +71,18 @@ class PlanDashboard:
         wl = workload or Workload()
         api_models = api_models or api_prices["model"].tolist()
         style = {"description_width": "150px"}
-        layout = w.Layout(width="460px")
+        # flexible widths: a control fills its column, the two columns share the row and wrap under each other when narrow
+        layout = w.Layout(width="100%", min_width="280px")
         self.profile = w.Dropdown(options=list(profiles), description="profile", style=style, layout=layout)
-        self.instance = w.Dropdown(options=[(instance_label(r), r["instance"]) for _, r in instances.iterrows()],
+        self._instance_rows = {r["instance"]: to_record("instances", r) for _, r in instances.iterrows()}
+        self.instance = w.Dropdown(options=self._instance_options(next(iter(profiles.values()))),
                                    value=default_instance or self._matching(next(iter(profiles.values()))) or instances["instance"].iloc[0],
                                    description="instance", style=style, layout=layout)
-        # ~700 API models: a combobox filters them as you type (a value not in the list is refused, not guessed)
+        # ~700 API models: a combobox filters them as you type; a name that is no row is marked and refused with the
+        # closest names (ensure_option would silently keep the previous row while the box shows the typed text)
         self.api = w.Combobox(options=api_models, value=DEFAULT_API_MODEL if DEFAULT_API_MODEL in api_models else api_models[0],
-                              ensure_option=True, placeholder="type to search", description="API model", style=style, layout=layout)
+                              ensure_option=False, continuous_update=False, placeholder="type to search", description="API model",
+                              style=style, layout=layout)
         # exact numbers: text boxes keep what was typed (a log slider would turn 5e7 into 50,118,723)
         self.volume = w.BoundedFloatText(value=wl.requests_per_month, min=1e3, max=1e12, description="requests / month", style=style, layout=layout)
         self.tokens_in = w.BoundedIntText(value=int(wl.tokens_in), min=1, max=1_000_000, description="tokens in", style=style, layout=layout)
@@ -85,15 +95,17 @@ class PlanDashboard:
         self.util = w.FloatSlider(value=wl.max_utilisation, min=0.1, max=1, step=0.05, description="max utilisation", **slider)
         self.share = w.FloatSlider(value=1.0, min=0, max=1, step=0.05, description="self-hosted share", **slider)
         # hybrid routing sends the share that is not self-hosted to a (dearer) frontier API: a price of its own
-        self.frontier = w.Combobox(options=api_models, value=FRONTIER_API if FRONTIER_API in api_models else self.api.value, ensure_option=True,
-                                   placeholder="type to search", description="frontier API (hybrid)", style=style, layout=layout)
+        self.frontier = w.Combobox(options=api_models, value=FRONTIER_API if FRONTIER_API in api_models else self.api.value, ensure_option=False,
+                                   continuous_update=False, placeholder="type to search", description="frontier API (hybrid)", style=style,
+                                   layout=layout)
         self.controls = [self.profile, self.instance, self.api, self.volume, self.tokens_in, self.tokens_out, self.ttft, self.itl,
                          self.peak, self.util, self.share, self.frontier]
         # plain figures re-rendered into Output widgets: FigureWidget's incremental restyles lost the x data of traces
         # in JupyterLab (plotly 7: a trace whose y changed alone came back with x undefined — the browser test saw it)
+        # the title sits left and above the plot area: plotly's toolbar (top right) no longer covers it
         self.cost_fig = go.Figure(layout=dict(template=TEMPLATE, height=420, xaxis=dict(type="log", title="requests per month"),
                                                     yaxis=dict(type="log", title="USD per month", tickformat=MONEY), legend=dict(orientation="h", y=-0.25),
-                                                    margin=dict(t=40)))
+                                                    margin=dict(t=70), title=dict(x=0, xanchor="left", y=0.98, yanchor="top", font=dict(size=14))))
         money = "%{x:,.0f} requests/month<br>$%{y:,.2f} per month<extra>%{fullData.name}</extra>"  # units in every hover
         for name, dash, shape in (("self-hosted", None, "hv"), ("API", "dash", "linear"), ("hybrid", "dot", "linear")):
             self.cost_fig.add_scatter(x=[], y=[], name=name, line=dict(dash=dash, shape=shape), hovertemplate=money)
@@ -105,6 +117,9 @@ class PlanDashboard:
                                    hovertemplate="%{x:,.0f} requests/month<br>%{y:.0f} replicas<extra></extra>")
         self.summary = w.HTML()
         self.message = w.HTML()
+        self.export_button = w.Button(description="export this state", icon="download", tooltip="write plan.yaml and the HTML report")
+        self.export_button.on_click(lambda _b: self._export_clicked())
+        self.exported = w.HTML()
         self.cost_out, self.stair_out = w.Output(), w.Output()
         self._following = False
         self.profile.observe(self._follow_profile, names="value")  # first: the instance follows before the redraw
@@ -121,16 +136,30 @@ class PlanDashboard:
         except PlannerError:
             return None
 
+    def _instance_options(self, profile: Profile) -> list[tuple[str, str]]:
+        """Every instance, those of the profile's own hardware first; the others say why they cannot be priced honestly
+        with this profile (a dropdown cannot grey an option out, so the label does)."""
+        same, other = [], []
+        for name, row in self._instance_rows.items():
+            label = instance_label(self.instances.loc[self.instances["instance"] == name].iloc[0])
+            if same_accelerator(profile, row):
+                same.append((label, name))
+            else:
+                other.append((f"✗ {label} — not the profile's hardware", name))
+        return same + other
+
     def _follow_profile(self, change) -> None:
         """A new profile re-selects an instance of its own hardware: keeping the old one priced an H100's speed at an
-        A10G's price. One redraw follows (the profile's own observer), not two."""
-        match = self._matching(self.profiles[change["new"]])
-        if match is not None and match in set(self.instances["instance"]):
-            self._following = True
-            try:
-                self.instance.value = match
-            finally:
-                self._following = False
+        A10G's price; the list re-orders, this profile's hardware first. One redraw follows, not two."""
+        profile = self.profiles[change["new"]]
+        match = self._matching(profile)
+        self._following = True
+        try:
+            keep = self.instance.value
+            self.instance.options = self._instance_options(profile)
+            self.instance.value = match if match is not None and match in self._instance_rows else keep
+        finally:
+            self._following = False
 
     def workload(self) -> Workload:
         return Workload(requests_per_month=self.volume.value, tokens_in=self.tokens_in.value, tokens_out=self.tokens_out.value,
@@ -144,12 +173,23 @@ class PlanDashboard:
     def compute(self) -> PlanResult:
         return run_plan(self.inputs())
 
+    def _mark_invalid(self) -> None:
+        """A red border on each API box whose text names no row (the error line above the chart says which, with the
+        closest names)."""
+        known = set(self.api_prices["model"])
+        for box in (self.api, self.frontier):
+            (box.remove_class if box.value in known else box.add_class)("llm-invalid")
+
     def redraw(self) -> PlanResult | None:
+        self._mark_invalid()
         try:
+            lookup(self.api_prices, "api_prices", self.frontier.value)  # the hybrid's API too, before anything is drawn
             inputs = self.inputs()
             r = run_plan(inputs)
-        except PlannerError as exc:  # an unreachable SLO etc.: say it in the dashboard, keep the controls alive
-            self.message.value = f"<b style='color:#b00'>{_dollars(html.escape(str(exc)))}</b>"
+        except PlannerError as exc:  # an unreachable SLO, a name that is no row: say it in the dashboard, keep the controls alive
+            boxes = [b.description for b in (self.api, self.frontier) if "llm-invalid" in b._dom_classes]
+            where = f"{' and '.join(boxes)}: " if boxes else ""
+            self.message.value = f"<b style='color:#b00'>{_dollars(html.escape(where + str(exc), quote=False))}</b>"
             self.summary.value = f"<div class='stale' style='opacity:0.35' title='inputs changed: these figures are stale'>{self._shown}</div>"
             for trace in self.cost_fig.data:
                 trace.opacity = 0.25  # the last valid plan, greyed out: it no longer answers the inputs above
@@ -195,6 +235,41 @@ class PlanDashboard:
         self._show()
         return r
 
+    def export(self, folder: str | Path = "reports", name: str | None = None) -> list[Path]:
+        """This state as `<name>.yaml` (a plan file `llm-planner report --params` reproduces) and `<name>.html` (the
+        report of this plan); the hybrid share is the dashboard's own and is not in the plan file."""
+        from planner.present.report import write_report  # plotly + jinja: only when exporting
+
+        if self.result is None:
+            raise PlannerError("nothing to export: the inputs do not give a plan (see the message above the chart)")
+        inputs = self.inputs()
+        name = name or f"dashboard-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+        folder = Path(folder)
+        path = inputs.profile_path or getattr(inputs.profile, "_path", None)
+        params = PlanParams(name=name, profile=str(path) if path else None, instance=inputs.instance.instance if inputs.instance else None,
+                            api=inputs.api.model, output_dir=str(folder), workload=inputs.workload)
+        import yaml
+
+        plan_file = atomic_write_text(folder / f"{name}.yaml", yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False))
+        return [plan_file, *write_report(run_plan(inputs), inputs.profile, folder / f"{name}.html", profile_path=path,
+                                         inputs={"the plan file": plan_file})]
+
+    def _export_clicked(self) -> None:
+        try:
+            written = self.export()
+        except PlannerError as exc:
+            self.exported.value = f"<span style='color:#b00020'>{_dollars(html.escape(str(exc)))}</span>"
+            return
+        self.exported.value = "written: " + ", ".join(f"<code>{html.escape(str(p))}</code>" for p in written)
+
+    def static_html(self) -> str:
+        """The last state as plain HTML: what a viewer without a kernel or ipywidgets (GitHub, nbviewer, an email)
+        shows instead of the controls — the verdict, the summary and the warnings, no script."""
+        note = ("<p style='color:#666'><i>Static copy of the dashboard's last state (the live controls need JupyterLab with a "
+                "running kernel).</i></p>")
+        body = self._shown.split("<a download=")[0] if self._shown else html.escape(self.message.value)
+        return note + body
+
     def _show(self) -> None:
         """Render both charts into their Output widgets (only inside a running kernel: elsewhere there is nothing to draw on)."""
         from IPython import get_ipython
@@ -208,4 +283,22 @@ class PlanDashboard:
                 display(fig)
 
     def widget(self) -> w.Widget:
-        return w.VBox([w.HBox([w.VBox(self.controls[:6]), w.VBox(self.controls[6:])]), self.message, self.cost_out, self.stair_out, self.summary])
+        column = w.Layout(flex="1 1 360px", min_width="300px")
+        controls = w.HBox([w.VBox(self.controls[:6], layout=column), w.VBox(self.controls[6:], layout=column)],
+                          layout=w.Layout(flex_flow="row wrap", width="100%"))
+        return _WithStaticCopy([w.HTML(_STYLE), controls, self.message, self.cost_out, self.stair_out, self.summary,
+                                w.HBox([self.export_button, self.exported])], static=self.static_html)
+
+
+class _WithStaticCopy(w.VBox):
+    """The dashboard's box, displayed with a `text/html` copy of its state beside the widget view: JupyterLab shows
+    the live widget, a viewer that cannot render widgets shows the copy instead of `VBox(children=(…`."""
+
+    def __init__(self, children, *, static):
+        super().__init__(children)
+        self._static = static
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        data["text/html"] = self._static()
+        return data

@@ -198,3 +198,66 @@ def test_report_renders_in_the_browser(browser, tmp_path):
     assert page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot')).every(el => el.data && el.data.length > 0)")
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     assert not errors, errors
+
+
+def test_fleet_notebook_shows_its_verdicts_chart_and_tables(lab, browser):
+    """Notebook 05: the fleet's verdicts (dollar amounts MathJax must leave alone), the cost-vs-ITL chart, the tables."""
+    page, errors = _run_notebook(lab, browser, "05_fleet.ipynb")
+    page.screenshot(path=str(ARTIFACTS / "lab-05-fleet.png"), full_page=True)
+    assert page.locator(".jp-OutputArea mjx-container").count() == 0, "MathJax typeset a dollar amount"
+    assert page.locator(".jp-OutputArea-output", has_text="verdict: the API (gpt-4o-mini)").count() >= 1
+    points = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullData.filter(t => t.mode === 'markers').map(t => t._length || 0)")
+    assert sum(points) > 10, points  # every costed deployment is a point
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0, "a cell wrote to stderr"
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_fleet_view_the_cli_writes_renders(browser, tmp_path, scheme):
+    """`llm-planner fleet --html`, run as a user runs it: the verdict per API, one chart trace per GPU, the tables."""
+    out = tmp_path / "fleet.html"
+    run = subprocess.run([sys.executable, "-m", "planner", "fleet", "--card", "Llama-3.1-8B", "--api", "gpt-4o-mini", "--api", "gpt-4o",
+                          "--html", str(out)], capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "120"})
+    assert run.returncode == 0, run.stderr
+    assert f"fleet view: {out.resolve()}" in run.stdout
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme=scheme)
+    errors = _watch(page)
+    page.goto(out.as_uri())
+    page.wait_for_selector(".js-plotly-plot", timeout=60_000)
+    verdicts = page.locator("#answer .verdict").all_inner_texts()
+    assert len(verdicts) == 2 and verdicts[0].startswith("verdict: the API (gpt-4o-mini)") and verdicts[1].startswith("verdict: self-host")
+    names = page.evaluate("() => document.querySelector('.js-plotly-plot').data.map(t => t.name)")
+    assert "NVIDIA GeForce RTX 4090" in names and any(n.startswith("Pareto front") for n in names)
+    y_range = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.yaxis.range")
+    assert 1 < y_range[1] < 5, y_range  # log10 of dollars: the API labels no longer stretch the axis to 10**2560
+    if scheme == "dark":
+        assert page.evaluate("() => getComputedStyle(document.body).backgroundColor") == "rgb(22, 24, 29)"
+    page.screenshot(path=str(ARTIFACTS / f"fleet-view-{scheme}.png"), full_page=True)
+    assert not errors, errors
+
+
+def test_the_pdf_report_pages(tmp_path):
+    """The PDF Chromium prints: every page rendered to test-artifacts/ for a human, and the legends and the answer are
+    text on the pages (a legend cut off the page, or a chart without one, loses its entries)."""
+    pdfium = pytest.importorskip("pypdfium2", reason="pypdfium2 is a dev dependency (make install)")
+    from planner.app.workflows import plan_profile, report_comparison
+    from planner.core.plan import Workload
+    from planner.present.report import write_report
+
+    profile = next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__cpu__*.json"))
+    workload = Workload(tokens_in=128, tokens_out=16, ttft_slo_s=5, itl_slo_s=0.5)
+    result, prof, path = plan_profile(profile, "c7i.large", None, workload)
+    written = write_report(result, prof, tmp_path / "report.html", profile_path=path, pdf=True,
+                           comparison=report_comparison(result, path, workload))
+    pdf = pdfium.PdfDocument(str(written[1]))
+    ARTIFACTS.mkdir(exist_ok=True)
+    text = []
+    for i, page in enumerate(pdf):
+        page.render(scale=1.2).to_pil().save(ARTIFACTS / f"report-pdf-page{i + 1}.png")
+        text.append(page.get_textpage().get_text_range())
+    words = " ".join(" ".join(text).split())
+    assert len(pdf) >= 3
+    assert "Self-host or API?" in words and "requests/month" in words
+    for legend in ("self-hosted: c7i.large", "API: gpt-4o-mini", "quoted volume"):  # the cost charts' legend entries, on a page
+        assert legend in words, legend

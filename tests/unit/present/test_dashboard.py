@@ -33,5 +33,30 @@ def test_a_new_profile_brings_its_own_instance_and_a_mismatch_is_a_red_banner():
     assert "class='mismatch'" in dash.message.value and "H100" in dash.message.value and dash.cost_fig.data[0].opacity == 0.3
     assert all(not s.continuous_update for s in (dash.peak, dash.util, dash.share))  # redraw on release
     labels = {v: k for k, v in dash.instance.options}
-    assert labels["g5.xlarge"].startswith("g5.xlarge — aws — 1×NVIDIA A10G — $")
-    assert labels["m7g.large"].startswith("m7g.large — aws — 2 vCPU — $")  # a CPU row is its vCPUs, not "0×cpu"
+    assert labels["g5.xlarge"].startswith("✗ g5.xlarge — aws — 1×NVIDIA A10G — $") and labels["g5.xlarge"].endswith("not the profile's hardware")
+    assert labels["m7g.large"].startswith("✗ m7g.large — aws — 2 vCPU — $")  # a CPU row is its vCPUs, not "0×cpu"
+    marked = [k.startswith("✗") for k, _ in dash.instance.options]
+    assert marked == sorted(marked) and not marked[0] and all(  # the H100's own hardware first, unmarked
+        "H100" in k for k, _ in dash.instance.options if not k.startswith("✗"))
+    dash.profile.value = "cpu"
+    assert not {v: k for k, v in dash.instance.options}[dash.instance.value].startswith("✗")  # a CPU profile: its own CPU first
+
+
+def test_an_api_name_that_is_no_row_is_marked_and_refused_not_swapped(tmp_path):
+    profiles = {"cpu": load_profile(SMOL)}
+    dash = PlanDashboard(profiles, load_catalog("instances"), load_catalog("api_prices"), workload=W)
+    before = dash.result
+    dash.api.value = "claude-haiku"  # what the issue typed: the plan used to keep the previous row without a word
+    assert "llm-invalid" in dash.api._dom_classes and "API model: api_prices: no row named 'claude-haiku'" in dash.message.value and "did you mean" in dash.message.value
+    assert dash.result is before and "stale" in dash.summary.value  # the last valid plan stays, greyed, not re-labelled
+    dash.api.value = "gpt-4o"
+    assert "llm-invalid" not in dash.api._dom_classes and dash.message.value == "" and dash.result.prices.api_label == "gpt-4o"
+    written = dash.export(tmp_path, "state")  # the export button: a plan file the CLI reproduces, and the report
+    assert [p.name for p in written] == ["state.yaml", "state.html"]
+    from planner.formats.plan_file import load_params
+    params = load_params(written[0])
+    assert (params.api, params.instance, params.workload) == ("gpt-4o", dash.instance.value, dash.workload())
+    assert "gpt-4o" in written[1].read_text()
+    bundle = dash.widget()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "Static copy" in bundle["text/html"]  # a viewer without widgets
+    assert dash.result.verdict().split(" (")[0].replace("$", "&#36;")[:40] in bundle["text/html"]
