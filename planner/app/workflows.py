@@ -2,6 +2,7 @@
 The inputs are resolved by `formats.inputs` (one resolver) and planned by its `run_plan` (one evaluation)."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -101,7 +102,13 @@ def report_comparison(result: PlanResult, path: Path, workload: Workload, price_
     hosted = hosted_baselines(card.name) if card else []
     apis = list(dict.fromkeys([result.prices.api_label, *REPORT_APIS[:2], hosted[0].model if hosted else REPORT_APIS[2]]))
     instance = [result.prices.instance.instance] if result.prices.instance else []
-    return compare_options([path], instance, apis, workload, price_kind=price_kind)
+    comparison = compare_options([path], instance, apis, workload, price_kind=price_kind)
+    if not hosted:  # the hosted 7B model answers "what does an open model cost as a service", not "this model's host"
+        model = card.name if card else result.profile_label
+        comparison.options[:] = [dataclasses.replace(o, stand_in_for=model, note=(o.note + "; " if o.note else "")
+                                                     + f"stand-in: no API in the catalog hosts {model}")
+                                 if o.kind == "api" and o.label == REPORT_APIS[2] else o for o in comparison.options]
+    return comparison
 
 
 # the report's default API line-up: the default small API, a frontier model, and (when the profiled model has no

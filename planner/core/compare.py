@@ -28,6 +28,7 @@ class Option:
     usd_at_volume: float | None = None  # the monthly cost at the workload's own volume, evaluated there (not read off the grid)
     no_verdict: tuple[str, ...] = ()  # why this option's figures may not decide (`PlanResult.no_verdict`); () when they may
     error_pct: float | None = None  # self-hosted: the capacity model's held-out median |error| (a cost off by about as much)
+    stand_in_for: str | None = None  # an API priced in place of a host of this model (the catalog has none): say so
 
 
 @dataclass(frozen=True)

@@ -159,10 +159,21 @@ def compare_chart(comparison) -> go.Figure:
     fig = go.Figure()
     palette = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#d62728", "#ff7f0e", "#e377c2", "#7f7f7f", "#bcbd22"]
     colour = {o.label: palette[k % len(palette)] for k, o in enumerate(comparison.options)}
+    drawn: dict[tuple, list[str]] = {}  # options whose costs coincide at every volume share one line and one legend entry
     for o in comparison.options:
-        fig.add_scatter(x=comparison.volumes, y=o.usd_per_month, name=f"{'API' if o.kind == 'api' else 'self-hosted'}: {o.label}",
+        name = f"{'API' if o.kind == 'api' else 'self-hosted'}: {o.label}" + (f" (stand-in: no host of {o.stand_in_for} in the catalog)"
+                                                                             if o.stand_in_for else "")
+        key = (o.kind, tuple(np.round(np.nan_to_num(o.usd_per_month, nan=-1.0), 6)))
+        if key in drawn:
+            drawn[key].append(name)
+            continue
+        drawn[key] = [name]
+        fig.add_scatter(x=comparison.volumes, y=o.usd_per_month, name=name,
                         line=dict(color=colour[o.label], dash="dash" if o.kind == "api" else "solid", shape="hv" if o.kind != "api" else "linear"),
                         hovertemplate="%{x:,.0f} requests/month<br>$%{y:,.2f} a month<extra>" + o.label[:40] + "</extra>")
+    for trace, names in zip(fig.data, drawn.values()):
+        if len(names) > 1:  # one entry naming each, instead of a line hidden exactly under another
+            trace.name = " = ".join(names) + " (the same cost)"
     for b in comparison.bands:  # a toss-up (inside the model's error) in grey: no option wins there
         fig.add_vrect(x0=b.volume_from, x1=b.volume_to, fillcolor=colour.get(b.label, "#7f7f7f"), opacity=0.08, line_width=0)
     fig.update_xaxes(type="log", title="requests per month")

@@ -149,8 +149,10 @@ def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
     # price the CPU profile on a GPU instance: a red banner, the self-hosted line greyed
     instance = page.locator(".widget-dropdown", has=page.locator("label", has_text="instance")).locator("select")
     options = instance.locator("option").all_inner_texts()
-    a10g = next((t for t in options if t.replace("\xa0", " ").startswith("g5.xlarge — ")), None)  # ipywidgets writes non-breaking spaces
-    assert a10g, options[:5]
+    # ipywidgets writes non-breaking spaces; another machine's instance is marked "✗ … not the profile's hardware"
+    a10g = next((t for t in options if t.replace("\xa0", " ").startswith("✗ g5.xlarge — ")), None)
+    assert a10g and a10g.replace("\xa0", " ").endswith("not the profile's hardware"), options[:5]
+    assert not options[0].startswith("✗"), options[:3]  # the CPU profile's own kind of machine comes first
     instance.select_option(label=a10g)
     page.wait_for_selector(".mismatch", timeout=60_000)
     page.locator(".mismatch").first.screenshot(path=str(ARTIFACTS / "lab-02-plan-mismatch-banner.png"))

@@ -59,3 +59,18 @@ def test_the_cost_chart_marks_the_quoted_volume():
     quoted = [t for t in cost_curves(result, per_request=False).data if t.name and t.name.startswith("quoted volume")][0]
     assert list(quoted.x) == [1e6, 1e6]
     assert list(quoted.y) == [result.at_target.selfhost_usd_per_month, result.at_target.api_usd_per_month]
+
+
+def test_options_with_the_same_cost_share_one_named_line_and_a_stand_in_says_so():
+    """Two APIs priced alike drew one line exactly over the other (one legend entry invisible); a hosted 7B model
+    standing in for the profiled model's host was labelled as if it were that host."""
+    from planner.core.compare import Comparison, Option
+    from planner.present.charts import compare_chart
+
+    v = np.array([1e3, 1e4, 1e5])
+    same = v * 1e-3
+    options = [Option("self", "self-hosted", np.array([50.0, 50.0, 100.0])), Option("a", "api", same), Option("b", "api", same.copy()),
+               Option("mistral-7b", "api", v * 2e-4, stand_in_for="SmolLM2-135M-Instruct")]
+    fig = compare_chart(Comparison(v, options, [], 1e4, (2.0, 0.2), (128, 16)))
+    assert [t.name for t in fig.data] == ["self-hosted: self", "API: a = API: b (the same cost)",
+                                          "API: mistral-7b (stand-in: no host of SmolLM2-135M-Instruct in the catalog)"]
