@@ -148,21 +148,17 @@ class FleetAnswer:
     error_pct: float | None  # the GPU step model's median |error| on published vLLM speeds of this card's kind
 
 
-def answer_fleet(card_name: str, workload: Workload, *, apis: list[str] = (), **options) -> FleetAnswer:
-    """`plan_fleet` with each API of `apis` quoted at the same volume and judged against the best deployment."""
-    result, notes = plan_fleet(card_name, workload, apis=list(apis), **options)
-    error_pct = published_error_pct(load_card(card_name))
-    lines = []
-    for api in dict.fromkeys(apis):
-        usd = api_usd_per_request(record("api_prices", api), workload) * workload.requests_per_month
-        lines.append(ApiLine(api, usd, fleet_verdict(result.ranked, api, usd, error_pct)))
-    return FleetAnswer(card_name, workload, result, notes, lines, error_pct)
+def plan_fleet(card_name: str, workload: Workload, **options) -> tuple[FleetResult, list[str]]:
+    """Rank deployments of a model card for a workload; notes say what the answer rests on (`answer_fleet`)."""
+    answer = answer_fleet(card_name, workload, **options)
+    return answer.result, answer.notes
 
 
-def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...] = ("bf16",), hardware: list[str] | None = None,
-               instances: list[str] | None = None, providers: list[str] | None = None, price_kind: PriceKind = "on_demand",
-               top: int = 15, apis: list[str] = (), onprem: bool = False, distinct_instances: bool = True) -> tuple[FleetResult, list[str]]:
-    """Rank deployments of a model card for a workload; notes say what the answer rests on."""
+def answer_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...] = ("bf16",), hardware: list[str] | None = None,
+                 instances: list[str] | None = None, providers: list[str] | None = None, price_kind: PriceKind = "on_demand",
+                 top: int = 15, apis: list[str] = (), onprem: bool = False, distinct_instances: bool = True) -> FleetAnswer:
+    """Rank deployments of a model card for a workload, with notes on what the answer rests on, and each API of `apis`
+    quoted at the same volume and judged against the best deployment."""
     card = load_card(card_name)
     if card.context_length and workload.tokens_in + workload.tokens_out > card.context_length:
         raise InputError(f"--tokens-in / --tokens-out: {workload.tokens_in + workload.tokens_out:,.0f} tokens exceed the "
@@ -170,8 +166,8 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
     candidates, notes = fleet_candidates(hardware, instances, providers, onprem)
     api_usd = {api: api_usd_per_request(record("api_prices", api), workload) for api in apis}  # an unknown name raises first
     eff = gpu_efficiency()
-    result = rank_fleet(card, candidates, eff, workload, precisions=precisions, price_kind=price_kind, top=top,
-                        api_usd_per_request=next(iter(api_usd.values()), 0.0), serve_name=card.hf_repo, distinct_instances=distinct_instances)
+    result = rank_fleet(card, candidates, eff, workload, precisions=precisions, price_kind=price_kind, top=top, serve_name=card.hf_repo,
+                        distinct_instances=distinct_instances)  # the ranking reads self-hosted costs only: no API price
     notes = [
         f"capacity model: roofline step times with the efficiency fitted on {eff.source}, llama.cpp CUDA: {eff.bandwidth_eff:.0%} "
         f"of datasheet bandwidth, {eff.flops_eff:.0%} of dense FLOP/s in prefill; its error on held-out profiles "
@@ -189,7 +185,11 @@ def plan_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, ...
         notes.append(f"{', '.join(others)}: ranked with the efficiency measured on the H100 — not measured on these devices"
                      + (" (nor on any non-NVIDIA kernel)" if any(not d.startswith("NVIDIA") for d in others) else ""))
     notes += published_check(card, tp_max)
+    error_pct = published_error_pct(card)
+    lines = []
     for api, usd in api_usd.items():
         notes.append(f"API {api}: ${usd:.4g}/request, ${usd * workload.requests_per_month:,.0f}/month at "
                      f"{workload.requests_per_month:,.0f} requests")
-    return result, notes
+        monthly = usd * workload.requests_per_month
+        lines.append(ApiLine(api, monthly, fleet_verdict(result.ranked, api, monthly, error_pct)))
+    return FleetAnswer(card_name, workload, result, notes, lines, error_pct)

@@ -53,6 +53,11 @@ class ApiLine:
     usd_per_month: float
     verdict: str  # `fleet_verdict` against this API
 
+    @property
+    def decided(self) -> bool:
+        """Whether the verdict names a winner (self-host or the API), not a toss-up or "none" (no measured error)."""
+        return self.verdict.startswith(("verdict: self-host", "verdict: the API"))
+
 
 class _Layout(NamedTuple):
     """One fitting (instance, layout, precision): the engine it runs, how many side by side, and its price."""
@@ -139,14 +144,11 @@ def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, flo
     bound = _evaluate(workload, np.array([saturation[f.engine] * f.replicas for f in fitting]),
                       np.array([f.usd_per_hour for f in fitting]), api_usd_per_request).selfhost_usd_per_month
     engines: dict[tuple, EngineEstimate] = {}
-    cheapest: list[float] = []  # the `top` lowest costs found, as a max-heap (negated); rows, not instances
-    best: dict[str, float] = {}  # distinct instances: each one's lowest cost found
+    best: dict = {}  # the lowest cost found per ranked entry: per instance (distinct_instances) or per row
+    limit = np.inf  # the `top`-th lowest of those: a layout whose lower bound exceeds it cannot enter the list
     found: list[dict] = []
     for j in np.argsort(bound, kind="stable"):
-        if distinct_instances:  # a layout can only enter the list by beating the top-th instance's best
-            if len(best) >= top and bound[j] > heapq.nsmallest(top, best.values())[-1]:
-                break
-        elif len(cheapest) >= top and bound[j] > -cheapest[0]:
+        if bound[j] > limit:
             break  # no layout left can beat the top-th cost found
         lay = fitting[j]
         dev, tp, pp, prec = lay.engine
@@ -161,8 +163,10 @@ def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, flo
             continue
         row = _row(card, lay, est, workload, api_usd_per_request, serve_name)
         found.append(row)
-        (heapq.heappush if len(cheapest) < top else heapq.heappushpop)(cheapest, -row["usd_per_month"])
-        best[row["instance"]] = min(best.get(row["instance"], np.inf), row["usd_per_month"])
+        key = row["instance"] if distinct_instances else len(found)
+        best[key] = min(best.get(key, np.inf), row["usd_per_month"])
+        if len(best) >= top:
+            limit = heapq.nsmallest(top, best.values())[-1]
     return found, len(engines)
 
 
@@ -190,9 +194,22 @@ def _ranked(found: list[dict], top: int, distinct_instances: bool) -> pd.DataFra
     if distinct_instances:
         ranked = ranked.drop_duplicates("instance")
     ranked = ranked.head(top).reset_index(drop=True)
-    itl = ranked["itl_p95_s"].to_numpy(float)
-    ranked["pareto"] = itl < np.concatenate([[np.inf], np.minimum.accumulate(itl)[:-1]])  # cost ascending: a new best ITL
+    ranked["pareto"] = _faster_than_every_cheaper(ranked["itl_p95_s"].to_numpy(float))
     return ranked
+
+
+def _faster_than_every_cheaper(itl_by_cost: np.ndarray) -> np.ndarray:
+    """Deployments in cost order (ties: lower ITL first): True where the ITL beats every cheaper one's — the cost/ITL
+    Pareto front."""
+    return itl_by_cost < np.concatenate([[np.inf], np.minimum.accumulate(itl_by_cost)[:-1]])
+
+
+def pareto_front(frame: pd.DataFrame) -> pd.DataFrame:
+    """The deployments no other beats on both cost and ITL, cheapest first."""
+    if frame.empty:
+        return frame
+    ordered = frame.sort_values(["usd_per_month", "itl_p95_s"], kind="stable")
+    return ordered[_faster_than_every_cheaper(ordered["itl_p95_s"].to_numpy(float))]
 
 
 def _evaluate(workload: Workload, capacity_rps, usd_per_hour, api_usd_per_request: float):

@@ -74,7 +74,8 @@ class PlanDashboard:
         # flexible widths: a control fills its column, the two columns share the row and wrap under each other when narrow
         layout = w.Layout(width="100%", min_width="280px")
         self.profile = w.Dropdown(options=list(profiles), description="profile", style=style, layout=layout)
-        self._instance_rows = {r["instance"]: to_record("instances", r) for _, r in instances.iterrows()}
+        self._instance_rows = {r["instance"]: (instance_label(r), to_record("instances", r)) for _, r in instances.iterrows()}
+        self._api_names = set(api_prices["model"])
         self.instance = w.Dropdown(options=self._instance_options(next(iter(profiles.values()))),
                                    value=default_instance or self._matching(next(iter(profiles.values()))) or instances["instance"].iloc[0],
                                    description="instance", style=style, layout=layout)
@@ -140,8 +141,7 @@ class PlanDashboard:
         """Every instance, those of the profile's own hardware first; the others say why they cannot be priced honestly
         with this profile (a dropdown cannot grey an option out, so the label does)."""
         same, other = [], []
-        for name, row in self._instance_rows.items():
-            label = instance_label(self.instances.loc[self.instances["instance"] == name].iloc[0])
+        for name, (label, row) in self._instance_rows.items():
             if same_accelerator(profile, row):
                 same.append((label, name))
             else:
@@ -176,14 +176,13 @@ class PlanDashboard:
     def _mark_invalid(self) -> None:
         """A red border on each API box whose text names no row (the error line above the chart says which, with the
         closest names)."""
-        known = set(self.api_prices["model"])
         for box in (self.api, self.frontier):
-            (box.remove_class if box.value in known else box.add_class)("llm-invalid")
+            (box.remove_class if box.value in self._api_names else box.add_class)("llm-invalid")
 
     def redraw(self) -> PlanResult | None:
         self._mark_invalid()
         try:
-            lookup(self.api_prices, "api_prices", self.frontier.value)  # the hybrid's API too, before anything is drawn
+            frontier = to_record("api_prices", lookup(self.api_prices, "api_prices", self.frontier.value))  # refused before drawing
             inputs = self.inputs()
             r = run_plan(inputs)
         except PlannerError as exc:  # an unreachable SLO, a name that is no row: say it in the dashboard, keep the controls alive
@@ -205,7 +204,6 @@ class PlanDashboard:
             self.cost_fig.data[0].opacity = 0.3  # the self-hosted line is not this instance's
         c, s = r.curves, self.share.value
         wl = r.workload
-        frontier = to_record("api_prices", lookup(self.api_prices, "api_prices", self.frontier.value))
         frontier_usd = api_usd_per_request(frontier, wl)
         hybrid = hybrid_costs(np.append(c["requests_per_month"].to_numpy(), wl.requests_per_month), [s], capacity_rps=r.capacity_rps,
                               replica_usd_per_month=r.replica_usd_per_month, selfhost_api_equivalent_usd_per_request=r.api_usd_per_request,

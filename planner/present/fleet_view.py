@@ -13,22 +13,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from planner import __version__
-from planner.core.fleet import ApiLine, FleetResult
+from planner.core.fleet import ApiLine, FleetResult, pareto_front
 from planner.core.plan import Workload
 from planner.present.charts import MONEY, TEMPLATE, log_hline
 from planner.present.report import TEMPLATES, html_table
 
 _PALETTE = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#ff7f0e", "#e377c2", "#7f7f7f", "#bcbd22", "#393b79"]
-
-
-def pareto_front(frame: pd.DataFrame) -> pd.DataFrame:
-    """The deployments no other beats on both cost and ITL (cost ascending, each one with a lower ITL than all cheaper)."""
-    if frame.empty:
-        return frame
-    ordered = frame.sort_values(["usd_per_month", "itl_p95_s"], kind="stable")
-    itl = ordered["itl_p95_s"].to_numpy(float)
-    keep = itl < np.concatenate([[np.inf], np.minimum.accumulate(itl)[:-1]])
-    return ordered[keep]
 
 
 def best_per_gpu(result: FleetResult) -> pd.DataFrame:
@@ -96,7 +86,7 @@ def render_html(card: str, workload: Workload, result: FleetResult, notes: list[
     verdicts = [html.escape(a.verdict) for a in apis] or ["No API to compare: add <code>--api MODEL</code> for a verdict."]
     return TEMPLATES.get_template("fleet.html.j2").render(
         title=title, version=__version__, generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        headline=headline, verdicts=verdicts, toss_up=any("toss-up" in a.verdict or "verdict: none" in a.verdict for a in apis),
+        headline=headline, verdicts=verdicts, toss_up=not all(a.decided for a in apis),
         slo=f"TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ {workload.itl_slo_s * 1e3:g} ms, peak {workload.peak_to_avg:g}× average",
         searched=(f"{result.n_candidates:,} candidate deployments, {result.n_engines_simulated} engines simulated, "
                   f"{len(result.considered)} deployments costed (the rest were bounded out as dearer)"),

@@ -210,7 +210,7 @@ def _fleet_table(answer) -> None:
         typer.echo(f"  {best['vllm_command']}")
     say(f"{len(result.infeasible)} layouts left out (do not fit or cannot meet the SLO; --format json lists them)")
     for line in answer.apis:
-        say(line.verdict, "verdict" if line.verdict.startswith(("verdict: self-host", "verdict: the API")) else "no-verdict")
+        say(line.verdict, "verdict" if line.decided else "no-verdict")
     for note in answer.notes:
         say(f"note: {note}", "note")
 

@@ -7,9 +7,9 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from planner.core.fleet import ApiLine, rank_fleet
+from planner.core.fleet import ApiLine, pareto_front, rank_fleet
 from planner.core.plan import Workload
-from planner.present.fleet_view import best_per_gpu, display_table, fleet_chart, pareto_front, render_html
+from planner.present.fleet_view import best_per_gpu, display_table, fleet_chart, render_html
 from tests.unit.core.conftest import CARD
 from tests.unit.core.test_fleet import EFF, _instances
 
