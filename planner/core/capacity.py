@@ -17,7 +17,7 @@ from planner.core.engines import ENGINES, simulated_engine
 from planner.core.errors import InputError, MeasurementError
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import model_kv_bytes_per_token
-from planner.core.simulate import Scheduler, SloCapacity, capacity_at_slo_sim
+from planner.core.simulate import CDF_PCT, LatencyCdf, Scheduler, SloCapacity, capacity_at_slo_sim, latency_cdf
 from planner.core.stepmodel import StepModel, fit_step_model
 from planner.core.validation import ServerCalibration
 
@@ -124,6 +124,10 @@ class EngineCapacity:
     result: SloCapacity
     notes: list[str] = field(default_factory=list)
 
+    def latency_at(self, tokens_in: float, tokens_out: float, rate_per_s: float) -> LatencyCdf:
+        """The simulated latency distribution of this server at another offered rate (the plan's operating point)."""
+        return latency_cdf(self.step, self.scheduler, tokens_in, tokens_out, rate_per_s)
+
 
 def _row(p, tokens_out: float) -> dict:
     return {"requests_per_s": p.rate_per_s, "concurrency": p.mean_running, "ttft_s": p.ttft_p95_s, "itl_p95_s": p.itl_p95_s,
@@ -204,6 +208,22 @@ def serving_capacity_table(profile: Profile) -> pd.DataFrame:
             "output_tok_s": lvl.output_tok_s,
         })
     return pd.DataFrame(rows)
+
+
+def measured_latency_cdf(profile: ServingProfile, rate_per_s: float) -> LatencyCdf | None:
+    """The measured distribution at the load level nearest at or above `rate_per_s` (the highest level when none is
+    above): a load test kept every request's TTFT and every gap, so the CDF is the measurement itself, never smoothed.
+    None when the profile kept no samples."""
+    levels = [lvl for lvl in profile.serving if lvl.ttft_ms and lvl.itl_ms and lvl.ttft_ms.samples and lvl.itl_ms.samples]
+    if not levels:
+        return None
+    above = [lvl for lvl in levels if lvl.request_s >= rate_per_s]
+    lvl = min(above, key=lambda v: v.request_s) if above else max(levels, key=lambda v: v.request_s)
+    ttft = np.percentile(np.asarray(lvl.ttft_ms.samples) / 1e3, CDF_PCT)
+    itl = np.percentile(np.asarray(lvl.itl_ms.samples) / 1e3, CDF_PCT)
+    where = "the nearest at or above the planned rate" if above else "the busiest level measured, below the planned rate"
+    return LatencyCdf(float(lvl.request_s), CDF_PCT.copy(), ttft, itl, lvl.ttft_ms.n,
+                      f"measured: the load level of {lvl.request_s:.3g} req/s ({lvl.mode} {lvl.target:g}), {where}")
 
 
 def level_rate(table: pd.DataFrame) -> pd.Series:

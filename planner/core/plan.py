@@ -7,6 +7,7 @@ cannot disagree. `plan()` adds capacity at the SLO and the warnings. Pure: no fi
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,7 @@ from planner.core.capacity import (
     engine_capacity,
     kv_capacity,
     level_rate,
+    measured_latency_cdf,
     serving_capacity_table,
     serving_shape_mismatch,
 )
@@ -31,6 +33,7 @@ from planner.core.quality import trust_problems
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import active_weight_bytes, decode_ceiling_tok_s, model_kv_bytes_per_token
 from planner.core.rows import ApiPriceRow, CacheRuleRow, InstanceRow, PriceKind, Provenance
+from planner.core.simulate import LatencyCdf
 from planner.core.units import SECONDS_PER_MONTH, usd
 from planner.core.validation import ModelError, ServerCalibration
 
@@ -238,6 +241,8 @@ class PlanResult:
     validation: str | None = None  # the capacity model's measured error on this engine, or why there is none
     model_error: ModelError | None = None  # that error in numbers; None: not validated on this hardware
     no_verdict: list[str] = field(default_factory=list)  # why this plan may not answer "self-host or API?" (see `verdict`)
+    planned_rps: float | None = None  # what each replica is offered at the quoted volume's peak hour (≤ capacity_rps)
+    latency_cdf: LatencyCdf | None = None  # TTFT/ITL distributions at planned_rps; None: the profile kept no samples
 
     @property
     def trustworthy(self) -> bool:
@@ -276,6 +281,9 @@ class PlanResult:
             "break_even": {"first": finite(self.break_even_first), "always": finite(self.break_even_always)},
             "prices": {"replica": self.prices.replica_label, "replica_source": self.prices.replica_provenance.describe(),
                        "api": self.prices.api_label, "api_source": self.prices.api_provenance.describe()},
+            "latency_at_planned_rate": None if self.latency_cdf is None else {
+                "requests_per_s": self.latency_cdf.rate_per_s, "basis": self.latency_cdf.basis,
+                **{f"{k}_p{q}_s": v for q in (50, 95, 99) for k, v in zip(("ttft", "itl"), self.latency_cdf.at(q), strict=True)}},
             "warnings": list(self.warnings),
             "trustworthy": self.trustworthy, "verdict": self.verdict(),
         }
@@ -309,6 +317,8 @@ class PlanResult:
             ("self-hosted $ per 1M output tokens", usd(float(cm.usd_per_million_tokens(self.prices.replica_usd_per_hour, self.capacity_rps * w.tokens_out))),
              "one replica busy at its SLO capacity; prompt tokens ride along"),
             (f"replicas at {w.requests_per_month:,.0f} req/month", f"{t.replicas:.0f}", f"peak-to-average {w.peak_to_avg:g}, max utilisation {w.max_utilisation:g}"),
+            *([("latency at the peak hour", _latency_line(self.latency_cdf),
+                f"each replica offered {self.latency_cdf.rate_per_s:.3g} req/s; {self.latency_cdf.basis}")] if self.latency_cdf else []),
             ("self-hosted per month", usd(t.selfhost_usd_per_month), f"{usd(t.selfhost_usd_per_request)} per request; always on, sized for the peak"),
             *([("self-hosted per month, autoscaled", usd(self.autoscaled_usd_per_month),
                 f"replicas follow a 24-h sinusoid with the same peak-to-average, never below {w.min_replicas}; rented by the hour")]
@@ -320,22 +330,42 @@ class PlanResult:
         return pd.DataFrame(rows, columns=["quantity", "value", "basis"])
 
 
+def _latency_line(c: LatencyCdf) -> str:
+    (t50, i50), (t95, i95), (t99, i99) = c.at(50), c.at(95), c.at(99)
+    return f"TTFT p50/p95/p99 {t50:.3g}/{t95:.3g}/{t99:.3g} s; ITL {i50 * 1e3:.3g}/{i95 * 1e3:.3g}/{i99 * 1e3:.3g} ms"
+
+
 def _fmt_volume(v: float) -> str:
     return "never (the API is cheaper at every volume)" if not np.isfinite(v) else f"{v:,.0f} requests/month"
 
 
+@dataclass
+class ProfileCapacity:
+    """What a profile can serve at the workload's SLO: the latency-vs-load table, the capacity, the concurrency there,
+    how it was obtained, and the latency distribution at any rate (simulated for an engine profile, measured for a
+    serving profile; None where the profile kept no samples)."""
+
+    table: pd.DataFrame
+    requests_per_s: float
+    concurrency: float
+    notes: list[str]
+    latency_at: Callable[[float], LatencyCdf | None]
+
+
 def profile_capacity(profile: Profile, workload: Workload, calibration: ServerCalibration | None = None,
-                     priced: PricedMemory | None = None) -> tuple[pd.DataFrame, float, float, list[str]]:
-    """(latency-vs-load table, requests/s at the SLO, concurrency there, notes on how it was obtained)."""
+                     priced: PricedMemory | None = None) -> ProfileCapacity:
     if isinstance(profile, ServingProfile):
         if why := serving_shape_mismatch(profile, workload.tokens_in, workload.tokens_out):
             raise InputError(why, field="profile")
         table = serving_capacity_table(profile)
         rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
-        return table, float(rps), float(conc), ["capacity: measured by the load generator at this token shape (p95 latencies vs the plan's SLO)"]
+        return ProfileCapacity(table, float(rps), float(conc),
+                               ["capacity: measured by the load generator at this token shape (p95 latencies vs the plan's SLO)"],
+                               lambda rate: measured_latency_cdf(profile, rate))
     cap = engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s, calibration=calibration,
                           priced=priced)
-    return cap.table, cap.requests_per_s, cap.concurrency, cap.notes
+    return ProfileCapacity(cap.table, cap.requests_per_s, cap.concurrency, cap.notes,
+                           lambda rate: cap.latency_at(workload.tokens_in, workload.tokens_out, rate))
 
 
 def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: float | None) -> tuple[list[str], list[str]]:
@@ -390,7 +420,8 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     `priced` the memory of the device the plan prices, which bounds the KV cache (None: the profiling machine's).
     """
     physics, physics_notes = physics_warnings(profile, workload, bandwidth_bytes_s)
-    table, rps, conc, capacity_notes = profile_capacity(profile, workload, calibration, priced)
+    cap = profile_capacity(profile, workload, calibration, priced)
+    table, rps, conc, capacity_notes = cap.table, cap.requests_per_s, cap.concurrency, cap.notes
     warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
     if prices.instance is not None and (mismatch := instance_mismatch(profile, prices.instance)):
         warnings.append(mismatch)
@@ -422,6 +453,9 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     grid = evaluate_plan(workload.volumes(), rps, workload, prices)
     target = evaluate_plan(workload.requests_per_month, rps, workload, prices)
     at = CostAtVolume(**{f: float(getattr(target, f)) for f in CostAtVolume.__dataclass_fields__})
+    # the latency distribution each replica serves at the quoted volume's peak hour (never above the capacity)
+    peak_rps = workload.requests_per_month / SECONDS_PER_MONTH * workload.peak_to_avg
+    planned_rps = min(rps, peak_rps / at.replicas) if at.replicas > 0 else rps
     autoscaled = float(cm.autoscaled_monthly_usd(workload.requests_per_month, rps, prices.replica_usd_per_hour, cm.diurnal_shape(workload.peak_to_avg),
                                                  workload.max_utilisation, workload.min_replicas))
     return PlanResult(
@@ -432,5 +466,6 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         break_even_first=float(target.break_even_first), break_even_always=float(target.break_even_always), at_target=at, warnings=warnings,
         capacity_source="serving-measured" if isinstance(profile, ServingProfile) else "engine-model",
         kv_bytes_per_token=kv, max_concurrency_by_memory=by_memory, capacity_notes=capacity_notes, validation=validation, model_error=model_error,
-        autoscaled_usd_per_month=autoscaled, no_verdict=physics + untrustworthy,
+        autoscaled_usd_per_month=autoscaled, no_verdict=physics + untrustworthy, planned_rps=planned_rps,
+        latency_cdf=cap.latency_at(planned_rps),
     )

@@ -388,6 +388,39 @@ def rate_point(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out: 
                        float(burstiness), float(q), float(warmup))
 
 
+CDF_PCT = np.linspace(0.0, 100.0, 101)  # the percent levels a latency distribution is kept at (every percent)
+
+
+@dataclass(frozen=True)
+class LatencyCdf:
+    """TTFT and inter-token gap distributions at one offered rate, as quantile curves on `CDF_PCT`: what the anchors
+    (vLLM's benchmark, GenAI-Perf) plot as a CDF. TTFT is per request; the gaps are pooled over requests, as
+    `itl_pcts` and `vllm bench serve` count them. `basis` says whether it was simulated or measured, and how."""
+
+    rate_per_s: float
+    pct: np.ndarray
+    ttft_s: np.ndarray
+    itl_s: np.ndarray
+    n_requests: int
+    basis: str
+
+    def at(self, q: float) -> tuple[float, float]:
+        """(TTFT, ITL) at percentile q, interpolated between the kept levels."""
+        return float(np.interp(q, self.pct, self.ttft_s)), float(np.interp(q, self.pct, self.itl_s))
+
+
+def latency_cdf(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out: float, rate: float, *, n_requests: int = N_REQUESTS,
+                seed: int = 0, warmup: float = WARMUP_FRACTION) -> LatencyCdf:
+    """The whole distribution of one simulated run — the same run (seed, requests, warm-up) whose p95 the capacity
+    table holds at that rate, so the curve passes through the table's percentiles."""
+    n_in, n_out = max(1, round(tokens_in)), max(1, round(tokens_out))
+    res = simulate(step, sched, poisson_arrivals(rate, n_requests, seed=seed), n_in, n_out)
+    ttft = res.ttft_s[int(warmup * n_requests):]
+    itl = np.asarray(res.itl_pcts(*CDF_PCT)) if n_out > 1 else np.zeros_like(CDF_PCT)
+    return LatencyCdf(float(rate), CDF_PCT.copy(), np.percentile(ttft, CDF_PCT), itl, int(ttft.size),
+                      f"simulated: {ttft.size} requests after a {warmup:.0%} warm-up, Poisson arrivals")
+
+
 def saturation_rate(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out: float) -> float:
     """Requests/s at full batch (an upper bound for the search): the largest batch the sequence limit and the KV
     cache allow, each request paying its prompt's prefill and its share of the decode steps."""

@@ -41,7 +41,7 @@ def capacity_interval(profile: Profile, workload: Workload, model_error_pct: flo
         low, mid, high = (engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s,
                                           bound=b, calibration=calibration, priced=priced).requests_per_s for b in ("low", "mean", "high"))
     else:
-        low = mid = high = profile_capacity(profile, workload)[1]
+        low = mid = high = profile_capacity(profile, workload).requests_per_s
     e = (model_error_pct or 0.0) / 100
     return (max(0.0, low * (1 - e)), mid, high * (1 + e))
 
@@ -82,7 +82,7 @@ def plan_interval(profile: Profile, workload: Workload, ranges: Ranges, *, model
 def _capacity_at(profile: Profile, workload: Workload, calibration, priced) -> float:
     """The plan's capacity at another token shape; NaN where that shape cannot meet the SLO (no saving to show)."""
     try:
-        return profile_capacity(profile, workload, calibration, priced)[1]
+        return profile_capacity(profile, workload, calibration, priced).requests_per_s
     except PlannerError:
         return float("nan")
 

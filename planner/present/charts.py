@@ -200,6 +200,31 @@ def latency_vs_throughput(result: PlanResult) -> go.Figure:
     return fig
 
 
+def latency_cdfs(result: PlanResult) -> go.Figure | None:
+    """TTFT and inter-token gap distributions (CDFs) at the rate each replica is offered at the quoted volume's peak
+    hour, with the SLO and its percentile marked: how far inside the SLO the plan runs, and what the slowest users see.
+    Simulated for an engine profile (the run behind the capacity table), measured for a serving profile. None when the
+    plan has no distribution (a serving profile that kept no samples)."""
+    c, w = result.latency_cdf, result.workload
+    if c is None:
+        return None
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("time to first token", "inter-token latency (pooled gaps)"))
+    for col, (values, slo, unit, scale) in enumerate(((c.ttft_s, w.ttft_slo_s, "s", 1.0), (c.itl_s, w.itl_slo_s, "ms", 1e3)), start=1):
+        fig.add_scatter(x=np.asarray(values) * scale, y=c.pct, mode="lines", line=dict(color=SELF_COLOUR, shape="hv"), showlegend=False,
+                        hovertemplate="p%{y:.0f}: %{x:.3g} " + unit + "<extra></extra>", row=1, col=col)
+        fig.add_vline(x=slo * scale, line=dict(color=API_COLOUR, dash="dash"), row=1, col=col)
+        axis = "" if col == 1 else str(col)  # on a log x-axis an annotation's x is log10 of the value (see log_hline)
+        fig.add_annotation(x=float(np.log10(slo * scale)), xref=f"x{axis}", y=0.02, yref=f"y{axis} domain", text=f"SLO {slo * scale:g} {unit} (p95)",
+                           showarrow=False, xanchor="right", yanchor="bottom", font=dict(size=11, color=API_COLOUR))
+        fig.add_hline(y=95, line=dict(color="rgba(128,128,128,0.6)", dash="dot"), row=1, col=col)
+        fig.update_xaxes(type="log", title=unit, row=1, col=col)
+        fig.update_yaxes(title="% of requests" if col == 1 else "% of gaps", range=[0, 101], row=1, col=col)
+    fig.update_layout(title=f"Latency distribution at the planned rate: {c.rate_per_s:.3g} req/s per replica at peak "
+                            f"(capacity {result.capacity_rps:.3g}); {c.basis}", template=TEMPLATE, height=360, margin=dict(t=90),
+                      title_font=dict(size=13))
+    return fig
+
+
 def cost_vs_speed(result: PlanResult) -> go.Figure:
     """$ per million output tokens against the speed each user sees (1 ÷ median inter-token gap), one point per load
     level: the anchors' cost-vs-interactivity view. A replica busier is cheaper per token and slower per user; the

@@ -32,6 +32,7 @@ from planner.present.charts import (
     cost_curves,
     cost_vs_speed,
     engine_comparison_chart,
+    latency_cdfs,
     latency_vs_throughput,
     profile_speeds,
     replica_staircase,
@@ -118,8 +119,9 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
     """The standalone report. `engines`: serving profiles of the same model through other servers — with two or more,
     a "which engine?" section compares their requests/s at this plan's SLO. `comparison`: the plan's deployment
     against several APIs (the compare section and its recommendation)."""
-    figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), latency_vs_throughput(result), cost_vs_speed(result),
-            replica_staircase(result), utilisation_chart(result)]
+    figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), latency_vs_throughput(result), latency_cdfs(result),
+            cost_vs_speed(result), replica_staircase(result), utilisation_chart(result)]
+    figs = [f for f in figs if f is not None]
     if isinstance(profile, EngineProfile):
         figs.append(profile_speeds([profile]))
     figure_html = [f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}) for i, f in enumerate(figs)]

@@ -95,3 +95,21 @@ def test_a_vllm_profile_without_its_scheduler_limits_is_refused_not_defaulted(tm
     path.write_text(json.dumps(raw))
     with pytest.raises(MeasurementError, match="vLLM's max_num_seqs, block_size not recorded"):
         scheduler_for(load_profile(path))
+
+
+def test_the_measured_latency_distribution_is_the_level_at_or_above_the_planned_rate():
+    """A serving profile's CDF is its own samples at the nearest load level at or above the rate (never a quieter
+    one), or the busiest level, said so, when the rate is beyond every level."""
+    from planner.core.capacity import measured_latency_cdf
+    from planner.formats.profiles import load_profile
+    from tests.conftest import REPO
+    prof = load_profile(next((REPO / "profiles/reference/serving").glob("SmolLM2-135M-Instruct.Q4_1__llama-server__concurrency__*.json")))
+    rates = sorted(lvl.request_s for lvl in prof.serving)
+    between = (rates[0] + rates[1]) / 2
+    cdf = measured_latency_cdf(prof, between)
+    level = next(lvl for lvl in prof.serving if lvl.request_s == rates[1])
+    assert cdf.rate_per_s == rates[1] and "at or above" in cdf.basis
+    assert cdf.at(95)[0] == pytest.approx(np.percentile(level.ttft_ms.samples, 95) / 1e3)
+    assert cdf.at(50)[1] == pytest.approx(np.percentile(level.itl_ms.samples, 50) / 1e3)
+    beyond = measured_latency_cdf(prof, rates[-1] * 10)
+    assert beyond.rate_per_s == rates[-1] and "below the planned rate" in beyond.basis

@@ -33,6 +33,23 @@ def test_plan_hand_computed_with_cache_and_minimum_replicas():
     assert r.break_even_always == pytest.approx(r.break_even_first)
 
 
+
+def test_the_latency_distribution_is_taken_where_each_replica_runs_at_the_peak_hour():
+    """3 always-on replicas share the peak (1e6 a month × peak 2 ÷ 2,628,000 s = 0.761 req/s): 0.254 req/s each,
+    below the 0.4 capacity, and the distribution, its summary row and the JSON say so. Where one replica takes the
+    whole peak at full utilisation, the planned rate is the capacity itself, never above it."""
+    r = plan(make_profile(1000, 50), PRICES, WORKLOAD.model_copy(update={"peak_to_avg": 2.0}))
+    peak = 1e6 * 2 / 2_628_000
+    assert r.at_target.replicas == 3 and r.planned_rps == pytest.approx(peak / 3)
+    assert r.latency_cdf.rate_per_s == pytest.approx(peak / 3) and r.latency_cdf.basis.startswith("simulated")
+    row = r.summary().set_index("quantity").loc["latency at the peak hour"]
+    t95, i95 = r.latency_cdf.at(95)
+    assert f"{t95:.3g}" in row["value"] and f"{i95 * 1e3:.3g}" in row["value"] and f"{peak / 3:.3g} req/s" in row["basis"]
+    assert r.as_dict()["latency_at_planned_rate"]["ttft_p95_s"] == pytest.approx(t95)
+    busy = plan(make_profile(1000, 50), PRICES, WORKLOAD.model_copy(update={"min_replicas": 1, "requests_per_month": 5e7}))
+    assert busy.planned_rps <= busy.capacity_rps and busy.planned_rps == pytest.approx(5e7 / 2_628_000 / busy.at_target.replicas)
+
+
 def test_infeasible_capacity_is_nan_never_a_huge_number():
     e = evaluate([1e6, 1e7], capacity_rps=np.array([[0.0], [1.0]]), replica_usd_per_month=730.0, api_usd_per_request=1e-3)
     assert np.isnan(e.selfhost_usd_per_month[0]).all() and np.isnan(e.break_even_first[0]).all()

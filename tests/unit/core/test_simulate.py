@@ -113,3 +113,20 @@ def test_several_percentiles_from_one_sort_equal_one_at_a_time():
     res = simulate(steps(overhead=0.01, per_prefill=1e-3), Scheduler(kind="vllm", max_seqs=8), poisson_arrivals(20.0, 300, seed=1), 50, 20)
     assert res.itl_pcts(50, 95, 99) == [res.itl_pct(50), res.itl_pct(95), res.itl_pct(99)]
     assert res.itl_pct(50) < res.itl_pct(99)
+
+
+def test_the_latency_distribution_is_the_run_behind_the_capacity_tables_percentiles():
+    """The CDF at a rate is the same simulated run (seed, requests, warm-up) whose p50/p95 the capacity table holds:
+    its 50th and 95th percentiles are those numbers exactly, and it is a distribution (non-decreasing, 0…100 %)."""
+    from planner.core.simulate import CDF_PCT, latency_cdf, rate_point
+    sm = steps(overhead=0.02, per_seq=5e-4, per_kv=1e-6, per_prefill=3e-4)
+    sched = Scheduler(kind="vllm", max_seqs=64, token_budget=2048, kv_capacity_tokens=50_000, block_size=16)
+    point = rate_point(sm, sched, 512, 64, 3.0)
+    cdf = latency_cdf(sm, sched, 512, 64, 3.0)
+    assert cdf.at(95) == (pytest.approx(point.ttft_p95_s, rel=1e-12), pytest.approx(point.itl_p95_s, rel=1e-12))
+    assert cdf.at(50) == (pytest.approx(point.ttft_p50_s, rel=1e-12), pytest.approx(point.itl_p50_s, rel=1e-12))
+    assert list(cdf.pct) == list(CDF_PCT) and cdf.pct[0] == 0 and cdf.pct[-1] == 100
+    assert np.all(np.diff(cdf.ttft_s) >= 0) and np.all(np.diff(cdf.itl_s) >= 0)
+    assert cdf.n_requests == 360 and cdf.basis.startswith("simulated: 360 requests")
+    busier = latency_cdf(sm, sched, 512, 64, 6.0)  # common random numbers: more load, no request faster at any percentile
+    assert np.all(busier.ttft_s >= cdf.ttft_s - 1e-12)

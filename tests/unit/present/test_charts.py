@@ -74,3 +74,17 @@ def test_options_with_the_same_cost_share_one_named_line_and_a_stand_in_says_so(
     fig = compare_chart(Comparison(v, options, [], 1e4, (2.0, 0.2), (128, 16)))
     assert [t.name for t in fig.data] == ["self-hosted: self", "API: a = API: b (the same cost)",
                                           "API: mistral-7b (stand-in: no host of SmolLM2-135M-Instruct in the catalog)"]
+
+
+def test_latency_distributions_at_the_planned_rate_mark_the_slo():
+    from planner.present.charts import latency_cdfs
+    result = run_plan(resolve(SMOL, "e2-standard-2", "gpt-4o-mini", W))
+    fig = latency_cdfs(result)
+    c = result.latency_cdf
+    assert np.asarray(fig.data[0].x) == pytest.approx(c.ttft_s) and np.asarray(fig.data[1].x) == pytest.approx(c.itl_s * 1e3)
+    assert list(fig.data[0].y) == list(c.pct)
+    assert sorted(s.x0 for s in fig.layout.shapes if s.x0 == s.x1) == [5.0, 500.0]  # the SLOs, in s and ms
+    assert {s.y0 for s in fig.layout.shapes if s.y0 == s.y1} == {95}  # the SLO's percentile
+    assert [a.x for a in fig.layout.annotations if a.text.startswith("SLO")] == pytest.approx([np.log10(5.0), np.log10(500.0)])
+    assert f"{c.rate_per_s:.3g} req/s per replica" in fig.layout.title.text
+    assert latency_cdfs(dataclasses.replace(result, latency_cdf=None)) is None
