@@ -48,7 +48,11 @@ class ModelCard:
             return self
         if not 1 <= n_layers <= self.n_layers:
             raise InputError(f"must be between 1 and {self.n_layers} for {self.name} (got {n_layers})", field="n_layers")
-        return replace(self, n_layers=n_layers)
+        outside = self.vocab_size * self.d_model * (1 if self.tied_embeddings else 2) + self.d_model  # embeddings, head, final norm
+
+        def per_depth(published: float | None) -> float | None:  # a published total keeps its non-layer part; layers scale
+            return None if published is None else (outside + (published * 1e9 - outside) * n_layers / self.n_layers) / 1e9
+        return replace(self, n_layers=n_layers, params_b=per_depth(self.params_b), active_params_b=per_depth(self.active_params_b))
 
     def n_params(self) -> int:
         """Parameter count of the tensors a clone writes (llama-family layout, untied output)."""

@@ -33,16 +33,20 @@ import numpy as np
 from scipy.optimize import nnls
 
 from planner.core.cards import ModelCard
-from planner.core.errors import FitError, InputError, MeasurementError
+from planner.core.errors import DataError, FitError, InputError, MeasurementError
 from planner.core.records import EngineProfile
 from planner.core.roofline import active_params, active_weight_bytes, model_kv_bytes_per_token, weight_parts
 from planner.core.simulate import Scheduler, SloCapacity, capacity_at_slo_sim
 from planner.core.stepmodel import StepCounts, StepModel, measured_steps
 from planner.core.units import GIB
 
-# Bits per weight: bf16; fp8 (E4M3, per-tensor scale); int4 = AWQ/GPTQ 4-bit with one fp16 scale and zero per
-# group of 128 weights (4 + 32/128 bits).
-PRECISION_BITS = {"bf16": 16.0, "fp8": 8.0, "int4": 4.25}
+# Bits per weight of the quantised linear layers: bf16; fp8 (E4M3, per-tensor scale: DeepSeek-V3's native checkpoint,
+# or vLLM's --quantization fp8); int4 = AWQ/GPTQ 4-bit with one fp16 scale and zero per group of 128 weights
+# (4 + 32/128 bits); mxfp4 = the OCP microscaling format gpt-oss ships its routed experts in (4-bit E2M1 values, one
+# 8-bit E8M0 scale per block of 32: 4 + 8/32 bits). Embeddings and the LM head stay bf16 in every one of these
+# checkpoints (AWQ/GPTQ/fp8 quantise the transformer's linear layers only), and mxfp4 quantises the experts alone.
+PRECISION_BITS = {"bf16": 16.0, "fp8": 8.0, "int4": 4.25, "mxfp4": 4.25}
+EXPERTS_ONLY = frozenset({"mxfp4"})  # precisions whose checkpoints keep attention and dense MLPs at bf16
 KV_BYTES_PER_ELEMENT = 2.0  # vLLM's default KV cache dtype is the model's (bf16)
 GPU_MEMORY_UTILIZATION = 0.9  # vLLM's default --gpu-memory-utilization
 # Runtime memory per GPU besides weights and KV, as vLLM's own start-up log reports it (vllm PR #10511, Llama-3-8B on an
@@ -135,16 +139,47 @@ def bits(precision: str) -> float:
 
 
 def card_params(card: ModelCard) -> tuple[float, float, float]:
-    """(total, active, routed-expert) parameters. Published totals where the card has them; the routed-expert total E_r
-    follows from total − active = E_r · (1 − k/E) (only the inactive experts differ)."""
+    """(total, active, routed-expert) parameters. Published totals where the card has them. The routed experts are
+    counted from the architecture when the card gives the expert width — (layers − dense layers) · E · 3 · d_model ·
+    moe_ffn_dim, SwiGLU's gate, up and down — because deriving them from the published totals, E_r = (total − active) /
+    (1 − k/E), amplifies their rounding and their authors' differing conventions (OpenAI's "active" leaves out the
+    embedding; gpt-oss-20b's rounded 21 B left no room for its embeddings). Otherwise from that formula."""
     total = card.params_b * 1e9 if card.params_b else float(card.n_params())
     active = card.active_params_b * 1e9 if card.active_params_b else total
-    experts = (total - active) / (1 - card.n_experts_active / card.n_experts) if card.is_moe and card.n_experts_active else 0.0
+    if not (card.is_moe and card.n_experts_active):
+        return total, active, 0.0
+    if card.moe_ffn_dim:
+        experts = float((card.n_layers - (card.first_dense_layers or 0)) * card.n_experts * 3 * card.d_model * card.moe_ffn_dim)
+    else:
+        experts = (total - active) / (1 - card.n_experts_active / card.n_experts)
     return total, active, max(experts, 0.0)
 
 
-def weight_bytes(card: ModelCard, precision: str) -> float:
-    return card_params(card)[0] * bits(precision) / 8
+class WeightBytes(NamedTuple):
+    """A card's weight bytes at a precision, tensor by tensor (see PRECISION_BITS)."""
+
+    total: float  # everything the GPUs hold
+    dense_read: float  # read by every step: attention, dense MLPs, norms, the LM head (not the looked-up embedding rows)
+    experts: float  # all routed experts (a step reads the share its tokens route to)
+
+
+def weight_bytes(card: ModelCard, precision: str) -> WeightBytes:
+    """Per-tensor bytes: embeddings and LM head at bf16, routed experts and the rest at the precision (the rest at bf16
+    for an experts-only format). A tied embedding is the LM head: held once, read by every step."""
+    b = bits(precision) / 8
+    if precision in EXPERTS_ONLY and not card.is_moe:
+        raise InputError(f"{precision} is a format of mixture-of-experts checkpoints (gpt-oss's experts); {card.name} is dense — "
+                         "use int4 or fp8", field="precision")
+    total, _, experts = card_params(card)
+    table = float(card.vocab_size * card.d_model)
+    edge = table if card.tied_embeddings else 2 * table  # input embedding (+ untied LM head)
+    body = total - edge - experts
+    if body < 0:
+        raise DataError(f"model_cards: row '{card.name}': embeddings and experts ({(edge + experts) / 1e9:.3g} B parameters) exceed "
+                        f"its params_b ({total / 1e9:.3g} B); correct the row")
+    body_b = 2.0 if precision in EXPERTS_ONLY else b
+    lookup = 0.0 if card.tied_embeddings else table
+    return WeightBytes(total=edge * 2.0 + body * body_b + experts * b, dense_read=(edge - lookup) * 2.0 + body * body_b, experts=experts * b)
 
 
 def kv_bytes_per_token(card: ModelCard, context: float, *, tp: int = 1, pp: int = 1) -> float:
@@ -163,7 +198,7 @@ def kv_bytes_per_token(card: ModelCard, context: float, *, tp: int = 1, pp: int 
 def memory_plan(card: ModelCard, precision: str, device: Device, tp: int, pp: int, context_tokens: float,
                 gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION) -> MemoryPlan:
     """What one GPU of a TP×PP engine holds, and how many requests of `context_tokens` its KV cache fits."""
-    w = weight_bytes(card, precision) / (tp * pp)
+    w = weight_bytes(card, precision).total / (tp * pp)
     runtime = ACTIVATION_PEAK_BYTES + NON_TORCH_BYTES[1 if tp * pp == 1 else 2]
     budget = gpu_memory_utilization * device.memory_gib * GIB
     kv_bytes = budget - w - runtime
@@ -214,22 +249,22 @@ def comm_per_step(card: ModelCard, device: Device, tp: int, pp: int) -> tuple[fl
 def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int, mem: MemoryPlan,
                *, max_num_seqs: int = 256, max_num_batched_tokens: int = 8192) -> tuple[StepModel, Scheduler]:
     """One lane of a TP×PP engine as the simulator's step model and vLLM scheduler (see the module docstring)."""
-    total, active, experts = card_params(card)
-    b = bits(precision) / 8
+    active = card_params(card)[1]
+    wb = weight_bytes(card, precision)
     # TP ranks read and compute their shares in parallel; a lane passes every stage in turn
     c = GpuFeatures(*coefficients(eff, device.bandwidth_gb_s * 1e9 * tp, device.tflops * 1e12 * tp))
     fixed_comm, token_comm = comm_per_step(card, device, tp, pp)
     kv_token_all = mem.kv_bytes_per_token * pp * tp  # the token's KV across the engine
     flops_token = 2 * active
     step = StepModel(
-        overhead_s=c.layer_steps * card.n_layers + c.bytes_read * (total - experts) * b + fixed_comm,
+        overhead_s=c.layer_steps * card.n_layers + c.bytes_read * wb.dense_read + fixed_comm,
         per_seq_s=c.decode_seqs + c.decode_flops * flops_token + token_comm, per_kv_token_s=c.bytes_read * kv_token_all,
         per_prefill_token_s=c.prefill_tokens + c.prefill_flops * flops_token + token_comm,
         per_prefill_pair_s=c.attention_flops * 4 * card.n_layers * card.n_heads * card.head_dim,
         per_request_s=c.requests,
         token_budget=max_num_batched_tokens, max_seqs=max(1, max_num_seqs // pp),
         measured_batch=None, measured_context=None, measured_prompt=None,  # derived from the card: no measured range
-        fit_rms_pct=float("nan"), n_points=0, expert_read_s=c.bytes_read * experts * b,
+        fit_rms_pct=float("nan"), n_points=0, expert_read_s=c.bytes_read * wb.experts,
         expert_share=card.n_experts_active / card.n_experts if card.is_moe else 0.0,
     )
     sched = Scheduler(kind="vllm", max_seqs=step.max_seqs, token_budget=max_num_batched_tokens,

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-from planner.core.deploy import GpuEfficiency, time_ratio
+from planner.core.deploy import GpuEfficiency, card_params, time_ratio
+from planner.core.deploy import kv_bytes_per_token as card_kv_bytes_per_token
 from planner.core.errors import DataError, FitError, InputError, MeasurementError
 from planner.core.quant import nominal_bits_per_weight
 from planner.core.records import EngineProfile, GpuInfo, Profile
@@ -25,7 +26,6 @@ from planner.core.roofline import (
     decode_ceiling_tok_s,
     decode_efficiency,
     footprint,
-    kv_bytes_per_token,
     model_kv_bytes_per_token,
     prefill_flops,
 )
@@ -204,23 +204,25 @@ def project_profile(profile: Profile, source: HardwareRow, target: HardwareRow, 
 def card_weight_bytes(card, quant: str) -> tuple[float, float]:
     """(all weight bytes, bytes read per decode step) of a card at a quant type's nominal bits per weight.
 
-    Nominal = the main ggml type's block size (gguf's GGML_QUANT_SIZES): K-quant "_M" mixes keep some tensors at
-    higher precision, so real files run a few percent larger. Per step excludes the input embedding (row lookup)
-    and, for mixture-of-experts, the inactive experts.
+    Parameters are the card's published total and active counts (`deploy.card_params`; the llama-only formula where
+    none is published), so a MoE's routed experts and an MLA model's attention are what their authors count. Nominal =
+    the main ggml type's block size (gguf's GGML_QUANT_SIZES): K-quant "_M" mixes keep some tensors at higher precision,
+    so real files run a few percent larger. Per step: every parameter but the idle experts (a batch-1 step routes to k of E)
+    and the input
+    embedding, a row lookup — unless it is tied to the LM head, which every step reads whole.
     """
     bpw = nominal_bits_per_weight(quant)
-    total = card.n_params() * bpw / 8
-    embed = card.vocab_size * card.d_model * bpw / 8
-    expert = 3 * card.d_model * card.ffn_dim * card.n_experts * card.n_layers * bpw / 8 if card.is_moe else 0.0
-    per_step = total - embed - (expert * (1 - card.n_experts_active / card.n_experts) if card.is_moe else 0.0)
-    return total, per_step
+    total, _, experts = card_params(card)
+    lookup = 0.0 if card.tied_embeddings else float(card.vocab_size * card.d_model)
+    idle = experts * (1 - card.n_experts_active / card.n_experts) if experts else 0.0  # experts no token of the step routes to
+    return total * bpw / 8, (total - idle - lookup) * bpw / 8
 
 
 def predict_card(cal: DecodeCalibration, card, quant: str, *, target_bandwidth_bytes_s: float | None = None,
                  context: int = 0, n_ctx: int = 4096) -> dict:
     """Decode tok/s and memory of (card, quant) on the calibrated machine, or on another one by bandwidth ratio."""
     total, per_step = card_weight_bytes(card, quant)
-    kv = kv_bytes_per_token(card.n_layers, card.n_kv_heads, card.head_dim)
+    kv, kv_ctx = card_kv_bytes_per_token(card, n_ctx), card_kv_bytes_per_token(card, max(context, 1))  # MLA, sliding windows
     c = cal
     if target_bandwidth_bytes_s is not None:
         if not cal.reference_bandwidth_bytes_s:
@@ -228,8 +230,11 @@ def predict_card(cal: DecodeCalibration, card, quant: str, *, target_bandwidth_b
         scale = target_bandwidth_bytes_s / cal.reference_bandwidth_bytes_s
         c = DecodeCalibration(cal.per_layer_s, cal.effective_bandwidth_bytes_s * scale, cal.per_layer_context_token_s,
                               target_bandwidth_bytes_s, cal.n_points, cal.rms_relative_error)
-    tok_s = float(predict_decode_tok_s(c, card.n_layers, per_step + kv * context, context)[0])
+    tok_s = float(predict_decode_tok_s(c, card.n_layers, per_step + kv_ctx * context, context)[0])
     fp = footprint(total, kv, n_ctx)
+    sizes = {"weights": total, "bytes per step": per_step, "KV per token": kv, "decode tok/s": tok_s, "memory": fp.total_bytes}
+    if bad := [f"{k} {v:.4g}" for k, v in sizes.items() if not (np.isfinite(v) and v > 0)]:  # physics first: never printed
+        raise DataError(f"model_cards: row '{card.name}' gives {', '.join(bad)} — its parameter counts or dimensions contradict each other")
     return {"model": card.name, "quant": quant, "layers": card.n_layers, "weights_gib": total / 2**30,
             "decode_bytes_per_token_gib": per_step / 2**30, "kv_bytes_per_token": kv, "memory_needed_gib": fp.total_bytes / 2**30,
             "predicted_decode_tok_s": tok_s, "effective_bandwidth_gb_s": c.effective_bandwidth_bytes_s / 1e9}

@@ -131,7 +131,7 @@ def fleet(
     ttft_slo: TtftSlo = 2.0,
     itl_slo: ItlSlo = 0.2,
     peak_to_avg: PeakToAvg = 2.0,
-    precision: list[str] = typer.Option(None, "--precision", help="weight precision: bf16 (default), fp8, int4; repeat to search several"),
+    precision: list[str] = typer.Option(None, "--precision", help="weight precision of the linear layers (embeddings and LM head stay bf16): bf16 (default), fp8, int4, or mxfp4 (MoE experts only, as gpt-oss ships); repeat to search several"),
     hardware: list[str] = typer.Option(None, "--hardware", help="only instances with this GPU (data/hardware.csv name); repeat"),
     instances: list[str] = typer.Option(None, "--instance", help="only this instance; repeat"),
     providers: list[str] = typer.Option(None, "--provider", help="only this provider (aws, gcp, lambda, …); repeat"),

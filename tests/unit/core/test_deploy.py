@@ -64,6 +64,30 @@ def test_what_does_not_fit_says_why():
     assert not long.fits and "exceeds test-8b's 8,192" in long.why
 
 
+
+def test_per_tensor_bytes_of_llama_31_8b_int4_and_gpt_oss_mxfp4():
+    """Issue 22 #3: int4 priced the embeddings and LM head at 4.25 bits (4.27 GB); AWQ/GPTQ keep them bf16 (5.81 GB).
+    A step reads the LM head, never the whole input embedding (a row lookup)."""
+    from planner.core.deploy import weight_bytes
+    from planner.formats.catalog import load_card
+    llama = load_card("Llama-3.1-8B")
+    table = 128256 * 4096  # untied: input embedding and LM head each vocab × d_model
+    w = weight_bytes(llama, "int4")
+    assert w.total == pytest.approx(2 * table * 2 + (8.03e9 - 2 * table) * 4.25 / 8)
+    assert w.total / 1e9 == pytest.approx(5.81, abs=0.005)
+    assert w.dense_read == pytest.approx(w.total - table * 2) and w.experts == 0
+    oss = load_card("gpt-oss-120b")  # 117 B total, 5.1 B active, 4 of 128 experts
+    experts = 36 * 128 * 3 * 2880 * 2880  # layers × experts × SwiGLU matrices × d_model × expert width = 114.7 B
+    table = oss.vocab_size * oss.d_model
+    mx = weight_bytes(oss, "mxfp4")  # native: experts MXFP4, attention and embeddings bf16
+    assert mx.experts == pytest.approx(experts * 4.25 / 8)
+    assert mx.total == pytest.approx(2 * table * 2 + (117e9 - 2 * table - experts) * 2 + experts * 4.25 / 8)
+    assert 60e9 < mx.total < 66e9  # gpt-oss-120b ships as ~65 GB and runs on one 80 GB GPU
+    assert memory_plan(oss, "mxfp4", NVLINK, 1, 1, 2000).fits and not memory_plan(oss, "bf16", NVLINK, 1, 1, 2000).fits
+    with pytest.raises(InputError, match="mixture-of-experts checkpoints"):
+        weight_bytes(llama, "mxfp4")
+
+
 def test_communication_by_hand():
     fixed, per_token = comm_per_step(CARD, NVLINK, tp=4, pp=1)
     assert fixed == pytest.approx(2 * 32 * 9.5e-6)  # two all-reduces per layer
@@ -113,3 +137,15 @@ def test_vllm_command():
         "vllm serve meta-llama/Llama-3.1-70B-Instruct --tensor-parallel-size 4 --pipeline-parallel-size 2 --max-model-len 1300 "
         "--gpu-memory-utilization 0.9")
     assert vllm_command("m", 8, 1, 4096, precision="fp8", nodes=2).endswith("--quantization fp8 --distributed-executor-backend ray")
+
+
+def test_every_committed_card_has_consistent_per_tensor_bytes():
+    from planner.core.deploy import PRECISION_BITS, weight_bytes
+    from planner.formats.catalog import load_card, records
+    for row in records("model_cards"):
+        card = load_card(row.name)
+        for precision in PRECISION_BITS:
+            if precision == "mxfp4" and not card.is_moe:
+                continue
+            w = weight_bytes(card, precision)
+            assert 0 < w.dense_read <= w.total and 0 <= w.experts < w.total, (card.name, precision, w)

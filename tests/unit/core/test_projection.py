@@ -57,9 +57,45 @@ def test_calibration_needs_two_sizes():
 def test_card_bytes_and_moe_active_share():
     mix, mistral = load_card("Mixtral-8x7B-v0.1"), load_card("Mistral-7B-v0.1")
     total, per_step = card_weight_bytes(mix, "Q4_K_M")
-    assert total / 2**30 == pytest.approx(mix.n_params() * 4.5 / 8 / 2**30)
-    assert 0.2 < per_step / total < 0.35  # 2 of 8 experts plus attention: about 27% of the bytes
+    assert total == pytest.approx(46.7e9 * 4.5 / 8)  # the published total at Q4_K_M's nominal 4.5 bits
+    experts = 32 * 8 * 3 * 4096 * 14336  # layers × experts × SwiGLU's three matrices
+    assert per_step == pytest.approx((46.7e9 - experts * 6 / 8 - 32000 * 4096) * 4.5 / 8)  # idle experts and the embedding lookup left out
+    assert per_step * 8 / 4.5 == pytest.approx(12.9e9 - 32000 * 4096, rel=0.01)  # ≈ the published 12.9 B active
     assert mix.n_params() == pytest.approx(46.7e9, rel=0.01) and mistral.n_params() == pytest.approx(7.24e9, rel=0.01)
+
+
+def test_moe_and_mla_cards_by_hand():
+    """Issue 22 #5: experts were sized with ffn_dim and DeepSeek's KV with 128 heads: −98 GiB a step for Qwen3-30B-A3B."""
+    qwen = load_card("Qwen3-30B-A3B")
+    total, per_step = card_weight_bytes(qwen, "Q8_0")  # 8.5 bits per weight
+    experts = 48 * 128 * 3 * 2048 * 768
+    assert total == pytest.approx(30.5e9 * 8.5 / 8) and per_step == pytest.approx((30.5e9 - experts * 120 / 128 - 151936 * 2048) * 8.5 / 8)
+    gemma = load_card("Gemma-3-27B")  # tied embeddings: the table is the LM head too, read every step
+    assert card_weight_bytes(gemma, "F16")[1] == pytest.approx(27.432063e9 * 2)
+    cal = calibrate_decode(_profiles("h100"), 3.35e12)
+    ds = predict_card(cal, load_card("DeepSeek-V3"), "Q4_K_M")
+    assert ds["kv_bytes_per_token"] == (512 + 64) * 2 * 61  # MLA: one latent and the rope key per layer, bf16
+
+
+def test_a_reduced_depth_card_keeps_its_embeddings_and_scales_its_layers():
+    full, half = load_card("Llama-3.1-8B"), load_card("Llama-3.1-8B").with_layers(16)
+    outside = 128256 * 4096 * 2 + 4096  # input embedding, untied LM head, final norm
+    assert half.params_b * 1e9 == pytest.approx(outside + (8.03e9 - outside) / 2)
+    assert full.with_layers(32) is full
+
+
+def test_every_committed_card_projects_to_positive_finite_sizes_and_speeds():
+    """Physics first: `project` never prints a negative or non-finite size or speed, at full depth or as a clone."""
+    from planner.formats.catalog import records
+    cal = calibrate_decode(_profiles("h100"), 3.35e12)
+    cards = [load_card(r.name) for r in records("model_cards")]
+    assert len(cards) >= 30
+    for card in cards + [c.with_layers(max(1, c.n_layers // 4)) for c in cards]:
+        for quant in ("Q4_K_M", "F16"):
+            row = predict_card(cal, card, quant, context=2048, target_bandwidth_bytes_s=8e12)
+            values = [v for v in row.values() if isinstance(v, float | int)]
+            assert all(np.isfinite(v) and v > 0 for v in values), (card.name, card.n_layers, quant, row)
+            assert row["decode_bytes_per_token_gib"] <= row["weights_gib"], card.name
 
 
 def test_projection_to_other_hardware_scales_by_the_datasheets():
