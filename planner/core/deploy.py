@@ -11,7 +11,8 @@ pipeline-parallel size PP (replicas × TP × PP = GPUs used). For each layout:
   is infeasible, and so is a context beyond the model's.
 - **Step time**: the roofline in the capacity model's linear form (`stepmodel.StepModel`): weights and KV are read
   at an effective bandwidth (datasheet bandwidth × η_bw), every token in the step costs 2 · active params / TP FLOPs
-  at peak × η_flops, prefill attention 4 · layers · d_attn FLOPs per token pair, plus a fixed cost per layer and per
+  at peak × η_flops, prefill attention 4 · layers · d_attn FLOPs per token pair (`pair_flops`; sliding-window layers
+  attend at most the window), plus a fixed cost per layer and per
   new request. η_bw, η_flops and the fixed costs come from `GpuEfficiency` — fitted on measured GPU engine profiles,
   never assumed. Summing memory and compute time (instead of taking the larger) is conservative near the ridge point.
   MoE: a step reads the dense weights and the experts its tokens route to — a fraction 1 − (1 − k/E)^tokens of them.
@@ -246,6 +247,15 @@ def comm_per_step(card: ModelCard, device: Device, tp: int, pp: int) -> tuple[fl
     return fixed, per_token
 
 
+def pair_flops(card: ModelCard) -> float:
+    """FLOPs of one attended token pair in prefill, all layers: QKᵀ and AV, 2 · n_heads · (d_qk + d_v) each layer — with
+    d_qk = d_v = head_dim, 4 · n_heads · head_dim. An MLA card's head_dim is the query/key width, nope + rope
+    (DeepSeek-V3: 128 + 64), and its values are the nope width (v_head_dim = qk_nope_head_dim = 128 in DeepSeek's
+    configs): 2 · 128 · (192 + 128) a layer."""
+    v = card.head_dim - (card.qk_rope_head_dim or 0) if card.kv_lora_rank else card.head_dim
+    return 2.0 * card.n_layers * card.n_heads * (card.head_dim + v)
+
+
 def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int, mem: MemoryPlan,
                *, max_num_seqs: int = 256, max_num_batched_tokens: int = 8192) -> tuple[StepModel, Scheduler]:
     """One lane of a TP×PP engine as the simulator's step model and vLLM scheduler (see the module docstring)."""
@@ -260,12 +270,14 @@ def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficien
         overhead_s=c.layer_steps * card.n_layers + c.bytes_read * wb.dense_read + fixed_comm,
         per_seq_s=c.decode_seqs + c.decode_flops * flops_token + token_comm, per_kv_token_s=c.bytes_read * kv_token_all,
         per_prefill_token_s=c.prefill_tokens + c.prefill_flops * flops_token + token_comm,
-        per_prefill_pair_s=c.attention_flops * 4 * card.n_layers * card.n_heads * card.head_dim,
+        per_prefill_pair_s=c.attention_flops * pair_flops(card),
         per_request_s=c.requests,
         token_budget=max_num_batched_tokens, max_seqs=max(1, max_num_seqs // pp),
         measured_batch=None, measured_context=None, measured_prompt=None,  # derived from the card: no measured range
         fit_rms_pct=float("nan"), n_points=0, expert_read_s=c.bytes_read * wb.experts,
         expert_share=card.n_experts_active / card.n_experts if card.is_moe else 0.0,
+        window=card.sliding_window if card.sliding_window_layers else None,
+        windowed_share=min(card.sliding_window_layers or 0, card.n_layers) / card.n_layers if card.sliding_window else 0.0,
     )
     sched = Scheduler(kind="vllm", max_seqs=step.max_seqs, token_budget=max_num_batched_tokens,
                       kv_capacity_tokens=max(1, mem.kv_tokens // pp))

@@ -276,7 +276,7 @@ class _Server:
         for i, w in plan:
             if prompt_left[i]:
                 prefill += w
-                pairs += w * (computed[i] + w / 2)
+                pairs += w * (computed[i] + w / 2) if not self.step.window else float(self.step.attention_pairs(computed[i], w))
                 starting += computed[i] == 0
             else:
                 decoding += 1
@@ -428,7 +428,7 @@ def saturation_rate(step: StepModel, sched: Scheduler, tokens_in: float, tokens_
     batch = sched.max_seqs
     if sched.kind == "vllm" and sched.kv_capacity_tokens:
         batch = max(1, min(batch, sched.kv_capacity_tokens // max(1, int(tokens_in + tokens_out))))
-    per_request = (step.per_request_s + tokens_in * step.per_prefill_token_s + step.per_prefill_pair_s * tokens_in ** 2 / 2
+    per_request = (step.per_request_s + tokens_in * step.per_prefill_token_s + step.per_prefill_pair_s * float(step.attention_pairs(0, tokens_in))
                    + tokens_out * step.step_s(batch, batch * ctx, 0) / batch)
     per_request += (step.overhead_s + float(step.experts_s(sched.token_budget))) * tokens_in / sched.token_budget
     return 1.0 / per_request

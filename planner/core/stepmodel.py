@@ -51,6 +51,22 @@ class StepModel:
     # tokens reads 1 − (1 − k/E)^n of them (`deploy` sets these; a fitted profile's experts are in its overhead)
     expert_read_s: float = 0.0
     expert_share: float = 0.0
+    # sliding-window attention: the share of the pair cost in layers that attend to at most `window` earlier tokens
+    # (Gemma 3: 52 of 62 layers at 1,024; Mistral-7B: all at 4,096); `deploy` sets these from the card
+    window: int | None = None
+    windowed_share: float = 0.0
+
+    def attention_pairs(self, computed, chunk):
+        """Token pairs a prefill chunk of `chunk` tokens attends after `computed` are cached (vectorised): c·(d + c/2) in a
+        full-attention layer; in a windowed one each token sees at most `window` earlier tokens, Σ min(position, W)."""
+        d, c = np.asarray(computed, float), np.asarray(chunk, float)
+        full = c * (d + c / 2)
+        if not self.window or not self.windowed_share:
+            return full
+        w = float(self.window)
+        below = np.clip(np.minimum(d + c, w) - d, 0.0, None)  # tokens of the chunk whose position is still inside the window
+        windowed = below * (d + below / 2) + (c - below) * w
+        return (1.0 - self.windowed_share) * full + self.windowed_share * windowed
 
     def experts_s(self, tokens):
         """Expert weights read by a step of `tokens` tokens (vectorised; 0 for a dense model)."""

@@ -149,3 +149,24 @@ def test_every_committed_card_has_consistent_per_tensor_bytes():
                 continue
             w = weight_bytes(card, precision)
             assert 0 < w.dense_read <= w.total and 0 <= w.experts < w.total, (card.name, precision, w)
+
+
+def test_sliding_window_and_mla_prefill_attention_by_hand():
+    """Issue 22 #4: Gemma-3-27B's 52 windowed layers (1,024 tokens) were priced as full attention at a 32k prompt."""
+    from planner.core.deploy import pair_flops, step_model
+    from planner.formats.catalog import load_card
+    gemma = load_card("Gemma-3-27B")
+    mem = memory_plan(gemma, "bf16", NVLINK, 1, 1, 33_000)
+    eff = GpuEfficiency(bandwidth_eff=0.6, flops_eff=0.3, decode_flops_eff=0.3, attention_flops_eff=0.1, per_layer_s=20e-6, per_seq_s=50e-6,
+                        per_token_s=10e-6, per_request_s=1e-3, source="test")
+    step, _ = step_model(gemma, "bf16", NVLINK, eff, 1, 1, mem)
+    full = 32768 ** 2 / 2
+    windowed = 1024 * 512 + (32768 - 1024) * 1024  # the first 1,024 tokens see every earlier one, the rest 1,024 each
+    assert step.window == 1024 and step.windowed_share == 52 / 62
+    assert float(step.attention_pairs(0, 32768)) == pytest.approx(10 / 62 * full + 52 / 62 * windowed)
+    chunks = sum(float(step.attention_pairs(d, 4096)) for d in range(0, 32768, 4096))  # chunked prefill: the same pairs
+    assert chunks == pytest.approx(float(step.attention_pairs(0, 32768)))
+    assert float(step.attention_pairs(0, 1000)) == pytest.approx(1000 ** 2 / 2)  # shorter than the window: full attention
+    ds = load_card("DeepSeek-V3")
+    assert ds.head_dim == 192 and pair_flops(ds) == 2 * 61 * 128 * (128 + 64 + 128)  # MLA: QKᵀ over nope + rope, AV over 128
+    assert pair_flops(load_card("Llama-3.1-8B")) == 4 * 32 * 32 * 128
