@@ -10,7 +10,8 @@ writes the CSV deterministically (sorted rows, fixed float formatting, temp file
 
 Sources (all Apache-2.0; see MANIFEST.json and benchmarks/data/gpu_serving_corpus.md):
   ix-tokpos   InferenceX experimental vLLM runs on 8xH200 (experimental/token_position_decode_slo)
-  mlperf41    MLPerf Inference v4.1 LLM summaries (verbatim excerpt lines)
+  mlperf41    MLPerf Inference v4.1 closed LLM summaries (verbatim excerpt lines)
+  mlperf51    MLPerf Inference v5.1 closed LLM summaries (verbatim excerpt lines)
 """
 from __future__ import annotations
 
@@ -39,6 +40,9 @@ COLUMNS = [
     "request_rate_per_s", "total_tok_s_per_gpu", "output_tok_s_per_gpu", "input_tok_s_per_gpu", "per_gpu_basis",
     "output_tok_s_total", "ttft_mean_ms", "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "tpot_mean_ms", "tpot_p50_ms",
     "tpot_p90_ms", "tpot_p99_ms", "e2el_p50_ms", "e2el_p99_ms", "value_precision", "note",
+    # added after the first release (appended so that older readers keep working)
+    "accelerator", "num_nodes", "submitter", "system", "scenario", "ttft_limit_p99_ms", "tpot_limit_p99_ms",
+    "samples_per_s", "mean_output_tokens", "pp", "max_batch",
 ]
 
 # Only these licences may be committed under data/sources/gpu_serving/ (this project is Apache-2.0).
@@ -48,10 +52,7 @@ LIC_MLPERF = "Apache-2.0 (MLCommons inference results)"
 
 # hardware key -> name of its row in data/hardware.csv (the build stops if that row is missing)
 HARDWARE = {
-    "h100": "NVIDIA H100 SXM 80GB",
     "h200": "NVIDIA H200 SXM 141GB",
-    "b200": "NVIDIA B200",
-    "mi300x": "AMD Instinct MI300X",
 }
 
 # raw model id -> (display name, candidate card name in data/model_cards.csv)
@@ -61,6 +62,9 @@ MODELS = {
     "Qwen/Qwen3.5-397B-A17B": ("Qwen3.5-397B-A17B", None),
     "llama2-70b": ("Llama-2-70B", "Llama-2-70B"),
     "mixtral-8x7b": ("Mixtral-8x7B-v0.1", "Mixtral-8x7B-v0.1"),
+    "llama3.1-8b": ("Llama-3.1-8B", "Llama-3.1-8B"),
+    "llama3.1-405b": ("Llama-3.1-405B", "Llama-3.1-405B"),
+    "deepseek-r1": ("DeepSeek-R1", "DeepSeek-R1"),
 }
 
 
@@ -100,7 +104,9 @@ class Norm:
         self.cards = names(CARDS_CSV)
 
     def hardware(self, raw: str) -> str:
-        name = HARDWARE[raw]
+        return self.hardware_name(HARDWARE[raw])
+
+    def hardware_name(self, name: str) -> str:
         if name not in self.hw:
             raise Fail(f"{name!r} has no row in {HARDWARE_CSV.relative_to(ROOT)}")
         return name
@@ -169,100 +175,212 @@ def tokpos_rows(norm: Norm, entries: dict) -> list[dict]:
             per_gpu_basis="all GPUs (8)", output_tok_s_total=d["output_throughput"],
             ttft_p50_ms=ms(d["median_ttft"]), ttft_p99_ms=ms(d["p99_ttft"]), tpot_p50_ms=ms(d["median_tpot"]),
             tpot_p99_ms=ms(d["p99_tpot"]), e2el_p50_ms=ms(d["median_e2el"]), e2el_p99_ms=ms(d["p99_e2el"]),
-            value_precision="full (result JSON)",
+            value_precision="full (result JSON)", accelerator="H200-SXM-141GB", num_nodes=1,
             note="; ".join(x for x in ("experimental folder, not official InferenceX results", tag_note, cfg["note"],
                                        f"{d['completed']}/{n} completed") if x),
         ))
     return out
 
 
-# ---------------------------------------------------------------- MLPerf Inference v4.1
-MLPERF = {  # result file -> (system file, hardware key, model, engine)
-    "closed/AMD/results/8xMI300X_2xEPYC-9374F/llama2-70b-99/Server/performance/run_1/mlperf_log_summary.txt":
-        ("closed/AMD/systems/8xMI300X_2xEPYC-9374F.json", "mi300x", "llama2-70b", "vLLM"),
-    "closed/AMD/results/8xMI300X_2xEPYC-9374F/llama2-70b-99/Offline/performance/run_1/mlperf_log_summary.txt":
-        ("closed/AMD/systems/8xMI300X_2xEPYC-9374F.json", "mi300x", "llama2-70b", "vLLM"),
-    "closed/AMD/results/1xMI300X_2xEPYC-9374F/llama2-70b-99.9/Server/performance/run_1/mlperf_log_summary.txt":
-        ("closed/AMD/systems/1xMI300X_2xEPYC-9374F.json", "mi300x", "llama2-70b", "vLLM"),
-    "closed/NVIDIA/results/DGX-H100_H100-SXM-80GBx8_TRT/llama2-70b-99.9/Server/performance/run_1/mlperf_log_summary.txt":
-        ("closed/NVIDIA/systems/DGX-H100_H100-SXM-80GBx8_TRT.json", "h100", "llama2-70b", "TensorRT-LLM"),
-    "closed/NVIDIA/results/H200-SXM-141GBx8_TRT/llama2-70b-99/Server/performance/run_1/mlperf_log_summary.txt":
-        ("closed/NVIDIA/systems/H200-SXM-141GBx8_TRT.json", "h200", "llama2-70b", "TensorRT-LLM"),
-    "closed/NVIDIA/results/B200-SXM-180GBx1_TRT/llama2-70b-99.9/Server/performance/run_1/mlperf_log_summary.txt":
-        ("closed/NVIDIA/systems/B200-SXM-180GBx1_TRT.json", "b200", "llama2-70b", "TensorRT-LLM"),
-    "closed/NVIDIA/results/DGX-H100_H100-SXM-80GBx8_TRT/mixtral-8x7b/Server/performance/run_1/mlperf_log_summary.txt":
-        ("closed/NVIDIA/systems/DGX-H100_H100-SXM-80GBx8_TRT.json", "h100", "mixtral-8x7b", "TensorRT-LLM"),
+# ---------------------------------------------------------------- MLPerf Inference (v4.1, v5.1)
+# Each excerpt file holds "=== file: <path>" blocks of verbatim lines from systems/*.json, measurements/**/*.json and
+# results/**/performance/run_1/mlperf_log_summary.txt of one results repository at one commit.
+MLPERF_FILES = {  # local extract -> (source_id, MLPerf round, publication date)
+    "mlperf_v4.1/llm_summary_excerpts.txt": ("mlperf41", "v4.1", "2024-08-28"),
+    "mlperf_v4.1/llm_summary_excerpts_more.txt": ("mlperf41", "v4.1", "2024-08-28"),
+    "mlperf_v5.1/llm_summary_excerpts.txt": ("mlperf51", "v5.1", "2025-09-09"),
 }
-MLPERF_REL = "mlperf_v4.1/llm_summary_excerpts.txt"
-MLPERF_DATE = "2024-08-28"  # MLPerf Inference v4.1 publication
+# MLPerf benchmark folder (accuracy suffix removed) -> key of MODELS
+MLPERF_BENCH = {"llama2-70b": "llama2-70b", "mixtral-8x7b": "mixtral-8x7b", "llama3.1-8b": "llama3.1-8b",
+                "llama3_1-8b": "llama3.1-8b", "llama3.1-405b": "llama3.1-405b", "llama3_1-405b": "llama3.1-405b",
+                "deepseek-r1": "deepseek-r1"}
+MLPERF_DATASET = {
+    "llama2-70b": "MLPerf llama2-70b set (OpenOrca), variable lengths",
+    "mixtral-8x7b": "MLPerf mixtral-8x7b set (OpenOrca + GSM8K + MBXP), variable lengths",
+    "llama3.1-8b": "MLPerf llama3.1-8b set (CNN/DailyMail summarisation), variable lengths",
+    "llama3.1-405b": "MLPerf llama3.1-405b long-context set, variable lengths",
+    "deepseek-r1": "MLPerf deepseek-r1 reasoning set, variable (long) output lengths",
+}
+# accelerator_model_name in the system JSON -> (accelerator, row name in data/hardware.csv or None, note)
+MLPERF_ACCEL = {
+    "NVIDIA H100-SXM-80GB": ("H100-SXM-80GB", "NVIDIA H100 SXM 80GB", ""),
+    "NVIDIA H100-PCIe-80GB": ("H100-PCIe-80GB", "NVIDIA H100 PCIe 80GB", ""),
+    "NVIDIA H100-NVL-94GB": ("H100-NVL-94GB", "NVIDIA H100 NVL 94GB", ""),
+    "NVIDIA H200-SXM-141GB": ("H200-SXM-141GB", "NVIDIA H200 SXM 141GB", ""),
+    "Virtualized NVIDIA H200-SXM-141GB": ("H200-SXM-141GB", "NVIDIA H200 SXM 141GB", "virtualised H200 (per system JSON)"),
+    "NVIDIA H200-SXM-141GB-CTS": ("H200-SXM-141GB", "NVIDIA H200 SXM 141GB",
+                                  "H200-SXM-141GB-CTS (custom thermal solution variant)"),
+    "NVIDIA H200-NVL-141GB": ("H200-NVL-141GB", None, ""),
+    "NVIDIA GH200 Grace Hopper Superchip 144GB": ("GH200-144GB", None, ""),
+    "NVIDIA GH200 Grace Hopper Superchip 96GB": ("GH200-96GB", None, ""),
+    "NVIDIA B200-SXM-180GB": ("B200-SXM-180GB", "NVIDIA B200", ""),
+    "NVIDIA GB200": ("GB200", None, ""),
+    "NVIDIA GB300": ("GB300", None, ""),
+    "NVIDIA L40S": ("L40S", "NVIDIA L40S", ""),
+    "NVIDIA RTX PRO 6000 Blackwell Server Edition": ("RTX-PRO-6000-Blackwell-Server", None, ""),
+    "AMD Instinct MI300X-NPS1-SPX-192GB-750W": ("MI300X", "AMD Instinct MI300X", ""),
+    "AMD MI300X-NPS1-SPX-192GB-750W": ("MI300X", "AMD Instinct MI300X", ""),
+    "AMD Instinct MI300X 192GB HBM3": ("MI300X", "AMD Instinct MI300X", ""),
+    "AMD Instinct MI325X 256GB HBM3e": ("MI325X", None, ""),
+    "[MAXSUN] MS-Intel Arc Pro B60 Dual 48G Turbo": (
+        "Arc-Pro-B60-Dual-48GB", None,
+        "Intel Arc Pro B60 Dual board (the product is a two-GPU board); num_gpus counts boards as the system JSON does"),
+}
 
 
 def mlperf_blocks(text: str) -> dict[str, dict[str, str]]:
-    blocks, cur = {}, None
+    """Parse "=== file:" blocks: JSON lines ("key": value) and summary lines (key : value); later keys win."""
+    blocks: dict[str, dict] = {}
+    cur: dict | None = None
+    nested: list[str] | None = None
+    nested_key = ""
+    depth = 0
     for line in text.split("\n"):
+        if nested is not None:
+            nested.append(line.strip())
+            depth += line.count("{") - line.count("}")
+            if depth <= 0:
+                cur[nested_key] = " ".join(nested).rstrip(",")
+                nested = None
+            continue
         if line.startswith("#") or not line.strip():
             continue
         if line.startswith("=== file: "):
             cur = blocks.setdefault(line[len("=== file: "):], {})
             continue
-        if line.lstrip().startswith('"'):
-            k, v = line.strip().rstrip(",").split(": ", 1)
-            cur[k.strip('"')] = json.loads(v)
+        m = re.match(r'^\s*"([^"]+)"\s*:\s*(.*?)\s*$', line)
+        if m:
+            k, v = m.group(1), m.group(2).rstrip(",").strip()
+            if v.startswith("{"):
+                nested, nested_key, depth = [v], k, v.count("{") - v.count("}")
+                if depth <= 0:
+                    cur[k], nested = v, None
+                continue
+            val = json.loads(v)
+            cur[k] = str(val) if not isinstance(val, str) else val.strip()
         else:
             k, v = line.split(":", 1)
             cur[" ".join(k.split())] = v.strip()
     return blocks
 
 
+MLPERF_PAR = "mlperf_v5.1/parallelism_from_configs.tsv"  # derived values, see the file header
+
+
+def mlperf_parallelism() -> dict[tuple[str, str, str, str], dict]:
+    lines = [x for x in (SRC / MLPERF_PAR).read_text(encoding="utf-8").split("\n") if x and not x.startswith("#")]
+    rows = list(csv.DictReader(lines, delimiter="\t"))
+    return {(r["submitter"], r["system"], r["benchmark"], r["scenario"]): r for r in rows}
+
+
+def mlperf_engine(s: dict) -> tuple[str, str]:
+    """Engine label from the system JSON's framework (and software) fields, plus a note on how it was decided."""
+    fw = s.get("framework", "")
+    other = s.get("other_software_stack", "")
+    if "LLMBoost" in fw:
+        return "other", ("engine: MangoBoost LLMBoost (framework field" +
+                         (" also lists vLLM" if "vllm" in fw.lower() else " names no vLLM version") + "), not labelled vLLM")
+    if fw.startswith("vLLM"):
+        return "vLLM", ""
+    if "TensorRT" in fw:
+        return "TensorRT-LLM", ("engine: NVIDIA's MLPerf LLM harness (used by the *_TRT systems) runs TensorRT-LLM; "
+                                "the framework field names TensorRT only")
+    if '"vllm"' in other:
+        return "vLLM", "engine: vLLM per the system JSON other_software_stack (framework field names CUDA only)"
+    raise Fail(f"cannot label the engine of {s.get('system_name')!r} (framework {fw!r})")
+
+
 def mlperf_rows(norm: Norm, entries: dict) -> list[dict]:
-    e = entries[MLPERF_REL]
-    blocks = mlperf_blocks((SRC / MLPERF_REL).read_text(encoding="utf-8"))
     out = []
-    for path, (system, hw_key, model_raw, engine) in sorted(MLPERF.items()):
-        b, s = blocks[path], blocks[system]
-        if b["Result is"] != "VALID":
-            raise Fail(f"{path}: not VALID")
-        server = b["Scenario"] == "Server"
-        gpus = int(s["accelerators_per_node"])
-        tok = float(b["Completed tokens per second"] if server else b["Tokens per second"])
-        smp = float(b["Completed samples per second"] if server else b["Samples per second"])
-        hw = norm.hardware(hw_key)
-        model, card = norm.model(model_raw)
-        acc = re.search(r"-(99(?:\.9)?)$", path.split("/")[4])
-        accuracy = acc.group(1) if acc else "99 (single target)"
+    par_all = mlperf_parallelism()
+    par_src = entries[MLPERF_PAR]
+    for rel, (source_id, rnd, date) in MLPERF_FILES.items():
+        e = entries[rel]
+        blocks = mlperf_blocks((SRC / rel).read_text(encoding="utf-8"))
+        for path in sorted(p for p in blocks if p.endswith("/mlperf_log_summary.txt")):
+            b = blocks[path]
+            parts = path.split("/")
+            submitter, system, bench, scen_dir = parts[1], parts[3], parts[4], parts[5]
+            s = blocks[f"closed/{submitter}/systems/{system}.json"]
+            meas = next((v for k, v in blocks.items()
+                         if k.startswith(f"closed/{submitter}/measurements/{system}/{bench}/{scen_dir}/")), {})
+            if b["Result is"] != "VALID":
+                raise Fail(f"{path}: not VALID")
+            scenario = scen_dir.capitalize()
+            if b["Scenario"] != ("Server" if scenario == "Interactive" else scenario):
+                raise Fail(f"{path}: log scenario {b['Scenario']!r} does not fit folder {scen_dir!r}")
+            server = scenario in ("Server", "Interactive")
+            nodes = int(s.get("number_of_nodes", "1") or 1)
+            gpus = int(s["accelerators_per_node"]) * nodes
+            tok = float(b["Completed tokens per second"] if server else b["Tokens per second"])
+            smp = float(b["Completed samples per second"] if server else b["Samples per second"])
+            acc_raw = s["accelerator_model_name"]
+            accel, hw_name, hw_note = MLPERF_ACCEL[acc_raw]
+            hw = norm.hardware_name(hw_name) if hw_name else None
+            acc = re.search(r"-(99(?:\.9)?)$", bench)
+            bench_base = bench[: acc.start()] if acc else bench
+            model, card = norm.model(MLPERF_BENCH[bench_base])
+            engine, engine_note = mlperf_engine(s)
+            par = par_all.get((submitter, system, bench, scenario)) if source_id == "mlperf51" else None
 
-        def ns(key):
-            return float(b[key]) / 1e6 if key in b else None
+            def pint(key):
+                return int(par[key]) if par and par[key] else None
 
-        notes = [f"MLPerf {b['Scenario']} scenario, accuracy target {accuracy}%",
-                 f"system framework field: {s['framework']}", f"{smp:g} samples/s completed",
-                 f"mean output tokens per sample {tok / smp:.1f} (tokens/s / samples/s)"]
-        if server:
-            notes.append(f"latency limits TTFT {float(b['ttft_latency (ns)']) / 1e6:g} ms, "
-                         f"TPOT {float(b['tpot_latency (ns)']) / 1e6:g} ms at p99")
-        if engine == "TensorRT-LLM" and "TRTLLM" not in s.get("sw_notes", ""):
-            notes.append("engine: NVIDIA's v4.1 LLM harness is TensorRT-LLM (field above names TensorRT only)")
-        if s.get("status") == "preview":
-            notes.append("preview system")
-        out.append(base_row(
-            id=f"mlperf41:{path.split('/')[1]}:{path.split('/')[3]}:{path.split('/')[4]}:{b['Scenario']}",
-            source_id="mlperf41", source=f"{e['repo']}@{e['commit']}:{path}", source_licence=LIC_MLPERF,
-            engine=engine, engine_version=s["framework"], load_mode="mlperf_server_poisson" if server else "mlperf_offline",
-            date=MLPERF_DATE, hardware=hw, hardware_raw=s["accelerator_model_name"],
-            num_gpus=gpus, tp=1 if gpus == 1 else None, disaggregated=False, multinode=False,
-            model=model, model_raw=model_raw, card=card,
-            length_note=("OpenOrca (llama2-70b) / OpenOrca+GSM8K+MBXP (mixtral), variable lengths; "
-                         "MLPerf counts generated tokens"),
-            request_rate_per_s=float(b["target_qps"]) if server else None,
-            output_tok_s_per_gpu=tok / gpus, per_gpu_basis=f"all GPUs ({gpus})", output_tok_s_total=tok,
-            ttft_mean_ms=ns("Mean First Token latency (ns)"), ttft_p50_ms=ns("50.00 percentile first token latency (ns)"),
-            ttft_p90_ms=ns("90.00 percentile first token latency (ns)"),
-            ttft_p99_ms=ns("99.00 percentile first token latency (ns)"),
-            tpot_mean_ms=ns("Mean Time to Output Token (ns)"), tpot_p50_ms=ns("50.00 percentile time to output token (ns)"),
-            tpot_p90_ms=ns("90.00 percentile time to output token (ns)"),
-            tpot_p99_ms=ns("99.00 percentile time to output token (ns)"),
-            value_precision="MLPerf summary (as printed)", note="; ".join(notes),
-        ))
+            tp, pp, ep = pint("tensor_parallelism"), pint("pipeline_parallelism"), pint("moe_expert_parallelism")
+            if tp is None and gpus == 1:
+                tp = 1
+
+            def ns(key):
+                return float(b[key]) / 1e6 if key in b else None
+
+            ttft_lim = float(b["ttft_latency (ns)"]) / 1e6 if server else None
+            tpot_lim = float(b["tpot_latency (ns)"]) / 1e6 if server else None
+            notes = [f"MLPerf {rnd} closed {scenario} scenario, accuracy target "
+                     f"{acc.group(1) + '%' if acc else 'single target'}",
+                     f"system framework field: {s['framework']}", f"{smp:g} samples/s completed",
+                     f"mean output tokens per sample {tok / smp:.1f} (tokens/s / samples/s)"]
+            if server:
+                notes.append(f"latency limits TTFT {ttft_lim:g} ms, TPOT {tpot_lim:g} ms at p99")
+            notes += [x for x in (engine_note, hw_note) if x]
+            if meas.get("weight_data_types"):
+                notes.append(f"weights {meas['weight_data_types']} per measurements JSON")
+            if par:
+                notes.append(f"tp/pp/ep/batch from {par['config_path']} ({par_src['repo']}@{par_src['commit'][:8]}, "
+                             f"read into {MLPERF_PAR})")
+            if nodes > 1:
+                notes.append(f"{nodes} nodes x {s['accelerators_per_node']} accelerators")
+            if s.get("hw_notes") and s["hw_notes"] not in ("N/A",):
+                notes.append(f"hw_notes: {s['hw_notes']}")
+            if s.get("status") == "preview":
+                notes.append("preview system")
+            out.append(base_row(
+                id=f"{source_id}:{submitter}:{system}:{bench}:{scenario}", source_id=source_id,
+                source=f"{e['repo']}@{e['commit']}:{path}", source_licence=LIC_MLPERF,
+                engine=engine, engine_version=s["framework"],
+                load_mode="mlperf_server_poisson" if server else "mlperf_offline",
+                date=date, hardware=hw, hardware_raw=acc_raw,
+                num_gpus=gpus, tp=tp, ep=ep, dp_attention=(par["enable_attention_dp"] == "True") if par and
+                par["enable_attention_dp"] else None, disaggregated=False, multinode=nodes > 1,
+                precision=meas.get("weight_data_types") or None,
+                model=model, model_raw=bench_base, card=card,
+                length_note=f"{MLPERF_DATASET[MLPERF_BENCH[bench_base]]}; MLPerf counts generated tokens",
+                request_rate_per_s=float(b["target_qps"]) if server else None,
+                output_tok_s_per_gpu=tok / gpus, per_gpu_basis=f"all GPUs ({gpus})", output_tok_s_total=tok,
+                ttft_mean_ms=ns("Mean First Token latency (ns)"),
+                ttft_p50_ms=ns("50.00 percentile first token latency (ns)"),
+                ttft_p90_ms=ns("90.00 percentile first token latency (ns)"),
+                ttft_p99_ms=ns("99.00 percentile first token latency (ns)"),
+                tpot_mean_ms=ns("Mean Time to Output Token (ns)"),
+                tpot_p50_ms=ns("50.00 percentile time to output token (ns)"),
+                tpot_p90_ms=ns("90.00 percentile time to output token (ns)"),
+                tpot_p99_ms=ns("99.00 percentile time to output token (ns)"),
+                e2el_p50_ms=ns("50.00 percentile latency (ns)") if server else None,
+                e2el_p99_ms=ns("99.00 percentile latency (ns)") if server else None,
+                value_precision="MLPerf summary (as printed)", note="; ".join(notes),
+                accelerator=accel, num_nodes=nodes, submitter=submitter, system=system, scenario=scenario,
+                ttft_limit_p99_ms=ttft_lim, tpot_limit_p99_ms=tpot_lim, samples_per_s=smp,
+                mean_output_tokens=tok / smp, pp=pp, max_batch=pint("gpu_batch_size"),
+            ))
     return out
 
 
@@ -316,7 +434,8 @@ def build() -> tuple[str, dict]:
     for r in rows:
         w.writerow([fmt(r[c]) for c in COLUMNS])
     stats = {"rows": len(rows), "ix-tokpos": sum(r["source_id"] == "ix-tokpos" for r in rows),
-             "mlperf41": sum(r["source_id"] == "mlperf41" for r in rows)}
+             "mlperf41": sum(r["source_id"] == "mlperf41" for r in rows),
+             "mlperf51": sum(r["source_id"] == "mlperf51" for r in rows)}
     return buf.getvalue(), stats
 
 
