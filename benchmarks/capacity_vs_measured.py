@@ -176,8 +176,8 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
             n = int(np.clip(capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo).requests_per_s * RUN_S, MIN_REQUESTS, n_requests))
             # the prediction validated is for the run the load generator makes: n requests from seed 0, every one counted
             # (a short run starts from an empty server, so it queues less than the steady state a plan quotes)
-            cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0, sustained=False)
-            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0,
+            cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0, drain=0.0, sustained=False)
+            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0, drain=0.0,
                                           sustained=False).requests_per_s
             points: list[RatePointCheck] = []
 
@@ -273,8 +273,8 @@ def reanalyse(path: Path) -> CapacityValidation:
         sched = replace(raw_sched, ttft_overhead_s=cal.ttft_overhead_s)
         for r in (r for r in old.records if r.engine == cal.engine):
             n = r.points[0].n_sent if r.points else MIN_REQUESTS
-            cap = capacity_at_slo_sim(step, sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0, sustained=False)
-            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0,
+            cap = capacity_at_slo_sim(step, sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0, drain=0.0, sustained=False)
+            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0, drain=0.0,
                                           sustained=False).requests_per_s
             points = []
             for p in r.points:

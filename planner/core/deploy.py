@@ -298,15 +298,16 @@ class EngineEstimate:
 
 def engine_estimate(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int,
                     tokens_in: float, tokens_out: float, ttft_slo_s: float, itl_slo_s: float, *, refine: int = 3,
-                    n_requests: int = 200, grid_points: int = 8) -> EngineEstimate:
+                    n_requests: int = 200, grid_points: int = 8, steady: bool = True) -> EngineEstimate:
     """Memory, then capacity at the SLO by the capacity model's simulation (a coarser rate grid than a single plan's:
-    8 rates to saturation and 3 bisections, 200 requests a rate — the fleet search simulates hundreds of engines)."""
+    8 rates to saturation and 3 bisections, 200 requests a rate — the fleet search simulates hundreds of engines),
+    confirmed on runs 4× as long (`steady`: 800 requests, another arrival sequence) unless asked for the short-run upper estimate."""
     mem = memory_plan(card, precision, device, tp, pp, tokens_in + tokens_out)
     if not mem.fits:
         return EngineEstimate(precision, tp, pp, mem, None, 0.0)
     step, sched = step_model(card, precision, device, eff, tp, pp, mem)
     cap = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, ttft_slo_s, itl_slo_s, refine=refine, n_requests=n_requests,
-                              grid_points=grid_points)
+                              grid_points=grid_points, steady=steady, max_requests=4 * n_requests)
     return EngineEstimate(precision, tp, pp, mem, cap, cap.requests_per_s * pp)
 
 

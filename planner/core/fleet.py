@@ -7,7 +7,6 @@ apart with the reason and never ranked.
 """
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -138,36 +137,77 @@ def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, flo
             distinct_instances: bool) -> tuple[list[dict], int]:
     """Branch and bound over the fitting layouts, cheapest lower bound first; returns the rows found (at least the
     `top` cheapest, of distinct instances when asked) and how many engines were simulated. Layouts that cannot meet
-    the SLO go to `infeasible`."""
+    the SLO go to `infeasible`.
+
+    Engines are first simulated on short runs, whose capacity is an upper estimate (a short run near saturation meets
+    the SLO before its queue builds); only the engines of the current top entries are confirmed on runs long enough
+    for the steady state (`simulate._steady_state`, which only lowers a capacity), the limit is recomputed from the
+    confirmed costs, and the search resumes until every top entry is confirmed. A short-run cost is never above the
+    confirmed one, so a layout it excludes stays excluded: the answer is the exact top of the confirmed costs."""
     if not fitting:
         return [], 0
     bound = _evaluate(workload, np.array([saturation[f.engine] * f.replicas for f in fitting]),
                       np.array([f.usd_per_hour for f in fitting]), api_usd_per_request).selfhost_usd_per_month
-    engines: dict[tuple, EngineEstimate] = {}
-    best: dict = {}  # the lowest cost found per ranked entry: per instance (distinct_instances) or per row
-    limit = np.inf  # the `top`-th lowest of those: a layout whose lower bound exceeds it cannot enter the list
-    found: list[dict] = []
-    for j in np.argsort(bound, kind="stable"):
-        if bound[j] > limit:
-            break  # no layout left can beat the top-th cost found
-        lay = fitting[j]
-        dev, tp, pp, prec = lay.engine
-        if lay.engine not in engines:
-            engines[lay.engine] = engine_estimate(card, prec, dev, eff, tp, pp, workload.tokens_in, workload.tokens_out,
-                                                  workload.ttft_slo_s, workload.itl_slo_s)
-        est = engines[lay.engine]
-        if est.requests_per_s <= 0:
-            alone = est.capacity.alone
-            infeasible.append({**lay.columns, "why": f"SLO not met even one request at a time (TTFT p95 {alone.ttft_p95_s:.3g} s, "
-                                                     f"ITL p95 {alone.itl_p95_s * 1e3:.3g} ms)"})
-            continue
-        row = _row(card, lay, est, workload, api_usd_per_request, serve_name)
-        found.append(row)
-        key = row["instance"] if distinct_instances else len(found)
-        best[key] = min(best.get(key, np.inf), row["usd_per_month"])
-        if len(best) >= top:
-            limit = heapq.nsmallest(top, best.values())[-1]
-    return found, len(engines)
+    short: dict[tuple, EngineEstimate] = {}
+    steady: dict[tuple, EngineEstimate] = {}
+
+    def estimate(engine: tuple, *, converged: bool) -> EngineEstimate:
+        cache = steady if converged else short
+        if engine not in cache:
+            dev, tp, pp, prec = engine
+            cache[engine] = engine_estimate(card, prec, dev, eff, tp, pp, workload.tokens_in, workload.tokens_out,
+                                            workload.ttft_slo_s, workload.itl_slo_s, steady=converged)
+        return cache[engine]
+
+    def refused(lay: _Layout, est: EngineEstimate) -> None:
+        alone = est.capacity.alone
+        why = (f"SLO not met even one request at a time (TTFT p95 {alone.ttft_p95_s:.3g} s, ITL p95 {alone.itl_p95_s * 1e3:.3g} ms)"
+               if not _meets_alone(alone, workload) else
+               "SLO met on short simulated runs only: no rate meets it once the queue reaches its steady state")
+        infeasible.append({**lay.columns, "why": why})
+
+    rows: dict[int, dict] = {}  # layout index → its row, at the best estimate known (confirmed where it was)
+
+    def leaders() -> list[int]:
+        """The layouts of the current top entries (ties: lower ITL), one per instance when distinct_instances."""
+        ordered = sorted(rows, key=lambda j: (rows[j]["usd_per_month"], rows[j]["itl_p95_s"], j))
+        if distinct_instances:
+            seen: set = set()
+            ordered = [j for j in ordered if not (rows[j]["instance"] in seen or seen.add(rows[j]["instance"]))]
+        return ordered[:top]
+
+    order, pos, limit = np.argsort(bound, kind="stable"), 0, np.inf
+    while True:
+        while pos < len(order) and bound[order[pos]] <= limit:
+            j = int(order[pos])
+            pos += 1
+            lay = fitting[j]
+            est = steady.get(lay.engine) or estimate(lay.engine, converged=False)
+            if est.requests_per_s <= 0:
+                refused(lay, est)
+                continue
+            rows[j] = _row(card, lay, est, workload, api_usd_per_request, serve_name)
+            lead = leaders()
+            if len(lead) >= top:
+                limit = rows[lead[-1]]["usd_per_month"]
+        pending = [j for j in leaders() if fitting[j].engine not in steady]
+        if not pending:
+            break
+        for engine in {fitting[j].engine for j in pending}:
+            est = estimate(engine, converged=True)
+            for j in [j for j in rows if fitting[j].engine == engine]:
+                if est.requests_per_s <= 0:
+                    refused(fitting[j], est)
+                    del rows[j]
+                else:
+                    rows[j] = _row(card, fitting[j], est, workload, api_usd_per_request, serve_name)
+        lead = leaders()
+        limit = rows[lead[-1]]["usd_per_month"] if len(lead) >= top else np.inf
+    return [rows[j] for j in sorted(rows)], len(short)
+
+
+def _meets_alone(alone, workload: Workload) -> bool:
+    return alone.ttft_p95_s <= workload.ttft_slo_s and alone.itl_p95_s <= workload.itl_slo_s
 
 
 def _row(card: ModelCard, lay: _Layout, est: EngineEstimate, workload: Workload, api_usd_per_request: float,

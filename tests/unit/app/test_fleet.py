@@ -1,6 +1,7 @@
 """planner/app/fleet.py: the GPU efficiency it fits from the committed H100 profiles, used by the projection."""
 import pytest
 
+from planner.app.fleet import gpu_efficiency
 from planner.core.projection import calibrate_decode, predict_card, project_profile
 from planner.formats.catalog import load_card, record
 from planner.formats.profiles import load_profile
@@ -12,7 +13,6 @@ def test_one_projection_answer_for_a_gpu_profile():
     predict_card disagreed on Mistral-7B on an A10. Through the roofline split of the fitted H100 efficiency they agree."""
     import glob
 
-    from planner.app.fleet import gpu_efficiency
 
     h100 = [load_profile(f) for f in sorted(glob.glob(str(REPO / "profiles/reference/h100/**/*.json"), recursive=True))]
     mistral = next(p for p in h100 if p.model.clone_of == "Mistral-7B-v0.1")
@@ -27,3 +27,21 @@ def test_one_projection_answer_for_a_gpu_profile():
     # a batched step is not projected as memory-bound: it slows by less than the bandwidth ratio
     ratio = split.concurrency_sweep[-1].aggregate_decode_tok_s.mean / mistral.concurrency_sweep[-1].aggregate_decode_tok_s.mean
     assert ratio > dst.memory_bandwidth_gb_s / src.memory_bandwidth_gb_s
+
+
+def test_the_70b_tp4_capacity_holds_on_a_3000_request_run():
+    """Issue 22 #6: 200 simulated requests passed Llama-3.1-70B on 4 × H100 (TP4, 1000 → 300, 2 s / 100 ms) at 1.449
+    req/s, where 3,000 requests give a p95 ITL of 217 ms. The steady-state rule answers a rate a 3,000-request run —
+    on yet another arrival sequence — meets."""
+    from planner.core.deploy import engine_estimate, memory_plan, step_model
+    from planner.core.simulate import rate_point
+    from planner.formats.catalog import device_for
+    card, dev, eff = load_card("Llama-3.1-70B"), device_for(record("hardware", "NVIDIA H100 SXM 80GB")), gpu_efficiency()
+    short = engine_estimate(card, "bf16", dev, eff, 4, 1, 1000, 300, 2.0, 0.1, steady=False)
+    steady = engine_estimate(card, "bf16", dev, eff, 4, 1, 1000, 300, 2.0, 0.1)
+    step, sched = step_model(card, "bf16", dev, eff, 4, 1, memory_plan(card, "bf16", dev, 4, 1, 1300))
+    long_short = rate_point(step, sched, 1000, 300, short.requests_per_s, n_requests=3000, seed=7)
+    long_steady = rate_point(step, sched, 1000, 300, steady.requests_per_s, n_requests=3000, seed=7)
+    assert short.requests_per_s == pytest.approx(1.45, abs=0.01) and long_short.itl_p95_s > 0.1
+    assert steady.requests_per_s < 0.9 * short.requests_per_s
+    assert long_steady.itl_p95_s <= 0.1 and long_steady.ttft_p95_s <= 2.0
