@@ -21,6 +21,7 @@ from tests.conftest import REPO
 
 TOP_LEVEL = {
     "test_architecture.py",  # the import direction of the package's rooms
+    "test_data_builds.py",  # derived data (the GPU serving corpus) rebuilds from its committed extracts
     "test_layout.py",  # this file: the layout of the tests themselves
     "test_notebook_boundary.py",  # planner errors in a notebook: one line, and the cell still fails
     "test_one_path.py",  # the same inputs through the CLI, compare, the dashboard and the notebook API give the same numbers
