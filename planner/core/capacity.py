@@ -17,7 +17,7 @@ from planner.core.engines import ENGINES, simulated_engine
 from planner.core.errors import InputError, MeasurementError
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import model_kv_bytes_per_token
-from planner.core.simulate import CDF_PCT, LatencyCdf, Scheduler, SloCapacity, capacity_at_slo_sim, latency_cdf
+from planner.core.simulate import CDF_PCT, N_REQUESTS, ItlMetric, LatencyCdf, Scheduler, SloCapacity, capacity_at_slo_sim, latency_cdf
 from planner.core.stepmodel import StepModel, fit_step_model
 from planner.core.validation import ServerCalibration
 
@@ -126,18 +126,20 @@ class EngineCapacity:
 
     def latency_at(self, tokens_in: float, tokens_out: float, rate_per_s: float) -> LatencyCdf:
         """The simulated latency distribution of this server at another offered rate (the plan's operating point)."""
-        return latency_cdf(self.step, self.scheduler, tokens_in, tokens_out, rate_per_s)
+        n = self.result.at.n_requests if self.result.at is not None and self.result.at.n_requests else N_REQUESTS
+        return latency_cdf(self.step, self.scheduler, tokens_in, tokens_out, rate_per_s, n_requests=n)  # as long as the answer's run
 
 
 def _row(p, tokens_out: float) -> dict:
     return {"requests_per_s": p.rate_per_s, "concurrency": p.mean_running, "ttft_s": p.ttft_p95_s, "itl_p95_s": p.itl_p95_s,
-            "e2e_s": p.e2e_p95_s, "ttft_p50_s": p.ttft_p50_s, "itl_p50_s": p.itl_p50_s, "output_tok_s": p.throughput_per_s * tokens_out,
-            "preemptions": p.preemptions}
+            "e2e_s": p.e2e_p95_s, "ttft_p50_s": p.ttft_p50_s, "itl_p50_s": p.itl_p50_s, "tpot_p95_s": p.tpot_p95_s,
+            "output_tok_s": p.throughput_per_s * tokens_out, "preemptions": p.preemptions}
 
 
 def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_slo_s: float = np.inf, itl_slo_s: float = np.inf, *,
                     bound: str = "mean", scheduler: Scheduler | None = None, refine: int = 5,
-                    calibration: ServerCalibration | None = None, priced: PricedMemory | None = None) -> EngineCapacity:
+                    calibration: ServerCalibration | None = None, priced: PricedMemory | None = None,
+                    itl_metric: ItlMetric = "itl") -> EngineCapacity:
     """Simulate the server the engine profile stands for; `bound` fits the step model on the CI's 'low' (slow) or
     'high' end of every timing instead of the mean; `calibration` adds the server's own measured overheads."""
     if tokens_in < 1 or tokens_out < 1:
@@ -157,7 +159,8 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
         raise InputError(f"one request of {tokens_in + tokens_out:,.0f} tokens does not fit the "
                          f"{sched.kv_capacity_tokens:,}-token KV cache {'the priced device holds' if priced else 'the engine allocated'}; "
                          "give the engine more KV memory", field="tokens_in/tokens_out")
-    res = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, min(ttft_slo_s, 1e9), min(itl_slo_s, 1e9), refine=refine)
+    res = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, min(ttft_slo_s, 1e9), min(itl_slo_s, 1e9), refine=refine,
+                              itl_metric=itl_metric)
     rows = [_row(res.alone, tokens_out)] + [_row(p, tokens_out) for p in res.curve]
     table = pd.DataFrame(rows).drop_duplicates("requests_per_s").sort_values("requests_per_s").reset_index(drop=True)
     conc = res.at.mean_running if res.at is not None else float("nan")

@@ -37,7 +37,7 @@ from planner.core.cards import ModelCard
 from planner.core.errors import DataError, FitError, InputError, MeasurementError
 from planner.core.records import EngineProfile
 from planner.core.roofline import active_params, active_weight_bytes, model_kv_bytes_per_token, weight_parts
-from planner.core.simulate import Scheduler, SloCapacity, capacity_at_slo_sim
+from planner.core.simulate import ItlMetric, Scheduler, SloCapacity, capacity_at_slo_sim
 from planner.core.stepmodel import StepCounts, StepModel, measured_steps
 from planner.core.units import GIB
 
@@ -298,7 +298,7 @@ class EngineEstimate:
 
 def engine_estimate(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int,
                     tokens_in: float, tokens_out: float, ttft_slo_s: float, itl_slo_s: float, *, refine: int = 3,
-                    n_requests: int = 200, grid_points: int = 8, steady: bool = True) -> EngineEstimate:
+                    n_requests: int = 200, grid_points: int = 8, steady: bool = True, itl_metric: ItlMetric = "itl") -> EngineEstimate:
     """Memory, then capacity at the SLO by the capacity model's simulation (a coarser rate grid than a single plan's:
     8 rates to saturation and 3 bisections, 200 requests a rate — the fleet search simulates hundreds of engines),
     confirmed on runs 4× as long (`steady`: 800 requests, another arrival sequence) unless asked for the short-run upper estimate."""
@@ -307,7 +307,7 @@ def engine_estimate(card: ModelCard, precision: str, device: Device, eff: GpuEff
         return EngineEstimate(precision, tp, pp, mem, None, 0.0)
     step, sched = step_model(card, precision, device, eff, tp, pp, mem)
     cap = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, ttft_slo_s, itl_slo_s, refine=refine, n_requests=n_requests,
-                              grid_points=grid_points, steady=steady, max_requests=4 * n_requests)
+                              grid_points=grid_points, steady=steady, max_requests=4 * n_requests, itl_metric=itl_metric)
     return EngineEstimate(precision, tp, pp, mem, cap, cap.requests_per_s * pp)
 
 

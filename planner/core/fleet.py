@@ -156,7 +156,7 @@ def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, flo
         if engine not in cache:
             dev, tp, pp, prec = engine
             cache[engine] = engine_estimate(card, prec, dev, eff, tp, pp, workload.tokens_in, workload.tokens_out,
-                                            workload.ttft_slo_s, workload.itl_slo_s, steady=converged)
+                                            workload.ttft_slo_s, workload.itl_slo_s, steady=converged, itl_metric=workload.itl_metric)
         return cache[engine]
 
     def refused(lay: _Layout, est: EngineEstimate) -> None:
@@ -207,7 +207,7 @@ def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, flo
 
 
 def _meets_alone(alone, workload: Workload) -> bool:
-    return alone.ttft_p95_s <= workload.ttft_slo_s and alone.itl_p95_s <= workload.itl_slo_s
+    return alone.ttft_p95_s <= workload.ttft_slo_s and alone.inter_token_p95(workload.itl_metric) <= workload.itl_slo_s
 
 
 def _row(card: ModelCard, lay: _Layout, est: EngineEstimate, workload: Workload, api_usd_per_request: float,

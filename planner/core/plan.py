@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,9 @@ class Workload(BaseModel):
     max_utilisation: float = Field(0.8, gt=0, le=1, description="headroom: replicas run at most this busy at peak")
     ttft_slo_s: float = Field(2.0, gt=0, description="time to first token limit (p95)")
     itl_slo_s: float = Field(0.2, gt=0, description="inter-token latency limit (p95)")
+    itl_metric: Literal["itl", "tpot"] = Field("itl", description="what itl_slo_s limits: 'itl' the p95 of every gap pooled over "
+                                               "requests (vllm bench serve's ITL), 'tpot' the p95 over requests of each one's mean "
+                                               "time per output token (MLPerf's TPOT); see simulate.ITL_METRICS")
     min_replicas: int = Field(1, ge=1, description="always-on replicas")
     monthly_active_users: float | None = Field(None, ge=0, description="checked against model licence limits")
 
@@ -308,7 +312,8 @@ class PlanResult:
         rows = [
             ("profile", self.profile_label, self.profile_ref),
             ("capacity per replica at SLO", f"{self.capacity_rps:.3g} req/s (concurrency {self.concurrency:.3g})",
-             f"TTFT p95 ≤ {w.ttft_slo_s:g} s, ITL p95 ≤ {w.itl_slo_s * 1000:g} ms; {self.capacity_source}"),
+             f"TTFT p95 ≤ {w.ttft_slo_s:g} s, {'TPOT p95 (per request)' if w.itl_metric == 'tpot' else 'ITL p95 (pooled gaps)'} ≤ "
+             f"{w.itl_slo_s * 1000:g} ms; {self.capacity_source}"),
             *([("capacity model error", self.model_error.describe() if self.model_error else "not validated", self.validation)]
               if self.validation else []),
             ("replica price", f"{usd(self.prices.replica_usd_per_hour)}/h ({usd(self.replica_usd_per_month)} a month)",
@@ -357,13 +362,16 @@ def profile_capacity(profile: Profile, workload: Workload, calibration: ServerCa
     if isinstance(profile, ServingProfile):
         if why := serving_shape_mismatch(profile, workload.tokens_in, workload.tokens_out):
             raise InputError(why, field="profile")
+        if workload.itl_metric != "itl":
+            raise InputError("a serving profile measured the pooled inter-token gaps (ITL), not each request's TPOT; plan it with the "
+                             "itl metric, or plan the engine profile", field="itl_metric")
         table = serving_capacity_table(profile)
         rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
         return ProfileCapacity(table, float(rps), float(conc),
                                ["capacity: measured by the load generator at this token shape (p95 latencies vs the plan's SLO)"],
                                lambda rate: measured_latency_cdf(profile, rate))
     cap = engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s, calibration=calibration,
-                          priced=priced)
+                          priced=priced, itl_metric=workload.itl_metric)
     return ProfileCapacity(cap.table, cap.requests_per_s, cap.concurrency, cap.notes,
                            lambda rate: cap.latency_at(workload.tokens_in, workload.tokens_out, rate))
 

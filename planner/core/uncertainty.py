@@ -39,7 +39,8 @@ def capacity_interval(profile: Profile, workload: Workload, model_error_pct: flo
     mean is the plan's own capacity (same calibration, same priced memory)."""
     if isinstance(profile, EngineProfile):
         low, mid, high = (engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s,
-                                          bound=b, calibration=calibration, priced=priced).requests_per_s for b in ("low", "mean", "high"))
+                                          bound=b, calibration=calibration, priced=priced,
+                                          itl_metric=workload.itl_metric).requests_per_s for b in ("low", "mean", "high"))
     else:
         low = mid = high = profile_capacity(profile, workload).requests_per_s
     e = (model_error_pct or 0.0) / 100

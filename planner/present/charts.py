@@ -186,9 +186,12 @@ def compare_chart(comparison) -> go.Figure:
 def latency_vs_throughput(result: PlanResult) -> go.Figure:
     """p95 TTFT and ITL against the offered rate of one replica, each with its SLO line, and the operating point: the
     capacity the plan sizes replicas by. Every point is a simulated (or measured) load level of the capacity table."""
-    t, w = result.capacity.dropna(subset=["ttft_s", "itl_p95_s"]).sort_values("requests_per_s"), result.workload
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("time to first token, p95", "inter-token latency, p95"))
-    for col, (y, slo, unit, scale) in enumerate((("ttft_s", w.ttft_slo_s, "s", 1.0), ("itl_p95_s", w.itl_slo_s, "ms", 1e3)), start=1):
+    w = result.workload
+    gap = "tpot_p95_s" if w.itl_metric == "tpot" else "itl_p95_s"  # the figure the ITL SLO limits
+    t = result.capacity.dropna(subset=["ttft_s", gap]).sort_values("requests_per_s")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("time to first token, p95", "time per output token (each request's mean), p95"
+                                                        if gap == "tpot_p95_s" else "inter-token latency (pooled gaps), p95"))
+    for col, (y, slo, unit, scale) in enumerate((("ttft_s", w.ttft_slo_s, "s", 1.0), (gap, w.itl_slo_s, "ms", 1e3)), start=1):
         fig.add_scatter(x=t["requests_per_s"], y=t[y] * scale, mode="lines+markers", line=dict(color=SELF_COLOUR), showlegend=False,
                         hovertemplate="%{x:.3g} req/s<br>%{y:.3g} " + unit + "<extra></extra>", row=1, col=col)
         log_hline(fig, slo * scale, f"SLO {slo * scale:g} {unit}", col=col)

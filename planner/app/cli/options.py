@@ -27,6 +27,8 @@ TokensIn = Annotated[float, typer.Option(help="prompt tokens per request")]
 TokensOut = Annotated[float, typer.Option(help="output tokens per request")]
 TtftSlo = Annotated[float, typer.Option(help="TTFT limit (p95), seconds")]
 ItlSlo = Annotated[float, typer.Option(help="inter-token latency limit (p95), seconds")]
+ItlMetric = Annotated[str, typer.Option("--itl-metric", help="what --itl-slo limits: itl (p95 of every gap pooled over requests, as "
+                                        "vllm bench serve reports ITL) or tpot (p95 over requests of each one's mean time per token)")]
 PeakToAvg = Annotated[float, typer.Option(help="peak load ÷ average load")]
 Users = Annotated[float | None, typer.Option(help="your company's monthly active users (checked against the model's licence)")]
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from planner.app.cli.options import ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, TtftSlo, Users, check_choice
+from planner.app.cli.options import ItlMetric, ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, TtftSlo, Users, check_choice
 from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.formats.files import refuse_clobbering
 from planner.formats.schemas import SCHEMAS
@@ -31,6 +31,7 @@ def plan(
     tokens_out: TokensOut = 128,
     ttft_slo: TtftSlo = 2.0,
     itl_slo: ItlSlo = 0.2,
+    itl_metric: ItlMetric = "itl",
     peak_to_avg: PeakToAvg = 2.0,
     users: Users = None,
     batch: bool = typer.Option(False, "--batch", help="price the API at its batch rate (asynchronous, ~24 h: offline work only)"),
@@ -49,7 +50,7 @@ def plan(
         if value is not None and not value.strip():
             raise InputError(f"{option}: empty; name a row (see `llm-planner catalog`) or leave the option out for the default")
     workload = load_params(params).workload if params else _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out,
-                                                                   ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, peak_to_avg=peak_to_avg,
+                                                                   ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, itl_metric=itl_metric, peak_to_avg=peak_to_avg,
                                                                    monthly_active_users=users)
     check_choice("--format", output_format, FORMATS)
     if html is not None:  # refused before any work, not after the plan
@@ -85,6 +86,7 @@ def compare(
     tokens_out: TokensOut = 128,
     ttft_slo: TtftSlo = 2.0,
     itl_slo: ItlSlo = 0.2,
+    itl_metric: ItlMetric = "itl",
     peak_to_avg: PeakToAvg = 2.0,
     batch: bool = typer.Option(False, "--batch", help="price the APIs at their batch rates (asynchronous, ~24 h: offline work only)"),
     output_format: str = typer.Option("table", "--format", help="table (with the recommendation), json, or csv (every option at every volume)"),
@@ -97,7 +99,7 @@ def compare(
 
     check_choice("--price", price, PRICE_KINDS)
     check_choice("--format", output_format, FORMATS)
-    workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
+    workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, itl_metric=itl_metric,
                          peak_to_avg=peak_to_avg)
     # a repeated option is one option, not two identical rows (the first spelling wins, order kept)
     paths = list(dict.fromkeys(profile_paths or [])) or [newest_profile()]
@@ -130,6 +132,7 @@ def fleet(
     tokens_out: TokensOut = 128,
     ttft_slo: TtftSlo = 2.0,
     itl_slo: ItlSlo = 0.2,
+    itl_metric: ItlMetric = "itl",
     peak_to_avg: PeakToAvg = 2.0,
     precision: list[str] = typer.Option(None, "--precision", help="weight precision of the linear layers (embeddings and LM head stay bf16): bf16 (default), fp8, int4, or mxfp4 (MoE experts only, as gpt-oss ships); repeat to search several"),
     hardware: list[str] = typer.Option(None, "--hardware", help="only instances with this GPU (data/hardware.csv name); repeat"),
@@ -150,7 +153,7 @@ def fleet(
 
     check_choice("--price", price, PRICE_KINDS)
     check_choice("--format", output_format, FORMATS)
-    workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
+    workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, itl_metric=itl_metric,
                          peak_to_avg=peak_to_avg, monthly_active_users=users)
     answer = answer_fleet(card, workload, apis=list(apis or []), precisions=tuple(precision or ["bf16"]), hardware=list(hardware or []),
                           instances=list(instances or []), providers=list(providers or []), price_kind=price, top=top,  # type: ignore[arg-type]

@@ -167,3 +167,20 @@ def test_the_capacity_holds_on_runs_long_enough_for_the_steady_state():
     check = rate_point(sm, sched, 512, 64, steady.requests_per_s, n_requests=1600, seed=1)  # the confirming run
     assert steady.at == check and steady.at in steady.curve and check.ttft_p95_s <= 1.0 and check.itl_p95_s <= 0.1
     assert capacity_at_slo_sim(sm, sched, 512, 64, 1.0, 0.1, max_requests=400).requests_per_s == short.requests_per_s
+
+
+def test_tpot_is_each_requests_mean_gap_and_an_slo_can_limit_either_figure():
+    from planner.core.simulate import rate_point
+    sm = steps(overhead=0.02, per_seq=5e-4, per_kv=1e-6, per_prefill=3e-4)
+    sched = Scheduler(kind="vllm", max_seqs=16, token_budget=512, kv_capacity_tokens=50_000, block_size=16)
+    res = simulate(sm, sched, poisson_arrivals(8.0, 400, seed=0), 300, 40)
+    tpot = (res.e2e_s - res.ttft_s) / 39
+    point = rate_point(sm, sched, 300, 40, 8.0, warmup=0.0, drain=0.0)
+    assert point.tpot_p95_s == pytest.approx(np.percentile(tpot, 95)) and point.tpot_p50_s == pytest.approx(np.median(tpot))
+    assert point.tpot_p95_s < point.itl_p95_s  # a stall is one gap of the pooled p95, a 39th of one request's mean
+    by_itl = capacity_at_slo_sim(sm, sched, 300, 40, 5.0, 0.05)
+    by_tpot = capacity_at_slo_sim(sm, sched, 300, 40, 5.0, 0.05, itl_metric="tpot")
+    assert by_tpot.at.tpot_p95_s <= 0.05 and by_itl.at.itl_p95_s <= 0.05
+    assert by_tpot.requests_per_s != by_itl.requests_per_s
+    with pytest.raises(InputError, match="itl or tpot"):
+        capacity_at_slo_sim(sm, sched, 300, 40, 5.0, 0.05, itl_metric="p99")  # type: ignore[arg-type]
