@@ -18,6 +18,7 @@ SUBSTITUTE = {
     "Q.json": str(next((REPO / "profiles/reference/validation").glob("*__vllm__*.json"))),
     "a.json": str(next((REPO / "profiles/reference/h100").glob("Mistral-7B*.json"))),
     "b.json": str(next((REPO / "profiles/reference/h100").glob("SmolLM2*.json"))),
+    "data/examples/traffic-litellm-spendlogs.csv": str(REPO / "data/examples/traffic-litellm-spendlogs.csv"),  # the tests run elsewhere
 }
 MEASURING = {"profile", "serve-profile", "clone", "hardware"}
 
@@ -71,20 +72,32 @@ def declared_options(name: str) -> set[str]:
     import typer.main
 
     from planner.app.cli import app
-    command = typer.main.get_command(app).commands[name]
+    group, *sub = name.split()
+    command = typer.main.get_command(app).commands[group]
+    for word in sub:  # a command group (`traffic summarize`): its subcommand's options
+        command = command.commands[word]
     return {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
+
+
+def command_name(command: str) -> str:
+    """`plan`, or `traffic summarize` for a command group's subcommand."""
+    import typer.main
+
+    from planner.app.cli import app
+    words = shlex.split(command)[1:3]
+    return " ".join(words) if hasattr(typer.main.get_command(app).commands[words[0]], "commands") else words[0]
 
 
 @pytest.mark.parametrize("command", [c for c in examples() if shlex.split(c)[1] in MEASURING])
 def test_measuring_examples_name_real_options(command):
-    name = shlex.split(command)[1]
+    name = command_name(command)
     missing = options(command) - declared_options(name)
     assert not missing, f"README's `{command}` names options `{name}` does not have: {sorted(missing)}"
 
 
 @pytest.mark.parametrize("command", examples())
 def test_every_example_names_only_declared_options(command):
-    name = shlex.split(command)[1]
+    name = command_name(command)
     missing = options(command) - declared_options(name)
     assert not missing, f"README's `{command}` names options `{name}` does not have: {sorted(missing)}"
 

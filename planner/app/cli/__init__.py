@@ -24,7 +24,7 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_UNTRUSTWORTHY, EXIT_INTERRUPTED, EXIT_TERMINATED =
 def _app():
     import typer
 
-    from planner.app.cli import measure, plan, serve
+    from planner.app.cli import measure, plan, serve, traffic
 
     app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                       help="Profile LLM inference on this machine and price self-hosting against the APIs.")
@@ -42,6 +42,7 @@ def _app():
     for group in (measure, plan, serve):
         for command in group.app.registered_commands:
             app.registered_commands.append(command)
+    app.add_typer(traffic.app, name="traffic")  # `llm-planner traffic summarize FILE`
     return app
 
 

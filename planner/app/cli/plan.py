@@ -37,6 +37,8 @@ def plan(
     batch: bool = typer.Option(False, "--batch", help="price the API at its batch rate (asynchronous, ~24 h: offline work only)"),
     html: Path | None = typer.Option(None, help="also write the HTML report here"),
     params: Path | None = typer.Option(None, help="workload YAML (overrides the options above)"),
+    traffic: Path | None = typer.Option(None, "--traffic", help="a usage log (see `llm-planner traffic summarize`): its volume, mean "
+                                        "prompt and output lengths, cached share and peak-to-average replace those options where the log states them"),
     output_format: str = typer.Option("table", "--format", help="table (with a verdict line), json (the plan), csv (costs at every volume)"),
 ):
     """Monthly cost self-hosted vs API, replicas at the SLO, and the break-even volume."""
@@ -54,13 +56,25 @@ def plan(
                                                                    monthly_active_users=users)
     check_choice("--format", output_format, FORMATS)
     if html is not None:  # refused before any work, not after the plan
-        refuse_clobbering(html, {"--profile": profile_path, "--params": params}, "--html")
+        refuse_clobbering(html, {"--profile": profile_path, "--params": params, "--traffic": traffic}, "--html")
+    from_log = None
+    if traffic is not None:
+        from planner.core.traffic import summarize, workload_fields
+        from planner.formats.traffic import read_traffic
+
+        from_log = summarize(read_traffic(traffic))
+        workload = _workload(**{**workload.model_dump(), **workload_fields(from_log)})
     result, prof, path = plan_profile(profile_path, instance, api, workload, price_kind=price, batch=batch)  # type: ignore[arg-type]
     if output_format == "json":
-        typer.echo(json.dumps(result.as_dict(), indent=2))
+        typer.echo(json.dumps({**result.as_dict(), **({"traffic": from_log.as_dict()} if from_log else {})}, indent=2))
     elif output_format == "csv":
         typer.echo(result.curves.to_csv(index=False), nl=False)  # the cost of both options at every volume of the grid
     else:
+        if from_log is not None:
+            say(f"traffic: {traffic} — {from_log.describe()}; the plan takes the volume, mean lengths, cached share and "
+                "peak-to-average from the log where it states them (the lengths as their means: one shape is simulated)")
+            for note in from_log.notes:
+                say(f"traffic note: {note}")
         typer.echo(key_values(list(result.summary().itertuples(index=False, name=None))))
         for w in result.warnings:
             say(f"warning: {w}", "warning")
