@@ -307,7 +307,8 @@ def engine_estimate(card: ModelCard, precision: str, device: Device, eff: GpuEff
         return EngineEstimate(precision, tp, pp, mem, None, 0.0)
     step, sched = step_model(card, precision, device, eff, tp, pp, mem)
     cap = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, ttft_slo_s, itl_slo_s, refine=refine, n_requests=n_requests,
-                              grid_points=grid_points, steady=steady, max_requests=4 * n_requests, itl_metric=itl_metric)
+                              grid_points=grid_points, steady=steady, max_requests=4 * n_requests, itl_metric=itl_metric,
+                              full_curve=False)
     return EngineEstimate(precision, tp, pp, mem, cap, cap.requests_per_s * pp)
 
 

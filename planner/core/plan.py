@@ -475,5 +475,5 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         capacity_source="serving-measured" if isinstance(profile, ServingProfile) else "engine-model",
         kv_bytes_per_token=kv, max_concurrency_by_memory=by_memory, capacity_notes=capacity_notes, validation=validation, model_error=model_error,
         autoscaled_usd_per_month=autoscaled, no_verdict=physics + untrustworthy, planned_rps=planned_rps,
-        latency_cdf=cap.latency_at(planned_rps),
+        latency_cdf=cap.latency_at(max(planned_rps, rps * 1e-4)),  # far below capacity requests never overlap: that rate's
     )

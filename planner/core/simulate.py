@@ -154,9 +154,9 @@ class _Server:
         self.preemptions = 0
         self.used_blocks = 0
         self.area = 0.0  # ∫ running dt, for the mean batch
-        self.stretch_gaps: list[np.ndarray] = []  # the gaps of each decode stretch ...
-        self.stretch_batch: list[int] = []  # ... each seen by this many requests
-        self.stretch_t0: list[float] = []  # ... starting at this time
+        # the gaps of decode stretches, as arithmetic runs (start time, first step, increment, first k, end k, requests):
+        # gap k lasts a + b·k and ends at start + S(k + 1), S(m) = m·a + b·m(m − 1)/2 (`_stretch_gaps` expands them)
+        self.stretches: list[tuple[float, float, float, int, int, int]] = []
         self.step_gaps: list[float] = []  # the gaps that ended in an ordinary step, one request each
         self.step_gap_t: list[float] = []  # ... and when they ended
 
@@ -185,30 +185,25 @@ class _Server:
             return False
         s = self.step
         c0 = s.per_kv_token_s
-        dts = (s.overhead_s + s.per_seq_s * bsz + c0 * kv0 + self.moe_s(bsz)) + (c0 * bsz) * np.arange(steps)
+        a = s.overhead_s + s.per_seq_s * bsz + c0 * kv0 + self.moe_s(bsz)  # the first step ...
+        b = c0 * bsz  # ... and each later one reads one more KV token per sequence
         if self.nxt < len(self.arr) and bsz < self.max_seqs:  # stop at the step that ends after the next arrival
-            steps = min(steps, int(np.searchsorted(self.t + np.cumsum(dts), self.arr[self.nxt])) + 1)
-            dts = dts[:steps]
-        dur = float(dts.sum())
+            steps = min(steps, _steps_to_reach(a, b, self.arr[self.nxt] - self.t))
+        dur = steps * a + b * steps * (steps - 1) / 2
         t0, t = self.t, self.t + dur
         self.t = t
         self.area += bsz * dur
         lagging = [i for i in running if self.last_tok[i] < t0] if self.skipped else []
-        start = t0
+        k0 = 0
         if lagging:  # a request the last step passed over waited two steps (or more) for this stretch's first token
-            self.step_gaps.extend(t0 + dts[0] - self.last_tok[i] for i in lagging)
-            self.step_gap_t.extend([t0 + float(dts[0])] * len(lagging))
+            self.step_gaps.extend(t0 + a - self.last_tok[i] for i in lagging)
+            self.step_gap_t.extend([t0 + a] * len(lagging))
             if bsz > len(lagging):
-                self.stretch_gaps.append(dts[:1])
-                self.stretch_batch.append(bsz - len(lagging))
-                self.stretch_t0.append(t0)
-            start = t0 + float(dts[0])
-            dts = dts[1:]
+                self.stretches.append((t0, a, b, 0, 1, bsz - len(lagging)))
+            k0 = 1
         self.skipped = False
-        if dts.size:
-            self.stretch_gaps.append(dts)
-            self.stretch_batch.append(bsz)
-            self.stretch_t0.append(start)
+        if steps > k0:
+            self.stretches.append((t0, a, b, k0, steps, bsz))
         still = []
         last_tok, finish = self.last_tok, self.finish
         for i in running:
@@ -331,9 +326,8 @@ class _Server:
 
     def result(self) -> SimResult:
         arr = np.asarray(self.arr)
-        vals, weights = self.stretch_gaps, self.stretch_batch
-        weights = np.repeat(np.asarray(weights, float), [len(v) for v in vals]) if vals else np.empty(0)
-        ends = [t0 + np.cumsum(v) for t0, v in zip(self.stretch_t0, vals, strict=True)]
+        vals, weights, ends = _stretch_gaps(self.stretches)
+        vals, ends = [vals], [ends]
         if self.step_gaps:
             vals = [*vals, np.asarray(self.step_gaps)]
             weights = np.concatenate([weights, np.ones(len(self.step_gaps))])
@@ -344,6 +338,62 @@ class _Server:
                          itl_values_s=np.concatenate(vals) if vals else np.empty(0), itl_weights=weights,
                          itl_end_s=np.concatenate(ends) if ends else np.empty(0),
                          duration_s=t, preemptions=self.preemptions, mean_running=self.area / t if t > 0 else 0.0)
+
+
+def _steps_to_reach(a: float, b: float, d: float) -> int:
+    """The fewest steps m ≥ 1 of lengths a, a + b, a + 2b, … whose sum S(m) = m·a + b·m(m − 1)/2 reaches d: a decode
+    stretch runs to the step that ends at or after the next arrival. The quadratic's root, made exact in integers;
+    where floating point cannot give it (absurdly small increments), a doubling and bisection on S, which only grows.
+    2**62 means "not within any stretch": its other limits (requests finishing, the KV cache) bound it."""
+    never = 2 ** 62
+
+    def total(m: int) -> float:
+        return m * a + b * m * (m - 1) / 2
+    if d <= a:
+        return 1
+    if not math.isfinite(d) or (a <= 0 and b <= 0):
+        return never
+    if b <= 0:
+        guess = d / a
+    else:
+        h = a - b / 2  # the root of b/2·m² + h·m − d, in the form that does not cancel when b·d ≪ h²
+        root = math.sqrt(h * h + 2 * b * d)
+        guess = 2 * d / (h + root) if h > 0 else (root - h) / b
+    if not guess < never:  # also NaN and infinity
+        return never
+    m = max(1, math.ceil(guess))
+    if m >= never:
+        return never
+    for _ in range(4):
+        if m > 1 and total(m - 1) >= d:
+            m -= 1
+        elif total(m) < d:
+            m += 1
+        else:
+            return m
+    hi = 2  # the estimate was off by more than rounding: search S itself
+    while total(hi) < d:
+        hi *= 2
+        if hi >= never:
+            return never
+    lo = hi // 2
+    while lo + 1 < hi:  # S(lo) < d ≤ S(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if total(mid) < d else (lo, mid)
+    return hi
+
+
+def _stretch_gaps(stretches: list[tuple[float, float, float, int, int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(gap values, requests that saw each, end times) of every decode stretch at once: gap k of a stretch lasts
+    a + b·k and ends at its start + S(k + 1)."""
+    if not stretches:
+        return np.empty(0), np.empty(0), np.empty(0)
+    t0, a, b, k0, k1, w = (np.asarray(c) for c in zip(*stretches, strict=True))
+    counts = (k1 - k0).astype(int)
+    row = np.repeat(np.arange(counts.size), counts)
+    k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + k0[row]
+    m = k + 1.0
+    return a[row] + b[row] * k, w[row].astype(float), t0[row] + m * a[row] + b[row] * m * k / 2
 
 
 # --------------------------------------------------------------------------------------------------- arrivals
@@ -501,7 +551,7 @@ def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tok
                         q: float = 95, grid_points: int = 16, refine: int = 5, n_requests: int = N_REQUESTS, seed: int = 0,
                         burstiness: float = 1.0, warmup: float = WARMUP_FRACTION, drain: float = DRAIN_FRACTION,
                         sustained: bool = True, steady: bool = True, max_requests: int = STEADY_MAX_REQUESTS,
-                        itl_metric: ItlMetric = "itl") -> SloCapacity:
+                        itl_metric: ItlMetric = "itl", full_curve: bool = True) -> SloCapacity:
     """Bracket the SLO on a geometric grid of rates up to saturation, bisect `refine` times inside the bracket, then
     (`steady`, for a sustained capacity) confirm the answer on longer runs until it stops moving (`_steady_state`).
 
@@ -509,6 +559,8 @@ def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tok
     confirmation). `sustained=False` predicts one finite run of `n_requests` as a load test makes it: a short run
     offered more than the server can sustain may still meet the SLO before its queue builds, so rates above
     saturation count too. `itl_metric`: which inter-token figure `itl_slo_s` limits (`ITL_METRICS`).
+    `full_curve=False` stops the grid at its first rate that misses the SLO (the same answer, without the busiest and
+    slowest runs: for a search that needs the capacity, not the latency-vs-load curve).
     """
     if not (ttft_slo_s > 0 and itl_slo_s > 0):
         raise InputError("ttft_slo_s / itl_slo_s: latency limits must be positive seconds")
@@ -522,12 +574,16 @@ def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tok
 
     alone = at(sat * 1e-4)
     rates = sat * np.geomspace(0.02, 1.05 if sustained else 4.0, grid_points)
-    curve = [at(r) for r in rates]
-    if not _meets(alone, ttft_slo_s, itl_slo_s, itl_metric):
-        return SloCapacity(0.0, None, alone, tuple(curve))
 
     def fine(p: RatePoint) -> bool:  # a finite run above saturation can still look fine; no such rate is sustainable
         return (p.rate_per_s <= sat or not sustained) and _meets(p, ttft_slo_s, itl_slo_s, itl_metric)
+    if not _meets(alone, ttft_slo_s, itl_slo_s, itl_metric):
+        return SloCapacity(0.0, None, alone, tuple(at(r) for r in rates) if full_curve else ())
+    curve = []
+    for r in rates:
+        curve.append(at(r))
+        if not full_curve and not fine(curve[-1]):
+            break
     ok = [fine(p) for p in curve]
     if all(ok):  # a finite run that meets the SLO at 4 × saturation: report the top of the grid
         return SloCapacity(curve[-1].rate_per_s, curve[-1], alone, tuple(curve))

@@ -184,3 +184,20 @@ def test_tpot_is_each_requests_mean_gap_and_an_slo_can_limit_either_figure():
     assert by_tpot.requests_per_s != by_itl.requests_per_s
     with pytest.raises(InputError, match="itl or tpot"):
         capacity_at_slo_sim(sm, sched, 300, 40, 5.0, 0.05, itl_metric="p99")  # type: ignore[arg-type]
+
+
+@given(a=st.floats(0.0, 0.1), b=st.floats(0.0, 1e-3) | st.floats(1e-300, 1e-12), d=st.floats(-1.0, 50.0))
+@settings(max_examples=300, deadline=None)
+def test_a_decode_stretch_stops_at_the_first_step_ending_at_or_after_the_next_arrival(a, b, d):
+    """The closed form (a quadratic's root, made exact in integers) against the cumulative sum it replaced, including
+    increments so small the textbook root cancels to nothing (a run away of the integer search, once)."""
+    from planner.core.simulate import _steps_to_reach
+    if a == 0 and b == 0:
+        return
+    m = _steps_to_reach(a, b, d)
+    if m > 2 ** 40:  # a stretch this long is bounded by its other limits (requests finishing, the KV cache)
+        return
+    total = lambda k: k * a + b * k * (k - 1) / 2  # noqa: E731
+    assert m >= 1 and (total(m) >= d or m == 1) and (m == 1 or total(m - 1) < d)
+    if m <= 10_000:
+        assert m == int(np.searchsorted(np.cumsum(a + b * np.arange(m + 1)), d)) + 1 or abs(total(m) - d) < 1e-12 * max(1.0, d)
