@@ -15,7 +15,7 @@ import warnings
 from functools import cache
 
 from planner.app.cli.flags import cli_message
-from planner.core.errors import PlannerError, PlannerWarning, Terminated
+from planner.core.errors import Interrupted, PlannerError, PlannerWarning, Terminated
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_UNTRUSTWORTHY, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 2, 3, 130, 143
 
@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
             return _stopped(signal.SIGTERM in _received)
         return rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
     except PlannerError as exc:
+        if _received and not isinstance(exc, Interrupted):  # a signal arrived and some import swallowed its KeyboardInterrupt:
+            # the run was still stopped (an Interrupted error is the stop itself, saying what was saved)
+            return _stopped(signal.SIGTERM in _received)
         print(f"error: {cli_message(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt as exc:  # before typer runs (imports) or outside its handling
