@@ -29,7 +29,7 @@ from planner.core.deploy import (
 from planner.core.errors import InputError
 from planner.core.plan import Workload, evaluate
 from planner.core.rows import InstanceRow, PriceKind
-from planner.core.simulate import saturation_rate
+from planner.core.simulate import meets_slo, saturation_rate
 from planner.core.units import HOURS_PER_MONTH
 
 
@@ -162,7 +162,7 @@ def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, flo
     def refused(lay: _Layout, est: EngineEstimate) -> None:
         alone = est.capacity.alone
         why = (f"SLO not met even one request at a time (TTFT p95 {alone.ttft_p95_s:.3g} s, ITL p95 {alone.itl_p95_s * 1e3:.3g} ms)"
-               if not _meets_alone(alone, workload) else
+               if not meets_slo(alone, workload.ttft_slo_s, workload.itl_slo_s, workload.itl_metric) else
                "SLO met on short simulated runs only: no rate meets it once the queue reaches its steady state")
         infeasible.append({**lay.columns, "why": why})
 
@@ -204,10 +204,6 @@ def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, flo
         lead = leaders()
         limit = rows[lead[-1]]["usd_per_month"] if len(lead) >= top else np.inf
     return [rows[j] for j in sorted(rows)], len(short)
-
-
-def _meets_alone(alone, workload: Workload) -> bool:
-    return alone.ttft_p95_s <= workload.ttft_slo_s and alone.inter_token_p95(workload.itl_metric) <= workload.itl_slo_s
 
 
 def _row(card: ModelCard, lay: _Layout, est: EngineEstimate, workload: Workload, api_usd_per_request: float,

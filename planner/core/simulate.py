@@ -543,7 +543,8 @@ class SloCapacity:
     curve: tuple[RatePoint, ...]  # every rate simulated, ascending
 
 
-def _meets(p: RatePoint, ttft_slo_s: float, itl_slo_s: float, metric: ItlMetric = "itl") -> bool:
+def meets_slo(p: RatePoint, ttft_slo_s: float, itl_slo_s: float, metric: ItlMetric = "itl") -> bool:
+    """Whether a run's p95 TTFT and its p95 inter-token figure (`metric`) are within the SLO."""
     return p.ttft_p95_s <= ttft_slo_s and p.inter_token_p95(metric) <= itl_slo_s
 
 
@@ -576,8 +577,8 @@ def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tok
     rates = sat * np.geomspace(0.02, 1.05 if sustained else 4.0, grid_points)
 
     def fine(p: RatePoint) -> bool:  # a finite run above saturation can still look fine; no such rate is sustainable
-        return (p.rate_per_s <= sat or not sustained) and _meets(p, ttft_slo_s, itl_slo_s, itl_metric)
-    if not _meets(alone, ttft_slo_s, itl_slo_s, itl_metric):
+        return (p.rate_per_s <= sat or not sustained) and meets_slo(p, ttft_slo_s, itl_slo_s, itl_metric)
+    if not meets_slo(alone, ttft_slo_s, itl_slo_s, itl_metric):
         return SloCapacity(0.0, None, alone, tuple(at(r) for r in rates) if full_curve else ())
     curve = []
     for r in rates:
