@@ -54,7 +54,14 @@ Column meanings (multimodal configs: the numbers are those of ``text_config``, t
                           r_q·H·(nope+rope), kv_a d·(r_kv+rope) + r_kv, kv_b r_kv·H·(nope+v), o H·v·d) + norms (2·d,
                           Gemma 3 4·d) + MLP (dense 3·d·ffn; MoE: router d·E, E experts of 3·d·f, shared experts,
                           gpt-oss expert biases). Active = the same with only ``n_experts_active`` routed experts.
-                          Vision encoders and DeepSeek's multi-token-prediction layer are not counted.
+                          Vision encoders and multi-token-prediction layers (DeepSeek's, MiniMax's ``num_mtp_modules``)
+                          are not counted.
+* MiniMax-M2 (``minimax_m2``) keys: ``num_local_experts`` / ``num_experts_per_tok`` as for Mixtral, every layer MoE
+                          with ``intermediate_size`` the expert width; ``shared_intermediate_size`` 0 = no shared expert;
+                          ``attn_type_list`` 1 = full softmax attention on that layer (all 62 in M2/M2.5; a 0, MiniMax's
+                          lightning/linear attention, has no column and stops the build); ``rotary_dim`` (partial RoPE) has
+                          no column; counted: ``qk_norm_type`` "per_layer" q/k norms over the whole projections
+                          ((H + KV)·hd) and the router's score-correction bias E where ``use_routing_bias``.
 * ``licence`` / ``licence_mau_limit``  key into ``data/sources/licences.csv`` and that row's ``mau_limit``.
 * ``source``              "config.json of <hf_repo> read from <owner/repo path @commit8>; params: ...; licence: <url>".
 * ``as_of``               the date the config was read (MANIFEST ``read_on``).
@@ -98,6 +105,7 @@ FAMILY_LICENCE = [
     ("DeepSeek-V3", "deepseek-v3", "deepseek"),  # original V3 weights: DeepSeek License Agreement (V3-0324 is MIT)
     ("DeepSeek-R1", "deepseek-v3", "mit"),
     ("gpt-oss-", "gpt-oss", "apache-2.0"),
+    ("MiniMax-M2.5", "minimax-m2", "minimax-model"),  # LICENSE-MODEL since 2026-03-06 (was Modified-MIT); code is MIT
 ]
 
 # transformers defaults for keys a config may omit, by text model_type
@@ -196,6 +204,8 @@ def sliding(t: dict) -> tuple[int | None, int | None]:
     """(window tokens, number of layers that use it)."""
     n = t["num_hidden_layers"]
     mt = t.get("model_type")
+    if 0 in (t.get("attn_type_list") or []):  # MiniMax: 0 = lightning (linear) attention, which no column describes
+        sys.exit(f"{mt}: attn_type_list has linear-attention layers; model_cards.csv cannot describe them")
     if mt == "llama4_text" and t.get("attention_chunk_size"):
         rope = t.get("no_rope_layers")  # 1 = RoPE (chunked) layer, 0 = global NoPE layer
         if not rope:
@@ -231,6 +241,8 @@ def count_params(t: dict) -> tuple[float, float]:
             attn += H * hd + 2 * KV * hd + d
         if mt in QK_NORM_TYPES:
             attn += 2 * hd
+        elif t.get("use_qk_norm") and t.get("qk_norm_type") == "per_layer":  # MiniMax-M2: over all heads' q and k
+            attn += (H + KV) * hd
         if mt == "gpt_oss":
             attn += H  # attention sinks
     norms = (4 if mt == "gemma3_text" else 2) * d
@@ -244,7 +256,7 @@ def count_params(t: dict) -> tuple[float, float]:
             active += base + 3 * d * f_dense
             continue
         expert = 3 * d * f_moe + (2 * f_moe + d if mt == "gpt_oss" else 0)
-        router = d * E + (E if mt == "gpt_oss" else 0)
+        router = d * E + (E if mt == "gpt_oss" or t.get("use_routing_bias") else 0)  # + bias / score correction
         if mt == "llama4_text":
             shared = 3 * d * t["intermediate_size"]
         else:

@@ -57,7 +57,7 @@ HARDWARE = {
 
 # raw model id -> (display name, candidate card name in data/model_cards.csv)
 MODELS = {
-    "MiniMaxAI/MiniMax-M2.5": ("MiniMax-M2.5", None),
+    "MiniMaxAI/MiniMax-M2.5": ("MiniMax-M2.5", "MiniMax-M2.5"),
     "zai-org/GLM-5-FP8": ("GLM-5", None),
     "Qwen/Qwen3.5-397B-A17B": ("Qwen3.5-397B-A17B", None),
     "llama2-70b": ("Llama-2-70B", "Llama-2-70B"),

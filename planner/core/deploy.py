@@ -68,10 +68,18 @@ class Device:
     memory_gib: float
     bandwidth_gb_s: float
     tflops: float  # dense bf16/fp16 tensor throughput
+    tflops_8bit: float | None = None  # dense 8-bit tensor throughput (the datasheet's INT8/FP8 figure), used for fp8 weights
     interconnect: str | None = None
     interconnect_gb_s: float | None = None  # quoted per-GPU bidirectional GPU-to-GPU bandwidth
     allreduce_latency_s: float | None = None  # per small all-reduce on that link, 2–4 GPUs
     allreduce_latency_8gpu_s: float | None = None  # the same across 8 GPUs (PCIe: through the host, much slower)
+
+    def compute_tflops(self, precision: str) -> float:
+        """Peak of the matmuls at a weight precision: fp8 checkpoints run fp8 GEMMs at the 8-bit peak where the row has
+        one (Hopper, Ada, Blackwell, CDNA3); int4/mxfp4 weights are dequantised into bf16 GEMMs (AWQ/GPTQ Marlin,
+        gpt-oss's MXFP4 MoE kernels on Hopper), so they run at the 16-bit peak. Ampere has no FP8 tensor cores
+        (vLLM serves fp8 there weight-only): its INT8 figure overstates an fp8 deployment — none is in the corpus."""
+        return self.tflops_8bit if precision == "fp8" and self.tflops_8bit else self.tflops
 
     def link_bytes_s(self) -> float | None:
         return self.interconnect_gb_s * 1e9 / 2 if self.interconnect_gb_s else None
@@ -97,6 +105,9 @@ class GpuEfficiency:
     median_abs_error_pct: float | None = None  # held-out (leave-one-profile-out) error of the predicted speeds
     max_abs_error_pct: float | None = None
     n_checks: int = 0
+    per_step_s: float = 0.0  # fixed time per engine step, whatever the model (scheduler, input preparation, sampler launch)
+    server_ttft_s: float = 0.0  # the server's own time on a request's first token outside engine steps (HTTP, tokenising)
+    engine: str = "llama.cpp"  # the engine whose measurements the efficiency was fitted on
 
     def __post_init__(self) -> None:
         for name in ("bandwidth_eff", "flops_eff", "decode_flops_eff", "attention_flops_eff"):
@@ -259,15 +270,26 @@ def pair_flops(card: ModelCard) -> float:
 def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int, mem: MemoryPlan,
                *, max_num_seqs: int = 256, max_num_batched_tokens: int = 8192) -> tuple[StepModel, Scheduler]:
     """One lane of a TP×PP engine as the simulator's step model and vLLM scheduler (see the module docstring)."""
+    # TP ranks read and compute their shares in parallel; a lane passes every stage in turn
+    c = coefficients(eff, device.bandwidth_gb_s * 1e9 * tp, device.compute_tflops(precision) * 1e12 * tp, device.tflops * 1e12 * tp)
+    return assemble_step_model(card, precision, device, c, tp, pp, mem, max_num_seqs=max_num_seqs,
+                               max_num_batched_tokens=max_num_batched_tokens, ttft_overhead_s=eff.server_ttft_s)
+
+
+def assemble_step_model(card: ModelCard, precision: str, device: Device, c: np.ndarray, tp: int, pp: int, mem: MemoryPlan, *,
+                        max_num_seqs: int = 256, max_num_batched_tokens: int = 8192,
+                        ttft_overhead_s: float = 0.0) -> tuple[StepModel, Scheduler]:
+    """The step model of seconds-per-feature coefficients `c` (`GpuFeatures` order, as `coefficients` gives them): linear
+    in `c` besides the interconnect's time, so the corpus fit (`gpufit`) reads its design columns off this same
+    function — the model it fits is the model that plans."""
+    c = GpuFeatures(*c)
     active = card_params(card)[1]
     wb = weight_bytes(card, precision)
-    # TP ranks read and compute their shares in parallel; a lane passes every stage in turn
-    c = GpuFeatures(*coefficients(eff, device.bandwidth_gb_s * 1e9 * tp, device.tflops * 1e12 * tp))
     fixed_comm, token_comm = comm_per_step(card, device, tp, pp)
     kv_token_all = mem.kv_bytes_per_token * pp * tp  # the token's KV across the engine
     flops_token = 2 * active
     step = StepModel(
-        overhead_s=c.layer_steps * card.n_layers + c.bytes_read * wb.dense_read + fixed_comm,
+        overhead_s=c.steps + c.layer_steps * card.n_layers + c.bytes_read * wb.dense_read + fixed_comm,
         per_seq_s=c.decode_seqs + c.decode_flops * flops_token + token_comm, per_kv_token_s=c.bytes_read * kv_token_all,
         per_prefill_token_s=c.prefill_tokens + c.prefill_flops * flops_token + token_comm,
         per_prefill_pair_s=c.attention_flops * pair_flops(card),
@@ -280,7 +302,7 @@ def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficien
         windowed_share=min(card.sliding_window_layers or 0, card.n_layers) / card.n_layers if card.sliding_window else 0.0,
     )
     sched = Scheduler(kind="vllm", max_seqs=step.max_seqs, token_budget=max_num_batched_tokens,
-                      kv_capacity_tokens=max(1, mem.kv_tokens // pp))
+                      kv_capacity_tokens=max(1, mem.kv_tokens // pp), ttft_overhead_s=ttft_overhead_s)
     return step, sched
 
 
@@ -338,6 +360,7 @@ class GpuFeatures(NamedTuple):
     """What a step costs on a GPU, by kind: the efficiency fit's features (columns of `features`) and, as seconds per
     unit, its coefficients (`coefficients`). Read by name by the fit, the step model, the fleet and the projection."""
 
+    steps: float  # engine steps: the per-step overhead whatever the model (fixed)
     layer_steps: float  # steps × layers: per-layer launch and sync costs (fixed)
     bytes_read: float  # weights, KV and routed experts read (memory)
     decode_seqs: float  # sequences decoding (fixed per sequence)
@@ -348,7 +371,7 @@ class GpuFeatures(NamedTuple):
     requests: float  # new requests (fixed)
 
 
-FIXED = tuple(GpuFeatures._fields.index(f) for f in ("layer_steps", "decode_seqs", "prefill_tokens", "requests"))
+FIXED = tuple(GpuFeatures._fields.index(f) for f in ("steps", "layer_steps", "decode_seqs", "prefill_tokens", "requests"))
 MEMORY = (GpuFeatures._fields.index("bytes_read"),)
 COMPUTE = tuple(GpuFeatures._fields.index(f) for f in ("decode_flops", "prefill_flops", "attention_flops"))
 
@@ -367,19 +390,20 @@ def features(m, rows) -> np.ndarray:
     if share:
         read = read + n.steps * experts * (1 - (1 - share) ** (n.batch + n.prefill_tokens / n.steps))
     return np.column_stack(GpuFeatures(
-        layer_steps=n.steps * m.n_layers, bytes_read=read, decode_seqs=n.batch, decode_flops=n.batch * flops_token,
+        steps=n.steps, layer_steps=n.steps * m.n_layers, bytes_read=read, decode_seqs=n.batch, decode_flops=n.batch * flops_token,
         prefill_tokens=n.prefill_tokens, prefill_flops=n.prefill_tokens * flops_token,
         attention_flops=n.prefill_pairs * 4 * m.n_layers * m.n_heads * m.head_dim, requests=n.requests))
 
 
-def coefficients(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float) -> np.ndarray:
-    """The efficiency as seconds per feature (`GpuFeatures`) on a device of this bandwidth and FLOP/s: the fit's own
-    coefficients, and the one mapping from efficiency to time that the step model, the fit's validation and the
+def coefficients(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float, attention_flops: float | None = None) -> np.ndarray:
+    """The efficiency as seconds per feature (`GpuFeatures`) on a device of this bandwidth and FLOP/s (the matmuls'
+    peak at the weights' precision; attention runs at `attention_flops`, the 16-bit peak, default `flops`): the fit's
+    own coefficients, and the one mapping from efficiency to time that the step model, the fits' validation and the
     projection all use."""
     return np.array(GpuFeatures(
-        layer_steps=eff.per_layer_s, bytes_read=1 / (bandwidth_bytes_s * eff.bandwidth_eff), decode_seqs=eff.per_seq_s,
+        steps=eff.per_step_s, layer_steps=eff.per_layer_s, bytes_read=1 / (bandwidth_bytes_s * eff.bandwidth_eff), decode_seqs=eff.per_seq_s,
         decode_flops=1 / (flops * eff.decode_flops_eff), prefill_tokens=eff.per_token_s, prefill_flops=1 / (flops * eff.flops_eff),
-        attention_flops=1 / (flops * eff.attention_flops_eff), requests=eff.per_request_s))
+        attention_flops=1 / ((attention_flops or flops) * eff.attention_flops_eff), requests=eff.per_request_s))
 
 
 def time_ratio(m, rows, eff: GpuEfficiency, source: tuple[float, float], target: tuple[float, float]) -> np.ndarray:
@@ -430,7 +454,7 @@ def fit_gpu_efficiency(profiles: list[EngineProfile], bandwidth_bytes_s: float, 
                            "other model sizes or batch sizes", field="calibrate")
         return float(1.0 / cost / peak)  # above 1 is refused by GpuEfficiency: faster than the datasheet allows
     eff = GpuEfficiency(
-        per_layer_s=c.layer_steps, bandwidth_eff=efficiency(c.bytes_read, bandwidth_bytes_s, "the bytes-read cost"), per_seq_s=c.decode_seqs,
+        per_step_s=c.steps, per_layer_s=c.layer_steps, bandwidth_eff=efficiency(c.bytes_read, bandwidth_bytes_s, "the bytes-read cost"), per_seq_s=c.decode_seqs,
         decode_flops_eff=efficiency(c.decode_flops, flops, "the batched-decode FLOP cost"), per_token_s=c.prefill_tokens,
         flops_eff=efficiency(c.prefill_flops, flops, "the prefill FLOP cost"),
         # short prompts may leave the L² term unseen (zero): then attention runs at peak, the optimistic bound

@@ -360,7 +360,8 @@ def reference_bandwidth(profile: Profile) -> tuple[float | None, str]:
 
 
 def device_for(row: HardwareRow) -> Device:
-    """A hardware row as the deployment model's device: datasheet memory, bandwidth and dense bf16 (else fp16) FLOP/s,
+    """A hardware row as the deployment model's device: datasheet memory, bandwidth, dense bf16 (else fp16) FLOP/s and
+    the dense 8-bit figure (INT8 TOPS, the FP8 peak on Hopper/Ada/Blackwell/CDNA3 datasheets),
     its interconnect and that link's measured all-reduce latency (data/interconnects.csv, matched on the link's family:
     "NVLink 4", "NVLink 3", "PCIe")."""
     tflops = row.bf16_tflops_dense or row.fp16_tflops_dense
@@ -372,6 +373,7 @@ def device_for(row: HardwareRow) -> Device:
         links = [r for r in records("interconnects") if family.startswith(r.interconnect.lower())]
         latency = max(links, key=lambda r: len(r.interconnect)) if links else None
     return Device(name=row.name, memory_gib=row.memory_gib, bandwidth_gb_s=row.memory_bandwidth_gb_s, tflops=tflops,
+                  tflops_8bit=row.int8_tops_dense,
                   interconnect=row.interconnect, interconnect_gb_s=row.interconnect_gb_s,
                   allreduce_latency_s=latency.allreduce_latency_us * 1e-6 if latency else None,
                   allreduce_latency_8gpu_s=latency.allreduce_latency_8gpu_us * 1e-6 if latency and latency.allreduce_latency_8gpu_us else None)

@@ -1,4 +1,4 @@
-"""Planning commands: plan, report, demo, project, catalog."""
+"""Planning commands: plan, compare, fleet, predict, report, demo, project, catalog."""
 from __future__ import annotations
 
 import json
@@ -190,6 +190,70 @@ def fleet(
         _fleet_table(answer)
     if html is not None:
         typer.echo(f"fleet view: {html.resolve()}", err=output_format != "table")  # never inside the json/csv on stdout
+
+
+@app.command()
+def predict(
+    card: str = typer.Option(..., "--card", help="model card from data/model_cards.csv (e.g. Llama-3.1-8B)"),
+    hardware: str = typer.Option(..., "--hardware", help="GPU (data/hardware.csv name, e.g. 'NVIDIA H100 SXM 80GB')"),
+    tp: int = typer.Option(1, "--tp", min=1, max=64, help="tensor-parallel size"),
+    pp: int = typer.Option(1, "--pp", min=1, max=64, help="pipeline-parallel size"),
+    precision: str = typer.Option("bf16", "--precision", help="bf16, fp8, int4 or mxfp4 (MoE experts only)"),
+    engine: str = typer.Option("vllm", "--engine", help="vllm (fitted on published vLLM serving measurements, data/gpu_step_fit.json) "
+                               "or llama.cpp (fitted on the committed llama.cpp CUDA profiles)"),
+    tokens_in: TokensIn = 512,
+    tokens_out: TokensOut = 128,
+    concurrency: int | None = typer.Option(None, "--concurrency", min=1, help="requests in flight (closed loop, as benchmark sweeps run)"),
+    rate: float | None = typer.Option(None, "--rate", help="offered requests/s, Poisson (open loop)"),
+    output_format: str = typer.Option("table", "--format", help="table or json"),
+):
+    """Predict one deployment under one load: output tok/s, req/s, TTFT/TPOT/ITL p50/p95/p99, KV limit — with the
+    held-out error of the model that predicts it."""
+    from planner.core.gpufit import predict_load
+    from planner.formats.catalog import device_for, load_card, record
+
+    check_choice("--engine", engine, ("vllm", "llama.cpp"))
+    check_choice("--format", output_format, ("table", "json"))
+    if (concurrency is None) == (rate is None):
+        raise InputError("give one load: --concurrency N or --rate R")
+    model, device = load_card(card), device_for(record("hardware", hardware))
+    if engine == "vllm":
+        from planner.formats.gpu_corpus import read_fit
+
+        eff, fit = read_fit()
+        split = {h.split: h for h in fit.held_out}
+        m, g = split.get("model"), split.get("gpu")
+        error = (f"held-out error of this fit ({fit.command}, {fit.date}; {len(fit.fitted_on)} published vLLM measurements on "
+                 f"{', '.join(fit.gpus)}; models {', '.join(fit.models)}) — leave one model out: TPOT p50 median "
+                 f"{m.median_abs_error_pct_tpot_p50}%, TTFT p50 median {m.median_abs_error_pct_ttft_p50}%, throughput median "
+                 f"{m.median_abs_error_pct_throughput}% (worst {m.max_abs_error_pct_throughput}%); leave one GPU out: TPOT p50 "
+                 f"{g.median_abs_error_pct_tpot_p50}%, TTFT p50 {g.median_abs_error_pct_ttft_p50}%")
+        if model.name not in fit.models or device.name not in fit.gpus:
+            error += f"; {', '.join(x for x in (model.name if model.name not in fit.models else '', device.name if device.name not in fit.gpus else '') if x)} not in the fit: the held-out figures are what applies"
+    else:
+        from planner.app.fleet import gpu_efficiency
+
+        eff = gpu_efficiency()
+        error = (f"held-out error of the llama.cpp CUDA fit ({eff.source}): {eff.median_abs_error_pct:.0f}% median, "
+                 f"{eff.max_abs_error_pct:.0f}% worst over {eff.n_checks} timings (leave one profile out)")
+    pred = predict_load(model, precision, device, eff, tp, pp, tokens_in, tokens_out, concurrency=concurrency, rate_per_s=rate)
+    if output_format == "json":
+        typer.echo(json.dumps({"card": model.name, "hardware": device.name, "tp": tp, "pp": pp, "precision": precision, "engine": engine,
+                               "tokens_in": tokens_in, "tokens_out": tokens_out, "concurrency": concurrency, "rate_per_s": rate,
+                               "output_tok_s": pred.output_tok_s, "output_tok_s_per_gpu": pred.output_tok_s_per_gpu,
+                               "requests_per_s": pred.requests_per_s, "ttft_ms": {k: 1000 * v for k, v in pred.ttft_s.items()},
+                               "tpot_ms": {k: 1000 * v for k, v in pred.tpot_s.items()}, "itl_ms": {k: 1000 * v for k, v in pred.itl_s.items()},
+                               "kv_max_requests": pred.kv_max_requests, "basis": pred.basis, "held_out_error": error}, indent=2))
+        return
+    load = f"{concurrency} in flight" if concurrency is not None else f"{rate:g} req/s offered"
+    typer.echo(f"{model.name} {precision} on {tp * pp} × {device.name} (TP{tp}{f'×PP{pp}' if pp > 1 else ''}), {engine}, "
+               f"{tokens_in:g} → {tokens_out:g} tokens, {load}")
+    typer.echo(f"  output      {pred.output_tok_s:,.1f} tok/s ({pred.output_tok_s_per_gpu:,.1f} per GPU), {pred.requests_per_s:.3g} req/s")
+    for name, d in (("TTFT", pred.ttft_s), ("TPOT", pred.tpot_s), ("ITL", pred.itl_s)):
+        typer.echo(f"  {name:<11} " + ", ".join(f"p{q} {1000 * v:,.1f} ms" for q, v in d.items()))
+    typer.echo(f"  KV cache    holds {pred.kv_max_requests:,} requests of {tokens_in + tokens_out:,.0f} tokens at once")
+    typer.echo(f"  basis       {pred.basis}")
+    typer.echo(f"  error       {error}")
 
 
 def _fleet_table(answer) -> None:

@@ -358,3 +358,32 @@ def test_catalog_prints_full_model_names_that_can_be_copied_into_api(capsys, mon
     out = capsys.readouterr().out
     names = [m for m in load_catalog("api_prices")["model"] if "fireworks_ai/accounts/fireworks/models/code-llama" in m]
     assert len(names) >= 2 and all(n in out for n in names)
+
+
+def test_predict_json_and_its_held_out_error(capsys):
+    code, out = run(capsys, "predict", "--card", "Llama-3.1-8B", "--hardware", "NVIDIA H100 SXM 80GB", "--concurrency", "4",
+                    "--tokens-in", "512", "--tokens-out", "64", "--format", "json")
+    assert code == 0
+    p = json.loads(out)
+    assert p["output_tok_s"] == pytest.approx(p["requests_per_s"] * 64) and p["output_tok_s_per_gpu"] == p["output_tok_s"]
+    assert p["ttft_ms"]["50"] <= p["ttft_ms"]["95"] <= p["ttft_ms"]["99"] and p["kv_max_requests"] > 4
+    assert "leave one model out" in p["held_out_error"] and "gpu_vs_published.py" in p["held_out_error"]
+    code, out = run(capsys, "predict", "--card", "Llama-3.1-70B", "--hardware", "NVIDIA H100 SXM 80GB", "--tp", "4", "--rate", "1",
+                    "--engine", "llama.cpp")
+    assert code == 0 and "4 × NVIDIA H100 SXM 80GB (TP4)" in out and "leave one profile out" in out
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("args, where", [
+    ((), "--concurrency N or --rate R"),
+    (("--concurrency", "2", "--rate", "1"), "--concurrency N or --rate R"),
+    (("--concurrency", "1", "--engine", "sglang"), "--engine"),
+    (("--concurrency", "1", "--tp", "1", "--card", "Llama-3.1-405B"), "--tp"),
+    (("--rate", "-1"), "--rate"),
+])
+def test_predict_bad_input_is_one_line(capsys, args, where):
+    base = {"--card": "Llama-3.1-8B", "--hardware": "NVIDIA H100 SXM 80GB"}
+    extra = dict(zip(args[::2], args[1::2]))
+    merged = [x for k, v in {**base, **extra}.items() for x in (k, v)]
+    code, err = run(capsys, "predict", *merged)
+    assert code == 2 and where in err

@@ -1,0 +1,143 @@
+"""The published GPU serving measurements as typed points for the step-model fit (`core.gpufit`), with why each row
+that cannot be one is left out.
+
+Read: `benchmarks/data/published_vllm_decode.csv` (single-stream/batch-2 vLLM decode figures from issues, each quoted)
+and `benchmarks/data/gpu_serving_corpus.csv` (built by `scripts/extract_gpu_serving_corpus.py`). A corpus row becomes a
+point only when everything the step model needs is known: a model card and a hardware row, the TP size (no
+attention-DP, no pipeline stages), a weight precision the planner can express, fixed prompt and output lengths, the
+load and a measured TPOT. MLPerf rows are kept out: their datasets' mean prompt lengths are not stated in MLCommons'
+own sources (`benchmarks/data/mlperf_dataset_lengths.md`), and the prefill load cannot be guessed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from planner.core.deploy import PRECISION_BITS, GpuEfficiency
+from planner.core.errors import DataError, PlannerError
+from planner.core.gpufit import ServingPoint
+from planner.formats.catalog import device_for, load_card, record
+from planner.formats.files import resource_root
+
+DATA = resource_root() / "benchmarks" / "data"
+CORPUS = DATA / "gpu_serving_corpus.csv"
+DECODE = DATA / "published_vllm_decode.csv"
+CHECKPOINTS = DATA / "checkpoint_precision.csv"
+PRECISION_NAMES = {"fp16": "bf16", "bf16": "bf16", "fp8": "fp8", "mxfp4": "mxfp4", "int4": "int4"}  # corpus label → planner's
+
+
+@dataclass
+class Corpus:
+    points: list[ServingPoint]
+    skipped: Counter = field(default_factory=Counter)  # reason → rows
+
+
+def _f(v) -> float | None:
+    return None if pd.isna(v) else float(v)
+
+
+def load_points(corpus: Path = CORPUS, decode: Path = DECODE) -> Corpus:
+    out = Corpus([])
+    for _, r in pd.read_csv(decode).iterrows():
+        card, dev = load_card(r["card"]), device_for(record("hardware", r["hardware"]))
+        out.points.append(ServingPoint(
+            id=str(r["id"]), engine="vLLM", card=card, device=dev, tp=int(r["tp"]), precision=str(r["precision"]),
+            tokens_in=float(r["tokens_in"]), tokens_out=float(r["tokens_out"]), kind="decode", concurrency=float(r["batch"]),
+            output_tok_s=None, ttft_p50_s=None, tpot_p50_s=float(r["measured_ms_per_token"]) / 1000, source=str(r["source"])))
+    checkpoint = {r["card"]: r["precision"] for _, r in pd.read_csv(CHECKPOINTS).iterrows()}
+    for _, r in pd.read_csv(corpus).iterrows():
+        why = _unusable(r, checkpoint)
+        if why:
+            out.skipped[why] += 1
+            continue
+        tp = int(r["tp"])
+        try:
+            dev = device_for(record("hardware", r["hardware"]))
+            card = load_card(r["card"])
+        except PlannerError as exc:
+            out.skipped[f"catalog: {exc}"] += 1
+            continue
+        precision = PRECISION_NAMES[str(r["precision"]).lower()] if not pd.isna(r["precision"]) else checkpoint[r["card"]]
+        out.points.append(ServingPoint(
+            id=str(r["id"]), engine=str(r["engine"]), card=card, device=dev, tp=tp, precision=precision,
+            tokens_in=float(r["isl_tokens"]), tokens_out=float(r["osl_tokens"]), kind="concurrency",
+            concurrency=float(r["concurrency"]), output_tok_s=float(r["output_tok_s_per_gpu"]) * tp,
+            ttft_p50_s=_f(r["ttft_p50_ms"]) and _f(r["ttft_p50_ms"]) / 1000, tpot_p50_s=_f(r["tpot_p50_ms"]) and _f(r["tpot_p50_ms"]) / 1000,
+            source=str(r["source"])))
+    return out
+
+
+def _unusable(r: pd.Series, checkpoint: dict[str, str]) -> str:
+    """Why a corpus row cannot be a point ('' when it can)."""
+    if str(r["source_id"]).startswith("mlperf"):
+        return "MLPerf: the dataset's prompt lengths are not stated in MLCommons' sources"
+    if pd.isna(r["card"]):
+        return f"no model card for {r['model']}"
+    if pd.isna(r["hardware"]):
+        return f"no hardware row for {r['accelerator']}"
+    if pd.isna(r["tp"]) or str(r["dp_attention"]).lower() == "true" or (not pd.isna(r["pp"]) and int(r["pp"]) > 1):
+        return "TP not recorded, attention-DP or pipeline stages (not modelled)"
+    precision = str(r["precision"]).lower() if not pd.isna(r["precision"]) else checkpoint.get(r["card"])
+    if precision not in PRECISION_NAMES or PRECISION_NAMES[precision] not in PRECISION_BITS:
+        return f"weight precision {r['precision']} not expressible"
+    if pd.isna(r["isl_tokens"]) or pd.isna(r["osl_tokens"]) or pd.isna(r["concurrency"]) or pd.isna(r["tpot_p50_ms"]):
+        return "lengths, concurrency or TPOT not recorded"
+    return ""
+
+
+# --------------------------------------------------------------------------------------------------- the fitted file
+
+FIT_FILE = resource_root() / "data" / "gpu_step_fit.json"
+FIT_SCHEMA_VERSION = 1
+
+
+class HeldOut(BaseModel):
+    """Held-out error of the fit, as `benchmarks/gpu_vs_published.py` measured it (|error| %, None: nothing to check)."""
+
+    model_config = ConfigDict(extra="forbid")
+    split: str  # "model" (leave one model out) or "gpu" (leave one GPU out)
+    median_abs_error_pct_throughput: float | None
+    max_abs_error_pct_throughput: float | None
+    median_abs_error_pct_tpot_p50: float | None
+    median_abs_error_pct_ttft_p50: float | None
+    n_rows: int
+
+
+class GpuFitFile(BaseModel):
+    """data/gpu_step_fit.json: one engine's efficiency fitted on every usable corpus row, where it came from, and its
+    held-out error; written by `python benchmarks/gpu_vs_published.py`, read by `llm-planner predict`."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = Field(FIT_SCHEMA_VERSION)
+    engine: str
+    efficiency: dict[str, float | str | int | None]  # `GpuEfficiency`'s fields
+    fitted_on: list[str]  # row ids
+    gpus: list[str]
+    models: list[str]
+    held_out: list[HeldOut]
+    command: str
+    date: str
+
+
+def efficiency_to_json(eff: GpuEfficiency) -> dict:
+    return dataclasses.asdict(eff)
+
+
+def read_fit(path: Path = FIT_FILE) -> tuple[GpuEfficiency, GpuFitFile]:
+    """The fitted efficiency and its file; a missing or malformed file is one DataError naming it and the refit command."""
+    try:
+        raw = json.loads(Path(path).read_text())
+        if raw.get("schema_version") != FIT_SCHEMA_VERSION:
+            raise DataError(f"{path}: schema_version {raw.get('schema_version')!r}, this version reads {FIT_SCHEMA_VERSION}; "
+                            "refit with `python benchmarks/gpu_vs_published.py`")
+        fit = GpuFitFile.model_validate(raw)
+        return GpuEfficiency(**fit.efficiency), fit
+    except (OSError, json.JSONDecodeError, ValidationError, TypeError) as exc:
+        raise DataError(f"{path}: cannot read the GPU step-model fit ({str(exc).splitlines()[0]}); refit with "
+                        "`python benchmarks/gpu_vs_published.py`") from None

@@ -1,0 +1,41 @@
+"""The published GPU measurements as typed points: which rows become points, why the rest do not, and the fitted
+file's schema check."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from planner.core.errors import DataError
+from planner.formats.gpu_corpus import FIT_FILE, load_points, read_fit
+
+
+def test_points_and_reasons():
+    corpus = load_points()
+    ids = {p.id for p in corpus.points}
+    assert "vllm-16300-tp8" in ids  # a published decode figure
+    minimax = [p for p in corpus.points if p.model == "MiniMax-M2.5"]
+    assert minimax and all(p.precision == "fp8" and p.tp == 8 and p.kind == "concurrency" for p in minimax)  # the checkpoint's fp8
+    # per-GPU corpus rates are per engine here: × TP
+    p = next(p for p in minimax if p.id.endswith("isl1024_osl128_conc4"))
+    assert p.output_tok_s == pytest.approx(26.4609 * 8) and p.tpot_p50_s == pytest.approx(0.0136227)
+    assert all(p.engine == "vLLM" for p in corpus.points)  # no TensorRT-LLM or SGLang row is used as vLLM
+    assert any(r.startswith("MLPerf") for r in corpus.skipped) and "no model card for GLM-5" in corpus.skipped
+    assert sum(corpus.skipped.values()) + sum(1 for p in corpus.points if p.kind == "concurrency") == 711
+
+
+def test_committed_fit_reads_and_was_fitted_on_these_points():
+    eff, fit = read_fit()
+    assert eff.engine == "vLLM" and 0 < eff.bandwidth_eff <= 1
+    assert set(fit.fitted_on) == {p.id for p in load_points().points}  # refit after the corpus changes
+    assert {h.split for h in fit.held_out} == {"model", "gpu"}
+
+
+def test_bad_fit_file_is_one_line(tmp_path):
+    bad = tmp_path / "fit.json"
+    bad.write_text(json.dumps({**json.loads(FIT_FILE.read_text()), "schema_version": 99}))
+    with pytest.raises(DataError, match="schema_version 99.*refit with"):
+        read_fit(bad)
+    bad.write_text("{")
+    with pytest.raises(DataError, match="cannot read the GPU step-model fit"):
+        read_fit(bad)
