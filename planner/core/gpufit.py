@@ -34,8 +34,8 @@ from scipy.optimize import nnls
 
 from planner.core.cards import ModelCard
 from planner.core.deploy import Device, GpuEfficiency, GpuFeatures, assemble_step_model, memory_plan, step_model
-from planner.core.errors import FitError
-from planner.core.simulate import simulate
+from planner.core.errors import FitError, InputError
+from planner.core.simulate import measurement_window, poisson_arrivals, simulate
 
 PointKind = Literal["decode", "concurrency"]
 # θ entries that are 1/η (bounded below by 1: the datasheet is the ceiling); the rest are seconds per unit
@@ -166,21 +166,20 @@ class Prediction:
 
 
 def predict(p: ServingPoint, eff: GpuEfficiency) -> Prediction:
-    """The measurement's load on the fitted step model (see the module docstring, "Predict")."""
-    ctx = p.tokens_in + p.tokens_out
-    mem = memory_plan(p.card, p.precision, p.device, p.tp, 1, ctx)
+    """The measurement's load on the fitted step model (see the module docstring, "Predict"): a closed-loop sweep
+    through `predict_load`, the same prediction `llm-planner predict` prints; a decode figure as one step."""
+    if p.kind == "concurrency":
+        try:
+            load = predict_load(p.card, p.precision, p.device, eff, p.tp, 1, p.tokens_in, p.tokens_out, concurrency=int(p.concurrency))
+        except InputError as exc:
+            return Prediction(None, None, None, str(exc))
+        return Prediction(load.output_tok_s, load.ttft_s[50], load.tpot_s[50])
+    mem = memory_plan(p.card, p.precision, p.device, p.tp, 1, p.tokens_in + p.tokens_out)
     if not mem.fits:
         return Prediction(None, None, None, f"does not fit: {mem.why}")
-    sm, sched = step_model(p.card, p.precision, p.device, eff, p.tp, 1, mem)
-    if p.kind == "decode":
-        t = float(sm.step_s(p.concurrency, p.concurrency * (p.tokens_in + p.tokens_out / 2), 0))
-        return Prediction(p.concurrency / t, None, t)
-    n = int(p.concurrency)
-    if n > sched.max_seqs or n * ctx > sched.kv_capacity_tokens:
-        return Prediction(None, None, None, f"{n} requests of {ctx:,.0f} tokens exceed the engine's limits")
-    res = simulate(sm, sched, np.zeros(n), int(p.tokens_in), int(p.tokens_out))
-    tpot = (res.e2e_s - res.ttft_s) / max(p.tokens_out - 1, 1)
-    return Prediction(n * p.tokens_out / res.duration_s, float(np.median(res.ttft_s)), float(np.median(tpot)))
+    sm, _ = step_model(p.card, p.precision, p.device, eff, p.tp, 1, mem)
+    t = float(sm.step_s(p.concurrency, p.concurrency * (p.tokens_in + p.tokens_out / 2), 0))
+    return Prediction(p.concurrency / t, None, t)
 
 
 def error_pct(predicted: float | None, measured: float | None) -> float | None:
@@ -213,9 +212,6 @@ def predict_load(card: ModelCard, precision: str, device: Device, eff: GpuEffici
     """The fitted step model under a load: `concurrency` N as the closed-loop benchmarks run it (N requests at once,
     fixed lengths: one wave, as the validation predicts it) or an open-loop Poisson `rate_per_s` (the run's first and
     last tenth left out, as the capacity search measures). A PP engine is PP lanes, each offered 1/PP of the rate."""
-    from planner.core.errors import InputError
-    from planner.core.simulate import measurement_window, poisson_arrivals
-
     if (concurrency is None) == (rate_per_s is None):
         raise InputError("give one load: a concurrency or a rate, not both", field="concurrency")
     ctx = tokens_in + tokens_out

@@ -38,8 +38,9 @@ class Corpus:
     skipped: Counter = field(default_factory=Counter)  # reason → rows
 
 
-def _f(v) -> float | None:
-    return None if pd.isna(v) else float(v)
+def _seconds(ms) -> float | None:
+    """A corpus cell in milliseconds as seconds; None where it is empty."""
+    return None if pd.isna(ms) else float(ms) / 1000
 
 
 def load_points(corpus: Path = CORPUS, decode: Path = DECODE) -> Corpus:
@@ -68,7 +69,7 @@ def load_points(corpus: Path = CORPUS, decode: Path = DECODE) -> Corpus:
             id=str(r["id"]), engine=str(r["engine"]), card=card, device=dev, tp=tp, precision=precision,
             tokens_in=float(r["isl_tokens"]), tokens_out=float(r["osl_tokens"]), kind="concurrency",
             concurrency=float(r["concurrency"]), output_tok_s=float(r["output_tok_s_per_gpu"]) * tp,
-            ttft_p50_s=_f(r["ttft_p50_ms"]) and _f(r["ttft_p50_ms"]) / 1000, tpot_p50_s=_f(r["tpot_p50_ms"]) and _f(r["tpot_p50_ms"]) / 1000,
+            ttft_p50_s=_seconds(r["ttft_p50_ms"]), tpot_p50_s=_seconds(r["tpot_p50_ms"]),
             source=str(r["source"])))
     return out
 
