@@ -15,6 +15,7 @@ import pandas as pd
 
 from planner.core.engines import ENGINES, simulated_engine
 from planner.core.errors import InputError, MeasurementError
+from planner.core.lengths import RequestMix
 from planner.core.records import EngineProfile, Profile, ServingProfile
 from planner.core.roofline import model_kv_bytes_per_token
 from planner.core.simulate import CDF_PCT, N_REQUESTS, ItlMetric, LatencyCdf, Scheduler, SloCapacity, capacity_at_slo_sim, latency_cdf
@@ -123,11 +124,12 @@ class EngineCapacity:
     scheduler: Scheduler
     result: SloCapacity
     notes: list[str] = field(default_factory=list)
+    mix: RequestMix | None = None  # the requests' shapes drawn per request (None: the fixed shape)
 
     def latency_at(self, tokens_in: float, tokens_out: float, rate_per_s: float) -> LatencyCdf:
         """The simulated latency distribution of this server at another offered rate (the plan's operating point)."""
         n = self.result.at.n_requests if self.result.at is not None and self.result.at.n_requests else N_REQUESTS
-        return latency_cdf(self.step, self.scheduler, tokens_in, tokens_out, rate_per_s, n_requests=n)  # as long as the answer's run
+        return latency_cdf(self.step, self.scheduler, tokens_in, tokens_out, rate_per_s, n_requests=n, mix=self.mix)  # as long as the answer's run
 
 
 def _row(p, tokens_out: float) -> dict:
@@ -139,9 +141,10 @@ def _row(p, tokens_out: float) -> dict:
 def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_slo_s: float = np.inf, itl_slo_s: float = np.inf, *,
                     bound: str = "mean", scheduler: Scheduler | None = None, refine: int = 5,
                     calibration: ServerCalibration | None = None, priced: PricedMemory | None = None,
-                    itl_metric: ItlMetric = "itl") -> EngineCapacity:
+                    itl_metric: ItlMetric = "itl", mix: RequestMix | None = None) -> EngineCapacity:
     """Simulate the server the engine profile stands for; `bound` fits the step model on the CI's 'low' (slow) or
-    'high' end of every timing instead of the mean; `calibration` adds the server's own measured overheads."""
+    'high' end of every timing instead of the mean; `calibration` adds the server's own measured overheads; `mix`
+    draws each request's lengths and shared prefix from a distribution (`tokens_in`/`tokens_out` are its means)."""
     if tokens_in < 1 or tokens_out < 1:
         raise InputError("need at least 1 prompt token and 1 output token", field="tokens_in/tokens_out")
     if not isinstance(profile, EngineProfile):
@@ -149,28 +152,34 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
     if not profile.prefill or not profile.decode:
         raise MeasurementError(f"profile of {profile.model.file_name} lacks prefill/decode tests; re-run `llm-planner profile`")
     step = fit_step_model(profile, bound=bound)
-    sched, described = scheduler_for(profile, tokens_in + tokens_out, priced) if scheduler is None else (scheduler, f"{scheduler.kind} scheduler")
+    longest = mix.max_tokens if mix is not None else tokens_in + tokens_out  # what one sequence's KV must hold
+    sched, described = scheduler_for(profile, longest, priced) if scheduler is None else (scheduler, f"{scheduler.kind} scheduler")
     if calibration is not None:
         step = replace(step, overhead_s=max(0.0, step.overhead_s + calibration.step_overhead_offset_s))
         sched = replace(sched, ttft_overhead_s=calibration.ttft_overhead_s)
         described += (f", calibrated on single requests through the server (step {calibration.step_overhead_offset_s * 1e3:+.1f} ms, "
                       f"TTFT {calibration.ttft_overhead_s * 1e3:+.1f} ms)")
-    if sched.kv_capacity_tokens is not None and tokens_in + tokens_out > sched.kv_capacity_tokens:
-        raise InputError(f"one request of {tokens_in + tokens_out:,.0f} tokens does not fit the "
+    if sched.kv_capacity_tokens is not None and longest > sched.kv_capacity_tokens:
+        raise InputError(f"one request of {longest:,.0f} tokens does not fit the "
                          f"{sched.kv_capacity_tokens:,}-token KV cache {'the priced device holds' if priced else 'the engine allocated'}; "
                          "give the engine more KV memory", field="tokens_in/tokens_out")
     res = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, min(ttft_slo_s, 1e9), min(itl_slo_s, 1e9), refine=refine,
-                              itl_metric=itl_metric)
+                              itl_metric=itl_metric, mix=mix)
     rows = [_row(res.alone, tokens_out)] + [_row(p, tokens_out) for p in res.curve]
     table = pd.DataFrame(rows).drop_duplicates("requests_per_s").sort_values("requests_per_s").reset_index(drop=True)
     conc = res.at.mean_running if res.at is not None else float("nan")
     notes = [f"capacity: simulated {described}; step model fitted on {step.n_points} engine timings (fit rms {step.fit_rms_pct:.0f}%)"]
-    if outside := step.outside_range(tokens_in, tokens_out, conc if np.isfinite(conc) else None):
+    if mix is not None:
+        notes.append(f"requests: drawn one by one from {mix.describe()}"
+                     + (f" ({mix.label})" if mix.label else "") + "; shared prefixes skip their prefill when the engine's cache holds them "
+                     "(vLLM's prefix cache, llama-server's slot reuse), in the simulation as on the server" * any(mix.cached_in))
+    if outside := step.outside_range(mix.quantile("in", 0.99) if mix else tokens_in, mix.quantile("out", 0.99) if mix else tokens_out,
+                                     conc if np.isfinite(conc) else None):
         notes.append("extrapolated along the roofline beyond the profile: " + "; ".join(outside) +
                      " — profile deeper (longer prompts, deeper contexts, more concurrency) to measure it")
     if res.at is not None and res.at.preemptions:
         notes.append(f"memory: at this rate the KV cache runs out and requests are preempted ({res.at.preemptions} in the simulated run)")
-    return EngineCapacity(table, res.requests_per_s, conc, step, sched, res, notes)
+    return EngineCapacity(table, res.requests_per_s, conc, step, sched, res, notes, mix)
 
 
 def capacity_table(profile: Profile, tokens_in: float, tokens_out: float, *, bound: str = "mean") -> pd.DataFrame:

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from planner.core import cost as cm
 from planner.core.capacity import (
@@ -28,6 +28,7 @@ from planner.core.capacity import (
 )
 from planner.core.cards import ModelCard
 from planner.core.errors import InputError, MeasurementError
+from planner.core.lengths import RequestMix
 from planner.core.licence import licence_warnings
 from planner.core.matching import instance_mismatch
 from planner.core.quality import trust_problems
@@ -39,6 +40,44 @@ from planner.core.units import SECONDS_PER_MONTH, usd
 from planner.core.validation import ModelError, ServerCalibration
 
 MAX_REQUESTS_PER_MONTH = 1e15
+
+
+class LengthMix(BaseModel):
+    """Requests' token lengths as a distribution (a plan file's `workload.lengths`, or a usage log's, `plan --traffic`):
+    one entry per request, or per bucket of `weights` requests. `cached_in`: leading prompt tokens a warm prompt cache
+    serves (a shared system prompt or document); `n_prefixes`: how many distinct prefixes share them (None: unknown —
+    see `lengths.RequestMix`)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    tokens_in: list[float] = Field(min_length=1, description="prompt tokens of each request (or bucket)")
+    tokens_out: list[float] = Field(min_length=1, description="output tokens of each request (or bucket)")
+    weights: list[float] | None = Field(None, description="requests each entry stands for (default: 1 each)")
+    cached_in: list[float] | None = Field(None, description="cached prompt tokens of each entry (default: none)")
+    n_prefixes: int | None = Field(None, ge=1, description="distinct shared prefixes (None: unknown)")
+    source: str = Field("given", description="where the lengths come from (a log file, a preset)")
+    _mix: RequestMix | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        self._mix = None
+        self.mix()  # the checks (equal lengths, ≥ 1 token, spans within prompts, weights) live in RequestMix
+        return self
+
+    def mix(self) -> RequestMix:
+        if self._mix is None:
+            self._mix = RequestMix.from_arrays(self.tokens_in, self.tokens_out, weights=self.weights, cached_in=self.cached_in,
+                                               n_prefixes=self.n_prefixes, label=self.source)
+        return self._mix
+
+    @classmethod
+    def from_mix(cls, mix: RequestMix, source: str) -> LengthMix:
+        """The merged points of a mix (a log of a million rows becomes its distinct shapes with their counts)."""
+        return cls(tokens_in=list(mix.tokens_in), tokens_out=list(mix.tokens_out), weights=list(mix.weights),
+                   cached_in=list(mix.cached_in) if any(mix.cached_in) else None, n_prefixes=mix.n_prefixes, source=source)
+
+
+MEAN_TOLERANCE = 0.005  # a stated mean within 0.5 % (or half a token) of the lengths' own is the same number, rounded
 
 
 class Workload(BaseModel):
@@ -64,6 +103,44 @@ class Workload(BaseModel):
                                                "time per output token (MLPerf's TPOT); see simulate.ITL_METRICS")
     min_replicas: int = Field(1, ge=1, description="always-on replicas")
     monthly_active_users: float | None = Field(None, ge=0, description="checked against model licence limits")
+    lengths: LengthMix | None = Field(None, description="prompt/output lengths as a distribution; tokens_in, tokens_out (and "
+                                      "cached_fraction, where it gives cached spans) are then its means")
+
+    @model_validator(mode="after")
+    def _means_of_the_lengths(self):
+        """With `lengths`, tokens_in/tokens_out/cached_fraction are the distribution's means: taken from it, and a
+        different number given beside it is refused rather than silently replaced."""
+        if self.lengths is None:
+            return self
+        mix = self.lengths.mix()
+        means = {"tokens_in": mix.mean_in, "tokens_out": mix.mean_out}
+        if self.lengths.cached_in is not None:
+            means["cached_fraction"] = mix.cached_fraction
+        for name, mean in means.items():
+            given = getattr(self, name)
+            if name in self.model_fields_set and abs(given - mean) > max(MEAN_TOLERANCE * mean, 0.5 if name != "cached_fraction" else 0.005):
+                raise ValueError(f"{name} {given:g} is not the mean of lengths ({mean:g}); give one of them, or make them agree")
+            setattr(self, name, mean)
+        return self
+
+    def request_mix(self) -> RequestMix | None:
+        """The requests the simulator draws: the lengths' distribution (each request's cached span as given, or the
+        workload's cached share of its prompt), or the fixed shape with the cached share as every request's prefix.
+        None: one fixed shape, nothing cached. A what-if that moved tokens_in/tokens_out away from the lengths' means
+        (the tornado, the dashboard) scales every request by the same factor, so the shape of the distribution holds."""
+        if self.lengths is None:
+            if not self.cached_fraction:
+                return None
+            return RequestMix.fixed(self.tokens_in, self.tokens_out, self.tokens_in * self.cached_fraction)
+        mix = self.lengths.mix()
+        f_in, f_out = self.tokens_in / mix.mean_in, self.tokens_out / mix.mean_out
+        if f_in == 1 and f_out == 1 and (self.lengths.cached_in is not None or not self.cached_fraction):
+            return mix
+        t_in = np.maximum(1, np.rint(np.asarray(mix.tokens_in) * f_in))
+        cached = (np.asarray(mix.cached_in, float) * f_in if self.lengths.cached_in is not None
+                  else np.asarray(mix.tokens_in, float) * f_in * self.cached_fraction)
+        return RequestMix.from_arrays(t_in, np.maximum(1, np.rint(np.asarray(mix.tokens_out) * f_out)), weights=mix.weights,
+                                      cached_in=np.minimum(np.rint(cached), t_in), n_prefixes=mix.n_prefixes, label=mix.label)
 
     @field_validator("volume_max")
     @classmethod
@@ -197,7 +274,12 @@ def evaluate_plan(requests_per_month, capacity_rps, workload: Workload, prices: 
     if unknown or missing:
         raise TypeError(f"evaluate_plan: unknown override(s) {sorted(unknown)}, missing price field(s) {sorted(missing)}")
     a.update(overrides)
-    if prices is not None and prices.cache_rule is not None and a["usd_per_cached_input_token"] is not None:
+    mix = workload.request_mix() if not {"tokens_in", "tokens_out", "cached_fraction"} & set(overrides) else None
+    if mix is not None and not mix.is_fixed:  # the expectation over the distribution: linear prices, but a provider caches
+        floor = prices.cache_rule.min_cacheable_tokens if prices is not None and prices.cache_rule is not None else None
+        a["tokens_in"], a["tokens_out"] = mix.mean_in, mix.mean_out  # only spans as long as its minimum
+        a["cached_fraction"] = mix.expected_cacheable_tokens(floor or 0) / mix.mean_in
+    elif prices is not None and prices.cache_rule is not None and a["usd_per_cached_input_token"] is not None:
         # a prefix shorter than the provider's minimum is not cached: billed as plain input
         a["usd_per_cached_input_token"] = np.where(prices.cacheable(a["tokens_in"], a["cached_fraction"]), a["usd_per_cached_input_token"],
                                                    a["usd_per_input_token"])
@@ -247,6 +329,7 @@ class PlanResult:
     no_verdict: list[str] = field(default_factory=list)  # why this plan may not answer "self-host or API?" (see `verdict`)
     planned_rps: float | None = None  # what each replica is offered at the quoted volume's peak hour (≤ capacity_rps)
     latency_cdf: LatencyCdf | None = None  # TTFT/ITL distributions at planned_rps; None: the profile kept no samples
+    mean_shape_capacity_rps: float | None = None  # with a length distribution: the capacity if every request had the mean shape
 
     @property
     def trustworthy(self) -> bool:
@@ -277,7 +360,8 @@ class PlanResult:
                          "ttft_p95_s": finite(level.get("ttft_s")), "itl_p95_s": finite(level.get("itl_p95_s")),
                          "kv_bytes_per_token": self.kv_bytes_per_token, "max_concurrency_by_memory": self.max_concurrency_by_memory,
                          "notes": list(self.capacity_notes), "validation": self.validation,
-                         "model_error": self.model_error.describe() if self.model_error else None},
+                         "model_error": self.model_error.describe() if self.model_error else None,
+                         "mean_shape_requests_per_s": finite(self.mean_shape_capacity_rps)},
             "replicas": t.replicas, "selfhost_usd_per_month": t.selfhost_usd_per_month, "selfhost_usd_per_request": t.selfhost_usd_per_request,
             "selfhost_autoscaled_usd_per_month": finite(self.autoscaled_usd_per_month),
             "api_usd_per_month": t.api_usd_per_month, "api_usd_per_request": t.api_usd_per_request,
@@ -316,6 +400,10 @@ class PlanResult:
              f"{w.itl_slo_s * 1000:g} ms; {self.capacity_source}"),
             *([("capacity model error", self.model_error.describe() if self.model_error else "not validated", self.validation)]
               if self.validation else []),
+            *([("capacity if every request had the mean shape", f"{self.mean_shape_capacity_rps:.3g} req/s",
+                f"{w.tokens_in:,.0f} → {w.tokens_out:,.0f} tokens each: what a single-shape plan says; the capacity above draws each "
+                f"request from {w.lengths.source if w.lengths else 'the distribution'}")]
+              if self.mean_shape_capacity_rps is not None else []),
             ("replica price", f"{usd(self.prices.replica_usd_per_hour)}/h ({usd(self.replica_usd_per_month)} a month)",
              self.prices.replica_provenance.describe()),
             ("API price per request", usd(self.api_usd_per_request), self.prices.api_provenance.describe()),
@@ -365,13 +453,16 @@ def profile_capacity(profile: Profile, workload: Workload, calibration: ServerCa
         if workload.itl_metric != "itl":
             raise InputError("a serving profile measured the pooled inter-token gaps (ITL), not each request's TPOT; plan it with the "
                              "itl metric, or plan the engine profile", field="itl_metric")
+        if workload.lengths is not None and not workload.lengths.mix().is_fixed:
+            raise InputError("a serving profile measured one token shape; a length distribution needs the simulated server — plan "
+                             "an engine profile", field="lengths")
         table = serving_capacity_table(profile)
         rps, conc = capacity_at_slo(table, workload.ttft_slo_s, workload.itl_slo_s)
         return ProfileCapacity(table, float(rps), float(conc),
                                ["capacity: measured by the load generator at this token shape (p95 latencies vs the plan's SLO)"],
                                lambda rate: measured_latency_cdf(profile, rate))
     cap = engine_capacity(profile, workload.tokens_in, workload.tokens_out, workload.ttft_slo_s, workload.itl_slo_s, calibration=calibration,
-                          priced=priced, itl_metric=workload.itl_metric)
+                          priced=priced, itl_metric=workload.itl_metric, mix=workload.request_mix())
     return ProfileCapacity(cap.table, cap.requests_per_s, cap.concurrency, cap.notes,
                            lambda rate: cap.latency_at(workload.tokens_in, workload.tokens_out, rate))
 
@@ -430,6 +521,9 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     physics, physics_notes = physics_warnings(profile, workload, bandwidth_bytes_s)
     cap = profile_capacity(profile, workload, calibration, priced)
     table, rps, conc, capacity_notes = cap.table, cap.requests_per_s, cap.concurrency, cap.notes
+    mean_shape = None
+    if workload.lengths is not None and not workload.lengths.mix().is_fixed:  # the answer a single shape would have given, beside it
+        mean_shape = profile_capacity(profile, workload.model_copy(update={"lengths": None}), calibration, priced).requests_per_s
     warnings = [f"profile note: {n}" for n in profile.notes if ("clone" in n or "derived" in n) and n != profile.projection]
     if prices.instance is not None and (mismatch := instance_mismatch(profile, prices.instance)):
         warnings.append(mismatch)
@@ -474,6 +568,6 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
         break_even_first=float(target.break_even_first), break_even_always=float(target.break_even_always), at_target=at, warnings=warnings,
         capacity_source="serving-measured" if isinstance(profile, ServingProfile) else "engine-model",
         kv_bytes_per_token=kv, max_concurrency_by_memory=by_memory, capacity_notes=capacity_notes, validation=validation, model_error=model_error,
-        autoscaled_usd_per_month=autoscaled, no_verdict=physics + untrustworthy, planned_rps=planned_rps,
+        autoscaled_usd_per_month=autoscaled, no_verdict=physics + untrustworthy, planned_rps=planned_rps, mean_shape_capacity_rps=mean_shape,
         latency_cdf=cap.latency_at(max(planned_rps, rps * 1e-4)),  # far below capacity requests never overlap: that rate's
     )

@@ -21,7 +21,7 @@ deterministic and rates share their random numbers (common random numbers: the l
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 
 from planner.core.errors import InputError
+from planner.core.lengths import NO_PREFIX, UNSHARED, RequestMix
 from planner.core.stepmodel import StepModel
 
 
@@ -63,6 +64,7 @@ class SimResult:
     duration_s: float
     preemptions: int
     mean_running: float  # time-averaged number of running requests
+    cached_tokens: int = 0  # prompt tokens the last admissions took from the prompt cache (their prefill skipped)
 
     def ttft_pct(self, q: float = 95) -> float:
         return float(np.percentile(self.ttft_s, q))
@@ -86,8 +88,10 @@ class SimResult:
         return [float(values[np.searchsorted(cum, q / 100 * cum[-1])]) for q in qs]
 
 
-def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_out) -> SimResult:
-    """Run every request to completion; arrays of arrival times (sorted), prompt and output tokens per request.
+def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_out, cached_in=0, prefix_id=None) -> SimResult:
+    """Run every request to completion; arrays of arrival times (sorted), prompt and output tokens per request, and
+    (shared prefixes, `lengths.RequestMix.draw`) each request's cached span and prefix id (`_Server.admit_hit` says
+    when a prefix is served from the cache).
 
     The loop, one event at a time: queue the requests that have arrived; if the server is idle, jump to the next
     arrival; if every running request is decoding and nothing can be admitted, jump over the whole stretch of pure
@@ -95,7 +99,7 @@ def simulate(step: StepModel, sched: Scheduler, arrivals_s, tokens_in, tokens_ou
     `_Server.take_step`).
     """
     arr, n_in, n_out = _requests(arrivals_s, tokens_in, tokens_out)
-    srv = _Server(step, sched, arr, n_in, n_out)
+    srv = _Server(step, sched, arr, n_in, n_out, _prefixes(len(arr), n_in, cached_in, prefix_id))
     n = len(arr)
     while srv.done < n:
         srv.queue_arrivals()
@@ -124,12 +128,26 @@ def _requests(arrivals_s, tokens_in, tokens_out) -> tuple[list[float], list[int]
     return arr, n_in, n_out
 
 
+def _prefixes(n: int, n_in: list[int], cached_in, prefix_id) -> tuple[list[int], list[int]] | None:
+    """Per request its cached span (at most its prompt) and prefix id (`lengths.NO_PREFIX` / `UNSHARED` / 0…); None when
+    no request has one (the server then skips the prefix bookkeeping)."""
+    cached = np.broadcast_to(np.asarray(cached_in, np.int64), (n,))
+    if not cached.any():
+        return None
+    pid = np.broadcast_to(np.asarray(UNSHARED if prefix_id is None else prefix_id, np.int64), (n,))
+    if cached.min() < 0 or np.any(cached > np.asarray(n_in)):
+        raise InputError("simulate: a cached span must be between 0 and its request's prompt length")
+    return [int(x) for x in cached], [int(p) if c > 0 else NO_PREFIX for p, c in zip(pid, cached, strict=True)]
+
+
 class _Server:
     """One server's state while `simulate` runs: the clock, the queue, the running batch, the KV blocks in use, and
     per request (indexed lists) its prompt still to prefill, tokens in the KV cache, tokens generated and times."""
 
-    def __init__(self, step: StepModel, sched: Scheduler, arr: list[float], n_in: list[int], n_out: list[int]) -> None:
+    def __init__(self, step: StepModel, sched: Scheduler, arr: list[float], n_in: list[int], n_out: list[int],
+                 prefixes: tuple[list[int], list[int]] | None = None) -> None:
         self.step, self.arr, self.n_in, self.n_out = step, arr, n_in, n_out
+        self.slots = sched.kind == "slots"
         self.budget, self.max_seqs, self.block = sched.token_budget, sched.max_seqs, sched.block_size
         self.ttft_overhead_s = sched.ttft_overhead_s
         self.paged = sched.kind == "vllm" and sched.kv_capacity_tokens is not None
@@ -159,6 +177,18 @@ class _Server:
         self.stretches: list[tuple[float, float, float, int, int, int]] = []
         self.step_gaps: list[float] = []  # the gaps that ended in an ordinary step, one request each
         self.step_gap_t: list[float] = []  # ... and when they ended
+        # shared prefixes (None: no request has one)
+        self.prefixes = prefixes is not None
+        self.cached, self.pid = prefixes if prefixes is not None else ([], [])
+        self.base = [0] * n  # prompt tokens a request's current admission took from the cache (its prefill starts there)
+        self.shared = [0] * n  # of those, the tokens it references in a cached prefix's blocks (counted once for all)
+        self.hit_tokens = 0  # prompt tokens served from the cache, over the run
+        self.ref: dict[int, int] = {}  # vllm: cached prefix → requests referencing its blocks
+        self.pref_tokens: dict[int, int] = {}  # vllm: cached prefix → its tokens in the cache (whole blocks)
+        self.free_cached: OrderedDict[int, int] = OrderedDict()  # vllm: unreferenced cached prefixes → blocks, LRU first
+        self.free_cached_blocks = 0
+        self.ref_blocks = 0  # blocks of referenced prefixes (in `used_blocks` once)
+        self.idle_slots: deque[tuple[int, int]] = deque([(NO_PREFIX, 0)] * sched.max_seqs)  # slots: (prefix, span) kept, LRU first
 
     def blocks(self, tokens: int) -> int:
         return -(-tokens // self.block)
@@ -204,7 +234,7 @@ class _Server:
         self.skipped = False
         if steps > k0:
             self.stretches.append((t0, a, b, k0, steps, bsz))
-        still = []
+        still, leaving = [], []
         last_tok, finish = self.last_tok, self.finish
         for i in running:
             gen[i] += steps
@@ -212,12 +242,17 @@ class _Server:
             last_tok[i] = t
             if gen[i] >= n_out[i]:
                 finish[i] = t
+                leaving.append(i)
             else:
                 still.append(i)
-        self.done += bsz - len(still)
-        if self.paged:
-            block = self.block
-            self.used_blocks = sum(-(-computed[i] // block) for i in still)
+        self.done += len(leaving)
+        if self.paged:  # the last step's blocks were taken before anyone left: cached prefixes are evicted for them first
+            block, shared = self.block, self.shared
+            self.used_blocks = sum(-(-computed[i] // block) - shared[i] // block for i in running) + self.ref_blocks
+            self.evict()
+        if self.paged or self.prefixes:
+            for i in leaving:
+                self.release(i)
         self.running = still
         return True
 
@@ -241,8 +276,13 @@ class _Server:
         waiting = self.waiting
         while waiting and room > 0 and len(running) < self.max_seqs:
             i = waiting[0]
+            if self.prefixes:
+                self.admit_hit(i)
             want = min(prompt_left[i], room)
-            if self.paged and not self.reserve(self.blocks(want), keep=len(running)):
+            c = self.computed[i]
+            if self.paged and not self.reserve(self.blocks(c + want) - self.shared[i] // self.block, keep=len(running)):
+                if self.prefixes:
+                    self.unadmit(i)
                 break
             waiting.popleft()
             running.append(i)
@@ -258,17 +298,109 @@ class _Server:
         running = self.running
         while need > self.cap_blocks - self.used_blocks and len(running) - 1 > keep:
             victim = running.pop()
-            self.used_blocks -= self.blocks(self.computed[victim])
+            self.release(victim)
             if self.prompt_left[victim]:
                 self.prefilling -= 1
             self.prompt_left[victim] = self.n_in[victim] + self.gen[victim]
-            self.computed[victim] = 0
+            self.computed[victim] = self.base[victim] = 0
             self.waiting.appendleft(victim)
             self.preemptions += 1
         if need > self.cap_blocks - self.used_blocks:
             return False
         self.used_blocks += need
+        self.evict()
         return True
+
+    # -- shared prefixes -------------------------------------------------------------------------------------------
+    def admit_hit(self, i: int) -> None:
+        """What a request takes from the prompt cache as it is admitted; its prefill starts after it.
+
+        vLLM (automatic prefix caching, on by default in V1): whole blocks of the prefix whose KV is cached — computed
+        by an earlier request, referenced by a running one or freed but not yet evicted — and never the prompt's last
+        token (it is always computed: the first output token needs its logits). llama-server (`get_available_slot`
+        in tools/server/server-context.cpp, llama.cpp b0.3.36's source): the idle slot whose kept prompt shares the
+        longest prefix when that is over 10 % of the prompt (`--slot-prompt-similarity` 0.1), else the least recently
+        used slot; the prefix it shares with that slot's prompt is reused (its RAM prompt cache is not modelled: a
+        conservative reuse). `UNSHARED` spans (distinct prefixes unknown) are hits, as the provider's log saw them."""
+        c = min(self.cached[i], self.n_in[i] - 1)
+        p = self.pid[i]
+        skip = shared = 0
+        if self.slots:
+            best, pick = 0, 0
+            for k, (q, span) in enumerate(self.idle_slots):
+                lcp = c if p == UNSHARED else min(c, span) if p != NO_PREFIX and q == p else 0
+                if lcp > best and lcp > 0.1 * self.n_in[i]:
+                    best, pick = lcp, k
+            q, span = self.idle_slots[pick]
+            del self.idle_slots[pick]
+            skip = c if p == UNSHARED else min(c, span) if p != NO_PREFIX and q == p else 0
+        elif (full := c // self.block * self.block) and p != NO_PREFIX:
+            if p == UNSHARED:
+                skip = full
+            else:
+                if p in self.ref:
+                    self.ref[p] += 1
+                elif p in self.free_cached:
+                    pb = self.free_cached.pop(p)
+                    self.free_cached_blocks -= pb
+                    self.ref[p] = 1
+                    if self.paged:
+                        self.used_blocks += pb
+                        self.ref_blocks += pb
+                if p in self.ref:
+                    skip = shared = min(full, self.pref_tokens[p])
+        self.base[i] = self.computed[i] = skip
+        self.shared[i] = shared
+        self.prompt_left[i] -= skip
+
+    def unadmit(self, i: int) -> None:
+        """Undo `admit_hit` for a request the KV cache could not take after all (it stays first in the queue)."""
+        self.release(i, blocks=False)
+        self.prompt_left[i] += self.base[i]
+        self.computed[i] = self.base[i] = 0
+
+    def register(self, i: int) -> None:
+        """vLLM caches a prompt's full blocks as they are computed: once a request has computed its prefix (and no
+        other copy of that prefix is cached), later requests share those blocks."""
+        p = self.pid[i]
+        if p < 0 or p in self.ref or p in self.free_cached:
+            return
+        full = min(self.cached[i], self.n_in[i] - 1) // self.block * self.block
+        if full and self.computed[i] >= full:
+            self.ref[p], self.pref_tokens[p], self.shared[i] = 1, full, full
+            if self.paged:  # the blocks move from this request's own to the prefix's (counted once, in `used_blocks`)
+                self.ref_blocks += full // self.block
+
+    def release(self, i: int, *, blocks: bool = True) -> None:
+        """A request leaves the batch (finished or preempted): its own blocks are freed and its prefix reference
+        dropped — an unreferenced prefix stays cached, least recently used first out, until its blocks are needed
+        (`evict`); a llama-server slot keeps its prompt for the next request."""
+        if self.paged and blocks:
+            self.used_blocks -= self.blocks(self.computed[i]) - self.shared[i] // self.block
+        if not self.prefixes:
+            return
+        if self.slots:
+            self.idle_slots.append((self.pid[i], self.cached[i]))
+            return
+        if self.shared[i]:
+            p = self.pid[i]
+            self.ref[p] -= 1
+            if not self.ref[p]:
+                del self.ref[p]
+                pb = self.blocks(self.pref_tokens[p])
+                self.free_cached[p] = pb
+                self.free_cached_blocks += pb
+                if self.paged:
+                    self.used_blocks -= pb
+                    self.ref_blocks -= pb
+            self.shared[i] = 0
+
+    def evict(self) -> None:
+        """Free cached prefixes' blocks, least recently used first, while the cache holds more than it has."""
+        while self.free_cached and self.used_blocks + self.free_cached_blocks > self.cap_blocks:
+            p, pb = self.free_cached.popitem(last=False)
+            self.free_cached_blocks -= pb
+            del self.pref_tokens[p]
 
     def moe_s(self, tokens: int) -> float:
         return float(self.step.experts_s(tokens)) if self.step.expert_read_s else 0.0
@@ -282,7 +414,7 @@ class _Server:
             if prompt_left[i]:
                 prefill += w
                 pairs += w * (computed[i] + w / 2) if not self.step.window else float(self.step.attention_pairs(computed[i], w))
-                starting += computed[i] == 0
+                starting += computed[i] == self.base[i]
             else:
                 decoding += 1
                 kv += computed[i]
@@ -302,6 +434,8 @@ class _Server:
             computed[i] += w
             if prompt_left[i]:
                 prompt_left[i] -= w
+                if self.prefixes and not self.slots and not self.shared[i]:
+                    self.register(i)
                 if prompt_left[i]:
                     continue
                 self.prefilling -= 1
@@ -319,8 +453,8 @@ class _Server:
                 self.finish[i] = t
                 self.done += 1
                 finished.add(i)
-                if self.paged:
-                    self.used_blocks -= self.blocks(computed[i])
+                if self.paged or self.prefixes:
+                    self.release(i)
         if finished:
             self.running = [i for i in self.running if i not in finished]
 
@@ -337,7 +471,8 @@ class _Server:
                          e2e_s=np.asarray(self.finish) - arr + self.ttft_overhead_s,
                          itl_values_s=np.concatenate(vals) if vals else np.empty(0), itl_weights=weights,
                          itl_end_s=np.concatenate(ends) if ends else np.empty(0),
-                         duration_s=t, preemptions=self.preemptions, mean_running=self.area / t if t > 0 else 0.0)
+                         duration_s=t, preemptions=self.preemptions, mean_running=self.area / t if t > 0 else 0.0,
+                         cached_tokens=sum(self.base))
 
 
 def _steps_to_reach(a: float, b: float, d: float) -> int:
@@ -460,15 +595,24 @@ def measurement_window(arrivals_s: np.ndarray, warmup: float, drain: float) -> t
     return slice(k0, k1), (lo, hi)
 
 
-@lru_cache(maxsize=65536)
-def _rate_point(step: StepModel, sched: Scheduler, tokens_in: int, tokens_out: int, rate: float, n_requests: int, seed: int,
-                burstiness: float, q: float, warmup: float, drain: float) -> RatePoint:
+def simulate_mix(step: StepModel, sched: Scheduler, mix: RequestMix, rate: float, n_requests: int, *, seed: int = 0,
+                 burstiness: float = 1.0) -> tuple[SimResult, np.ndarray]:
+    """One run of `n_requests` Poisson arrivals whose shapes are drawn from `mix` (the same seed draws the same
+    requests at every rate); returns the run and each request's output tokens."""
     arrivals = poisson_arrivals(rate, n_requests, seed=seed, burstiness=burstiness)
-    res = simulate(step, sched, arrivals, tokens_in, tokens_out)
+    n_in, n_out, cached, pid = mix.draw(n_requests, seed)
+    return simulate(step, sched, arrivals, n_in, n_out, cached, pid), n_out
+
+
+@lru_cache(maxsize=65536)
+def _rate_point(step: StepModel, sched: Scheduler, mix: RequestMix, rate: float, n_requests: int, seed: int,
+                burstiness: float, q: float, warmup: float, drain: float) -> RatePoint:
+    res, n_out = simulate_mix(step, sched, mix, rate, n_requests, seed=seed, burstiness=burstiness)
     keep, window = measurement_window(res.arrivals_s, warmup, drain)
-    ttft, e2e = res.ttft_s[keep], res.e2e_s[keep]
-    itl_q, itl_50 = res.itl_pcts(q, 50, window=window) if tokens_out > 1 else (0.0, 0.0)
-    tpot = (e2e - ttft) / (tokens_out - 1) if tokens_out > 1 else np.zeros_like(e2e)
+    ttft, e2e, out = res.ttft_s[keep], res.e2e_s[keep], n_out[keep]
+    many = out > 1  # a request of one output token has no inter-token time
+    itl_q, itl_50 = res.itl_pcts(q, 50, window=window) if many.any() else (0.0, 0.0)
+    tpot = (e2e[many] - ttft[many]) / (out[many] - 1) if many.any() else np.zeros(1)
     return RatePoint(rate_per_s=rate, ttft_p95_s=float(np.percentile(ttft, q)), itl_p95_s=itl_q,
                      e2e_p95_s=float(np.percentile(e2e, q)), ttft_p50_s=float(np.percentile(ttft, 50)),
                      itl_p50_s=itl_50, mean_running=res.mean_running,
@@ -478,10 +622,11 @@ def _rate_point(step: StepModel, sched: Scheduler, tokens_in: int, tokens_out: i
 
 def rate_point(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out: float, rate: float, *, n_requests: int = N_REQUESTS,
                seed: int = 0, burstiness: float = 1.0, q: float = 95, warmup: float = WARMUP_FRACTION,
-               drain: float = DRAIN_FRACTION) -> RatePoint:
+               drain: float = DRAIN_FRACTION, mix: RequestMix | None = None) -> RatePoint:
     """Percentiles at one offered rate (cached: the dashboard asks the same questions again). `warmup` / `drain`: the
-    shares of first and last requests left out (`measurement_window`; 0 and 0 count everything, as a load test does)."""
-    return _rate_point(step, sched, max(1, round(tokens_in)), max(1, round(tokens_out)), float(rate), int(n_requests), int(seed),
+    shares of first and last requests left out (`measurement_window`; 0 and 0 count everything, as a load test does).
+    `mix`: draw each request's shape from this distribution (`tokens_in`/`tokens_out` are then unused)."""
+    return _rate_point(step, sched, mix or RequestMix.fixed(tokens_in, tokens_out), float(rate), int(n_requests), int(seed),
                        float(burstiness), float(q), float(warmup), float(drain))
 
 
@@ -507,30 +652,33 @@ class LatencyCdf:
 
 
 def latency_cdf(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out: float, rate: float, *, n_requests: int = N_REQUESTS,
-                seed: int = 0, warmup: float = WARMUP_FRACTION, drain: float = DRAIN_FRACTION) -> LatencyCdf:
+                seed: int = 0, warmup: float = WARMUP_FRACTION, drain: float = DRAIN_FRACTION, mix: RequestMix | None = None) -> LatencyCdf:
     """The whole distribution of one simulated run — the same run (seed, requests, window) whose p95 the capacity
     table holds at that rate, so the curve passes through the table's percentiles."""
-    n_in, n_out = max(1, round(tokens_in)), max(1, round(tokens_out))
-    res = simulate(step, sched, poisson_arrivals(rate, n_requests, seed=seed), n_in, n_out)
+    res, n_out = simulate_mix(step, sched, mix or RequestMix.fixed(tokens_in, tokens_out), rate, n_requests, seed=seed)
     keep, window = measurement_window(res.arrivals_s, warmup, drain)
     ttft = res.ttft_s[keep]
-    itl = np.asarray(res.itl_pcts(*CDF_PCT, window=window)) if n_out > 1 else np.zeros_like(CDF_PCT)
+    itl = np.asarray(res.itl_pcts(*CDF_PCT, window=window)) if n_out.max() > 1 else np.zeros_like(CDF_PCT)
     return LatencyCdf(float(rate), CDF_PCT.copy(), np.percentile(ttft, CDF_PCT), itl, int(ttft.size),
                       f"simulated: {ttft.size} of {n_requests} requests (the first {warmup:.0%} and last {drain:.0%} left out), "
                       "Poisson arrivals")
 
 
-def saturation_rate(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out: float) -> float:
+def saturation_rate(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out: float, mix: RequestMix | None = None) -> float:
     """Requests/s at full batch (an upper bound for the search): the largest batch the sequence limit and the KV
-    cache allow, each request paying its prompt's prefill and its share of the decode steps."""
-    ctx = tokens_in + tokens_out / 2
+    cache allow, each request paying its prompt's prefill (less a cached prefix: every one taken as a hit, which
+    keeps it an upper bound) and its share of the decode steps — in expectation over the mix's shapes."""
+    mix = mix or RequestMix.fixed(tokens_in, tokens_out)
+    t_in, t_out, cached, w = (np.asarray(v, float) for v in (mix.tokens_in, mix.tokens_out, mix.cached_in, mix.weights))
+    ctx = float((t_in + t_out / 2) @ w)
     batch = sched.max_seqs
     if sched.kind == "vllm" and sched.kv_capacity_tokens:
-        batch = max(1, min(batch, sched.kv_capacity_tokens // max(1, int(tokens_in + tokens_out))))
-    per_request = (step.per_request_s + tokens_in * step.per_prefill_token_s + step.per_prefill_pair_s * float(step.attention_pairs(0, tokens_in))
-                   + tokens_out * step.step_s(batch, batch * ctx, 0) / batch)
-    per_request += (step.overhead_s + float(step.experts_s(sched.token_budget))) * tokens_in / sched.token_budget
-    return 1.0 / per_request
+        batch = max(1, min(batch, sched.kv_capacity_tokens // max(1, int((t_in + t_out) @ w))))
+    new = t_in - np.minimum(cached, t_in - 1)
+    per_request = (step.per_request_s + new * step.per_prefill_token_s + step.per_prefill_pair_s * step.attention_pairs(t_in - new, new)
+                   + t_out * step.step_s(batch, batch * ctx, 0) / batch
+                   + (step.overhead_s + float(step.experts_s(sched.token_budget))) * new / sched.token_budget)
+    return 1.0 / float(per_request @ w)
 
 
 @dataclass(frozen=True)
@@ -552,7 +700,7 @@ def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tok
                         q: float = 95, grid_points: int = 16, refine: int = 5, n_requests: int = N_REQUESTS, seed: int = 0,
                         burstiness: float = 1.0, warmup: float = WARMUP_FRACTION, drain: float = DRAIN_FRACTION,
                         sustained: bool = True, steady: bool = True, max_requests: int = STEADY_MAX_REQUESTS,
-                        itl_metric: ItlMetric = "itl", full_curve: bool = True) -> SloCapacity:
+                        itl_metric: ItlMetric = "itl", full_curve: bool = True, mix: RequestMix | None = None) -> SloCapacity:
     """Bracket the SLO on a geometric grid of rates up to saturation, bisect `refine` times inside the bracket, then
     (`steady`, for a sustained capacity) confirm the answer on longer runs until it stops moving (`_steady_state`).
 
@@ -561,17 +709,19 @@ def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tok
     offered more than the server can sustain may still meet the SLO before its queue builds, so rates above
     saturation count too. `itl_metric`: which inter-token figure `itl_slo_s` limits (`ITL_METRICS`).
     `full_curve=False` stops the grid at its first rate that misses the SLO (the same answer, without the busiest and
-    slowest runs: for a search that needs the capacity, not the latency-vs-load curve).
+    slowest runs: for a search that needs the capacity, not the latency-vs-load curve). `mix`: requests' shapes drawn
+    from this distribution, shared prefixes included (`lengths.RequestMix`; `tokens_in`/`tokens_out` then unused).
     """
     if not (ttft_slo_s > 0 and itl_slo_s > 0):
         raise InputError("ttft_slo_s / itl_slo_s: latency limits must be positive seconds")
     if itl_metric not in ITL_METRICS:
         raise InputError(f"must be {' or '.join(ITL_METRICS)} (got {itl_metric!r})", field="itl_metric")
-    sat = saturation_rate(step, sched, tokens_in, tokens_out)
+    mix = mix or RequestMix.fixed(tokens_in, tokens_out)
+    sat = saturation_rate(step, sched, tokens_in, tokens_out, mix)
     kw = dict(seed=seed, burstiness=burstiness, q=q, warmup=warmup, drain=drain)
 
     def at(rate: float, n: int = n_requests, draw: int = 0) -> RatePoint:  # draw: another, independent arrival sequence
-        return rate_point(step, sched, tokens_in, tokens_out, rate, n_requests=n, **{**kw, "seed": seed + draw})
+        return rate_point(step, sched, tokens_in, tokens_out, rate, n_requests=n, mix=mix, **{**kw, "seed": seed + draw})
 
     alone = at(sat * 1e-4)
     rates = sat * np.geomspace(0.02, 1.05 if sustained else 4.0, grid_points)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.core.errors import InputError
+from planner.core.lengths import RequestMix
 from planner.core.units import SECONDS_PER_MONTH
 
 HOUR_S = 3600.0
@@ -162,14 +163,35 @@ def summarize(rec: TrafficRecords) -> TrafficSummary:
                           tuple(notes))
 
 
-def workload_fields(summary: TrafficSummary) -> dict[str, float]:
-    """The `Workload` fields the log determines: its volume, mean lengths (the simulator plans the mean shape; the
-    distributions are shown beside it), cached share and peak-to-average — each only where the log states it."""
-    fields: dict[str, float] = {"tokens_in": summary.tokens_in.mean, "tokens_out": max(1.0, summary.tokens_out.mean)}
-    if summary.requests_per_month is not None:
-        fields["requests_per_month"] = summary.requests_per_month
+def request_mix(rec: TrafficRecords, summary: TrafficSummary) -> RequestMix:
+    """The log's requests as the distribution a plan simulates: each row's (prompt, output, cached) lengths, weighted
+    by the requests it stands for. A row of 0 tokens counts as 1 (a request always computes one prompt token and
+    yields one); a row that does not say how much was cached takes the log's cached share of its prompt; the number of
+    distinct prefixes is not in a log, so it stays unknown (`lengths.RequestMix`)."""
+    t_in = np.maximum(1.0, np.asarray(rec.tokens_in, float))
+    cached = None
+    if summary.cached_fraction is not None:
+        cached = np.minimum(t_in, np.where(np.isnan(rec.cached_in), t_in * summary.cached_fraction, rec.cached_in))
+    return RequestMix.from_arrays(t_in, np.maximum(1.0, np.asarray(rec.tokens_out, float)), weights=rec.requests, cached_in=cached,
+                                  label=f"the lengths of {rec.source}")
+
+
+def workload_fields(summary: TrafficSummary, rec: TrafficRecords | None = None) -> dict[str, object]:
+    """The `Workload` fields the log determines: its volume, cached share and peak-to-average — each only where the
+    log states it — and its lengths: with the records, the whole distribution (`lengths`, whose means become tokens_in
+    and tokens_out), without them the mean lengths alone."""
+    fields: dict[str, object] = {"tokens_in": summary.tokens_in.mean, "tokens_out": max(1.0, summary.tokens_out.mean)}
     if summary.cached_fraction is not None:
         fields["cached_fraction"] = summary.cached_fraction
+    if rec is not None:
+        from planner.core.plan import LengthMix  # the plan's typed workload field (core.plan does not import this module)
+
+        mix = request_mix(rec, summary)
+        fields.update(tokens_in=mix.mean_in, tokens_out=mix.mean_out, lengths=LengthMix.from_mix(mix, rec.source))
+        if summary.cached_fraction is not None:
+            fields["cached_fraction"] = mix.cached_fraction
+    if summary.requests_per_month is not None:
+        fields["requests_per_month"] = summary.requests_per_month
     if summary.peak_to_avg is not None:
         fields["peak_to_avg"] = max(1.0, summary.peak_to_avg)
     return fields

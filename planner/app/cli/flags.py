@@ -10,7 +10,9 @@ from planner.core.errors import PlannerError
 
 # where the flag is not the field's name with dashes (the rest: `a_b` → `--a-b`)
 FIELD_FLAGS = {"price_kind": "--price", "n_layers": "--layers", "requests_per_month": "--requests", "ttft_slo_s": "--ttft-slo",
-               "itl_slo_s": "--itl-slo", "monthly_active_users": "--users"}
+               "itl_slo_s": "--itl-slo", "monthly_active_users": "--users",
+               # a workload's length distribution reaches the command line as a usage log
+               "lengths": "--traffic", "lengths.weights": "--traffic", "lengths.cached_in": "--traffic", "lengths.n_prefixes": "--traffic"}
 
 
 def flag_for(field: str) -> str:

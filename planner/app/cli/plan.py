@@ -62,8 +62,9 @@ def plan(
         from planner.core.traffic import summarize, workload_fields
         from planner.formats.traffic import read_traffic
 
-        from_log = summarize(read_traffic(traffic))
-        workload = _workload(**{**workload.model_dump(), **workload_fields(from_log)})
+        records = read_traffic(traffic)
+        from_log = summarize(records)
+        workload = _workload(**{**workload.model_dump(exclude={"lengths"}), **workload_fields(from_log, records)})
     result, prof, path = plan_profile(profile_path, instance, api, workload, price_kind=price, batch=batch)  # type: ignore[arg-type]
     if output_format == "json":
         typer.echo(json.dumps({**result.as_dict(), **({"traffic": from_log.as_dict()} if from_log else {})}, indent=2))
@@ -71,8 +72,9 @@ def plan(
         typer.echo(result.curves.to_csv(index=False), nl=False)  # the cost of both options at every volume of the grid
     else:
         if from_log is not None:
-            say(f"traffic: {traffic} — {from_log.describe()}; the plan takes the volume, mean lengths, cached share and "
-                "peak-to-average from the log where it states them (the lengths as their means: one shape is simulated)")
+            say(f"traffic: {traffic} — {from_log.describe()}; the plan takes the volume, cached share and peak-to-average from the "
+                "log where it states them, and its lengths as a distribution: each simulated request draws its prompt and output "
+                "from the log's, and the API's cost is the same expectation")
             for note in from_log.notes:
                 say(f"traffic note: {note}")
         typer.echo(key_values(list(result.summary().itertuples(index=False, name=None))))
@@ -306,6 +308,8 @@ def _workload(**values) -> Workload:
         return Workload(**values)
     except ValidationError as exc:
         e = exc.errors()[0]
+        if not e["loc"]:  # a check across fields (the lengths' means): its message names them
+            raise InputError(e["msg"].removeprefix("Value error, ")) from None
         raise InputError(f"{e['msg'].lower()} (got {e.get('input')!r})", field=str(e["loc"][0])) from None
 
 

@@ -61,7 +61,11 @@ def test_infeasible_capacity_is_nan_never_a_huge_number():
 def test_an_unmeetable_slo_says_what_would_be_met():
     """Flat profile, one slot: the first token leaves with the 0.5 s prefill step; ITL is the 20 ms decode step."""
     with pytest.raises(MeasurementError, match=r"reaches TTFT 0\.5 s and ITL p95 0\.02 s .* TTFT ≤ 0\.5 s and ITL ≤ 0\.02 s would be met"):
-        plan(make_profile(1000, 50), PRICES, WORKLOAD.model_copy(update={"ttft_slo_s": 0.1}))
+        plan(make_profile(1000, 50), PRICES, WORKLOAD.model_copy(update={"ttft_slo_s": 0.1, "cached_fraction": 0.0}))
+    # the same workload with 80 % of its prompt served from the cache (WORKLOAD's own share, as the API bills it): the
+    # self-hosted server skips those 400 tokens' prefill too, so the first token leaves after 100 tokens, 0.1 s
+    with pytest.raises(MeasurementError, match=r"reaches TTFT 0\.1 s and ITL p95 0\.02 s"):
+        plan(make_profile(1000, 50), PRICES, WORKLOAD.model_copy(update={"ttft_slo_s": 0.05}))
 
 
 def test_batch_prices_and_the_providers_minimum_cacheable_prefix():
@@ -148,3 +152,54 @@ def test_a_tpot_slo_gives_a_capacity_that_falls_with_longer_outputs():
         caps.append(r.capacity_rps)
     assert all(a > b for a, b in zip(caps, caps[1:])), caps
     assert "TPOT p95 (per request) ≤ 500 ms" in r.summary().iloc[1]["basis"]
+
+
+# ------------------------------------------------------------------------------------------------ length distributions
+
+def test_the_expected_api_cost_of_a_distribution_is_the_direct_sum_over_its_requests():
+    from dataclasses import replace
+
+    from planner.core.plan import LengthMix, evaluate_plan
+    from planner.core.rows import CacheRuleRow
+    # three requests; the provider caches only spans of ≥ 1,024 tokens: the 500-token span is billed as plain input
+    t_in, t_out, cached = [2000, 600, 4000], [100, 50, 300], [1500, 500, 0]
+    prices = replace(PRICES, cache_rule=CacheRuleRow("openai", 1024, 1.0, "5-10 min", PROV))
+    direct = sum((i - c * (c >= 1024)) * 1e-6 + c * (c >= 1024) * 1e-7 + o * 40e-6 for i, o, c in zip(t_in, t_out, cached, strict=True)) / 3
+    w = Workload(lengths=LengthMix(tokens_in=t_in, tokens_out=t_out, cached_in=cached))
+    assert float(evaluate_plan(1e6, 1.0, w, prices).api_usd_per_request) == pytest.approx(direct, rel=1e-12)
+    assert (w.tokens_in, w.tokens_out, w.cached_fraction) == pytest.approx((2200, 150, 2000 / 6600))  # the means, taken from it
+    # a bucketed distribution: weights are requests
+    w2 = Workload(lengths=LengthMix(tokens_in=[2000, 600], tokens_out=[100, 50], weights=[3, 1]))
+    assert float(evaluate_plan(1e6, 1.0, w2, PRICES).api_usd_per_request) == pytest.approx((3 * (2000e-6 + 4e-3) + 600e-6 + 2e-3) / 4)
+
+
+def test_a_workload_refuses_a_mean_its_lengths_contradict_and_what_ifs_scale_the_distribution():
+    from pydantic import ValidationError
+
+    from planner.core.plan import LengthMix
+    lengths = LengthMix(tokens_in=[100, 300], tokens_out=[10, 30])
+    assert Workload(lengths=lengths, tokens_in=200.4).tokens_in == 200  # the same mean, rounded
+    with pytest.raises(ValidationError, match="tokens_in 512 is not the mean of lengths"):
+        Workload(lengths=lengths, tokens_in=512)
+    w = Workload(lengths=lengths, cached_fraction=0.5)
+    assert w.request_mix().cached_in == (50, 150)  # the cached share of each prompt, as the API bills it
+    doubled = w.model_copy(update={"tokens_in": 400.0}).request_mix()  # the tornado's what-if on the mean prompt
+    assert doubled.tokens_in == (200, 600) and doubled.tokens_out == (10, 30) and doubled.cached_in == (100, 300)
+    assert Workload(tokens_in=100, tokens_out=10).request_mix() is None  # a fixed shape, nothing cached
+
+
+def test_a_long_tailed_distribution_serves_less_at_a_ttft_slo_than_its_mean_shape_and_the_plan_shows_both():
+    from planner.core.plan import LengthMix
+    # 1,000 prompt tokens/s, one slot: 90 % of prompts 200 tokens (0.2 s), 10 % 3,000 (3 s); mean 480 (0.48 s).
+    # A 2 s TTFT at p95 is out of reach for the distribution even alone; the mean shape meets it.
+    tail = Workload(lengths=LengthMix(tokens_in=[200, 3000], tokens_out=[20, 20], weights=[9, 1]), ttft_slo_s=2.0, itl_slo_s=1.0)
+    with pytest.raises(MeasurementError, match=r"reaches TTFT 3 s"):
+        plan(make_profile(1000, 50), PRICES, tail)
+    looser = tail.model_copy(update={"ttft_slo_s": 4.0})
+    r = plan(make_profile(1000, 50), PRICES, looser)
+    assert 0 < r.capacity_rps < r.mean_shape_capacity_rps
+    rows = dict(zip(r.summary()["quantity"], r.summary()["value"], strict=True))
+    assert rows["capacity if every request had the mean shape"] == f"{r.mean_shape_capacity_rps:.3g} req/s"
+    assert any("drawn one by one from 2 shapes" in n for n in r.capacity_notes)
+    assert r.as_dict()["capacity"]["mean_shape_requests_per_s"] == r.mean_shape_capacity_rps
+    assert plan(make_profile(1000, 50), PRICES, looser.model_copy(update={"lengths": None})).mean_shape_capacity_rps is None

@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.core.errors import InputError
-from planner.core.simulate import Scheduler, _Server, capacity_at_slo_sim, poisson_arrivals, simulate
+from planner.core.lengths import UNSHARED, RequestMix
+from planner.core.simulate import Scheduler, _Server, capacity_at_slo_sim, poisson_arrivals, rate_point, simulate, simulate_mix
 from planner.core.stepmodel import StepModel
 
 
@@ -201,3 +202,116 @@ def test_a_decode_stretch_stops_at_the_first_step_ending_at_or_after_the_next_ar
     assert m >= 1 and (total(m) >= d or m == 1) and (m == 1 or total(m - 1) < d)
     if m <= 10_000:
         assert m == int(np.searchsorted(np.cumsum(a + b * np.arange(m + 1)), d)) + 1 or abs(total(m) - d) < 1e-12 * max(1.0, d)
+
+
+# ------------------------------------------------------------------------------------------ length mixes, shared prefixes
+
+def test_a_two_point_length_mix_against_the_hand_computed_latencies():
+    # one slot, requests far apart (never overlapping): each request's TTFT is one step of its whole prompt,
+    # 10 ms + n_in × 1 ms, and each later token one 10 ms step. Mix: 80 % 100 → 5 tokens, 20 % 1,000 → 2 tokens.
+    sm = steps(overhead=0.01, per_prefill=1e-3)
+    sched = Scheduler(kind="slots", max_seqs=1)
+    mix = RequestMix.from_arrays([100, 1000], [5, 2], weights=[0.8, 0.2])
+    n_in, n_out, _, _ = mix.draw(400, seed=5)
+    res = simulate(sm, sched, np.arange(400) * 100.0, n_in, n_out)
+    assert res.ttft_s == pytest.approx(0.01 + n_in * 1e-3)
+    assert res.e2e_s == pytest.approx(0.01 + n_in * 1e-3 + (n_out - 1) * 0.01)
+    assert np.mean(n_in == 1000) == pytest.approx(0.2, abs=0.05)  # drawn with the mix's weights
+    same, drawn_out = simulate_mix(sm, sched, mix, 1e-3, 400, seed=5)  # the run a rate point makes draws the same requests
+    assert drawn_out.tolist() == n_out.tolist()
+    p = rate_point(sm, sched, 0, 0, 1e-3, mix=mix, seed=5)
+    assert p.ttft_p50_s == pytest.approx(0.11) and p.ttft_p95_s == pytest.approx(1.01)
+    assert p.tpot_p95_s == pytest.approx(0.01)
+    # the mean shape (280 → 3 tokens) meets a 0.5 s TTFT at p95; the mix, whose long fifth takes 1.01 s, never does
+    assert capacity_at_slo_sim(sm, sched, mix.mean_in, mix.mean_out, 0.5, 1.0).requests_per_s > 0
+    assert capacity_at_slo_sim(sm, sched, 0, 0, 0.5, 1.0, mix=mix).requests_per_s == 0
+    # a one-point mix is the fixed shape, run for run
+    one = RequestMix.fixed(100, 5)
+    assert rate_point(sm, sched, 100, 5, 2.0) == rate_point(sm, sched, 7, 7, 2.0, mix=one)
+
+
+@pytest.mark.parametrize("kind", ["vllm", "slots"])
+def test_a_cached_prefix_skips_its_prefill_and_ttft_drops_by_the_computed_share(kind):
+    # 1,000-token prompts whose first 810 tokens are one shared prefix; 1 ms a prompt token, 10 ms a step, requests far
+    # apart. vLLM reuses whole 16-token blocks: 800 tokens, leaving 200 to prefill; llama-server's one slot keeps the
+    # last prompt and reuses the common prefix, all 810. The first request computes the prefix itself.
+    sm = steps(overhead=0.01, per_prefill=1e-3)
+    sched = Scheduler(kind=kind, max_seqs=1 if kind == "slots" else 8, block_size=16)
+    n = 6
+    arrivals = np.arange(n) * 100.0
+    res = simulate(sm, sched, arrivals, 1000, 3, 810, 0)
+    reused = 800 if kind == "vllm" else 810
+    assert res.ttft_s[0] == pytest.approx(0.01 + 1.0)
+    assert res.ttft_s[1:] == pytest.approx(np.full(n - 1, 0.01 + (1000 - reused) * 1e-3))
+    assert res.cached_tokens == reused * (n - 1)  # the prefill load drops by exactly the cached tokens
+    cold = simulate(sm, sched, arrivals, 1000, 3)
+    assert cold.ttft_s == pytest.approx(np.full(n, 1.01)) and cold.cached_tokens == 0
+    # distinct prefixes unknown (UNSHARED): every cached span is a hit, the first request's too
+    unshared = simulate(sm, sched, arrivals, 1000, 3, 810, UNSHARED)
+    assert unshared.ttft_s == pytest.approx(np.full(n, 0.01 + (1000 - reused) * 1e-3))
+
+
+def test_llama_server_slots_reuse_only_the_prompt_a_slot_kept():
+    sm = steps(overhead=0.01, per_prefill=1e-3)
+    arrivals = np.arange(8) * 100.0
+    alternating = np.arange(8) % 2  # prefixes 0, 1, 0, 1, …
+    one_slot = simulate(sm, Scheduler(kind="slots", max_seqs=1), arrivals, 1000, 3, 810, alternating)
+    assert one_slot.cached_tokens == 0  # the one slot always holds the other prefix
+    two_slots = simulate(sm, Scheduler(kind="slots", max_seqs=2), arrivals, 1000, 3, 810, alternating)
+    assert two_slots.cached_tokens == 810 * 6  # each prefix keeps a slot: only the first of each misses
+
+
+@pytest.mark.parametrize(("kv_tokens", "hits"), [(2048, 2), (1200, 0)])
+def test_vllm_evicts_unreferenced_prefixes_least_recently_used_first_under_kv_pressure(kv_tokens, hits):
+    # prefixes 0, 1, 0, 1 of 800 tokens (50 blocks) in 1,010-token requests (64 blocks), one at a time. 128 blocks hold
+    # both freed prefixes beside a running request: requests 3 and 4 hit. 75 blocks cannot: each request evicts the
+    # other prefix (the least recently used), and every request misses.
+    sched = Scheduler(kind="vllm", max_seqs=8, block_size=16, kv_capacity_tokens=kv_tokens)
+    res = simulate(steps(overhead=0.01, per_prefill=1e-3), sched, np.arange(4) * 100.0, 1000, 10, 800, [0, 1, 0, 1])
+    assert res.cached_tokens == 800 * hits
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31), kind=st.sampled_from(["vllm", "slots"]), kv=st.sampled_from([None, 150, 400, 3000]),
+       block=st.sampled_from([1, 16]), budget=st.sampled_from([32, 512]), max_seqs=st.integers(1, 12),
+       n_prefixes=st.sampled_from([1, 3, None]))
+def test_with_shared_prefixes_the_decode_jump_still_equals_stepping_and_the_kv_books_balance(seed, kind, kv, block, budget, max_seqs,
+                                                                                            n_prefixes):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    arrivals = np.sort(rng.uniform(0, rng.choice([0.1, 2.0]), n))
+    tin, tout = rng.integers(20, 80, n), rng.integers(1, 30, n)
+    cached = np.where(rng.random(n) < 0.7, rng.integers(0, 20, n), 0)
+    pid = rng.integers(0, n_prefixes, n) if n_prefixes else UNSHARED
+    sm = steps(overhead=1e-3, per_seq=2e-4, per_kv=3e-6, per_prefill=5e-5, per_pair=1e-8, per_request=2e-4)
+    sched = Scheduler(kind=kind, max_seqs=max_seqs, token_budget=budget, kv_capacity_tokens=kv, block_size=block)
+    ends = []
+    real_result = _Server.result
+
+    def result(self):  # every request has left: no block may still be counted in use
+        ends.append((self.used_blocks, self.ref_blocks, self.free_cached_blocks, self.cap_blocks, dict(self.ref)))
+        return real_result(self)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_Server, "result", result)
+        fast = simulate(sm, sched, arrivals, tin, tout, cached, pid)
+        m.setattr(_Server, "decode_stretch", lambda self: False)
+        slow = simulate(sm, sched, arrivals, tin, tout, cached, pid)
+    assert fast.preemptions == slow.preemptions and fast.cached_tokens == slow.cached_tokens
+    assert fast.ttft_s == pytest.approx(slow.ttft_s, rel=1e-9) and fast.e2e_s == pytest.approx(slow.e2e_s, rel=1e-9)
+    assert _gaps(fast) == pytest.approx(_gaps(slow), rel=1e-9)
+    for used, ref_blocks, free_cached, cap, ref in ends:
+        assert used == 0 and ref_blocks == 0 and ref == {}
+        assert kv is None or kind == "slots" or free_cached <= cap
+    # a hit never makes a request slower than the same run without any cache
+    cold = simulate(sm, sched, arrivals, tin, tout)
+    assert fast.cached_tokens <= int(np.minimum(cached, tin - 1).sum()) * (1 + fast.preemptions)
+    assert cold.cached_tokens == 0
+
+
+def test_a_request_reuses_no_more_of_a_prefix_than_the_cache_holds():
+    # the first request of prefix 0 cached 320 of its tokens; the second would share 640, but only 320 are cached
+    sm = steps(overhead=0.01, per_prefill=1e-3)
+    sched = Scheduler(kind="vllm", max_seqs=8, block_size=16)
+    res = simulate(sm, sched, [0.0, 100.0], 1000, 3, [320, 640], 0)
+    assert res.cached_tokens == 320
+    assert res.ttft_s[1] == pytest.approx(0.01 + (1000 - 320) * 1e-3)

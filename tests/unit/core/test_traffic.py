@@ -57,3 +57,22 @@ def test_bucketed_logs_weigh_each_bucket_by_its_requests():
     assert "bucket means" in s.notes[0]
     daily = summarize(records([500, 100], [50, 5], [0.0, DAY], requests=[100, 10], per_request=False))
     assert daily.peak_to_avg is None and daily.hour_of_day is None and any("buckets of 24 hours" in n for n in daily.notes)
+
+
+def test_the_log_becomes_the_distribution_a_plan_simulates():
+    from planner.core.plan import Workload
+    from planner.core.traffic import request_mix
+    # 4 rows: one says 50 of its 100 prompt tokens were cached, one does not say (it takes the log's share: 50 of the
+    # 700 prompt tokens of the rows that say, 1/14 of its 200 → 14), one is a 0-token error row (counted as 1 → 1)
+    # that says 0 cached, one a bucket of 2 requests of 300 tokens, none cached
+    rec = records([100, 200, 0, 300], [10, 20, 0, 30], [0.0, 60.0, 120.0, 180.0], requests=[1, 1, 1, 2], cached=[50, np.nan, 0, 0])
+    s = summarize(rec)
+    mix = request_mix(rec, s)
+    assert s.cached_fraction == pytest.approx(50 / 700)
+    assert dict(zip(zip(mix.tokens_in, mix.tokens_out, mix.cached_in, strict=True), mix.weights, strict=True)) == pytest.approx(
+        {(1, 1, 0): 0.2, (100, 10, 50): 0.2, (200, 20, 14): 0.2, (300, 30, 0): 0.4})
+    fields = workload_fields(s, rec)
+    w = Workload(**fields)
+    assert w.tokens_in == pytest.approx((1 + 100 + 200 + 600) / 5) and w.tokens_out == pytest.approx((1 + 10 + 20 + 60) / 5)
+    assert w.cached_fraction == pytest.approx(64 / 901) and w.request_mix() == mix
+    assert w.lengths.source == "test" and "requests_per_month" not in fields  # 3 minutes of log: no monthly volume
