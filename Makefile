@@ -43,11 +43,11 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 
-# live-profiling notebooks are stored without outputs; the planning notebooks (02, 04) keep theirs: nbval checks them
+# live-profiling notebooks are stored without outputs; the planning notebooks (02, 04, 05) keep theirs: nbval checks them
 notebooks-clean:
 	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/01_*.ipynb notebooks/03_report.ipynb
 
-# after a deliberate change to the planner or a catalog: re-run 02 and 04 and store what nbval will check
+# after a deliberate change to the planner or a catalog: re-run 02, 04 and 05 and store what nbval will check
 notebooks-outputs: install
 	cd notebooks && ../$(BIN)/python ../scripts/refresh_notebook_outputs.py
 

@@ -18,7 +18,7 @@ import nbformat.validator
 from nbconvert.preprocessors import ExecutePreprocessor
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ("02_plan.ipynb", "04_seed_claims.ipynb", "05_fleet.ipynb")
+CHECKED = ("02_plan.ipynb", "04_seed_claims.ipynb", "05_fleet.ipynb", "05_traffic.ipynb")
 MARK = "# NBVAL_CHECK_OUTPUT"
 IGNORE = "# NBVAL_IGNORE_OUTPUT"  # plotly figures: stored for readers (and GitHub), not compared (random div ids)
 PLOTLY = "application/vnd.plotly.v1+json"

@@ -105,6 +105,24 @@ class Workload(BaseModel):
     monthly_active_users: float | None = Field(None, ge=0, description="checked against model licence limits")
     lengths: LengthMix | None = Field(None, description="prompt/output lengths as a distribution; tokens_in, tokens_out (and "
                                       "cached_fraction, where it gives cached spans) are then its means")
+    hour_of_day: list[float] | None = Field(None, min_length=24, max_length=24,
+                                            description="share of requests in each UTC hour 0…23 (a log's); autoscaling follows it "
+                                            "instead of the stated sinusoid")
+
+    @field_validator("hour_of_day")
+    @classmethod
+    def _a_day(cls, v):
+        if v is not None and (min(v) < 0 or sum(v) <= 0):
+            raise ValueError("hour_of_day must be 24 non-negative shares, not all zero")
+        return v
+
+    def day_shape(self) -> np.ndarray:
+        """Hourly demand ÷ average (mean 1): the log's hour-of-day shape when the workload has one, else the stated
+        sinusoid with the workload's peak-to-average (`cost.diurnal_shape`)."""
+        if self.hour_of_day is not None:
+            shares = np.asarray(self.hour_of_day, float)
+            return shares / shares.mean()
+        return cm.diurnal_shape(self.peak_to_avg)
 
     @model_validator(mode="after")
     def _means_of_the_lengths(self):
@@ -414,7 +432,8 @@ class PlanResult:
                 f"each replica offered {self.latency_cdf.rate_per_s:.3g} req/s; {self.latency_cdf.basis}")] if self.latency_cdf else []),
             ("self-hosted per month", usd(t.selfhost_usd_per_month), f"{usd(t.selfhost_usd_per_request)} per request; always on, sized for the peak"),
             *([("self-hosted per month, autoscaled", usd(self.autoscaled_usd_per_month),
-                f"replicas follow a 24-h sinusoid with the same peak-to-average, never below {w.min_replicas}; rented by the hour")]
+                ("replicas follow the log's hour-of-day shape" if w.hour_of_day is not None else
+                 "replicas follow a 24-h sinusoid with the same peak-to-average") + f", never below {w.min_replicas}; rented by the hour")]
               if self.autoscaled_usd_per_month is not None else []),
             ("API per month", usd(t.api_usd_per_month), f"{usd(self.api_usd_per_request)} per request"),
             ("break-even volume", _fmt_volume(self.break_even_first), "first volume where self-hosting costs no more than the API"),
@@ -539,6 +558,10 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     warnings += untrustworthy
     warnings = physics + warnings + physics_notes
     warnings += [n for n in capacity_notes if n.startswith(("extrapolated", "memory"))]
+    mix = workload.request_mix() if isinstance(profile, EngineProfile) else None
+    if mix is not None and model_error is not None:
+        warnings.append(f"capacity model error: {model_error.describe()} was measured on fixed token shapes without a prompt cache; "
+                        "length distributions and prefix caching are simulated but not yet validated against a real server")
     if rps <= 0:
         raise MeasurementError(
             f"no load level of {profile.label} meets TTFT ≤ {workload.ttft_slo_s:g} s and ITL ≤ {workload.itl_slo_s:g} s "
@@ -558,7 +581,7 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     # the latency distribution each replica serves at the quoted volume's peak hour (never above the capacity)
     peak_rps = workload.requests_per_month / SECONDS_PER_MONTH * workload.peak_to_avg
     planned_rps = min(rps, peak_rps / at.replicas) if at.replicas > 0 else rps
-    autoscaled = float(cm.autoscaled_monthly_usd(workload.requests_per_month, rps, prices.replica_usd_per_hour, cm.diurnal_shape(workload.peak_to_avg),
+    autoscaled = float(cm.autoscaled_monthly_usd(workload.requests_per_month, rps, prices.replica_usd_per_hour, workload.day_shape(),
                                                  workload.max_utilisation, workload.min_replicas))
     return PlanResult(
         workload=workload, prices=prices, profile_label=profile.label, profile_ref=profile_ref or (profile.model.sha256 or "")[:12],

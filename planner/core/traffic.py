@@ -177,8 +177,8 @@ def request_mix(rec: TrafficRecords, summary: TrafficSummary) -> RequestMix:
 
 
 def workload_fields(summary: TrafficSummary, rec: TrafficRecords | None = None) -> dict[str, object]:
-    """The `Workload` fields the log determines: its volume, cached share and peak-to-average — each only where the
-    log states it — and its lengths: with the records, the whole distribution (`lengths`, whose means become tokens_in
+    """The `Workload` fields the log determines: its volume, cached share, peak-to-average and hour-of-day shape —
+    each only where the log states it — and its lengths: with the records, the whole distribution (`lengths`, whose means become tokens_in
     and tokens_out), without them the mean lengths alone."""
     fields: dict[str, object] = {"tokens_in": summary.tokens_in.mean, "tokens_out": max(1.0, summary.tokens_out.mean)}
     if summary.cached_fraction is not None:
@@ -194,4 +194,6 @@ def workload_fields(summary: TrafficSummary, rec: TrafficRecords | None = None) 
         fields["requests_per_month"] = summary.requests_per_month
     if summary.peak_to_avg is not None:
         fields["peak_to_avg"] = max(1.0, summary.peak_to_avg)
+        if summary.hour_of_day is not None:  # a day or more of hourly timestamps: the autoscaled cost follows its shape
+            fields["hour_of_day"] = [float(x) for x in summary.hour_of_day]
     return fields

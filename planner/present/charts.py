@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
-from planner.core.plan import PlanResult
+from planner.core.plan import PlanResult, Workload
 from planner.core.records import EngineProfile, Profile
 
 SELF_COLOUR = "#1f77b4"
@@ -253,4 +253,39 @@ def cost_vs_speed(result: PlanResult) -> go.Figure:
     fig.update_yaxes(type="log", title="USD per 1M output tokens", tickformat=MONEY)
     fig.update_layout(title="Cost per token against speed per user, one point per load level", template=TEMPLATE, height=400,
                       legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def traffic_chart(workload: Workload) -> go.Figure | None:
+    """The traffic a plan was made for: prompt and output length histograms (request-weighted, log-spaced bins, the
+    mean marked — the single shape a fixed-shape plan would use) and the hour-of-day shape when the workload has one.
+    None for a fixed shape without a day shape (nothing to show beyond the two numbers)."""
+    mix = workload.request_mix() if workload.lengths is not None else None
+    if mix is None and workload.hour_of_day is None:
+        return None
+    titles = ("prompt tokens", "output tokens", "requests by hour of day (UTC)")
+    fig = make_subplots(rows=1, cols=3, subplot_titles=titles)
+    if mix is not None:
+        weights = np.asarray(mix.weights)
+        for col, (values, mean) in enumerate(((mix.tokens_in, mix.mean_in), (mix.tokens_out, mix.mean_out)), start=1):
+            v = np.asarray(values, float)
+            edges = np.unique(np.geomspace(max(1.0, v.min()), v.max() + 1, 25).round())
+            share, _ = np.histogram(v, bins=edges, weights=weights)
+            fig.add_bar(x=np.sqrt(edges[:-1] * edges[1:]), y=share * 100, width=np.diff(edges), marker_color=SELF_COLOUR, showlegend=False,
+                        hovertemplate="%{x:,.0f} tokens: %{y:.1f}% of requests<extra></extra>", row=1, col=col)
+            fig.add_vline(x=mean, line=dict(color=API_COLOUR, dash="dash"), row=1, col=col)
+            axis = "" if col == 1 else str(col)
+            fig.add_annotation(x=float(np.log10(mean)), xref=f"x{axis}", y=1, yref=f"y{axis} domain", text=f"mean {mean:,.0f}",
+                               showarrow=False, xanchor="left", yanchor="top", font=dict(size=11, color=API_COLOUR))
+            fig.update_xaxes(type="log", title="tokens", row=1, col=col)
+            fig.update_yaxes(title="% of requests" if col == 1 else None, row=1, col=col)
+    if workload.hour_of_day is not None:
+        shares = np.asarray(workload.hour_of_day, float)
+        fig.add_bar(x=np.arange(24), y=shares / shares.sum() * 100, marker_color=SELF_COLOUR, showlegend=False,
+                    hovertemplate="%{x:02d}:00: %{y:.1f}% of requests<extra></extra>", row=1, col=3)
+        fig.add_hline(y=100 / 24, line=dict(color="rgba(128,128,128,0.6)", dash="dot"), row=1, col=3)
+        fig.update_xaxes(title="hour", dtick=3, row=1, col=3)
+    source = workload.lengths.source if workload.lengths is not None else "the workload"
+    fig.update_layout(title=f"The traffic planned for: {mix.describe() if mix is not None else 'one shape'} — from {source}",
+                      template=TEMPLATE, height=340, margin=dict(t=90), title_font=dict(size=13), bargap=0.05)
     return fig

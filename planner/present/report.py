@@ -36,6 +36,7 @@ from planner.present.charts import (
     latency_vs_throughput,
     profile_speeds,
     replica_staircase,
+    traffic_chart,
     utilisation_chart,
 )
 from planner.present.tables import csv_base64, money_columns
@@ -119,8 +120,8 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
     """The standalone report. `engines`: serving profiles of the same model through other servers — with two or more,
     a "which engine?" section compares their requests/s at this plan's SLO. `comparison`: the plan's deployment
     against several APIs (the compare section and its recommendation)."""
-    figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), latency_vs_throughput(result), latency_cdfs(result),
-            cost_vs_speed(result), replica_staircase(result), utilisation_chart(result)]
+    figs = [cost_curves(result, per_request=True), cost_curves(result, per_request=False), traffic_chart(result.workload),
+            latency_vs_throughput(result), latency_cdfs(result), cost_vs_speed(result), replica_staircase(result), utilisation_chart(result)]
     figs = [f for f in figs if f is not None]
     if isinstance(profile, EngineProfile):
         figs.append(profile_speeds([profile]))
@@ -172,14 +173,18 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
 def assumptions(result: PlanResult) -> list[str]:
     """What the figures assume, in plain words, next to the figures (not in a footnote)."""
     w = result.workload
-    scaled = (f" Scaled to demand instead (replicas following a 24-hour wave with the same peak, rented by the hour) it would "
+    wave = "the log's hour-of-day shape" if w.hour_of_day is not None else "a 24-hour wave with the same peak"
+    scaled = (f" Scaled to demand instead (replicas following {wave}, rented by the hour) it would "
               f"cost ${result.autoscaled_usd_per_month:,.0f}/month at the quoted volume." if result.autoscaled_usd_per_month is not None else "")
     out = [f"A month is {HOURS_PER_MONTH:g} hours; the self-hosted cost bills a replica for all of them (always on, at least "
            f"{w.min_replicas} replica{'s' if w.min_replicas > 1 else ''}).{scaled}",
            f"Replicas are sized for the peak hour: peak load = {w.peak_to_avg:g} × the monthly average, and no replica runs busier "
            f"than {w.max_utilisation:.0%} of its capacity at that peak.",
            f"Capacity is the requests/s one replica sustains with p95 TTFT ≤ {w.ttft_slo_s:g} s and p95 ITL ≤ {w.itl_slo_s:g} s for "
-           f"{w.tokens_in:g} → {w.tokens_out:g}-token requests ({result.capacity_source}).",
+           + (f"{w.tokens_in:g} → {w.tokens_out:g}-token requests ({result.capacity_source})." if w.lengths is None else
+            f"requests drawn one by one from {w.lengths.mix().describe()} ({w.lengths.source}; {result.capacity_source}); "
+            f"had every request the mean shape, {w.tokens_in:,.0f} → {w.tokens_out:,.0f} tokens, it would be "
+            f"{result.mean_shape_capacity_rps or 0:.3g} req/s."),
            f"The API is billed per token at the catalog's list price{'' if not w.cached_fraction else f', {w.cached_fraction:.0%} of input tokens at the cache price'}; "
            "batch discounts and rate limits are not applied."]
     if result.validation:

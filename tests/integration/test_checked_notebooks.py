@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO
 
-CHECKED = ("02_plan.ipynb", "04_seed_claims.ipynb", "05_fleet.ipynb")
+CHECKED = ("02_plan.ipynb", "04_seed_claims.ipynb", "05_fleet.ipynb", "05_traffic.ipynb")
 MARK = "# NBVAL_CHECK_OUTPUT"
 
 

@@ -203,3 +203,17 @@ def test_a_long_tailed_distribution_serves_less_at_a_ttft_slo_than_its_mean_shap
     assert any("drawn one by one from 2 shapes" in n for n in r.capacity_notes)
     assert r.as_dict()["capacity"]["mean_shape_requests_per_s"] == r.mean_shape_capacity_rps
     assert plan(make_profile(1000, 50), PRICES, looser.model_copy(update={"lengths": None})).mean_shape_capacity_rps is None
+
+
+def test_autoscaling_follows_the_logs_hour_of_day_shape():
+    from pydantic import ValidationError
+    # all demand in 6 of the 24 hours: the busy hours need 4× the average rate; the other 18 need min_replicas
+    busy = [0.0] * 18 + [1 / 6] * 6
+    w = WORKLOAD.model_copy(update={"hour_of_day": busy, "min_replicas": 1, "requests_per_month": 0.4 * 2_628_000 * 2})
+    assert w.day_shape().tolist() == pytest.approx([0.0] * 18 + [4.0] * 6)
+    r = plan(measured(), PRICES, w)
+    # 2 replicas' worth on average → 8 in each busy hour, 1 in the others: (6 × 8 + 18 × 1) / 24 replicas × $730
+    assert r.autoscaled_usd_per_month == pytest.approx((6 * 8 + 18) / 24 * 730.0)
+    assert "the log's hour-of-day shape" in " ".join(r.summary()["basis"])
+    with pytest.raises(ValidationError, match="24 non-negative shares"):
+        Workload(hour_of_day=[0.0] * 24)
