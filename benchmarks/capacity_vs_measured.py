@@ -2,6 +2,7 @@
 
     python benchmarks/capacity_vs_measured.py                      # vLLM (CPU) and llama-server, 8 workloads each (~50 min)
     python benchmarks/capacity_vs_measured.py --engines llama-server --workloads 2 --requests 24   # a smoke run
+    python benchmarks/capacity_vs_measured.py --traffic --requests 200   # length distributions and shared prefixes
 
 For each engine: the step model is fitted on the engine profile (offline engine tests: decode at several depths and
 batch sizes, prefill at several lengths — never a serving run); the server's own per-request overhead is calibrated
@@ -14,7 +15,12 @@ rates to the real server on loopback (the same arrival times the simulator used:
 result). The measured rate at the SLO is interpolated (log rate) between the measured rates that bracket it; if the
 three do not bracket it, one more rate is measured on the missing side.
 
-Writes benchmarks/results/capacity-validation-<machine>-<date>.json (typed: planner.core.validation) and prints the table.
+`--traffic` validates what issue 23 added instead: workloads whose lengths are distributions (each request drawn, in
+the same order the simulator draws them) and whose prompts open with shared prefixes (real shared text, so the
+server's own prompt cache — vLLM's automatic prefix caching, llama-server's slot reuse — decides what is reused).
+
+Writes benchmarks/results/capacity-validation-<machine>-<date>.json (typed: planner.core.validation) and prints the
+table; `--traffic` writes traffic-validation-<machine>-<date>.json (plans keep quoting the fixed-shape file).
 One heavy job at a time: the servers run one after another, and nothing else should run meanwhile.
 """
 from __future__ import annotations
@@ -32,6 +38,7 @@ import numpy as np
 
 from planner import __version__
 from planner.core.capacity import scheduler_for
+from planner.core.lengths import RequestMix
 from planner.core.simulate import Scheduler, capacity_at_slo_sim, poisson_arrivals, simulate
 from planner.core.stepmodel import fit_step_model
 from planner.core.validation import (
@@ -66,6 +73,25 @@ WORKLOADS = {
     "llama-server": [(128, 16, 2.0, 0.5), (128, 64, 2.0, 0.5), (128, 256, 5.0, 1.0), (256, 32, 2.0, 0.5),
                      (256, 128, 5.0, 1.0), (512, 16, 15.0, 2.0), (512, 32, 5.0, 1.0), (512, 64, 15.0, 2.0)],
 }
+# issue 23: distributions and shared prefixes, (name, mix, TTFT p95 limit s, ITL p95 limit s). Lengths are drawn per
+# request from the mix; a cached span is real shared text at the start of the prompt (prefix k of the mix's n_prefixes).
+_RNG = np.random.default_rng(23)
+_LONG_IN = np.clip(np.rint(_RNG.lognormal(np.log(160), 0.7, 400)), 16, 1200)  # long-tailed prompts: median 160, p95 ~500
+_LONG_OUT = np.clip(np.rint(_RNG.lognormal(np.log(24), 0.8, 400)), 2, 160)
+TRAFFIC_WORKLOADS = {
+    "vllm": [
+        ("two-point 90% 128→16, 10% 1024→64", RequestMix.from_arrays([128, 1024], [16, 64], weights=[9, 1]), 2.0, 0.15),
+        ("long-tailed chat (lognormal)", RequestMix.from_arrays(_LONG_IN, _LONG_OUT), 2.0, 0.15),
+        ("one 768-token system prompt + 64 → 16", RequestMix.from_arrays([832], [16], cached_in=[768], n_prefixes=1), 2.0, 0.15),
+        ("4 shared 512-token documents + 128 → 32", RequestMix.from_arrays([640], [32], cached_in=[512], n_prefixes=4), 2.0, 0.15),
+    ],
+    "llama-server": [
+        ("two-point 90% 128→16, 10% 512→64", RequestMix.from_arrays([128, 512], [16, 64], weights=[9, 1]), 5.0, 1.0),
+        ("long-tailed chat (lognormal)", RequestMix.from_arrays(_LONG_IN, _LONG_OUT), 5.0, 1.0),
+        ("one 384-token system prompt + 64 → 16", RequestMix.from_arrays([448], [16], cached_in=[384], n_prefixes=1), 2.0, 0.5),
+        ("4 shared 384-token documents + 64 → 16", RequestMix.from_arrays([448], [16], cached_in=[384], n_prefixes=4), 2.0, 0.5),
+    ],
+}
 RATE_FACTORS = (0.6, 0.9, 1.2)  # offered rates, × the predicted capacity
 SERVER_CTX = 4096  # vLLM --max-model-len
 SLOT_CTX = 2560  # tokens each llama-server slot holds
@@ -90,13 +116,37 @@ def exact_prompts(tok, n: int, tokens: int, seed: int) -> list[Prompt]:
     return out
 
 
+def mix_prompts(tok, mix: RequestMix, n: int, seed: int, *, salt: int) -> tuple[list[Prompt], tuple]:
+    """The n requests the simulator draws from `mix` at this seed, as prompts in the same order: each request's prompt
+    is exactly its drawn length, opening with its prefix's shared text (the same tokens for every request of that
+    prefix, in every run) and continuing with text of its own (new for every `salt`, so only the prefix can come from
+    a cache); each asks for exactly its drawn output (`max_tokens`, EOS ignored). Also returns the drawn
+    (n_in, n_out, seed, cached, prefix id), `predicted_point`'s request arguments."""
+    n_in, n_out, cached, pid = mix.draw(n, seed)
+    prefixes: dict[int, list[int]] = {}
+    bodies = exact_prompts(tok, n, int(n_in.max()), seed=salt)
+    out = []
+    for i in range(n):
+        own = tok.encode(bodies[i].body["prompt"], add_special_tokens=False)
+        ids = own[:n_in[i]]
+        if cached[i] > 0:
+            key = int(pid[i])
+            if key not in prefixes:  # a prefix's text: a fixed synthetic passage of its own, as long as the longest span
+                text = exact_prompts(tok, 1, int(cached.max()), seed=50_000 + key)[0].body["prompt"]
+                prefixes[key] = tok.encode(text, add_special_tokens=False)
+            ids = prefixes[key][:cached[i]] + own[:n_in[i] - cached[i]]
+        out.append(Prompt({"prompt": tok.decode(ids), "ignore_eos": True, "max_tokens": int(n_out[i])}, int(n_in[i])))
+    return out, (n_in, n_out, seed, cached, pid)
+
+
 def measure(endpoint: Endpoint, prompts, *, rate: float | None, n: int, n_out: int, seed: int = 0) -> dict:
     mode, target = ("rate", rate) if rate else ("concurrency", 1)
     records, wall = asyncio.run(run_level(endpoint, prompts, mode=mode, target=target, max_requests=n, max_duration_s=3600,
                                           max_tokens=n_out, timeout_s=600, seed=seed))
     ok = [r for r in records if r.outcome == "ok"]
     gaps = [g for r in ok for g in r.itl_s]
-    short = [r.output_tokens for r in ok if r.output_tokens != n_out]
+    asked = [p.body.get("max_tokens", n_out) for p in prompts[:len(records)]]
+    short = [r.output_tokens for r, want in zip(records, asked, strict=True) if r.outcome == "ok" and r.output_tokens != want]
     return {"n_sent": len(records), "n_ok": len(ok), "wall_s": wall,
             "ttft_p95_s": float(np.percentile([r.ttft_s for r in ok], 95)) if ok else None,
             "ttft_median_s": float(np.median([r.ttft_s for r in ok])) if ok else None,
@@ -105,10 +155,11 @@ def measure(endpoint: Endpoint, prompts, *, rate: float | None, n: int, n_out: i
             "short_outputs": len(short)}
 
 
-def predicted_point(step, sched, rate: float, n: int, n_in: int, n_out: int, seed: int = 0) -> tuple[float, float]:
-    """p95 TTFT and ITL of exactly the run the load generator makes: the same n arrivals, every request counted."""
-    res = simulate(step, sched, poisson_arrivals(rate, n, seed=seed), n_in, n_out)
-    return res.ttft_pct(95), res.itl_pct(95) if n_out > 1 else 0.0
+def predicted_point(step, sched, rate: float, n: int, n_in, n_out, seed: int = 0, cached=0, pid=None) -> tuple[float, float]:
+    """p95 TTFT and ITL of exactly the run the load generator makes: the same n arrivals (and, for a mix, the same
+    requests in the same order), every request counted."""
+    res = simulate(step, sched, poisson_arrivals(rate, n, seed=seed), n_in, n_out, cached, pid)
+    return res.ttft_pct(95), res.itl_pct(95) if np.max(n_out) > 1 else 0.0
 
 
 def measured_capacity(points: list[RatePointCheck], ttft_slo: float, itl_slo: float) -> float | None:
@@ -144,7 +195,8 @@ def start_server(engine: str, sched: Scheduler):
                        model_alias="smollm2").start()
 
 
-def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: int, tok, log) -> tuple[EngineCalibration, list[WorkloadCheck]]:
+def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: int, tok, log,
+                    min_requests: int = MIN_REQUESTS) -> tuple[EngineCalibration, list[WorkloadCheck]]:
     profile = load_profile(profile_path)
     step = fit_step_model(profile)
     sched, _ = scheduler_for(profile)
@@ -171,23 +223,36 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
         raw_step, raw_sched = step, sched  # the engine model alone, validated beside the calibrated one
         step = calibrated
         sched = replace(sched, ttft_overhead_s=overhead)
-        for k, (w_in, w_out, ttft_slo, itl_slo) in enumerate(workloads):
+        for k, workload in enumerate(workloads):
+            if isinstance(workload[1], RequestMix):  # a distribution / shared-prefix workload (--traffic)
+                name, mix, ttft_slo, itl_slo = workload
+                w_in, w_out = round(mix.mean_in), round(mix.mean_out)
+            else:
+                (w_in, w_out, ttft_slo, itl_slo), name, mix = workload, None, None
             # about RUN_S seconds of arrivals at the (steady-state) capacity, within [MIN_REQUESTS, --requests]
-            n = int(np.clip(capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo).requests_per_s * RUN_S, MIN_REQUESTS, n_requests))
+            n = int(np.clip(capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, mix=mix).requests_per_s * RUN_S,
+                            min(min_requests, n_requests), n_requests))
             # the prediction validated is for the run the load generator makes: n requests from seed 0, every one counted
             # (a short run starts from an empty server, so it queues less than the steady state a plan quotes)
-            cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0, drain=0.0, sustained=False)
+            cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0, drain=0.0, sustained=False,
+                                      mix=mix)
             raw_cap = capacity_at_slo_sim(raw_step, raw_sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0, drain=0.0,
-                                          sustained=False).requests_per_s
+                                          sustained=False, mix=mix).requests_per_s
             points: list[RatePointCheck] = []
 
             def run(rate: float) -> None:
                 # fresh prompts for every run: llama-server's slots and vLLM's prefix cache would otherwise serve a
-                # repeated prompt from cache and skip its prefill
-                prompts = exact_prompts(tok, n, w_in, seed=1000 * k + len(points))
-                p_ttft, p_itl = predicted_point(step, sched, rate, n, w_in, w_out)
-                r_ttft, r_itl = predicted_point(raw_step, raw_sched, rate, n, w_in, w_out)
-                m = measure(endpoint, prompts, rate=rate, n=n, n_out=w_out)
+                # repeated prompt from cache and skip its prefill (a mix's shared prefixes are the same text in every
+                # run, as in production: a run after the first may find them cached, as the simulator's cold start
+                # does not — the first rate of each workload is the cold one)
+                if mix is None:
+                    prompts, shape = exact_prompts(tok, n, w_in, seed=1000 * k + len(points)), (w_in, w_out)
+                else:
+                    prompts, shape = mix_prompts(tok, mix, n, seed=0, salt=1000 * k + len(points))
+                max_out = int(np.max(shape[1]))
+                p_ttft, p_itl = predicted_point(step, sched, rate, n, *shape)
+                r_ttft, r_itl = predicted_point(raw_step, raw_sched, rate, n, *shape)
+                m = measure(endpoint, prompts, rate=rate, n=n, n_out=max_out)
                 points.append(RatePointCheck(
                     rate_per_s=rate, n_sent=m["n_sent"], n_ok=m["n_ok"], predicted_ttft_p95_s=p_ttft, measured_ttft_p95_s=m["ttft_p95_s"],
                     predicted_itl_p95_s=p_itl, measured_itl_p95_s=m["itl_p95_s"] if w_out > 1 else 0.0,
@@ -201,7 +266,8 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
             if cap.requests_per_s <= 0:
                 note = (f"predicted infeasible: alone TTFT p95 {cap.alone.ttft_p95_s:.2f} s, ITL p95 {cap.alone.itl_p95_s * 1e3:.0f} ms")
                 records.append(WorkloadCheck(engine=engine, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
-                                             predicted_requests_per_s=0.0, measured_requests_per_s=None, error_pct_rate=None, points=[], note=note))
+                                             predicted_requests_per_s=0.0, measured_requests_per_s=None, error_pct_rate=None, points=[], note=note,
+                                             traffic=_traffic_label(name, mix)))
                 log(f"[{engine}] {w_in}→{w_out}: {note}")
                 continue
             for f in RATE_FACTORS:
@@ -215,7 +281,7 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
                 engine=engine, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
                 predicted_requests_per_s=cap.requests_per_s, measured_requests_per_s=measured,
                 error_pct_rate=error_pct(cap.requests_per_s, measured), raw_predicted_requests_per_s=raw_cap,
-                raw_error_pct_rate=error_pct(raw_cap, measured), points=points, note=note))
+                raw_error_pct_rate=error_pct(raw_cap, measured), points=points, note=note, traffic=_traffic_label(name, mix)))
             log(f"[{engine}] {w_in}→{w_out} SLO {ttft_slo:g} s / {itl_slo * 1e3:g} ms: predicted {cap.requests_per_s:.3g} req/s, "
                 f"measured {measured if measured is not None else math.nan:.3g} req/s, error {records[-1].error_pct_rate or math.nan:+.1f}% "
                 f"(engine model alone: {raw_cap:.3g} req/s, {records[-1].raw_error_pct_rate or math.nan:+.1f}%)")
@@ -228,6 +294,10 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
                                                       "kv_capacity_tokens": sched.kv_capacity_tokens, "block_size": sched.block_size},
         overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead, step_overhead_offset_s=step_offset)
     return summarize_engine(cal, records), records
+
+
+def _traffic_label(name: str | None, mix: RequestMix | None) -> str | None:
+    return None if mix is None else f"{name}: {mix.describe()}"
 
 
 def latest_profile(engine: str) -> Path:
@@ -310,8 +380,10 @@ def main() -> None:
     ap.add_argument("--engines", default="vllm,llama-server")
     ap.add_argument("--workloads", type=int, default=8, help="use each engine's first N workloads")
     ap.add_argument("--requests", type=int, default=60, help="requests per offered rate at most (about 45 s of arrivals, at least 20)")
+    ap.add_argument("--min-requests", type=int, default=MIN_REQUESTS, help="requests per offered rate at least")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--reanalyse", type=Path, default=None, help="recompute the predictions of this result file (no measuring)")
+    ap.add_argument("--traffic", action="store_true", help="validate length distributions and shared prefixes (issue 23) instead")
     args = ap.parse_args()
     if args.reanalyse:
         result = reanalyse(args.reanalyse)
@@ -330,7 +402,8 @@ def main() -> None:
     load = LoadMeter()
     calibrations, records = [], []
     for e in engines:
-        cal, recs = validate_engine(e, latest_profile(e), WORKLOADS[e][:args.workloads], n_requests=args.requests, tok=tok, log=log)
+        chosen = (TRAFFIC_WORKLOADS if args.traffic else WORKLOADS)[e][:args.workloads]
+        cal, recs = validate_engine(e, latest_profile(e), chosen, n_requests=args.requests, tok=tok, log=log, min_requests=args.min_requests)
         calibrations.append(cal)
         records += recs
     machine = fingerprint()
@@ -345,7 +418,7 @@ def main() -> None:
         notes=[f"{len(records)} workloads × engines; each offered rate sent its requests as open-loop Poisson arrivals from seed 0",
                "the load generator ran on the same 2 cores as the server (as in every serving profile here)"])
     cpu = "epyc" if "EPYC" in machine.cpu_model else "xeon" if "Xeon" in machine.cpu_model else "cpu"
-    out = args.out or RESULTS / f"capacity-validation-{cpu}-{datetime.now(UTC):%Y%m%d}.json"
+    out = args.out or RESULTS / f"{'traffic' if args.traffic else 'capacity'}-validation-{cpu}-{datetime.now(UTC):%Y%m%d}.json"
     atomic_write_text(out, result.model_dump_json(indent=2) + "\n")
     print(table(result))
     print(f"→ {out}  ({time.time() - started:.0f} s)")

@@ -49,6 +49,8 @@ class WorkloadCheck(_Model):
     raw_error_pct_rate: float | None = None
     points: list[RatePointCheck]
     note: str | None = None
+    traffic: str | None = Field(None, description="the length distribution and shared prefixes, when not one fixed shape "
+                                "(tokens_in/tokens_out are then its rounded means)")
 
 
 class EngineCalibration(_Model):
