@@ -60,7 +60,7 @@ from planner.measure.serving.prompts import Prompt, synthetic_prompts
 from planner.measure.serving.scheduler import run_level
 
 ROOT = Path(__file__).resolve().parent.parent
-PROFILES = ROOT / "profiles" / "reference" / "validation"
+PROFILES = ROOT / "profiles" / "reference" / "validation"  # the Intel Xeon VMs'; validation-epyc/ the AMD EPYC VMs'
 RESULTS = ROOT / "benchmarks" / "results"
 OVERHEAD_SHAPE = (64, 8)  # calibration requests: no validation workload has this shape
 # (prompt tokens, output tokens, TTFT p95 limit s, ITL p95 limit s) per engine: prompts 128 … 2048, outputs 16 … 512,
@@ -300,11 +300,16 @@ def _traffic_label(name: str | None, mix: RequestMix | None) -> str | None:
     return None if mix is None else f"{name}: {mix.describe()}"
 
 
-def latest_profile(engine: str) -> Path:
+def latest_profile(engine: str, cpu_model: str) -> Path:
+    """The newest engine profile measured on a CPU like this one: a step model fitted on another CPU's timings
+    predicts another machine (a validation run on the AMD EPYC VMs with the Xeon profiles was stopped for that)."""
     name = "vllm" if engine == "vllm" else "cpu"
-    found = sorted(PROFILES.glob(f"*__{name}__*.json"))
+    found = [p for p in sorted(PROFILES.parent.glob(f"validation*/*__{name}__*.json"), key=lambda p: p.name)
+             if load_profile(p).hardware.cpu_model == cpu_model]
     if not found:
-        sys.exit(f"no engine profile for {engine} in {PROFILES}: run `llm-planner profile` first (see this script's --help)")
+        sys.exit(f"no {engine} engine profile measured on this CPU ({cpu_model}) in {PROFILES}*/: run `llm-planner profile"
+                 f"{' --engine vllm' if engine == 'vllm' else ''} --profiles-dir {PROFILES.relative_to(ROOT)}-<machine>` with the "
+                 "settings of the profiles there (README, 'Reference profiles')")
     return found[-1]
 
 
@@ -399,11 +404,12 @@ def main() -> None:
     def log(msg: str) -> None:
         print(f"[{time.time() - started:6.0f} s] {msg}", flush=True)
     tok = _tokenizer()
+    cpu_model = fingerprint().cpu_model
     load = LoadMeter()
     calibrations, records = [], []
     for e in engines:
         chosen = (TRAFFIC_WORKLOADS if args.traffic else WORKLOADS)[e][:args.workloads]
-        cal, recs = validate_engine(e, latest_profile(e), chosen, n_requests=args.requests, tok=tok, log=log, min_requests=args.min_requests)
+        cal, recs = validate_engine(e, latest_profile(e, cpu_model), chosen, n_requests=args.requests, tok=tok, log=log, min_requests=args.min_requests)
         calibrations.append(cal)
         records += recs
     machine = fingerprint()

@@ -160,9 +160,10 @@ def answer_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, .
     """Rank deployments of a model card for a workload, with notes on what the answer rests on, and each API of `apis`
     quoted at the same volume and judged against the best deployment."""
     card = load_card(card_name)
-    if card.context_length and workload.tokens_in + workload.tokens_out > card.context_length:
-        raise InputError(f"--tokens-in / --tokens-out: {workload.tokens_in + workload.tokens_out:,.0f} tokens exceed the "
-                         f"{card.context_length:,}-token context of {card.name}")
+    longest = workload.longest_tokens()
+    if card.context_length and longest > card.context_length:
+        where = "--traffic: its longest request" if workload.lengths is not None else "--tokens-in / --tokens-out"
+        raise InputError(f"{where}: {longest:,.0f} tokens exceed the {card.context_length:,}-token context of {card.name}")
     candidates, notes = fleet_candidates(hardware, instances, providers, onprem)
     api_usd = {api: api_usd_per_request(record("api_prices", api), workload) for api in apis}  # an unknown name raises first
     eff = gpu_efficiency()

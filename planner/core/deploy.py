@@ -35,6 +35,7 @@ from scipy.optimize import nnls
 
 from planner.core.cards import ModelCard
 from planner.core.errors import DataError, FitError, InputError, MeasurementError
+from planner.core.lengths import RequestMix
 from planner.core.records import EngineProfile
 from planner.core.roofline import active_params, active_weight_bytes, model_kv_bytes_per_token, weight_parts
 from planner.core.simulate import ItlMetric, Scheduler, SloCapacity, capacity_at_slo_sim
@@ -320,17 +321,19 @@ class EngineEstimate:
 
 def engine_estimate(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int,
                     tokens_in: float, tokens_out: float, ttft_slo_s: float, itl_slo_s: float, *, refine: int = 3,
-                    n_requests: int = 200, grid_points: int = 8, steady: bool = True, itl_metric: ItlMetric = "itl") -> EngineEstimate:
+                    n_requests: int = 200, grid_points: int = 8, steady: bool = True, itl_metric: ItlMetric = "itl",
+                    mix: RequestMix | None = None) -> EngineEstimate:
     """Memory, then capacity at the SLO by the capacity model's simulation (a coarser rate grid than a single plan's:
     8 rates to saturation and 3 bisections, 200 requests a rate — the fleet search simulates hundreds of engines),
-    confirmed on runs 4× as long (`steady`: 800 requests, another arrival sequence) unless asked for the short-run upper estimate."""
-    mem = memory_plan(card, precision, device, tp, pp, tokens_in + tokens_out)
+    confirmed on runs 4× as long (`steady`: 800 requests, another arrival sequence) unless asked for the short-run upper estimate.
+    `mix`: requests drawn from a length distribution (`lengths.RequestMix`); the KV must then hold its longest request."""
+    mem = memory_plan(card, precision, device, tp, pp, mix.max_tokens if mix is not None else tokens_in + tokens_out)
     if not mem.fits:
         return EngineEstimate(precision, tp, pp, mem, None, 0.0)
     step, sched = step_model(card, precision, device, eff, tp, pp, mem)
     cap = capacity_at_slo_sim(step, sched, tokens_in, tokens_out, ttft_slo_s, itl_slo_s, refine=refine, n_requests=n_requests,
                               grid_points=grid_points, steady=steady, max_requests=4 * n_requests, itl_metric=itl_metric,
-                              full_curve=False)
+                              full_curve=False, mix=mix)
     return EngineEstimate(precision, tp, pp, mem, cap, cap.requests_per_s * pp)
 
 

@@ -95,6 +95,7 @@ def _fitting_layouts(card: ModelCard, candidates: list[tuple[InstanceRow, Device
     """Every instance × layout × precision: the ones whose memory fits and whose engine has a saturation rate, each
     engine's saturation rate (requests/s of one engine), the rest with why, and how many were considered."""
     tin, tout = workload.tokens_in, workload.tokens_out
+    mix, longest = workload.request_mix(), workload.longest_tokens()
     mems: dict[tuple, MemoryPlan] = {}
     saturation: dict[tuple, float | str] = {}  # str: why the engine cannot be modelled
     fitting: list[_Layout] = []
@@ -110,7 +111,7 @@ def _fitting_layouts(card: ModelCard, candidates: list[tuple[InstanceRow, Device
                 n += 1
                 key = (dev, lay.tp, lay.pp, prec)
                 if key not in mems:
-                    mems[key] = memory_plan(card, prec, dev, lay.tp, lay.pp, tin + tout)
+                    mems[key] = memory_plan(card, prec, dev, lay.tp, lay.pp, longest)
                 mem = mems[key]
                 columns = {"instance": inst.instance, "provider": inst.provider, "gpus": inst.accelerator_count, "device": dev.name,
                            "layout": lay.describe(), "tp": lay.tp, "pp": lay.pp, "engines": lay.replicas, "precision": prec,
@@ -122,7 +123,7 @@ def _fitting_layouts(card: ModelCard, candidates: list[tuple[InstanceRow, Device
                 if key not in saturation:
                     try:
                         step, sched = step_model(card, prec, dev, eff, lay.tp, lay.pp, mem)
-                        saturation[key] = saturation_rate(step, sched, tin, tout) * lay.pp
+                        saturation[key] = saturation_rate(step, sched, tin, tout, mix) * lay.pp
                     except InputError as exc:  # a multi-GPU layout on a link the catalog has no latency for
                         saturation[key] = str(exc)
                 if isinstance(saturation[key], str):
@@ -150,13 +151,15 @@ def _search(card: ModelCard, fitting: list[_Layout], saturation: dict[tuple, flo
                       np.array([f.usd_per_hour for f in fitting]), api_usd_per_request).selfhost_usd_per_month
     short: dict[tuple, EngineEstimate] = {}
     steady: dict[tuple, EngineEstimate] = {}
+    mix = workload.request_mix()
 
     def estimate(engine: tuple, *, converged: bool) -> EngineEstimate:
         cache = steady if converged else short
         if engine not in cache:
             dev, tp, pp, prec = engine
             cache[engine] = engine_estimate(card, prec, dev, eff, tp, pp, workload.tokens_in, workload.tokens_out,
-                                            workload.ttft_slo_s, workload.itl_slo_s, steady=converged, itl_metric=workload.itl_metric)
+                                            workload.ttft_slo_s, workload.itl_slo_s, steady=converged, itl_metric=workload.itl_metric,
+                                            mix=mix)
         return cache[engine]
 
     def refused(lay: _Layout, est: EngineEstimate) -> None:
@@ -216,8 +219,7 @@ def _row(card: ModelCard, lay: _Layout, est: EngineEstimate, workload: Workload,
             "ttft_p95_s": est.capacity.at.ttft_p95_s, "itl_p95_s": est.capacity.at.itl_p95_s, "usd_per_hour": lay.usd_per_hour,
             "instances": float(ev.replicas), "usd_per_month": float(ev.selfhost_usd_per_month),
             "usd_per_request": float(ev.selfhost_usd_per_request), "utilisation": float(ev.utilisation),
-            "vllm_command": vllm_command(serve_name or card.hf_repo or card.name, tp, pp, int(workload.tokens_in + workload.tokens_out),
-                                         precision=prec)}
+            "vllm_command": vllm_command(serve_name or card.hf_repo or card.name, tp, pp, int(workload.longest_tokens()), precision=prec)}
 
 
 def _ranked(found: list[dict], top: int, distinct_instances: bool) -> pd.DataFrame:

@@ -35,7 +35,8 @@ from scipy.optimize import nnls
 from planner.core.cards import ModelCard
 from planner.core.deploy import Device, GpuEfficiency, GpuFeatures, assemble_step_model, memory_plan, step_model
 from planner.core.errors import FitError, InputError
-from planner.core.simulate import measurement_window, poisson_arrivals, simulate
+from planner.core.lengths import RequestMix
+from planner.core.simulate import measurement_window, simulate, simulate_mix
 
 PointKind = Literal["decode", "concurrency"]
 # θ entries that are 1/η (bounded below by 1: the datasheet is the ceiling); the rest are seconds per unit
@@ -208,40 +209,45 @@ PCTS = (50, 95, 99)
 
 def predict_load(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int, tokens_in: float,
                  tokens_out: float, *, concurrency: int | None = None, rate_per_s: float | None = None,
-                 n_requests: int = 400, seed: int = 0) -> LoadPrediction:
+                 n_requests: int = 400, seed: int = 0, mix: RequestMix | None = None) -> LoadPrediction:
     """The fitted step model under a load: `concurrency` N as the closed-loop benchmarks run it (N requests at once,
     fixed lengths: one wave, as the validation predicts it) or an open-loop Poisson `rate_per_s` (the run's first and
-    last tenth left out, as the capacity search measures). A PP engine is PP lanes, each offered 1/PP of the rate."""
+    last tenth left out, as the capacity search measures). A PP engine is PP lanes, each offered 1/PP of the rate.
+    `mix`: each request's lengths (and shared prefix) drawn from a distribution instead of `tokens_in`/`tokens_out`."""
     if (concurrency is None) == (rate_per_s is None):
         raise InputError("give one load: a concurrency or a rate, not both", field="concurrency")
-    ctx = tokens_in + tokens_out
+    mix = mix or RequestMix.fixed(tokens_in, tokens_out)
+    ctx = mix.max_tokens
     mem = memory_plan(card, precision, device, tp, pp, ctx)
     if not mem.fits:
         raise InputError(f"{card.name} at {precision} on {tp * pp} × {device.name} (TP{tp}×PP{pp}): {mem.why}", field="tp")
     sm, sched = step_model(card, precision, device, eff, tp, pp, mem)
-    n_in, n_out = max(1, round(tokens_in)), max(1, round(tokens_out))
     if concurrency is not None:
         lane = max(1, math.ceil(concurrency / pp))
-        if lane > sched.max_seqs or lane * ctx > (sched.kv_capacity_tokens or math.inf):
-            raise InputError(f"{concurrency} requests of {ctx:,.0f} tokens exceed what one engine holds at once "
+        n_in, n_out, cached, pid = mix.draw(lane, seed)
+        if lane > sched.max_seqs or int((n_in + n_out).sum()) > (sched.kv_capacity_tokens or math.inf):
+            raise InputError(f"{concurrency} requests of {(n_in + n_out).mean():,.0f} tokens exceed what one engine holds at once "
                              f"({min(sched.max_seqs * pp, mem.max_seqs_by_kv)})", field="concurrency")
-        res = simulate(sm, sched, np.zeros(lane), n_in, n_out)
+        res = simulate(sm, sched, np.zeros(lane), n_in, n_out, cached, pid)
         keep, window = slice(None), (-np.inf, np.inf)
         basis = f"{lane} requests at once per lane ({pp} lane{'s' if pp > 1 else ''}), one closed-loop wave"
         requests_per_s = pp * lane / res.duration_s
     else:
         if rate_per_s <= 0:
             raise InputError("must be positive requests/s", field="rate")
-        res = simulate(sm, sched, poisson_arrivals(rate_per_s / pp, n_requests, seed=seed), n_in, n_out)
+        res, n_out = simulate_mix(sm, sched, mix, rate_per_s / pp, n_requests, seed=seed)
         keep, window = measurement_window(res.arrivals_s, 0.1, 0.1)
         served = n_requests / res.duration_s  # over the whole run, drain included: below the offered rate even when stable
         stable = served >= 0.9 * rate_per_s / pp
         basis = (f"Poisson arrivals, {n_requests} requests per lane, first and last tenth left out"
                  + ("" if stable else f"; UNSTABLE: the engine served {pp * served:.3g} req/s of the {rate_per_s:g} offered — the queue grows"))
         requests_per_s = rate_per_s if stable else pp * served
-    ttft, e2e = res.ttft_s[keep], res.e2e_s[keep]
-    tpot = (e2e - ttft) / (n_out - 1) if n_out > 1 else np.zeros_like(e2e)
-    itl = res.itl_pcts(*PCTS, window=window) if n_out > 1 else [0.0] * len(PCTS)
-    out = requests_per_s * n_out
+    if not mix.is_fixed or any(mix.cached_in):
+        basis += f"; requests drawn from {mix.describe()}"
+    ttft, e2e, outs = res.ttft_s[keep], res.e2e_s[keep], np.asarray(n_out)[keep]
+    many = outs > 1
+    tpot = (e2e[many] - ttft[many]) / (outs[many] - 1) if many.any() else np.zeros(1)
+    itl = res.itl_pcts(*PCTS, window=window) if many.any() else [0.0] * len(PCTS)
+    out = requests_per_s * mix.mean_out
     return LoadPrediction(out, out / (tp * pp), requests_per_s, {q: float(np.percentile(ttft, q)) for q in PCTS},
                           {q: float(np.percentile(tpot, q)) for q in PCTS}, dict(zip(PCTS, map(float, itl))), mem.max_seqs_by_kv, basis)

@@ -141,6 +141,12 @@ class Workload(BaseModel):
             setattr(self, name, mean)
         return self
 
+    def longest_tokens(self) -> float:
+        """The longest request (prompt + output) the workload sends: what the model's context, one sequence's KV cache
+        and vLLM's `--max-model-len` must hold."""
+        mix = self.request_mix()
+        return mix.max_tokens if mix is not None else self.tokens_in + self.tokens_out
+
     def request_mix(self) -> RequestMix | None:
         """The requests the simulator draws: the lengths' distribution (each request's cached span as given, or the
         workload's cached share of its prompt), or the fixed shape with the cached share as every request's prefix.
@@ -490,7 +496,10 @@ def physics_warnings(profile: Profile, workload: Workload, bandwidth_bytes_s: fl
     """Refuse a request longer than the model's context; flag a decode speed above the memory-bandwidth roofline.
     Returns (violations: the plan gets no verdict, notes: a check that could not be made and why)."""
     ctx = profile.model.context_length
-    if ctx and workload.tokens_in + workload.tokens_out > ctx:
+    if ctx and workload.longest_tokens() > ctx:
+        if workload.lengths is not None:
+            raise InputError(f"the longest request, {workload.longest_tokens():,.0f} tokens, exceeds the {ctx:,}-token context of "
+                             f"{profile.model.display_name}; choose a longer-context model", field="lengths")
         raise InputError(f"{workload.tokens_in:,.0f} + {workload.tokens_out:,.0f} tokens per request exceed "
                          f"the {ctx:,}-token context of {profile.model.display_name}; shorten the request or choose a longer-context model",
                          field="tokens_in/tokens_out")

@@ -69,6 +69,7 @@ class PlanDashboard:
             raise ValueError("profiles: give at least one profile to plan with")
         self.profiles, self.instances, self.api_prices = profiles, instances, api_prices
         wl = workload or Workload()
+        self._base = wl  # what the widgets do not show (a log's lengths and day shape, the cached share, the ITL metric) carries over
         api_models = api_models or api_prices["model"].tolist()
         style = {"description_width": "150px"}
         # flexible widths: a control fills its column, the two columns share the row and wrap under each other when narrow
@@ -162,8 +163,18 @@ class PlanDashboard:
             self._following = False
 
     def workload(self) -> Workload:
-        return Workload(requests_per_month=self.volume.value, tokens_in=self.tokens_in.value, tokens_out=self.tokens_out.value,
-                        ttft_slo_s=self.ttft.value, itl_slo_s=self.itl.value, peak_to_avg=self.peak.value, max_utilisation=self.util.value)
+        """The widgets' values over the workload the dashboard was opened with: what no widget shows carries over — a
+        usage log's length distribution (the token boxes then move its means, scaling every request: see
+        `Workload.request_mix`) and day shape, the cached share, the ITL metric."""
+        base = self._base
+        shown = dict(requests_per_month=self.volume.value, tokens_in=self.tokens_in.value, tokens_out=self.tokens_out.value,
+                     ttft_slo_s=self.ttft.value, itl_slo_s=self.itl.value, peak_to_avg=self.peak.value, max_utilisation=self.util.value)
+        checked = Workload(**{**base.model_dump(exclude={"lengths"}), **shown})  # the widgets' values validated as ever
+        if base.lengths is None:
+            return checked
+        if (self.tokens_in.value, self.tokens_out.value) == (int(base.tokens_in), int(base.tokens_out)):
+            checked = checked.model_copy(update={"tokens_in": base.tokens_in, "tokens_out": base.tokens_out})  # the boxes' rounding
+        return checked.model_copy(update={"lengths": base.lengths})
 
     def inputs(self) -> PlanInputs:
         """The widgets' choices through the one resolver every front-end uses (formats.inputs)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,6 +32,9 @@ ItlMetric = Annotated[str, typer.Option("--itl-metric", help="what --itl-slo lim
                                         "vllm bench serve reports ITL) or tpot (p95 over requests of each one's mean time per token)")]
 PeakToAvg = Annotated[float, typer.Option(help="peak load ÷ average load")]
 Users = Annotated[float | None, typer.Option(help="your company's monthly active users (checked against the model's licence)")]
+Traffic = Annotated[Path | None, typer.Option("--traffic", help="a usage log (see `llm-planner traffic summarize`): its volume, "
+                                              "cached share, peak-to-average and hour-of-day shape replace those options where the log "
+                                              "states them, and each simulated request draws its lengths from the log's")]
 
 
 Oversubscribe = Annotated[bool, typer.Option("--oversubscribe", help="allow more threads than this machine's logical cores")]

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from planner.app.cli.options import ItlMetric, ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, TtftSlo, Users, check_choice
+from planner.app.cli.options import ItlMetric, ItlSlo, PeakToAvg, Price, Requests, TokensIn, TokensOut, Traffic, TtftSlo, Users, check_choice
 from planner.core.errors import InputError, UntrustworthyMeasurement
 from planner.formats.files import refuse_clobbering
 from planner.formats.schemas import SCHEMAS
 
 if TYPE_CHECKING:
     from planner.core.plan import Workload
+    from planner.core.traffic import TrafficSummary
 
 app = typer.Typer()
 PRICE_KINDS = ("on_demand", "spot", "reserved")
@@ -37,8 +38,7 @@ def plan(
     batch: bool = typer.Option(False, "--batch", help="price the API at its batch rate (asynchronous, ~24 h: offline work only)"),
     html: Path | None = typer.Option(None, help="also write the HTML report here"),
     params: Path | None = typer.Option(None, help="workload YAML (overrides the options above)"),
-    traffic: Path | None = typer.Option(None, "--traffic", help="a usage log (see `llm-planner traffic summarize`): its volume, mean "
-                                        "prompt and output lengths, cached share and peak-to-average replace those options where the log states them"),
+    traffic: Traffic = None,
     output_format: str = typer.Option("table", "--format", help="table (with a verdict line), json (the plan), csv (costs at every volume)"),
 ):
     """Monthly cost self-hosted vs API, replicas at the SLO, and the break-even volume."""
@@ -57,26 +57,14 @@ def plan(
     check_choice("--format", output_format, FORMATS)
     if html is not None:  # refused before any work, not after the plan
         refuse_clobbering(html, {"--profile": profile_path, "--params": params, "--traffic": traffic}, "--html")
-    from_log = None
-    if traffic is not None:
-        from planner.core.traffic import summarize, workload_fields
-        from planner.formats.traffic import read_traffic
-
-        records = read_traffic(traffic)
-        from_log = summarize(records)
-        workload = _workload(**{**workload.model_dump(exclude={"lengths"}), **workload_fields(from_log, records)})
+    workload, from_log = _with_traffic(workload, traffic)
     result, prof, path = plan_profile(profile_path, instance, api, workload, price_kind=price, batch=batch)  # type: ignore[arg-type]
     if output_format == "json":
         typer.echo(json.dumps({**result.as_dict(), **({"traffic": from_log.as_dict()} if from_log else {})}, indent=2))
     elif output_format == "csv":
         typer.echo(result.curves.to_csv(index=False), nl=False)  # the cost of both options at every volume of the grid
     else:
-        if from_log is not None:
-            say(f"traffic: {traffic} — {from_log.describe()}; the plan takes the volume, cached share and peak-to-average from the "
-                "log where it states them, and its lengths as a distribution: each simulated request draws its prompt and output "
-                "from the log's, and the API's cost is the same expectation")
-            for note in from_log.notes:
-                say(f"traffic note: {note}")
+        _say_traffic(traffic, from_log)
         typer.echo(key_values(list(result.summary().itertuples(index=False, name=None))))
         for w in result.warnings:
             say(f"warning: {w}", "warning")
@@ -104,6 +92,7 @@ def compare(
     itl_slo: ItlSlo = 0.2,
     itl_metric: ItlMetric = "itl",
     peak_to_avg: PeakToAvg = 2.0,
+    traffic: Traffic = None,
     batch: bool = typer.Option(False, "--batch", help="price the APIs at their batch rates (asynchronous, ~24 h: offline work only)"),
     output_format: str = typer.Option("table", "--format", help="table (with the recommendation), json, or csv (every option at every volume)"),
 ):
@@ -117,6 +106,7 @@ def compare(
     check_choice("--format", output_format, FORMATS)
     workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, itl_metric=itl_metric,
                          peak_to_avg=peak_to_avg)
+    workload, from_log = _with_traffic(workload, traffic)
     # a repeated option is one option, not two identical rows (the first spelling wins, order kept)
     paths = list(dict.fromkeys(profile_paths or [])) or [newest_profile()]
     instances, apis = list(dict.fromkeys(instances or [])), list(dict.fromkeys(apis or []))
@@ -128,8 +118,10 @@ def compare(
     elif output_format == "json":
         bands = [{"from_requests_per_month": b.volume_from, "to_requests_per_month": b.volume_to, "option": b.label, "kind": b.kind} for b in result.bands]
         rows = json.loads(table.to_json(orient="records"))
-        typer.echo(json.dumps({"workload": workload.model_dump(), "at_volume": rows, "bands": bands, "recommendation": result.recommendation()}, indent=2))
+        typer.echo(json.dumps({"workload": workload.model_dump(), "at_volume": rows, "bands": bands, "recommendation": result.recommendation(),
+                               **({"traffic": from_log.as_dict()} if from_log else {})}, indent=2))
     else:
+        _say_traffic(traffic, from_log)
         say(f"at {workload.requests_per_month:,.0f} requests/month, {workload.tokens_in:g} → {workload.tokens_out:g} tokens, "
             f"TTFT p95 ≤ {workload.ttft_slo_s:g} s, ITL p95 ≤ {workload.itl_slo_s:g} s:")
         typer.echo(fit_table(money_columns(table), ("note",)))
@@ -150,6 +142,7 @@ def fleet(
     itl_slo: ItlSlo = 0.2,
     itl_metric: ItlMetric = "itl",
     peak_to_avg: PeakToAvg = 2.0,
+    traffic: Traffic = None,
     precision: list[str] = typer.Option(None, "--precision", help="weight precision of the linear layers (embeddings and LM head stay bf16): bf16 (default), fp8, int4, or mxfp4 (MoE experts only, as gpt-oss ships); repeat to search several"),
     hardware: list[str] = typer.Option(None, "--hardware", help="only instances with this GPU (data/hardware.csv name); repeat"),
     instances: list[str] = typer.Option(None, "--instance", help="only this instance; repeat"),
@@ -171,6 +164,7 @@ def fleet(
     check_choice("--format", output_format, FORMATS)
     workload = _workload(requests_per_month=requests, tokens_in=tokens_in, tokens_out=tokens_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo, itl_metric=itl_metric,
                          peak_to_avg=peak_to_avg, monthly_active_users=users)
+    workload, from_log = _with_traffic(workload, traffic)
     answer = answer_fleet(card, workload, apis=list(apis or []), precisions=tuple(precision or ["bf16"]), hardware=list(hardware or []),
                           instances=list(instances or []), providers=list(providers or []), price_kind=price, top=top,  # type: ignore[arg-type]
                           onprem=onprem, distinct_instances=not all_layouts)
@@ -187,8 +181,10 @@ def fleet(
                                "engines_simulated": result.n_engines_simulated, "deployments": json.loads(ranked.to_json(orient="records")),
                                "infeasible": json.loads(result.infeasible.to_json(orient="records")),
                                "apis": [{"api": a.label, "usd_per_month": a.usd_per_month, "verdict": a.verdict} for a in answer.apis],
-                               "capacity_error_pct": answer.error_pct, "notes": notes}, indent=2))
+                               "capacity_error_pct": answer.error_pct, "notes": notes,
+                               **({"traffic": from_log.as_dict()} if from_log else {})}, indent=2))
     else:
+        _say_traffic(traffic, from_log)
         _fleet_table(answer)
     if html is not None:
         typer.echo(f"fleet view: {html.resolve()}", err=output_format != "table")  # never inside the json/csv on stdout
@@ -207,6 +203,8 @@ def predict(
     tokens_out: TokensOut = 128,
     concurrency: int | None = typer.Option(None, "--concurrency", min=1, help="requests in flight (closed loop, as benchmark sweeps run)"),
     rate: float | None = typer.Option(None, "--rate", help="offered requests/s, Poisson (open loop)"),
+    traffic: Path | None = typer.Option(None, "--traffic", help="a usage log: each simulated request draws its lengths (and cached "
+                                        "prefix) from the log's instead of --tokens-in/--tokens-out"),
     output_format: str = typer.Option("table", "--format", help="table or json"),
 ):
     """Predict one deployment under one load: output tok/s, req/s, TTFT/TPOT/ITL p50/p95/p99, KV limit — with the
@@ -219,6 +217,9 @@ def predict(
     if (concurrency is None) == (rate is None):
         raise InputError("give one load: --concurrency N or --rate R")
     model, device = load_card(card), device_for(record("hardware", hardware))
+    workload, from_log = _with_traffic(_workload(tokens_in=tokens_in, tokens_out=tokens_out), traffic)
+    mix = workload.request_mix()
+    tokens_in, tokens_out = workload.tokens_in, workload.tokens_out
     if engine == "vllm":
         from planner.formats.gpu_corpus import read_fit
 
@@ -238,22 +239,25 @@ def predict(
         eff = gpu_efficiency()
         error = (f"held-out error of the llama.cpp CUDA fit ({eff.source}): {eff.median_abs_error_pct:.0f}% median, "
                  f"{eff.max_abs_error_pct:.0f}% worst over {eff.n_checks} timings (leave one profile out)")
-    pred = predict_load(model, precision, device, eff, tp, pp, tokens_in, tokens_out, concurrency=concurrency, rate_per_s=rate)
+    pred = predict_load(model, precision, device, eff, tp, pp, tokens_in, tokens_out, concurrency=concurrency, rate_per_s=rate, mix=mix)
     if output_format == "json":
         typer.echo(json.dumps({"card": model.name, "hardware": device.name, "tp": tp, "pp": pp, "precision": precision, "engine": engine,
                                "tokens_in": tokens_in, "tokens_out": tokens_out, "concurrency": concurrency, "rate_per_s": rate,
                                "output_tok_s": pred.output_tok_s, "output_tok_s_per_gpu": pred.output_tok_s_per_gpu,
                                "requests_per_s": pred.requests_per_s, "ttft_ms": {k: 1000 * v for k, v in pred.ttft_s.items()},
                                "tpot_ms": {k: 1000 * v for k, v in pred.tpot_s.items()}, "itl_ms": {k: 1000 * v for k, v in pred.itl_s.items()},
-                               "kv_max_requests": pred.kv_max_requests, "basis": pred.basis, "held_out_error": error}, indent=2))
+                               "kv_max_requests": pred.kv_max_requests, "basis": pred.basis, "held_out_error": error,
+                               **({"traffic": from_log.as_dict()} if from_log else {})}, indent=2))
         return
+    _say_traffic(traffic, from_log)
     load = f"{concurrency} in flight" if concurrency is not None else f"{rate:g} req/s offered"
     typer.echo(f"{model.name} {precision} on {tp * pp} × {device.name} (TP{tp}{f'×PP{pp}' if pp > 1 else ''}), {engine}, "
                f"{tokens_in:g} → {tokens_out:g} tokens, {load}")
     typer.echo(f"  output      {pred.output_tok_s:,.1f} tok/s ({pred.output_tok_s_per_gpu:,.1f} per GPU), {pred.requests_per_s:.3g} req/s")
     for name, d in (("TTFT", pred.ttft_s), ("TPOT", pred.tpot_s), ("ITL", pred.itl_s)):
         typer.echo(f"  {name:<11} " + ", ".join(f"p{q} {1000 * v:,.1f} ms" for q, v in d.items()))
-    typer.echo(f"  KV cache    holds {pred.kv_max_requests:,} requests of {tokens_in + tokens_out:,.0f} tokens at once")
+    typer.echo(f"  KV cache    holds {pred.kv_max_requests:,} requests of {workload.longest_tokens():,.0f} tokens at once"
+               + (" (the log's longest)" if from_log else ""))
     typer.echo(f"  basis       {pred.basis}")
     typer.echo(f"  error       {error}")
 
@@ -296,6 +300,31 @@ def _fleet_table(answer) -> None:
         say(line.verdict, "verdict" if line.decided else "no-verdict")
     for note in answer.notes:
         say(f"note: {note}", "note")
+
+
+def _with_traffic(workload: Workload, traffic: Path | None) -> tuple[Workload, TrafficSummary | None]:
+    """The workload with what a usage log states (`--traffic`) in place of the options, and the log's summary."""
+    if traffic is None:
+        return workload, None
+    from planner.core.traffic import summarize, workload_fields
+    from planner.formats.traffic import read_traffic
+
+    records = read_traffic(traffic)
+    from_log = summarize(records)
+    return _workload(**{**workload.model_dump(exclude={"lengths"}), **workload_fields(from_log, records)}), from_log
+
+
+def _say_traffic(traffic: Path | None, from_log: TrafficSummary | None) -> None:
+    """The table format's first lines: what the plan took from the log."""
+    from planner.present.tables import say
+
+    if from_log is None:
+        return
+    say(f"traffic: {traffic} — {from_log.describe()}; the plan takes the volume, cached share, peak-to-average and hour-of-day "
+        "shape from the log where it states them, and its lengths as a distribution: each simulated request draws its prompt "
+        "and output from the log's, and the API's cost is the same expectation")
+    for note in from_log.notes:
+        say(f"traffic note: {note}")
 
 
 def _workload(**values) -> Workload:

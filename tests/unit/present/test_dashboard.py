@@ -60,3 +60,16 @@ def test_an_api_name_that_is_no_row_is_marked_and_refused_not_swapped(tmp_path):
     bundle = dash.widget()._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle and "Static copy" in bundle["text/html"]  # a viewer without widgets
     assert dash.result.verdict().split(" (")[0].replace("$", "&#36;")[:40] in bundle["text/html"]
+
+
+def test_a_logs_distribution_and_day_shape_carry_through_the_dashboard_and_the_token_boxes_scale_it():
+    from planner.core.plan import LengthMix
+    day = [1.0] * 12 + [3.0] * 12
+    logged = W.model_copy(update={"lengths": LengthMix(tokens_in=[64, 192], tokens_out=[8, 24], source="a test log"),
+                                  "tokens_in": 128.0, "tokens_out": 16.0, "hour_of_day": day})
+    dash = PlanDashboard({"cpu": load_profile(SMOL)}, load_catalog("instances"), load_catalog("api_prices"), workload=logged)
+    w = dash.workload()
+    assert w.lengths == logged.lengths and w.hour_of_day == day and w.request_mix() == logged.request_mix()
+    assert dash.result.mean_shape_capacity_rps is not None  # the plan shown is the distribution's, with the mean shape beside it
+    dash.tokens_in.value = 256  # a what-if on the mean prompt: every request's prompt doubles
+    assert dash.workload().request_mix().tokens_in == (128, 384)

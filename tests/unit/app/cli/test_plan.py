@@ -387,3 +387,25 @@ def test_predict_bad_input_is_one_line(capsys, args, where):
     merged = [x for k, v in {**base, **extra}.items() for x in (k, v)]
     code, err = run(capsys, "predict", *merged)
     assert code == 2 and where in err
+
+
+LOG = REPO / "data/examples/traffic-litellm-spendlogs.csv"
+
+
+def test_predict_and_fleet_take_a_usage_log(capsys):
+    from planner.core.traffic import request_mix, summarize
+    from planner.formats.traffic import read_traffic
+    records = read_traffic(LOG)
+    mix = request_mix(records, summarize(records))
+    code, out = run(capsys, "predict", "--card", "Llama-3.1-8B", "--hardware", "NVIDIA H100 SXM 80GB", "--rate", "2", "--traffic", str(LOG),
+                    "--format", "json")
+    assert code == 0
+    p = json.loads(out)
+    assert p["tokens_in"] == pytest.approx(mix.mean_in) and p["output_tok_s"] == pytest.approx(p["requests_per_s"] * mix.mean_out)
+    assert "requests drawn from 1,651 shapes" in p["basis"] and p["traffic"]["n_requests"] == 1654
+    code, out = run(capsys, "fleet", "--card", "Llama-3.1-8B", "--hardware", "NVIDIA L4", "--traffic", str(LOG), "--ttft-slo", "2",
+                    "--itl-slo", "0.1", "--top", "2", "--format", "json")
+    assert code == 0
+    f = json.loads(out)
+    assert f["workload"]["lengths"]["source"].startswith("traffic-litellm-spendlogs.csv") and f["deployments"]
+    assert all(f"--max-model-len {mix.max_tokens}" in d["vllm_command"] for d in f["deployments"])  # the log's longest request
