@@ -299,9 +299,11 @@ def evaluate_plan(requests_per_month, capacity_rps, workload: Workload, prices: 
         raise TypeError(f"evaluate_plan: unknown override(s) {sorted(unknown)}, missing price field(s) {sorted(missing)}")
     a.update(overrides)
     mix = workload.request_mix() if not {"tokens_in", "tokens_out", "cached_fraction"} & set(overrides) else None
-    if mix is not None and not mix.is_fixed:  # the expectation over the distribution: linear prices, but a provider caches
+    if mix is not None and not mix.is_fixed:
+        # the expectation over the distribution: prices are linear in tokens, but a provider caches only spans at least
+        # its minimum long — so the cached tokens billed at the cache price are counted request by request
         floor = prices.cache_rule.min_cacheable_tokens if prices is not None and prices.cache_rule is not None else None
-        a["tokens_in"], a["tokens_out"] = mix.mean_in, mix.mean_out  # only spans as long as its minimum
+        a["tokens_in"], a["tokens_out"] = mix.mean_in, mix.mean_out
         a["cached_fraction"] = mix.expected_cacheable_tokens(floor or 0) / mix.mean_in
     elif prices is not None and prices.cache_rule is not None and a["usd_per_cached_input_token"] is not None:
         # a prefix shorter than the provider's minimum is not cached: billed as plain input

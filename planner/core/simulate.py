@@ -182,7 +182,6 @@ class _Server:
         self.cached, self.pid = prefixes if prefixes is not None else ([], [])
         self.base = [0] * n  # prompt tokens a request's current admission took from the cache (its prefill starts there)
         self.shared = [0] * n  # of those, the tokens it references in a cached prefix's blocks (counted once for all)
-        self.hit_tokens = 0  # prompt tokens served from the cache, over the run
         self.ref: dict[int, int] = {}  # vllm: cached prefix → requests referencing its blocks
         self.pref_tokens: dict[int, int] = {}  # vllm: cached prefix → its tokens in the cache (whole blocks)
         self.free_cached: OrderedDict[int, int] = OrderedDict()  # vllm: unreferenced cached prefixes → blocks, LRU first
