@@ -30,6 +30,13 @@ NO_PREFIX = -1
 LENGTH_SEED_OFFSET = 104_729  # the length draws' generator is seeded apart from the arrivals' (same seed, other stream)
 
 
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """Quantiles of `values` each counted `weights` times (the lower value at a tie, as numpy's 'inverted_cdf')."""
+    order = np.argsort(values, kind="stable")
+    v, cum = values[order], np.cumsum(weights[order])
+    return [float(v[min(np.searchsorted(cum, q * cum[-1]), v.size - 1)]) for q in qs]
+
+
 @dataclass(frozen=True, eq=False)
 class RequestMix:
     """An empirical joint distribution of (prompt tokens, output tokens, cached prompt tokens), weighted points.
@@ -133,9 +140,7 @@ class RequestMix:
     def quantile(self, which: str, q: float) -> float:
         """A weighted quantile of the prompt ('in') or output ('out') lengths (the lower value at a tie)."""
         values = np.asarray(self.tokens_in if which == "in" else self.tokens_out, float)
-        order = np.argsort(values, kind="stable")
-        cum = np.cumsum(np.asarray(self.weights)[order])
-        return float(values[order][min(np.searchsorted(cum, q - 1e-12), values.size - 1)])
+        return weighted_quantiles(values, np.asarray(self.weights), (q,))[0]
 
     def describe(self) -> str:
         if self.is_fixed:
@@ -154,11 +159,10 @@ class RequestMix:
         """n requests' (prompt tokens, output tokens, cached span, prefix id): ids 0…n_prefixes−1 for requests with a
         cached span, `UNSHARED` when the prefix count is unknown, `NO_PREFIX` without one. A fixed mix draws nothing
         random, so its runs are the fixed-shape runs exactly."""
+        rng = np.random.default_rng(seed + LENGTH_SEED_OFFSET)
         if self.is_fixed:
             t_in, t_out, c_in = (np.full(n, v[0], np.int64) for v in (self.tokens_in, self.tokens_out, self.cached_in))
-            rng = np.random.default_rng(seed + LENGTH_SEED_OFFSET)
         else:
-            rng = np.random.default_rng(seed + LENGTH_SEED_OFFSET)
             idx = rng.choice(len(self.weights), size=n, p=np.asarray(self.weights))
             t_in, t_out, c_in = (np.asarray(v, np.int64)[idx] for v in (self.tokens_in, self.tokens_out, self.cached_in))
         if self.n_prefixes is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.core.errors import InputError
-from planner.core.lengths import RequestMix
+from planner.core.lengths import RequestMix, weighted_quantiles
 from planner.core.units import SECONDS_PER_MONTH
 
 HOUR_S = 3600.0
@@ -101,15 +101,8 @@ class TrafficSummary:
         return ", ".join(parts)
 
 
-def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """Quantiles of `values` each counted `weights` times (the lower value at a tie, as numpy's 'inverted_cdf')."""
-    order = np.argsort(values, kind="stable")
-    v, cum = values[order], np.cumsum(weights[order])
-    return [float(v[min(np.searchsorted(cum, q * cum[-1]), v.size - 1)]) for q in qs]
-
-
 def _lengths(values: np.ndarray, weights: np.ndarray) -> LengthStats:
-    p50, p95, p99 = _weighted_quantiles(values, weights, (0.5, 0.95, 0.99))
+    p50, p95, p99 = weighted_quantiles(values, weights, (0.5, 0.95, 0.99))
     return LengthStats(float(np.average(values, weights=weights)), p50, p95, p99, float(values.max()))
 
 
