@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import re
 import sys
 import time
 from dataclasses import replace
@@ -49,6 +50,7 @@ from planner.core.validation import (
     abs_max,
     abs_median,
     error_pct,
+    steady_state,
     summarize_engine,
 )
 from planner.formats.files import atomic_write_text
@@ -92,11 +94,30 @@ TRAFFIC_WORKLOADS = {
         ("4 shared 384-token documents + 64 → 16", RequestMix.from_arrays([448], [16], cached_in=[384], n_prefixes=4), 2.0, 0.5),
     ],
 }
+# issue 23's suite: 12 workloads per engine — fixed shapes over prompts 128 … 3,000 and outputs 16 … 512 (4 prefill-heavy:
+# prompt ≥ 1,024, output ≤ 64), three distributions (one long-tailed), two shared-prefix workloads. Run it in parts
+# (`--suite issue23 --only NAME,… --merge FILE`): at the rates these SLOs allow on 2 cores it takes hours.
+SUITE_23 = {
+    "vllm": [(128, 16, 1.0, 0.10), (512, 256, 5.0, 0.25), (256, 512, 2.0, 0.10), (1024, 32, 5.0, 0.25), *TRAFFIC_WORKLOADS["vllm"][:2],
+             ("bimodal 70% 96→24, 30% 768→128", RequestMix.from_arrays([96, 768], [24, 128], weights=[7, 3]), 3.0, 0.15),
+             *TRAFFIC_WORKLOADS["vllm"][2:], (1536, 48, 8.0, 0.25), (2048, 16, 10.0, 0.25), (3000, 16, 20.0, 0.25)],
+    "llama-server": [(128, 16, 2.0, 0.5), (512, 32, 5.0, 1.0), (128, 256, 5.0, 1.0), (1024, 16, 15.0, 2.0), *TRAFFIC_WORKLOADS["llama-server"][:2],
+                     ("bimodal 70% 96→24, 30% 384→64", RequestMix.from_arrays([96, 384], [24, 64], weights=[7, 3]), 5.0, 1.0),
+                     *TRAFFIC_WORKLOADS["llama-server"][2:], (1024, 64, 20.0, 2.0), (1536, 32, 25.0, 2.0), (2048, 16, 30.0, 2.0)],
+}  # the slowest last: the rates their SLOs allow make each take 20–40 minutes
+SUITES = {"fixed": WORKLOADS, "traffic": TRAFFIC_WORKLOADS, "issue23": SUITE_23}
 RATE_FACTORS = (0.6, 0.9, 1.2)  # offered rates, × the predicted capacity
 SERVER_CTX = 4096  # vLLM --max-model-len
 SLOT_CTX = 2560  # tokens each llama-server slot holds
 RUN_S = 45.0
 MIN_REQUESTS = 20
+FAILED_FACTOR = 1.5  # --until-steady: a run whose p95 TTFT passed this × the SLO stops (it fails the SLO either way)
+MAX_EXTRA_RATES = 3  # rates measured beyond RATE_FACTORS to bracket the SLO, each a further step out
+
+
+def workload_name(workload) -> str:
+    """A workload's name in the suites and result files: a mix's own name, or `prompt→output` for a fixed shape."""
+    return workload[0] if isinstance(workload[1], RequestMix) else f"{workload[0]}→{workload[1]}"
 
 
 def _tokenizer():
@@ -119,8 +140,8 @@ def exact_prompts(tok, n: int, tokens: int, seed: int) -> list[Prompt]:
 def mix_prompts(tok, mix: RequestMix, n: int, seed: int, *, salt: int) -> tuple[list[Prompt], tuple]:
     """The n requests the simulator draws from `mix` at this seed, as prompts in the same order: each request's prompt
     is exactly its drawn length, opening with its prefix's shared text (the same tokens for every request of that
-    prefix, in every run) and continuing with text of its own (new for every `salt`, so only the prefix can come from
-    a cache); each asks for exactly its drawn output (`max_tokens`, EOS ignored). Also returns the drawn
+    prefix in this run) and continuing with text of its own. Both are new for every `salt`: each run starts with a
+    cold cache, as the simulated run does, and only a prefix shared within the run can come from a cache; each asks for exactly its drawn output (`max_tokens`, EOS ignored). Also returns the drawn
     (n_in, n_out, seed, cached, prefix id), `predicted_point`'s request arguments."""
     n_in, n_out, cached, pid = mix.draw(n, seed)
     prefixes: dict[int, list[int]] = {}
@@ -131,18 +152,29 @@ def mix_prompts(tok, mix: RequestMix, n: int, seed: int, *, salt: int) -> tuple[
         ids = own[:n_in[i]]
         if cached[i] > 0:
             key = int(pid[i])
-            if key not in prefixes:  # a prefix's text: a fixed synthetic passage of its own, as long as the longest span
-                text = exact_prompts(tok, 1, int(cached.max()), seed=50_000 + key)[0].body["prompt"]
+            if key not in prefixes:  # a prefix's text: a synthetic passage of its own, as long as the longest span
+                text = exact_prompts(tok, 1, int(cached.max()), seed=5_000_000 + 64 * salt + key)[0].body["prompt"]
                 prefixes[key] = tok.encode(text, add_special_tokens=False)
             ids = prefixes[key][:cached[i]] + own[:n_in[i] - cached[i]]
         out.append(Prompt({"prompt": tok.decode(ids), "ignore_eos": True, "max_tokens": int(n_out[i])}, int(n_in[i])))
     return out, (n_in, n_out, seed, cached, pid)
 
 
-def measure(endpoint: Endpoint, prompts, *, rate: float | None, n: int, n_out: int, seed: int = 0) -> dict:
+def measure(endpoint: Endpoint, prompts, *, rate: float | None, n: int, n_out: int, seed: int = 0, steady_after: int | None = None,
+            failed_above_s: float | None = None) -> dict:
+    """One run. With `steady_after`, a rate run stops sending once at least that many requests finished and either
+    their TTFTs stopped growing (`steady_state`) or their p95 TTFT is already above `failed_above_s` (a rate this far
+    over the SLO never reaches a steady state: more requests only lengthen its queue); otherwise it sends all n."""
     mode, target = ("rate", rate) if rate else ("concurrency", 1)
+
+    def enough(done) -> bool:
+        if steady_after is None:
+            return False
+        ttft = [r.ttft_s for r in done if r.outcome == "ok"]
+        return steady_state(ttft, steady_after) or (
+            failed_above_s is not None and len(ttft) >= steady_after and float(np.percentile(ttft, 95)) > failed_above_s)
     records, wall = asyncio.run(run_level(endpoint, prompts, mode=mode, target=target, max_requests=n, max_duration_s=3600,
-                                          max_tokens=n_out, timeout_s=600, seed=seed))
+                                          max_tokens=n_out, timeout_s=600, seed=seed, enough=enough))
     ok = [r for r in records if r.outcome == "ok"]
     gaps = [g for r in ok for g in r.itl_s]
     asked = [p.body.get("max_tokens", n_out) for p in prompts[:len(records)]]
@@ -152,7 +184,7 @@ def measure(endpoint: Endpoint, prompts, *, rate: float | None, n: int, n_out: i
             "ttft_median_s": float(np.median([r.ttft_s for r in ok])) if ok else None,
             "itl_p95_s": float(np.percentile(gaps, 95)) if gaps else None,
             "itl_median_s": float(np.median(gaps)) if gaps else None,
-            "short_outputs": len(short)}
+            "short_outputs": len(short), "steady": steady_state([r.ttft_s for r in ok], steady_after) if steady_after is not None else None}
 
 
 def predicted_point(step, sched, rate: float, n: int, n_in, n_out, seed: int = 0, cached=0, pid=None) -> tuple[float, float]:
@@ -196,7 +228,10 @@ def start_server(engine: str, sched: Scheduler):
 
 
 def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: int, tok, log,
-                    min_requests: int = MIN_REQUESTS) -> tuple[EngineCalibration, list[WorkloadCheck]]:
+                    min_requests: int = MIN_REQUESTS, until_steady: bool = False,
+                    checkpoint=None) -> tuple[EngineCalibration, list[WorkloadCheck]]:
+    """Calibrate the server, then check each workload; `checkpoint(calibration, records)` after each one (the runs take
+    hours: a stopped run keeps what it measured)."""
     profile = load_profile(profile_path)
     step = fit_step_model(profile)
     sched, _ = scheduler_for(profile)
@@ -223,76 +258,93 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
         raw_step, raw_sched = step, sched  # the engine model alone, validated beside the calibrated one
         step = calibrated
         sched = replace(sched, ttft_overhead_s=overhead)
+        cal = EngineCalibration(
+            engine=engine, engine_profile=str(profile_path.relative_to(ROOT)) if profile_path.is_relative_to(ROOT) else str(profile_path),
+            step_model=_step_dict(step), step_fit_rms_pct=step.fit_rms_pct,
+            scheduler={"kind": sched.kind, "max_seqs": sched.max_seqs, "token_budget": sched.token_budget,
+                       "kv_capacity_tokens": sched.kv_capacity_tokens, "block_size": sched.block_size},
+            overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead, step_overhead_offset_s=step_offset)
         for k, workload in enumerate(workloads):
-            if isinstance(workload[1], RequestMix):  # a distribution / shared-prefix workload (--traffic)
-                name, mix, ttft_slo, itl_slo = workload
+            name = workload_name(workload)
+            if isinstance(workload[1], RequestMix):  # a distribution / shared-prefix workload
+                _, mix, ttft_slo, itl_slo = workload
                 w_in, w_out = round(mix.mean_in), round(mix.mean_out)
             else:
-                (w_in, w_out, ttft_slo, itl_slo), name, mix = workload, None, None
-            # about RUN_S seconds of arrivals at the (steady-state) capacity, within [MIN_REQUESTS, --requests]
-            n = int(np.clip(capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, mix=mix).requests_per_s * RUN_S,
-                            min(min_requests, n_requests), n_requests))
-            # the prediction validated is for the run the load generator makes: n requests from seed 0, every one counted
-            # (a short run starts from an empty server, so it queues less than the steady state a plan quotes)
-            cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0, drain=0.0, sustained=False,
-                                      mix=mix)
-            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, w_in, w_out, ttft_slo, itl_slo, n_requests=n, warmup=0.0, drain=0.0,
-                                          sustained=False, mix=mix).requests_per_s
+                (w_in, w_out, ttft_slo, itl_slo), mix = workload, None
+            load = LoadMeter()
+            if until_steady:  # up to --requests per rate, stopping once the run's TTFTs stopped growing
+                n = n_requests
+            else:  # about RUN_S seconds of arrivals at the (steady-state) capacity, within [MIN_REQUESTS, --requests]
+                n = int(np.clip(capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, mix=mix).requests_per_s * RUN_S,
+                                min(min_requests, n_requests), n_requests))
+
+            # the prediction validated is for the run the load generator makes: its requests from seed 0, every one
+            # counted (a short run starts from an empty server, so it queues less than the steady state a plan quotes)
+            def predicted_capacity(s, sc, m: int) -> float:
+                return capacity_at_slo_sim(s, sc, w_in, w_out, ttft_slo, itl_slo, n_requests=m, warmup=0.0, drain=0.0, sustained=False,
+                                           mix=mix).requests_per_s
+            first_cap = predicted_capacity(step, sched, min_requests if until_steady else n)
             points: list[RatePointCheck] = []
 
             def run(rate: float) -> None:
-                # fresh prompts for every run: llama-server's slots and vLLM's prefix cache would otherwise serve a
-                # repeated prompt from cache and skip its prefill (a mix's shared prefixes are the same text in every
-                # run, as in production: a run after the first may find them cached, as the simulator's cold start
-                # does not — the first rate of each workload is the cold one)
+                # fresh prompts for every run, shared prefixes included: llama-server's slots and vLLM's prefix cache
+                # would otherwise serve a repeated prompt from cache, and the simulated run starts cold
                 if mix is None:
                     prompts, shape = exact_prompts(tok, n, w_in, seed=1000 * k + len(points)), (w_in, w_out)
                 else:
                     prompts, shape = mix_prompts(tok, mix, n, seed=0, salt=1000 * k + len(points))
                 max_out = int(np.max(shape[1]))
-                p_ttft, p_itl = predicted_point(step, sched, rate, n, *shape)
-                r_ttft, r_itl = predicted_point(raw_step, raw_sched, rate, n, *shape)
-                m = measure(endpoint, prompts, rate=rate, n=n, n_out=max_out)
+                m = measure(endpoint, prompts, rate=rate, n=n, n_out=max_out, steady_after=min_requests if until_steady else None,
+                            failed_above_s=FAILED_FACTOR * ttft_slo)
+                sent = m["n_sent"]  # a run that stopped early is the first `sent` requests of the same schedule
+                shape = shape if mix is None else (*(a[:sent] for a in shape[:2]), shape[2], *(a[:sent] for a in shape[3:]))
+                p_ttft, p_itl = predicted_point(step, sched, rate, sent, *shape)
+                r_ttft, r_itl = predicted_point(raw_step, raw_sched, rate, sent, *shape)
                 points.append(RatePointCheck(
-                    rate_per_s=rate, n_sent=m["n_sent"], n_ok=m["n_ok"], predicted_ttft_p95_s=p_ttft, measured_ttft_p95_s=m["ttft_p95_s"],
+                    rate_per_s=rate, n_sent=sent, n_ok=m["n_ok"], predicted_ttft_p95_s=p_ttft, measured_ttft_p95_s=m["ttft_p95_s"],
                     predicted_itl_p95_s=p_itl, measured_itl_p95_s=m["itl_p95_s"] if w_out > 1 else 0.0,
                     error_pct_ttft_p95=error_pct(p_ttft, m["ttft_p95_s"]), error_pct_itl_p95=error_pct(p_itl, m["itl_p95_s"]),
                     raw_predicted_ttft_p95_s=r_ttft, raw_predicted_itl_p95_s=r_itl, raw_error_pct_ttft_p95=error_pct(r_ttft, m["ttft_p95_s"]),
-                    raw_error_pct_itl_p95=error_pct(r_itl, m["itl_p95_s"])))
-                log(f"[{engine}] {w_in}→{w_out} at {rate:.3g}/s ({m['n_ok']}/{m['n_sent']} ok, {m['wall_s']:.0f} s, "
-                    f"{m['short_outputs']} short): TTFT p95 {p_ttft:.3f} vs {m['ttft_p95_s'] or math.nan:.3f} s, "
+                    raw_error_pct_itl_p95=error_pct(r_itl, m["itl_p95_s"]), steady_state=m["steady"]))
+                log(f"[{engine}] {name} at {rate:.3g}/s ({m['n_ok']}/{sent} ok, {m['wall_s']:.0f} s, {m['short_outputs']} short, "
+                    f"steady {m['steady']}): TTFT p95 {p_ttft:.3f} vs {m['ttft_p95_s'] or math.nan:.3f} s, "
                     f"ITL p95 {p_itl * 1e3:.1f} vs {(m['itl_p95_s'] or math.nan) * 1e3:.1f} ms")
 
-            if cap.requests_per_s <= 0:
+            common = dict(engine=engine, name=name, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
+                          traffic=_traffic_label(name, mix), ttft_overhead_s=overhead, step_overhead_offset_s=step_offset)
+            if first_cap <= 0:
+                cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, mix=mix)
                 note = (f"predicted infeasible: alone TTFT p95 {cap.alone.ttft_p95_s:.2f} s, ITL p95 {cap.alone.itl_p95_s * 1e3:.0f} ms")
-                records.append(WorkloadCheck(engine=engine, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
-                                             predicted_requests_per_s=0.0, measured_requests_per_s=None, error_pct_rate=None, points=[], note=note,
-                                             traffic=_traffic_label(name, mix)))
-                log(f"[{engine}] {w_in}→{w_out}: {note}")
+                records.append(WorkloadCheck(**common, predicted_requests_per_s=0.0, measured_requests_per_s=None, error_pct_rate=None,
+                                             points=[], note=note, load=load.stop()))
+                log(f"[{engine}] {name}: {note}")
+                if checkpoint is not None:
+                    checkpoint(cal, records)
                 continue
             for f in RATE_FACTORS:
-                run(cap.requests_per_s * f)
-            side = bracket_side(points, ttft_slo, itl_slo)
-            if side is not None:
-                run(cap.requests_per_s * (1.8 if side == "up" else 0.35))
+                run(first_cap * f)
+            for _ in range(MAX_EXTRA_RATES):  # step out until the measured rates bracket the SLO
+                side = bracket_side(points, ttft_slo, itl_slo)
+                if side is None:
+                    break
+                rates = [p.rate_per_s for p in points]
+                run(max(rates) * 1.5 if side == "up" else min(rates) * 0.6)
             measured = measured_capacity(points, ttft_slo, itl_slo)
+            n_pred = int(np.median([p.n_sent for p in points]))  # the rate error compares runs of this many requests
+            cap, raw_cap = predicted_capacity(step, sched, n_pred), predicted_capacity(raw_step, raw_sched, n_pred)
             note = None if measured is not None else f"measured rates do not bracket the SLO ({bracket_side(points, ttft_slo, itl_slo)})"
             records.append(WorkloadCheck(
-                engine=engine, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
-                predicted_requests_per_s=cap.requests_per_s, measured_requests_per_s=measured,
-                error_pct_rate=error_pct(cap.requests_per_s, measured), raw_predicted_requests_per_s=raw_cap,
-                raw_error_pct_rate=error_pct(raw_cap, measured), points=points, note=note, traffic=_traffic_label(name, mix)))
-            log(f"[{engine}] {w_in}→{w_out} SLO {ttft_slo:g} s / {itl_slo * 1e3:g} ms: predicted {cap.requests_per_s:.3g} req/s, "
+                **common, predicted_requests_per_s=cap, measured_requests_per_s=measured, error_pct_rate=error_pct(cap, measured),
+                raw_predicted_requests_per_s=raw_cap, raw_error_pct_rate=error_pct(raw_cap, measured), points=points, note=note,
+                load=load.stop()))
+            log(f"[{engine}] {name} SLO {ttft_slo:g} s / {itl_slo * 1e3:g} ms: predicted {cap:.3g} req/s, "
                 f"measured {measured if measured is not None else math.nan:.3g} req/s, error {records[-1].error_pct_rate or math.nan:+.1f}% "
-                f"(engine model alone: {raw_cap:.3g} req/s, {records[-1].raw_error_pct_rate or math.nan:+.1f}%)")
+                f"(engine model alone: {raw_cap:.3g} req/s, {records[-1].raw_error_pct_rate or math.nan:+.1f}%); "
+                f"other work {records[-1].load.other_cpu_fraction or 0:.0%} of the CPUs")
+            if checkpoint is not None:
+                checkpoint(cal, records)
     finally:
         server.stop()
-    cal = EngineCalibration(
-        engine=engine, engine_profile=str(profile_path.relative_to(ROOT)) if profile_path.is_relative_to(ROOT) else str(profile_path),
-        step_model=_step_dict(step),
-        step_fit_rms_pct=step.fit_rms_pct, scheduler={"kind": sched.kind, "max_seqs": sched.max_seqs, "token_budget": sched.token_budget,
-                                                      "kv_capacity_tokens": sched.kv_capacity_tokens, "block_size": sched.block_size},
-        overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead, step_overhead_offset_s=step_offset)
     return summarize_engine(cal, records), records
 
 
@@ -337,24 +389,39 @@ def reanalyse(path: Path) -> CapacityValidation:
     """Recompute every prediction of a result file with the current model code; the measurements stay as they are.
 
     The step model is re-fitted on the engine profile the file names and given the server calibration it recorded
-    (both come from the engine profile and the single-request calibration, never from the validation runs).
+    (both come from the engine profile and the single-request calibration, never from the validation runs). A
+    distribution's requests are redrawn from its suite definition (by name), as the run drew them.
     """
     old = CapacityValidation.model_validate_json(path.read_text())
     calibrations, records = [], []
     for cal in old.calibrations:
         profile = load_profile(ROOT / cal.engine_profile)
         raw_step, raw_sched = fit_step_model(profile), scheduler_for(profile)[0]
-        step = replace(raw_step, overhead_s=max(0.0, raw_step.overhead_s + cal.step_overhead_offset_s))
-        sched = replace(raw_sched, ttft_overhead_s=cal.ttft_overhead_s)
         for r in (r for r in old.records if r.engine == cal.engine):
-            n = r.points[0].n_sent if r.points else MIN_REQUESTS
-            cap = capacity_at_slo_sim(step, sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0, drain=0.0, sustained=False)
-            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0, drain=0.0,
-                                          sustained=False).requests_per_s
+            offset = cal.step_overhead_offset_s if r.step_overhead_offset_s is None else r.step_overhead_offset_s
+            step = replace(raw_step, overhead_s=max(0.0, raw_step.overhead_s + offset))
+            sched = replace(raw_sched, ttft_overhead_s=cal.ttft_overhead_s if r.ttft_overhead_s is None else r.ttft_overhead_s)
+            mix = None
+            if r.traffic is not None:
+                found = find_workload(r.engine, r.name or r.traffic.split(": ")[0])
+                if found is None or not isinstance(found[1], RequestMix):
+                    records.append(r)  # its distribution is no longer in the suites: left as measured and predicted
+                    continue
+                mix = found[1]
+            n = int(np.median([p.n_sent for p in r.points])) if r.points else MIN_REQUESTS
+            cap = capacity_at_slo_sim(step, sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0, drain=0.0,
+                                      sustained=False, mix=mix)
+            raw_cap = capacity_at_slo_sim(raw_step, raw_sched, r.tokens_in, r.tokens_out, r.ttft_slo_s, r.itl_slo_s, n_requests=n, warmup=0.0,
+                                          drain=0.0, sustained=False, mix=mix).requests_per_s
             points = []
             for p in r.points:
-                p_ttft, p_itl = predicted_point(step, sched, p.rate_per_s, p.n_sent, r.tokens_in, r.tokens_out)
-                r_ttft, r_itl = predicted_point(raw_step, raw_sched, p.rate_per_s, p.n_sent, r.tokens_in, r.tokens_out)
+                if mix is None:
+                    shape = (r.tokens_in, r.tokens_out)
+                else:
+                    n_in, n_out, cached, pid = mix.draw(p.n_sent, 0)
+                    shape = (n_in, n_out, 0, cached, pid)
+                p_ttft, p_itl = predicted_point(step, sched, p.rate_per_s, p.n_sent, *shape)
+                r_ttft, r_itl = predicted_point(raw_step, raw_sched, p.rate_per_s, p.n_sent, *shape)
                 points.append(p.model_copy(update=dict(
                     predicted_ttft_p95_s=p_ttft, predicted_itl_p95_s=p_itl, error_pct_ttft_p95=error_pct(p_ttft, p.measured_ttft_p95_s),
                     error_pct_itl_p95=error_pct(p_itl, p.measured_itl_p95_s), raw_predicted_ttft_p95_s=r_ttft, raw_predicted_itl_p95_s=r_itl,
@@ -362,6 +429,7 @@ def reanalyse(path: Path) -> CapacityValidation:
             records.append(r.model_copy(update=dict(
                 predicted_requests_per_s=cap.requests_per_s, error_pct_rate=error_pct(cap.requests_per_s, r.measured_requests_per_s),
                 raw_predicted_requests_per_s=raw_cap, raw_error_pct_rate=error_pct(raw_cap, r.measured_requests_per_s), points=points)))
+        step = replace(raw_step, overhead_s=max(0.0, raw_step.overhead_s + cal.step_overhead_offset_s))
         calibrations.append(summarize_engine(cal.model_copy(update=dict(step_model=_step_dict(step))), records))
     pts = [p for r in records for p in r.points]
     return old.model_copy(update=dict(
@@ -380,52 +448,105 @@ def _step_dict(step) -> dict[str, float]:
             "per_prefill_token_s": step.per_prefill_token_s, "per_prefill_pair_s": step.per_prefill_pair_s, "per_request_s": step.per_request_s}
 
 
+def find_workload(engine: str, name: str):
+    """A workload of any suite by its name (a file's `name`, or `prompt→output`), or None."""
+    return next((w for suite in SUITES.values() for w in suite.get(engine, []) if workload_name(w) == name), None)
+
+
+def combine(records: list[WorkloadCheck], calibrations: list[EngineCalibration], *, machine, command: str, notes: list[str],
+            old: CapacityValidation | None = None) -> CapacityValidation:
+    """One result file from this run's workloads, merged into `old` (its workloads of the same engine and name are
+    replaced; the machine must be the same CPU). The file's load is its worst workload's."""
+    if old is not None:
+        if old.machine.cpu_model != machine.cpu_model:
+            sys.exit(f"--merge: that file was measured on {old.machine.cpu_model}, this machine is {machine.cpu_model}: write a new file")
+        ran = {(r.engine, r.name or f"{r.tokens_in}→{r.tokens_out}") for r in records}
+        records = [r for r in old.records if (r.engine, r.name or f"{r.tokens_in}→{r.tokens_out}") not in ran] + records
+        calibrations = [*(c for c in old.calibrations if c.engine not in {k.engine for k in calibrations}), *calibrations]
+        command, notes = f"{old.command} ; {command}", [*old.notes, *(n for n in notes if n not in old.notes)]
+    engines = [c.engine for c in calibrations]
+    calibrations = [summarize_engine(c, records) for c in calibrations]
+    points = [p for r in records for p in r.points]
+    loads = [r.load for r in records if r.load is not None and r.load.other_cpu_fraction is not None]
+    return CapacityValidation(
+        created_at=datetime.now(UTC), tool_version=__version__, command=command, machine=machine,
+        load=max(loads, key=lambda x: x.other_cpu_fraction) if loads else (old.load if old else None), engines=engines,
+        n_workloads=len(records), n_with_measured_rate=sum(r.measured_requests_per_s is not None for r in records),
+        median_abs_error_pct_rate=abs_median(r.error_pct_rate for r in records), max_abs_error_pct_rate=abs_max(r.error_pct_rate for r in records),
+        median_abs_error_pct_ttft_p95=abs_median(p.error_pct_ttft_p95 for p in points),
+        median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in points), calibrations=calibrations, records=records, notes=notes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engines", default="vllm,llama-server")
-    ap.add_argument("--workloads", type=int, default=8, help="use each engine's first N workloads")
+    ap.add_argument("--suite", choices=sorted(SUITES), default="fixed",
+                    help="fixed: 8 fixed shapes; traffic: distributions and shared prefixes; issue23: the 12-workload suite")
+    ap.add_argument("--workloads", type=int, default=None, help="use each engine's first N workloads of the suite")
+    ap.add_argument("--only", default=None, help="comma-separated workload names of the suite (e.g. '1024→32,long-tailed chat (lognormal)')")
     ap.add_argument("--requests", type=int, default=60, help="requests per offered rate at most (about 45 s of arrivals, at least 20)")
     ap.add_argument("--min-requests", type=int, default=MIN_REQUESTS, help="requests per offered rate at least")
+    ap.add_argument("--until-steady", action="store_true", help="send up to --requests per rate, stopping once at least "
+                    "--min-requests finished and their TTFTs stopped growing (instead of about 45 s of arrivals)")
+    ap.add_argument("--merge", type=Path, default=None, help="merge into this result file (its workloads of the same name are replaced)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--reanalyse", type=Path, default=None, help="recompute the predictions of this result file (no measuring)")
-    ap.add_argument("--traffic", action="store_true", help="validate length distributions and shared prefixes (issue 23) instead")
+    ap.add_argument("--traffic", action="store_true", help="the same as --suite traffic")
     args = ap.parse_args()
     if args.reanalyse:
         result = reanalyse(args.reanalyse)
         atomic_write_text(args.out or args.reanalyse, result.model_dump_json(indent=2) + "\n")
         print(table(result))
         return
+    suite_name = "traffic" if args.traffic else args.suite
+    suite = SUITES[suite_name]
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     for e in engines:
         if e not in ("vllm", "llama-server"):
             sys.exit(f"--engines: vllm and/or llama-server (got {e!r})")
+    wanted = None if args.only is None else [re.sub(r"^(\d+)\s*(?:x|->)\s*(\d+)$", r"\1→\2", w.strip()) for w in args.only.split(",") if w.strip()]
+    chosen = {}
+    for e in engines:
+        ws = suite[e][:args.workloads] if args.workloads else suite[e]
+        if wanted is not None:
+            unknown = [w for w in wanted if w not in {workload_name(x) for x in suite[e]} and all(w not in {workload_name(x) for x in suite[o]} for o in engines)]
+            if unknown:
+                sys.exit(f"--only: no workload {unknown[0]!r} in suite {suite_name} (names: {', '.join(workload_name(x) for x in suite[e])})")
+            ws = [w for w in ws if workload_name(w) in wanted]
+        chosen[e] = ws
+    old = CapacityValidation.model_validate_json(args.merge.read_text()) if args.merge else None
     started = time.time()
 
     def log(msg: str) -> None:
         print(f"[{time.time() - started:6.0f} s] {msg}", flush=True)
     tok = _tokenizer()
-    cpu_model = fingerprint().cpu_model
-    load = LoadMeter()
+    machine = fingerprint()
     calibrations, records = [], []
+    notes = ["each offered rate sent its requests as open-loop Poisson arrivals from seed 0",
+             "the load generator ran on the same 2 cores as the server (as in every serving profile here)"]
+    if args.until_steady:
+        notes.append(f"--until-steady: each rate sent up to {args.requests} requests, stopping once at least {args.min_requests} finished "
+                     "and the median TTFT of the last third was within 25 % of the middle third's (points' steady_state), or their "
+                     f"p95 TTFT passed {FAILED_FACTOR:g} × the SLO; each point's prediction is for the requests it sent")
+    cpu = "epyc" if "EPYC" in machine.cpu_model else "xeon" if "Xeon" in machine.cpu_model else "cpu"
+    prefix = {"fixed": "capacity", "traffic": "traffic", "issue23": "suite23"}[suite_name]
+    out = args.out or args.merge or RESULTS / f"{prefix}-validation-{cpu}-{datetime.now(UTC):%Y%m%d}.json"
+    command = "python benchmarks/capacity_vs_measured.py " + " ".join(sys.argv[1:])
+
+    def save(cal: EngineCalibration | None = None, recs: list[WorkloadCheck] = ()) -> CapacityValidation:
+        """The file as it stands: every finished engine, and this engine's workloads so far (written after each)."""
+        cals = calibrations + ([cal] if cal is not None else [])
+        result = combine(records + list(recs), cals, machine=machine, old=old, notes=notes, command=command)
+        atomic_write_text(out, result.model_dump_json(indent=2) + "\n")
+        return result
     for e in engines:
-        chosen = (TRAFFIC_WORKLOADS if args.traffic else WORKLOADS)[e][:args.workloads]
-        cal, recs = validate_engine(e, latest_profile(e, cpu_model), chosen, n_requests=args.requests, tok=tok, log=log, min_requests=args.min_requests)
+        if not chosen[e]:
+            continue
+        cal, recs = validate_engine(e, latest_profile(e, machine.cpu_model), chosen[e], n_requests=args.requests, tok=tok, log=log,
+                                    min_requests=args.min_requests, until_steady=args.until_steady, checkpoint=save)
         calibrations.append(cal)
         records += recs
-    machine = fingerprint()
-    points = [p for r in records for p in r.points]
-    result = CapacityValidation(
-        created_at=datetime.now(UTC), tool_version=__version__, command="python benchmarks/capacity_vs_measured.py " + " ".join(sys.argv[1:]),
-        machine=machine, load=load.stop(), engines=engines, n_workloads=len(records),
-        n_with_measured_rate=sum(r.measured_requests_per_s is not None for r in records),
-        median_abs_error_pct_rate=abs_median(r.error_pct_rate for r in records), max_abs_error_pct_rate=abs_max(r.error_pct_rate for r in records),
-        median_abs_error_pct_ttft_p95=abs_median(p.error_pct_ttft_p95 for p in points),
-        median_abs_error_pct_itl_p95=abs_median(p.error_pct_itl_p95 for p in points), calibrations=calibrations, records=records,
-        notes=[f"{len(records)} workloads × engines; each offered rate sent its requests as open-loop Poisson arrivals from seed 0",
-               "the load generator ran on the same 2 cores as the server (as in every serving profile here)"])
-    cpu = "epyc" if "EPYC" in machine.cpu_model else "xeon" if "Xeon" in machine.cpu_model else "cpu"
-    out = args.out or RESULTS / f"{'traffic' if args.traffic else 'capacity'}-validation-{cpu}-{datetime.now(UTC):%Y%m%d}.json"
-    atomic_write_text(out, result.model_dump_json(indent=2) + "\n")
+    result = save()
     print(table(result))
     print(f"→ {out}  ({time.time() - started:.0f} s)")
 

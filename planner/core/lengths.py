@@ -168,5 +168,7 @@ class RequestMix:
         if self.n_prefixes is None:
             pid = np.where(c_in > 0, UNSHARED, NO_PREFIX)
         else:
-            pid = np.where(c_in > 0, rng.integers(0, self.n_prefixes, n), NO_PREFIX)
+            # a generator of its own: the first m of n draws are the m draws, whatever n (a run cut short is a prefix)
+            pick = np.random.default_rng(seed + LENGTH_SEED_OFFSET + 1).integers(0, self.n_prefixes, n)
+            pid = np.where(c_in > 0, pick, NO_PREFIX)
         return t_in, t_out, c_in, pid.astype(np.int64)

@@ -34,6 +34,8 @@ class RatePointCheck(_Model):
     raw_predicted_itl_p95_s: float | None = None
     raw_error_pct_ttft_p95: float | None = None
     raw_error_pct_itl_p95: float | None = None
+    steady_state: bool | None = Field(None, description="the run stopped before its request cap because its TTFTs had "
+                                      "stopped growing (`steady_state`); False: it ran to the cap; None: not checked (older files)")
 
 
 class WorkloadCheck(_Model):
@@ -51,6 +53,11 @@ class WorkloadCheck(_Model):
     note: str | None = None
     traffic: str | None = Field(None, description="the length distribution and shared prefixes, when not one fixed shape "
                                 "(tokens_in/tokens_out are then its rounded means)")
+    name: str | None = Field(None, description="the workload's name in the benchmark's suites (None in older files)")
+    load: MachineLoad | None = Field(None, description="what other work took while this workload ran")
+    ttft_overhead_s: float | None = Field(None, description="the server calibration this workload's predictions used, when it "
+                                          "differs from its engine's (files merged from several runs)")
+    step_overhead_offset_s: float | None = None
 
 
 class EngineCalibration(_Model):
@@ -128,6 +135,25 @@ def summarize_engine(cal: EngineCalibration, records: list[WorkloadCheck]) -> En
         raw_median_abs_error_pct_rate=abs_median(r.raw_error_pct_rate for r in mine), raw_max_abs_error_pct_rate=abs_max(r.raw_error_pct_rate for r in mine),
         raw_median_abs_error_pct_ttft_p95=abs_median(p.raw_error_pct_ttft_p95 for p in pts),
         raw_median_abs_error_pct_itl_p95=abs_median(p.raw_error_pct_itl_p95 for p in pts)))
+
+
+STEADY_TOLERANCE = 0.25  # the last third's median TTFT may exceed the middle third's by this share (2-core timing noise)
+
+
+def steady_state(ttft_s: np.ndarray | list[float], min_requests: int, tolerance: float = STEADY_TOLERANCE) -> bool:
+    """Has an open-loop run (TTFTs in arrival order) reached its steady state? At least `min_requests`, and the median
+    TTFT of the last third no more than `tolerance` above the middle third's: a queue that still grows (a rate above
+    capacity, or a transient not yet over) makes TTFT rise with arrival order; the first third is the warm-up.
+
+    Why the median: a p95 of a third of 60 requests is one request, and the growth this guards against moves every
+    request's wait, so the median shows it with less noise.
+    """
+    t = np.asarray(ttft_s, float)
+    if t.size < max(min_requests, 3):
+        return False
+    third = t.size // 3
+    middle, last = t[third:2 * third], t[2 * third:]
+    return bool(np.median(last) <= (1 + tolerance) * np.median(middle))
 
 
 @dataclass(frozen=True)

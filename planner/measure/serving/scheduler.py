@@ -18,6 +18,14 @@ Mode = Literal["concurrency", "rate"]
 
 # --------------------------------------------------------------------------------------------------- one load level
 
+def _finished_prefix(records: list[RequestRecord]) -> list[RequestRecord]:
+    """The requests sent before the first one still in flight (its placeholder), all finished."""
+    for i, r in enumerate(records):
+        if r.error == "cancelled_at_level_end":
+            return records[:i]
+    return records
+
+
 def _cancelled() -> RequestRecord:
     """Placeholder of a request in flight; it stays only if the level's wall-time bound cancels the request."""
     return RequestRecord(outcome="timed_out", error="cancelled_at_level_end")
@@ -25,12 +33,15 @@ def _cancelled() -> RequestRecord:
 
 async def run_level(endpoint: Endpoint, prompts: Sequence[Prompt], *, mode: Mode, target: float, max_requests: int,
                     max_duration_s: float, max_tokens: int, timeout_s: float = 60.0, seed: int = 0,
-                    on_record: Callable[[RequestRecord], None] | None = None) -> tuple[list[RequestRecord], float]:
+                    on_record: Callable[[RequestRecord], None] | None = None,
+                    enough: Callable[[Sequence[RequestRecord]], bool] | None = None) -> tuple[list[RequestRecord], float]:
     """Run one load level; returns one record per request sent, and the wall time.
 
     Concurrency: `target` workers each send the next request when the previous one ends. Rate: Poisson arrivals at
     `target` requests/s, independent of completions (an open loop, so a saturated server shows up as queueing).
-    No request starts after `max_duration_s`; every request ends within `timeout_s`.
+    No request starts after `max_duration_s`; every request ends within `timeout_s`. Rate mode stops sending early
+    once `enough(done)` holds, `done` being the finished requests that arrived before every request still in flight
+    (in arrival order: the first arrivals of the same schedule, so a shorter run is a prefix of the longer one).
     """
     if mode not in ("concurrency", "rate"):
         raise InputError(f"mode: use 'concurrency' or 'rate' (got {mode!r})")
@@ -64,6 +75,8 @@ async def run_level(endpoint: Endpoint, prompts: Sequence[Prompt], *, mode: Mode
             tasks = []
             for at in arrivals[arrivals < max_duration_s]:
                 await asyncio.sleep(max(0.0, start + at - time.perf_counter()))
+                if enough is not None and enough(_finished_prefix(records)):
+                    break
                 tasks.append(asyncio.create_task(send(reserve())))
             await asyncio.gather(*tasks)
 
