@@ -65,6 +65,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "profiles" / "reference" / "validation"  # the Intel Xeon VMs'; validation-epyc/ the AMD EPYC VMs'
 RESULTS = ROOT / "benchmarks" / "results"
 OVERHEAD_SHAPE = (64, 8)  # calibration requests: no validation workload has this shape
+CAL_DECODE = 32  # --calibrate-batches: output tokens of each calibration request, so most gaps are decode steps at the batch
 # (prompt tokens, output tokens, TTFT p95 limit s, ITL p95 limit s) per engine: prompts 128 … 2048, outputs 16 … 512,
 # SLO pairs each engine can meet on 2 cores. llama-server's prefill here runs ~300 tok/s (vLLM's ~2,000), so a long
 # prompt stalls every decoding slot for seconds: its workloads stop at 512-token prompts and use looser ITL limits,
@@ -161,11 +162,11 @@ def mix_prompts(tok, mix: RequestMix, n: int, seed: int, *, salt: int) -> tuple[
 
 
 def measure(endpoint: Endpoint, prompts, *, rate: float | None, n: int, n_out: int, seed: int = 0, steady_after: int | None = None,
-            failed_above_s: float | None = None) -> dict:
+            failed_above_s: float | None = None, concurrency: int = 1) -> dict:
     """One run. With `steady_after`, a rate run stops sending once at least that many requests finished and either
     their TTFTs stopped growing (`steady_state`) or their p95 TTFT is already above `failed_above_s` (a rate this far
     over the SLO never reaches a steady state: more requests only lengthen its queue); otherwise it sends all n."""
-    mode, target = ("rate", rate) if rate else ("concurrency", 1)
+    mode, target = ("rate", rate) if rate else ("concurrency", concurrency)
 
     def enough(done) -> bool:
         if steady_after is None:
@@ -227,9 +228,68 @@ def start_server(engine: str, sched: Scheduler):
                        model_alias="smollm2").start()
 
 
+def calibrate(engine: str, profile_path: Path, endpoint: Endpoint, tok, step, sched: Scheduler, log,
+              batches: tuple[int, ...] = (1,), prompts: tuple[int, ...] = ()) -> EngineCalibration:
+    """The server's own overheads beyond the offline engine's, from requests at shapes no workload uses: single
+    requests (64 → 8) give its decode step against the engine's (an offset per step) and its TTFT against the
+    corrected model (a TTFT overhead). With several `batches`, the decode step at each batch size (64 → 32, that many at
+    once) fits an offset per step and per sequence; with several `prompts`, single requests at each prompt length fit
+    the TTFT overhead and an offset per prompt token. Never fitted on a validation workload's runs."""
+    n_in, n_out = OVERHEAD_SHAPE
+    measure(endpoint, exact_prompts(tok, 4, n_in, seed=999), rate=None, n=4, n_out=n_out)  # warm-up, uncounted
+    single = measure(endpoint, exact_prompts(tok, 8, n_in, seed=998), rate=None, n=8, n_out=n_out)
+    alone = simulate(step, sched, np.array([0.0]), n_in, n_out)
+    step_offset, per_seq_offset = single["itl_median_s"] - alone.itl_pct(50), 0.0
+    if len(batches) > 1:
+        offsets = []
+        for b in batches:
+            at_b = measure(endpoint, exact_prompts(tok, 2 * b, n_in, seed=990 + b), rate=None, n=2 * b, n_out=CAL_DECODE, concurrency=b)
+            sim_b = simulate(step, sched, np.zeros(b), n_in, CAL_DECODE)
+            offsets.append(at_b["itl_median_s"] - sim_b.itl_pct(50))
+            log(f"[{engine}] {b} at once {n_in}→{CAL_DECODE}: ITL median {at_b['itl_median_s'] * 1e3:.1f} ms vs engine {sim_b.itl_pct(50) * 1e3:.1f} ms")
+        per_seq_offset, step_offset = (float(x) for x in np.polyfit(np.asarray(batches, float), offsets, 1))
+    calibrated = replace(step, overhead_s=max(0.0, step.overhead_s + step_offset), per_seq_s=max(0.0, step.per_seq_s + per_seq_offset))
+    alone_cal = simulate(calibrated, sched, np.array([0.0]), n_in, n_out)
+    overhead = max(0.0, single["ttft_median_s"] - float(alone_cal.ttft_s[0]))
+    prefill_offset = 0.0
+    if len(prompts) > 1:
+        diffs = []
+        for length in prompts:
+            at_l = measure(endpoint, exact_prompts(tok, 4, length, seed=980 + length % 97), rate=None, n=4, n_out=n_out)
+            sim_l = simulate(calibrated, sched, np.array([0.0]), length, n_out)
+            diffs.append(at_l["ttft_median_s"] - float(sim_l.ttft_s[0]))
+            log(f"[{engine}] single requests {length}→{n_out}: TTFT median {at_l['ttft_median_s'] * 1e3:.1f} ms vs engine {sim_l.ttft_s[0] * 1e3:.1f} ms")
+        prefill_offset, intercept = (float(x) for x in np.polyfit(np.asarray(prompts, float), diffs, 1))
+        overhead = max(0.0, intercept)
+    log(f"[{engine}] single requests {n_in}→{n_out}: ITL median {single['itl_median_s'] * 1e3:.1f} ms vs engine step "
+        f"{alone.itl_pct(50) * 1e3:.1f} ms → step offset {step_offset * 1e3:+.2f} ms, {per_seq_offset * 1e3:+.3f} ms a sequence; "
+        f"TTFT median {single['ttft_median_s'] * 1e3:.1f} ms → server TTFT overhead {overhead * 1e3:.1f} ms, "
+        f"{prefill_offset * 1e6:+.2f} µs a prompt token")
+    final, _ = calibrated_model(step, sched, None, step_offset, per_seq_offset, prefill_offset, overhead)
+    return EngineCalibration(
+        engine=engine, engine_profile=str(profile_path.relative_to(ROOT)) if profile_path.is_relative_to(ROOT) else str(profile_path),
+        step_model=_step_dict(final), step_fit_rms_pct=step.fit_rms_pct,
+        scheduler={"kind": sched.kind, "max_seqs": sched.max_seqs, "token_budget": sched.token_budget,
+                   "kv_capacity_tokens": sched.kv_capacity_tokens, "block_size": sched.block_size,
+                   **({"ram_prompt_cache": sched.ram_prompt_cache} if sched.kind == "slots" else {})},
+        overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead, step_overhead_offset_s=step_offset, step_per_seq_offset_s=per_seq_offset,
+        calibration_batches=list(batches), step_per_prefill_token_offset_s=prefill_offset, calibration_prompts=list(prompts))
+
+
+def calibrated_model(step, sched: Scheduler, cal: EngineCalibration | WorkloadCheck | None, step_offset: float = 0.0,
+                     per_seq_offset: float = 0.0, prefill_offset: float = 0.0, overhead: float = 0.0):
+    """The engine model with a server calibration applied (from `cal`'s fields, or the offsets given)."""
+    if cal is not None:
+        step_offset, overhead = cal.step_overhead_offset_s or 0.0, cal.ttft_overhead_s or 0.0
+        per_seq_offset, prefill_offset = cal.step_per_seq_offset_s or 0.0, cal.step_per_prefill_token_offset_s or 0.0
+    return (replace(step, overhead_s=max(0.0, step.overhead_s + step_offset), per_seq_s=max(0.0, step.per_seq_s + per_seq_offset),
+                    per_prefill_token_s=max(0.0, step.per_prefill_token_s + prefill_offset)),
+            replace(sched, ttft_overhead_s=overhead))
+
+
 def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: int, tok, log,
-                    min_requests: int = MIN_REQUESTS, until_steady: bool = False,
-                    checkpoint=None) -> tuple[EngineCalibration, list[WorkloadCheck]]:
+                    min_requests: int = MIN_REQUESTS, until_steady: bool = False, calibrate_batches: tuple[int, ...] = (1,),
+                    calibrate_prompts: tuple[int, ...] = (), checkpoint=None) -> tuple[EngineCalibration, list[WorkloadCheck]]:
     """Calibrate the server, then check each workload; `checkpoint(calibration, records)` after each one (the runs take
     hours: a stopped run keeps what it measured)."""
     profile = load_profile(profile_path)
@@ -241,29 +301,11 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
     records: list[WorkloadCheck] = []
     try:
         endpoint = Endpoint(server.base_url, "smollm2")
-        n_in, n_out = OVERHEAD_SHAPE
-        warm = exact_prompts(tok, 4, n_in, seed=999)
-        measure(endpoint, warm, rate=None, n=4, n_out=n_out)  # warm-up, uncounted
-        single = measure(endpoint, exact_prompts(tok, 8, n_in, seed=998), rate=None, n=8, n_out=n_out)
-        alone = simulate(step, sched, np.array([0.0]), n_in, n_out)
-        # the server's own overheads, from single requests at a shape no workload uses: its decode step against the
-        # offline engine's (the difference moves the per-step overhead), then its TTFT against the corrected model
-        step_offset = single["itl_median_s"] - alone.itl_pct(50)
-        calibrated = replace(step, overhead_s=max(0.0, step.overhead_s + step_offset))
-        alone_cal = simulate(calibrated, sched, np.array([0.0]), n_in, n_out)
-        overhead = max(0.0, single["ttft_median_s"] - float(alone_cal.ttft_s[0]))
-        log(f"[{engine}] single requests {n_in}→{n_out}: ITL median {single['itl_median_s'] * 1e3:.1f} ms vs engine step "
-            f"{alone.itl_pct(50) * 1e3:.1f} ms → step overhead {step.overhead_s * 1e3:.1f} → {calibrated.overhead_s * 1e3:.1f} ms; "
-            f"TTFT median {single['ttft_median_s'] * 1e3:.1f} ms vs {alone_cal.ttft_s[0] * 1e3:.1f} ms → server TTFT overhead {overhead * 1e3:.1f} ms")
         raw_step, raw_sched = step, sched  # the engine model alone, validated beside the calibrated one
-        step = calibrated
-        sched = replace(sched, ttft_overhead_s=overhead)
-        cal = EngineCalibration(
-            engine=engine, engine_profile=str(profile_path.relative_to(ROOT)) if profile_path.is_relative_to(ROOT) else str(profile_path),
-            step_model=_step_dict(step), step_fit_rms_pct=step.fit_rms_pct,
-            scheduler={"kind": sched.kind, "max_seqs": sched.max_seqs, "token_budget": sched.token_budget,
-                       "kv_capacity_tokens": sched.kv_capacity_tokens, "block_size": sched.block_size},
-            overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead, step_overhead_offset_s=step_offset)
+        cal = calibrate(engine, profile_path, endpoint, tok, step, sched, log, calibrate_batches, calibrate_prompts)
+        step, sched = calibrated_model(raw_step, raw_sched, cal)
+        overhead, step_offset = cal.ttft_overhead_s, cal.step_overhead_offset_s
+        per_seq_offset, prefill_offset = cal.step_per_seq_offset_s, cal.step_per_prefill_token_offset_s
         for k, workload in enumerate(workloads):
             name = workload_name(workload)
             if isinstance(workload[1], RequestMix):  # a distribution / shared-prefix workload
@@ -311,7 +353,8 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
                     f"ITL p95 {p_itl * 1e3:.1f} vs {(m['itl_p95_s'] or math.nan) * 1e3:.1f} ms")
 
             common = dict(engine=engine, name=name, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
-                          traffic=_traffic_label(name, mix), ttft_overhead_s=overhead, step_overhead_offset_s=step_offset)
+                          traffic=_traffic_label(name, mix), ttft_overhead_s=overhead, step_overhead_offset_s=step_offset,
+                          step_per_seq_offset_s=per_seq_offset, step_per_prefill_token_offset_s=prefill_offset)
             if first_cap <= 0:
                 cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, mix=mix)
                 note = (f"predicted infeasible: alone TTFT p95 {cap.alone.ttft_p95_s:.2f} s, ITL p95 {cap.alone.itl_p95_s * 1e3:.0f} ms")
@@ -389,18 +432,19 @@ def reanalyse(path: Path) -> CapacityValidation:
     """Recompute every prediction of a result file with the current model code; the measurements stay as they are.
 
     The step model is re-fitted on the engine profile the file names and given the server calibration it recorded
-    (both come from the engine profile and the single-request calibration, never from the validation runs). A
+    (both come from the engine profile and the server calibration, never from the validation runs). A
     distribution's requests are redrawn from its suite definition (by name), as the run drew them.
     """
-    old = CapacityValidation.model_validate_json(path.read_text())
+    return reanalysed(CapacityValidation.model_validate_json(path.read_text()))
+
+
+def reanalysed(old: CapacityValidation) -> CapacityValidation:
     calibrations, records = [], []
     for cal in old.calibrations:
         profile = load_profile(ROOT / cal.engine_profile)
         raw_step, raw_sched = fit_step_model(profile), scheduler_for(profile)[0]
         for r in (r for r in old.records if r.engine == cal.engine):
-            offset = cal.step_overhead_offset_s if r.step_overhead_offset_s is None else r.step_overhead_offset_s
-            step = replace(raw_step, overhead_s=max(0.0, raw_step.overhead_s + offset))
-            sched = replace(raw_sched, ttft_overhead_s=cal.ttft_overhead_s if r.ttft_overhead_s is None else r.ttft_overhead_s)
+            step, sched = calibrated_model(raw_step, raw_sched, cal if r.ttft_overhead_s is None else r)
             mix = None
             if r.traffic is not None:
                 found = find_workload(r.engine, r.name or r.traffic.split(": ")[0])
@@ -429,8 +473,8 @@ def reanalyse(path: Path) -> CapacityValidation:
             records.append(r.model_copy(update=dict(
                 predicted_requests_per_s=cap.requests_per_s, error_pct_rate=error_pct(cap.requests_per_s, r.measured_requests_per_s),
                 raw_predicted_requests_per_s=raw_cap, raw_error_pct_rate=error_pct(raw_cap, r.measured_requests_per_s), points=points)))
-        step = replace(raw_step, overhead_s=max(0.0, raw_step.overhead_s + cal.step_overhead_offset_s))
-        calibrations.append(summarize_engine(cal.model_copy(update=dict(step_model=_step_dict(step))), records))
+        calibrations.append(summarize_engine(cal.model_copy(update=dict(step_model=_step_dict(calibrated_model(raw_step, raw_sched, cal)[0]))),
+                                             records))
     pts = [p for r in records for p in r.points]
     return old.model_copy(update=dict(
         calibrations=calibrations, records=records, n_with_measured_rate=sum(r.measured_requests_per_s is not None for r in records),
@@ -441,6 +485,34 @@ def reanalyse(path: Path) -> CapacityValidation:
 
 
 REANALYSED = "predictions recomputed on"
+
+
+def recalibrate(old: CapacityValidation, tok, log, batches: tuple[int, ...], prompts: tuple[int, ...]) -> CapacityValidation:
+    """The file's server calibration measured again on a fresh server of each engine (on the same CPU as the file's
+    runs), at the shapes `calibrate` uses — none a workload's — and every prediction recomputed with it. The
+    workloads' measurements stay those of the original runs: a calibration can be improved without re-running hours
+    of validation, and never sees a validation run."""
+    machine = fingerprint()
+    if machine.cpu_model != old.machine.cpu_model:
+        sys.exit(f"--recalibrate: that file was measured on {old.machine.cpu_model}, this machine is {machine.cpu_model}")
+    calibrations, records = [], list(old.records)
+    for cal in old.calibrations:
+        profile_path = ROOT / cal.engine_profile
+        profile = load_profile(profile_path)
+        step, sched = fit_step_model(profile), scheduler_for(profile)[0]
+        server = start_server(cal.engine, sched)
+        try:
+            new = calibrate(cal.engine, profile_path, Endpoint(server.base_url, "smollm2"), tok, step, sched, log, batches, prompts)
+        finally:
+            server.stop()
+        calibrations.append(new)
+        fields = {k: getattr(new, k) for k in ("ttft_overhead_s", "step_overhead_offset_s", "step_per_seq_offset_s",
+                                               "step_per_prefill_token_offset_s")}
+        records = [r.model_copy(update=fields) if r.engine == cal.engine else r for r in records]
+    note = (f"server calibration re-measured on {datetime.now(UTC):%Y-%m-%d} on a fresh server (`--recalibrate`, batches "
+            f"{','.join(map(str, batches))}, prompts {','.join(map(str, prompts)) or '64'}); the workloads' measurements are those of the "
+            "original runs")
+    return reanalysed(old.model_copy(update=dict(calibrations=calibrations, records=records, notes=[*old.notes, note])))
 
 
 def _step_dict(step) -> dict[str, float]:
@@ -488,14 +560,40 @@ def main() -> None:
     ap.add_argument("--min-requests", type=int, default=MIN_REQUESTS, help="requests per offered rate at least")
     ap.add_argument("--until-steady", action="store_true", help="send up to --requests per rate, stopping once at least "
                     "--min-requests finished and their TTFTs stopped growing (instead of about 45 s of arrivals)")
+    ap.add_argument("--calibrate-batches", default="1", help="batch sizes of the server calibration, e.g. 1,4,8: with two or "
+                    "more, the server's decode step against the engine's is fitted as an offset per step and per sequence "
+                    "(at 64 → 32 tokens, a shape no workload uses)")
+    ap.add_argument("--calibrate-prompts", default="", help="prompt lengths of a TTFT calibration, e.g. 96,1536: the server's "
+                    "TTFT against the engine's is fitted as a TTFT overhead and an offset per prompt token (single requests)")
     ap.add_argument("--merge", type=Path, default=None, help="merge into this result file (its workloads of the same name are replaced)")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--reanalyse", type=Path, default=None, help="recompute the predictions of this result file (no measuring)")
+    ap.add_argument("--recalibrate", type=Path, default=None, help="measure this result file's server calibration again "
+                    "(--calibrate-batches, --calibrate-prompts) on a fresh server and recompute its predictions")
     ap.add_argument("--traffic", action="store_true", help="the same as --suite traffic")
     args = ap.parse_args()
     if args.reanalyse:
         result = reanalyse(args.reanalyse)
         atomic_write_text(args.out or args.reanalyse, result.model_dump_json(indent=2) + "\n")
+        print(table(result))
+        return
+    try:
+        batches = tuple(sorted({int(b) for b in args.calibrate_batches.split(",")}))
+    except ValueError:
+        sys.exit(f"--calibrate-batches: whole numbers separated by commas, e.g. 1,4,8 (got {args.calibrate_batches!r})")
+    try:
+        prompts = tuple(sorted({int(b) for b in args.calibrate_prompts.split(",") if b.strip()}))
+    except ValueError:
+        sys.exit(f"--calibrate-prompts: whole numbers separated by commas, e.g. 96,1536 (got {args.calibrate_prompts!r})")
+    if len(prompts) == 1 or (prompts and min(prompts) < 2):
+        sys.exit(f"--calibrate-prompts: two or more prompt lengths of at least 2 tokens (got {args.calibrate_prompts!r})")
+    if not batches or min(batches) < 1 or 1 not in batches:
+        sys.exit(f"--calibrate-batches: batch sizes of at least 1, 1 among them (got {args.calibrate_batches!r})")
+    if args.recalibrate:
+        started = time.time()
+        result = recalibrate(CapacityValidation.model_validate_json(args.recalibrate.read_text()), _tokenizer(),
+                             lambda msg: print(f"[{time.time() - started:6.0f} s] {msg}", flush=True), batches, prompts)
+        atomic_write_text(args.out or args.recalibrate, result.model_dump_json(indent=2) + "\n")
         print(table(result))
         return
     suite_name = "traffic" if args.traffic else args.suite
@@ -543,7 +641,8 @@ def main() -> None:
         if not chosen[e]:
             continue
         cal, recs = validate_engine(e, latest_profile(e, machine.cpu_model), chosen[e], n_requests=args.requests, tok=tok, log=log,
-                                    min_requests=args.min_requests, until_steady=args.until_steady, checkpoint=save)
+                                    min_requests=args.min_requests, until_steady=args.until_steady, checkpoint=save,
+                                    calibrate_batches=batches, calibrate_prompts=prompts)
         calibrations.append(cal)
         records += recs
     result = save()

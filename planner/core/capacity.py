@@ -2,7 +2,7 @@
 
 Engine profiles (offline engine tests) go through the scheduler-aware model: a step-time model fitted on the
 profile (`stepmodel`) drives a discrete-event simulation of the continuous-batching server (`simulate`), and the
-capacity is the highest Poisson arrival rate whose p95 TTFT and p95 ITL meet the SLO — queueing, other requests'
+capacity is the highest arrival rate (Poisson, or a log's gaps replayed) whose p95 TTFT and p95 ITL meet the SLO — queueing, other requests'
 prefill stalls and the KV-cache limit included. Serving profiles (the load generator against a real server) need no
 model: they are read at the token shape they were measured at.
 """
@@ -155,9 +155,14 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
     longest = mix.max_tokens if mix is not None else tokens_in + tokens_out  # what one sequence's KV must hold
     sched, described = scheduler_for(profile, longest, priced) if scheduler is None else (scheduler, f"{scheduler.kind} scheduler")
     if calibration is not None:
-        step = replace(step, overhead_s=max(0.0, step.overhead_s + calibration.step_overhead_offset_s))
+        step = replace(step, overhead_s=max(0.0, step.overhead_s + calibration.step_overhead_offset_s),
+                       per_seq_s=max(0.0, step.per_seq_s + calibration.step_per_seq_offset_s),
+                       per_prefill_token_s=max(0.0, step.per_prefill_token_s + calibration.step_per_prefill_token_offset_s))
         sched = replace(sched, ttft_overhead_s=calibration.ttft_overhead_s)
-        described += (f", calibrated on single requests through the server (step {calibration.step_overhead_offset_s * 1e3:+.1f} ms, "
+        per_seq = f", {calibration.step_per_seq_offset_s * 1e3:+.2f} ms a sequence" if calibration.step_per_seq_offset_s else ""
+        if calibration.step_per_prefill_token_offset_s:
+            per_seq += f", {calibration.step_per_prefill_token_offset_s * 1e6:+.1f} µs a prompt token"
+        described += (f", calibrated on requests through the server (step {calibration.step_overhead_offset_s * 1e3:+.1f} ms{per_seq}, "
                       f"TTFT {calibration.ttft_overhead_s * 1e3:+.1f} ms)")
     if sched.kv_capacity_tokens is not None and longest > sched.kv_capacity_tokens:
         raise InputError(f"one request of {longest:,.0f} tokens does not fit the "
@@ -172,7 +177,7 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
     if mix is not None:
         notes.append(f"requests: drawn one by one from {mix.describe()}"
                      + (f" ({mix.label})" if mix.label else "") + "; shared prefixes skip their prefill when the engine's cache holds them "
-                     "(vLLM's prefix cache, llama-server's slot reuse), in the simulation as on the server" * any(mix.cached_in))
+                     "(vLLM's prefix cache, llama-server's slot reuse and RAM prompt cache), in the simulation as on the server" * any(mix.cached_in))
     if outside := step.outside_range(mix.quantile("in", 0.99) if mix else tokens_in, mix.quantile("out", 0.99) if mix else tokens_out,
                                      conc if np.isfinite(conc) else None):
         notes.append("extrapolated along the roofline beyond the profile: " + "; ".join(outside) +

@@ -36,7 +36,7 @@ from planner.core.cards import ModelCard
 from planner.core.deploy import Device, GpuEfficiency, GpuFeatures, assemble_step_model, memory_plan, step_model
 from planner.core.errors import FitError, InputError
 from planner.core.lengths import RequestMix
-from planner.core.simulate import measurement_window, simulate, simulate_mix
+from planner.core.simulate import arrivals_basis, measurement_window, simulate, simulate_mix
 
 PointKind = Literal["decode", "concurrency"]
 # θ entries that are 1/η (bounded below by 1: the datasheet is the ceiling); the rest are seconds per unit
@@ -239,7 +239,7 @@ def predict_load(card: ModelCard, precision: str, device: Device, eff: GpuEffici
         keep, window = measurement_window(res.arrivals_s, 0.1, 0.1)
         served = n_requests / res.duration_s  # over the whole run, drain included: below the offered rate even when stable
         stable = served >= 0.9 * rate_per_s / pp
-        basis = (f"Poisson arrivals, {n_requests} requests per lane, first and last tenth left out"
+        basis = (f"{arrivals_basis(mix)}, {n_requests} requests per lane, first and last tenth left out"
                  + ("" if stable else f"; UNSTABLE: the engine served {pp * served:.3g} req/s of the {rate_per_s:g} offered — the queue grows"))
         requests_per_s = rate_per_s if stable else pp * served
     if not mix.is_fixed or any(mix.cached_in):

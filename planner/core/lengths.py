@@ -20,6 +20,7 @@ random numbers, as `simulate.poisson_arrivals`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from planner.core.errors import InputError
 UNSHARED = -2  # prefix id of a request whose cached span hits but whose prefix count is unknown (`n_prefixes` None)
 NO_PREFIX = -1
 LENGTH_SEED_OFFSET = 104_729  # the length draws' generator is seeded apart from the arrivals' (same seed, other stream)
+
+
+MIN_REPLAY_GAPS = 20  # fewer logged gaps say little about a burst pattern: arrivals stay Poisson
 
 
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:
@@ -51,12 +55,13 @@ class RequestMix:
     weights: tuple[float, ...]  # sum to 1
     n_prefixes: int | None = None
     label: str = ""
+    arrival_gaps: tuple[float, ...] | None = None  # a log's inter-arrival gaps in order, mean 1 (`arrivals`); None: Poisson
     _key: tuple = field(init=False, repr=False)
 
     _hash: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        key = (self.tokens_in, self.tokens_out, self.cached_in, self.weights, self.n_prefixes)
+        key = (self.tokens_in, self.tokens_out, self.cached_in, self.weights, self.n_prefixes, self.arrival_gaps)
         object.__setattr__(self, "_key", key)
         object.__setattr__(self, "_hash", hash(key))
 
@@ -68,17 +73,18 @@ class RequestMix:
 
     @classmethod
     def fixed(cls, tokens_in: float, tokens_out: float, cached_in: float = 0.0) -> RequestMix:
-        """Every request the same shape (the one-point mix); lengths rounded to whole tokens, at least 1."""
+        """Every request the same shape (the one-point mix); lengths rounded to whole tokens, at least 1. Cached: the
+        dashboard asks for the same shape at every volume or price change."""
         n_in = max(1, round(tokens_in))
-        return cls.from_arrays([n_in], [max(1, round(tokens_out))], cached_in=[min(round(cached_in), n_in)],
-                               label=f"{n_in} → {max(1, round(tokens_out))} tokens")
+        return _fixed_mix(n_in, max(1, round(tokens_out)), min(round(cached_in), n_in))
 
     @classmethod
     def from_arrays(cls, tokens_in, tokens_out, *, weights=None, cached_in=None, n_prefixes: int | None = None,
-                    label: str = "") -> RequestMix:
+                    label: str = "", arrival_gaps=None) -> RequestMix:
         """Points (one per request or per bucket, `weights` requests each) → the merged, normalised mix. Lengths are
         rounded to whole tokens; a prompt or output under 1 token, a cached span longer than its prompt, a negative or
-        all-zero weight is refused (field named)."""
+        all-zero weight is refused (field named). `arrival_gaps`: a log's inter-arrival gaps in arrival order (any
+        unit: they are scaled to mean 1), replayed instead of Poisson arrivals (`arrivals`)."""
         t_in = np.rint(np.asarray(tokens_in, float)).astype(np.int64).ravel()
         t_out = np.rint(np.asarray(tokens_out, float)).astype(np.int64).ravel()
         c_in = np.zeros_like(t_in) if cached_in is None else np.rint(np.asarray(cached_in, float)).astype(np.int64).ravel()
@@ -94,12 +100,30 @@ class RequestMix:
             raise InputError("weights must be finite, non-negative and not all zero", field="lengths.weights")
         if n_prefixes is not None and n_prefixes < 1:
             raise InputError(f"must be at least 1, or unknown (got {n_prefixes})", field="lengths.n_prefixes")
+        gaps = None
+        if arrival_gaps is not None:
+            g = np.asarray(arrival_gaps, float).ravel()
+            if g.size < MIN_REPLAY_GAPS:
+                raise InputError(f"need at least {MIN_REPLAY_GAPS} gaps to replay (got {g.size})", field="lengths.arrival_gaps")
+            if not np.all(np.isfinite(g)) or g.min() < 0 or g.sum() <= 0:
+                raise InputError("gaps must be finite and non-negative, not all zero", field="lengths.arrival_gaps")
+            mean = float(g.mean())  # scaled to mean 1 once: a rebuilt mix (scaled, or read back from a plan file) is equal
+            gaps = tuple(float(x) for x in (g if abs(mean - 1.0) < 1e-9 else g / mean))
         keys, inverse = np.unique(np.stack([t_in, t_out, c_in]), axis=1, return_inverse=True)
         merged = np.bincount(inverse.ravel(), weights=w, minlength=keys.shape[1])
         keep = merged > 0
         keys, merged = keys[:, keep], merged[keep]
         return cls(tuple(int(x) for x in keys[0]), tuple(int(x) for x in keys[1]), tuple(int(x) for x in keys[2]),
-                   tuple(float(x) for x in merged / merged.sum()), n_prefixes, label)
+                   tuple(float(x) for x in merged / merged.sum()), n_prefixes, label, gaps)
+
+    def scaled(self, f_in: float, f_out: float, cached_in=None) -> RequestMix:
+        """Every request's prompt × f_in and output × f_out (at least 1 token), cached spans × f_in or as given per
+        point (clipped to the prompt); the weights, prefix count and arrivals stay: a what-if that moves a mean."""
+        t_in = np.maximum(1, np.rint(np.asarray(self.tokens_in) * f_in))
+        cached = np.asarray(self.cached_in, float) * f_in if cached_in is None else np.asarray(cached_in, float)
+        return RequestMix.from_arrays(t_in, np.maximum(1, np.rint(np.asarray(self.tokens_out) * f_out)), weights=self.weights,
+                                      cached_in=np.minimum(np.rint(cached), t_in), n_prefixes=self.n_prefixes, label=self.label,
+                                      arrival_gaps=self.arrival_gaps)
 
     # -- moments ----------------------------------------------------------------------------------------------------
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -152,7 +176,29 @@ class RequestMix:
             shape += (f", {self.cached_fraction:.0%} of prompt tokens in shared prefixes "
                       + (f"({self.n_prefixes:,} distinct)" if self.n_prefixes else "(distinct prefixes unknown: every cached span "
                          "taken as a hit, its KV not shared)"))
+        if self.arrival_gaps is not None:
+            shape += (f"; arrivals replayed from {len(self.arrival_gaps):,} logged gaps (their CV {self.gap_cv:.2f}; Poisson's is "
+                      "1.00)")
         return shape
+
+    @property
+    def gap_cv(self) -> float | None:
+        """Coefficient of variation of the replayed inter-arrival gaps (1 for Poisson, above 1 burstier); None: Poisson."""
+        return None if self.arrival_gaps is None else float(np.std(self.arrival_gaps))  # their mean is 1
+
+    def arrivals(self, rate_per_s: float, n: int, seed: int = 0) -> np.ndarray | None:
+        """n arrival times at `rate_per_s` replaying the logged gaps in order: from a start the seed picks (seed 0: the
+        log's first), wrapping around, the window's gaps scaled so it arrives at exactly `rate_per_s` on average — the
+        log's bursts and lulls at the offered rate. None without logged gaps (the caller draws Poisson arrivals).
+        Lengths are drawn independently of the timing (`draw`): a burst of long requests in the log is not kept."""
+        if self.arrival_gaps is None:
+            return None
+        if rate_per_s <= 0 or n < 1:
+            raise InputError("arrivals: rate and request count must be positive")
+        g = np.asarray(self.arrival_gaps)
+        window = g[((seed * 7_919) % g.size + np.arange(n)) % g.size]
+        mean = window.mean()
+        return np.cumsum(window / mean if mean > 0 else np.ones(n)) / rate_per_s
 
     # -- draws ------------------------------------------------------------------------------------------------------
     def draw(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -172,3 +218,8 @@ class RequestMix:
             pick = np.random.default_rng(seed + LENGTH_SEED_OFFSET + 1).integers(0, self.n_prefixes, n)
             pid = np.where(c_in > 0, pick, NO_PREFIX)
         return t_in, t_out, c_in, pid.astype(np.int64)
+
+
+@lru_cache(maxsize=4096)
+def _fixed_mix(n_in: int, n_out: int, cached: int) -> RequestMix:
+    return RequestMix.from_arrays([n_in], [n_out], cached_in=[cached], label=f"{n_in} → {n_out} tokens")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -56,6 +57,8 @@ class LengthMix(BaseModel):
     cached_in: list[float] | None = Field(None, description="cached prompt tokens of each entry (default: none)")
     n_prefixes: int | None = Field(None, ge=1, description="distinct shared prefixes (None: unknown)")
     source: str = Field("given", description="where the lengths come from (a log file, a preset)")
+    arrival_gaps: list[float] | None = Field(None, description="a log's inter-arrival gaps in arrival order (any unit), replayed "
+                                             "at each offered rate instead of Poisson arrivals (None: Poisson)")
     _mix: RequestMix | None = PrivateAttr(None)
 
     @model_validator(mode="after")
@@ -67,14 +70,26 @@ class LengthMix(BaseModel):
     def mix(self) -> RequestMix:
         if self._mix is None:
             self._mix = RequestMix.from_arrays(self.tokens_in, self.tokens_out, weights=self.weights, cached_in=self.cached_in,
-                                               n_prefixes=self.n_prefixes, label=self.source)
+                                               n_prefixes=self.n_prefixes, label=self.source, arrival_gaps=self.arrival_gaps)
         return self._mix
+
+    def scaled(self, f_in: float, f_out: float, cached_share: float | None) -> RequestMix:
+        """The mix with every prompt × f_in and output × f_out, cached spans scaled or (`cached_share`) that share of
+        each prompt: a what-if that moved the means (`_scaled_mix`, cached: the dashboard asks again at every move)."""
+        return _scaled_mix(self.mix(), f_in, f_out, cached_share)
 
     @classmethod
     def from_mix(cls, mix: RequestMix, source: str) -> LengthMix:
         """The merged points of a mix (a log of a million rows becomes its distinct shapes with their counts)."""
         return cls(tokens_in=list(mix.tokens_in), tokens_out=list(mix.tokens_out), weights=list(mix.weights),
-                   cached_in=list(mix.cached_in) if any(mix.cached_in) else None, n_prefixes=mix.n_prefixes, source=source)
+                   cached_in=list(mix.cached_in) if any(mix.cached_in) else None, n_prefixes=mix.n_prefixes, source=source,
+                   arrival_gaps=None if mix.arrival_gaps is None else list(mix.arrival_gaps))
+
+
+@lru_cache(maxsize=256)
+def _scaled_mix(mix: RequestMix, f_in: float, f_out: float, cached_share: float | None) -> RequestMix:
+    cached = None if cached_share is None else np.asarray(mix.tokens_in, float) * f_in * cached_share
+    return mix.scaled(f_in, f_out, cached)
 
 
 MEAN_TOLERANCE = 0.005  # a stated mean within 0.5 % (or half a token) of the lengths' own is the same number, rounded
@@ -160,11 +175,8 @@ class Workload(BaseModel):
         f_in, f_out = self.tokens_in / mix.mean_in, self.tokens_out / mix.mean_out
         if f_in == 1 and f_out == 1 and (self.lengths.cached_in is not None or not self.cached_fraction):
             return mix
-        t_in = np.maximum(1, np.rint(np.asarray(mix.tokens_in) * f_in))
-        cached = (np.asarray(mix.cached_in, float) * f_in if self.lengths.cached_in is not None
-                  else np.asarray(mix.tokens_in, float) * f_in * self.cached_fraction)
-        return RequestMix.from_arrays(t_in, np.maximum(1, np.rint(np.asarray(mix.tokens_out) * f_out)), weights=mix.weights,
-                                      cached_in=np.minimum(np.rint(cached), t_in), n_prefixes=mix.n_prefixes, label=mix.label)
+        share = None if self.lengths.cached_in is not None else self.cached_fraction
+        return self.lengths.scaled(f_in, f_out, share)
 
     @field_validator("volume_max")
     @classmethod
@@ -571,8 +583,10 @@ def plan(profile: Profile, prices: PriceChoice, workload: Workload, *, profile_r
     warnings += [n for n in capacity_notes if n.startswith(("extrapolated", "memory"))]
     mix = workload.request_mix() if isinstance(profile, EngineProfile) else None
     if mix is not None and model_error is not None:
-        warnings.append(f"capacity model error: {model_error.describe()} was measured on fixed token shapes without a prompt cache; "
-                        "length distributions and prefix caching are simulated but not yet validated against a real server")
+        replayed = ", the replayed arrivals" if mix.arrival_gaps is not None else ""
+        warnings.append(f"capacity model error: {model_error.describe()} was measured on fixed token shapes, Poisson arrivals and no "
+                        f"prompt cache; this workload's length distribution{replayed} and prefix caching are simulated, their error "
+                        "on a real server is not in that figure")
     if rps <= 0:
         raise MeasurementError(
             f"no load level of {profile.label} meets TTFT ≤ {workload.ttft_slo_s:g} s and ITL ≤ {workload.itl_slo_s:g} s "

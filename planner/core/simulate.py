@@ -15,7 +15,8 @@ also carries someone else's prompt. The simulator replays the server's scheduler
 A step lasts `StepModel.step_s(B, K, P)` — fitted on the engine profile, never on serving measurements. A request's
 first token leaves at the end of the step that completes its prompt; one token per step after that. Stretches of
 pure decoding with no event in between are advanced in one vectorised jump, which keeps a 400-request run at tens of
-milliseconds. Arrivals are open-loop Poisson (or gamma, for burstiness) from a seeded generator, so every result is
+milliseconds. Arrivals are open-loop Poisson (or gamma, for burstiness; or a log's gaps replayed, `RequestMix.arrivals`)
+from a seeded generator, so every result is
 deterministic and rates share their random numbers (common random numbers: the latency-vs-rate curve is smooth).
 """
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Scheduler:
     kv_capacity_tokens: int | None = None  # vllm: the KV cache the engine allocated (None: unbounded)
     block_size: int = 16  # vllm allocates KV in blocks of this many tokens
     ttft_overhead_s: float = 0.0  # HTTP, tokenising, first chunk: calibrated on single requests through the server
+    ram_prompt_cache: bool = True  # slots: llama-server's RAM prompt cache (`--cache-ram`, on by default: 8192 MiB)
 
     def __post_init__(self) -> None:
         if self.kind not in ("vllm", "slots"):
@@ -187,7 +189,9 @@ class _Server:
         self.free_cached: OrderedDict[int, int] = OrderedDict()  # vllm: unreferenced cached prefixes → blocks, LRU first
         self.free_cached_blocks = 0
         self.ref_blocks = 0  # blocks of referenced prefixes (in `used_blocks` once)
-        self.idle_slots: deque[tuple[int, int]] = deque([(NO_PREFIX, 0)] * sched.max_seqs)  # slots: (prefix, span) kept, LRU first
+        # llama-server's idle slots: (prefix, span, tokens) kept, LRU first; no more than the run's requests can ever use one
+        self.idle_slots: deque[tuple[int, int, int]] = deque([(NO_PREFIX, 0, 0)] * (min(sched.max_seqs, n) if self.slots else 0))
+        self.ram: dict[int, tuple[int, int]] | None = {} if self.slots and sched.ram_prompt_cache else None  # prefix → (span, tokens)
 
     def blocks(self, tokens: int) -> int:
         return -(-tokens // self.block)
@@ -319,20 +323,37 @@ class _Server:
         token (it is always computed: the first output token needs its logits). llama-server (`get_available_slot`
         in tools/server/server-context.cpp, llama.cpp b0.3.36's source): the idle slot whose kept prompt shares the
         longest prefix when that is over 10 % of the prompt (`--slot-prompt-similarity` 0.1), else the least recently
-        used slot; the prefix it shares with that slot's prompt is reused (its RAM prompt cache is not modelled: a
-        conservative reuse). `UNSHARED` spans (distinct prefixes unknown) are hits, as the provider's log saw them."""
+        used slot; the prefix it shares with that slot's prompt is reused. With the RAM prompt cache (`--cache-ram`,
+        on by default; `server_prompt_cache::load` in server-task.cpp), a slot taken by LRU — or by similarity while
+        keeping under half its prompt — first saves its prompt to RAM, then takes out (moves, as `load` erases it) the
+        cached prompt sharing the most with the request if that is at least a quarter of the cached prompt and more
+        than the slot kept. The cache is taken to hold every prompt saved (its 8 GiB default holds ~360,000 tokens of a 135M
+        model's KV, ~65,000 of an 8B's: past that it drops its oldest, not modelled), and a restore to cost nothing
+        (a copy of the prefix's KV in RAM). `UNSHARED` spans (distinct prefixes unknown) are hits, as the provider's
+        log saw them."""
         c = min(self.cached[i], self.n_in[i] - 1)
         p = self.pid[i]
         skip = shared = 0
         if self.slots:
-            best, pick = 0, 0
-            for k, (q, span) in enumerate(self.idle_slots):
+            best, pick = 0, None
+            for k, (q, span, _) in enumerate(self.idle_slots):
                 lcp = c if p == UNSHARED else min(c, span) if p != NO_PREFIX and q == p else 0
                 if lcp > best and lcp > 0.1 * self.n_in[i]:
                     best, pick = lcp, k
-            q, span = self.idle_slots[pick]
-            del self.idle_slots[pick]
+            q, span, tokens = self.idle_slots[0 if pick is None else pick]  # by similarity, else the least recently used
+            del self.idle_slots[0 if pick is None else pick]
             skip = c if p == UNSHARED else min(c, span) if p != NO_PREFIX and q == p else 0
+            if self.ram is not None and (pick is None or skip < 0.5 * tokens):  # llama.cpp's `update_cache`
+                if q >= 0:  # the slot's prompt is saved before it is overwritten (per prefix, the longest span kept)
+                    kept = self.ram.get(q)
+                    if kept is None or (span, -tokens) > (kept[0], -kept[1]):
+                        self.ram[q] = (span, tokens)
+                if p >= 0 and p in self.ram:  # the cached prompt sharing more than the slot is moved into it
+                    span_r, tokens_r = self.ram[p]
+                    lcp = min(c, span_r)
+                    if lcp >= 0.25 * tokens_r and lcp > skip and (tokens == 0 or lcp / tokens_r > skip / tokens):
+                        skip = lcp
+                        del self.ram[p]
         elif (full := c // self.block * self.block) and p != NO_PREFIX:
             if p == UNSHARED:
                 skip = full
@@ -379,7 +400,7 @@ class _Server:
         if not self.prefixes:
             return
         if self.slots:
-            self.idle_slots.append((self.pid[i], self.cached[i]))
+            self.idle_slots.append((self.pid[i], self.cached[i], self.n_in[i] + self.gen[i]))
             return
         if self.shared[i]:
             p = self.pid[i]
@@ -596,9 +617,12 @@ def measurement_window(arrivals_s: np.ndarray, warmup: float, drain: float) -> t
 
 def simulate_mix(step: StepModel, sched: Scheduler, mix: RequestMix, rate: float, n_requests: int, *, seed: int = 0,
                  burstiness: float = 1.0) -> tuple[SimResult, np.ndarray]:
-    """One run of `n_requests` Poisson arrivals whose shapes are drawn from `mix` (the same seed draws the same
-    requests at every rate); returns the run and each request's output tokens."""
-    arrivals = poisson_arrivals(rate, n_requests, seed=seed, burstiness=burstiness)
+    """One run of `n_requests` arrivals — Poisson (gamma with `burstiness`), or the mix's logged gaps replayed
+    (`RequestMix.arrivals`; `burstiness` then does not apply) — whose shapes are drawn from `mix` (the same seed draws
+    the same requests at every rate); returns the run and each request's output tokens."""
+    arrivals = mix.arrivals(rate, n_requests, seed)
+    if arrivals is None:
+        arrivals = poisson_arrivals(rate, n_requests, seed=seed, burstiness=burstiness)
     n_in, n_out, cached, pid = mix.draw(n_requests, seed)
     return simulate(step, sched, arrivals, n_in, n_out, cached, pid), n_out
 
@@ -654,13 +678,19 @@ def latency_cdf(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out:
                 seed: int = 0, warmup: float = WARMUP_FRACTION, drain: float = DRAIN_FRACTION, mix: RequestMix | None = None) -> LatencyCdf:
     """The whole distribution of one simulated run — the same run (seed, requests, window) whose p95 the capacity
     table holds at that rate, so the curve passes through the table's percentiles."""
-    res, n_out = simulate_mix(step, sched, mix or RequestMix.fixed(tokens_in, tokens_out), rate, n_requests, seed=seed)
+    mix = mix or RequestMix.fixed(tokens_in, tokens_out)
+    res, n_out = simulate_mix(step, sched, mix, rate, n_requests, seed=seed)
     keep, window = measurement_window(res.arrivals_s, warmup, drain)
     ttft = res.ttft_s[keep]
     itl = np.asarray(res.itl_pcts(*CDF_PCT, window=window)) if n_out.max() > 1 else np.zeros_like(CDF_PCT)
     return LatencyCdf(float(rate), CDF_PCT.copy(), np.percentile(ttft, CDF_PCT), itl, int(ttft.size),
                       f"simulated: {ttft.size} of {n_requests} requests (the first {warmup:.0%} and last {drain:.0%} left out), "
-                      "Poisson arrivals")
+                      f"{arrivals_basis(mix)}")
+
+
+def arrivals_basis(mix: RequestMix | None) -> str:
+    """How a run's requests arrive, in words."""
+    return "Poisson arrivals" if mix is None or mix.arrival_gaps is None else "arrivals replaying a log's gaps"
 
 
 def saturation_rate(step: StepModel, sched: Scheduler, tokens_in: float, tokens_out: float, mix: RequestMix | None = None) -> float:

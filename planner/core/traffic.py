@@ -13,11 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.core.errors import InputError
-from planner.core.lengths import RequestMix, weighted_quantiles
+from planner.core.lengths import MIN_REPLAY_GAPS, RequestMix, weighted_quantiles
 from planner.core.units import SECONDS_PER_MONTH
 
 HOUR_S = 3600.0
 MIN_SPAN_FOR_PEAK_S = 24 * HOUR_S  # a busiest hour against the average means something over at least a day
+MAX_REPLAY_GAPS = 4096  # logged gaps a plan keeps to replay: 10× a simulated run's requests, and a plan file stays small
+MAX_ZERO_GAP_SHARE = 0.5  # more gaps of 0 than this: the log's clock is coarser than its arrivals
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,8 @@ class TrafficSummary:
     tokens_out: LengthStats
     cached_fraction: float | None  # cached prompt tokens ÷ prompt tokens; None when no row says
     peak_to_avg: float | None  # busiest clock hour's requests ÷ the mean hour's over the span; None under a day of log
-    hour_of_day: np.ndarray | None  # share of requests in each UTC hour 0…23; None without timestamps
+    hour_of_day: np.ndarray | None  # share of requests in each UTC hour 0…23; None without a day of timestamps
+    gap_cv: float | None  # coefficient of variation of the inter-arrival gaps (Poisson 1); None: no per-request timestamps
     models: dict[str, int]  # requests per model name, most first
     per_request: bool
     source: str
@@ -66,7 +69,8 @@ class TrafficSummary:
         busiest = int(np.argmax(self.hour_of_day)) if self.hour_of_day is not None else None
         return [
             ("requests", f"{self.n_requests:,}", self.source),
-            ("span", unknown if self.span_s is None else f"{self.span_s / 86400:.2f} days", "first to last timestamp"),
+            ("span", unknown if self.span_s is None else f"{self.span_s / 86400:.2f} days" if self.span_s >= 86400 else
+             f"{self.span_s / 3600:.2f} hours", "first to last timestamp"),
             ("requests per month", unknown if self.requests_per_month is None else f"{self.requests_per_month:,.0f}",
              "the log's rate over its span × 2,628,000 s"),
             ("prompt tokens", length(self.tokens_in), kind),
@@ -77,6 +81,8 @@ class TrafficSummary:
              "the busiest clock hour's requests ÷ the mean hour's over the span"),
             ("busiest hour of day (UTC)", unknown if busiest is None else f"{busiest:02d}:00, {self.hour_of_day[busiest]:.1%} of requests",
              "share of requests by clock hour"),
+            ("arrivals", unknown if self.gap_cv is None else f"replayed: inter-arrival gaps' CV {self.gap_cv:.2f} (Poisson 1.00)",
+             f"the first {MAX_REPLAY_GAPS:,} gaps between timestamps, each relative to its hour's mean gap, in order"),
             ("models", ", ".join(f"{m} {k:,}" for m, k in self.models.items()), "requests per model name"),
         ]
 
@@ -84,20 +90,22 @@ class TrafficSummary:
         """Plain data (`traffic summarize --format json`): unknowns are None."""
         return {"n_requests": self.n_requests, "span_s": self.span_s, "requests_per_month": self.requests_per_month,
                 "tokens_in": self.tokens_in.__dict__, "tokens_out": self.tokens_out.__dict__, "cached_fraction": self.cached_fraction,
-                "peak_to_avg": self.peak_to_avg, "hour_of_day": None if self.hour_of_day is None else [float(x) for x in self.hour_of_day],
+                "peak_to_avg": self.peak_to_avg, "gap_cv": self.gap_cv, "hour_of_day": None if self.hour_of_day is None else [float(x) for x in self.hour_of_day],
                 "models": self.models, "per_request": self.per_request, "source": self.source, "notes": list(self.notes)}
 
     def describe(self) -> str:
         """One sentence saying what the plan takes from the log."""
         parts = [f"{self.n_requests:,} requests"]
         if self.span_s is not None:
-            parts.append(f"over {self.span_s / 86400:.1f} days")
+            parts.append(f"over {self.span_s / 86400:.1f} days" if self.span_s >= 86400 else f"over {self.span_s / 3600:.1f} hours")
         if self.requests_per_month is not None:
             parts.append(f"{self.requests_per_month:,.0f} a month")
         parts.append(f"prompt mean {self.tokens_in.mean:,.0f} tokens (p95 {self.tokens_in.p95:,.0f}), output mean "
                      f"{self.tokens_out.mean:,.0f} (p95 {self.tokens_out.p95:,.0f})")
         parts.append("cached share unknown" if self.cached_fraction is None else f"cached share {self.cached_fraction:.1%}")
         parts.append("peak-to-average unknown" if self.peak_to_avg is None else f"peak-to-average {self.peak_to_avg:.2f} (busiest hour)")
+        if self.gap_cv is not None:
+            parts.append(f"arrivals replayed (gaps' CV {self.gap_cv:.2f}, Poisson 1)")
         return ", ".join(parts)
 
 
@@ -142,31 +150,69 @@ def summarize(rec: TrafficRecords) -> TrafficSummary:
         elif span >= MIN_SPAN_FOR_PEAK_S:
             peak = float(per_hour.max() / per_hour.mean())
         else:
-            notes.append(f"the log spans {span / 3600:.1f} hours: under a day, so no peak-to-average is taken from it")
-        if width <= HOUR_S:
+            notes.append(f"the log spans {span / 3600:.1f} hours: under a day, so no peak-to-average or hour-of-day shape is taken from it")
+        if width <= HOUR_S and span >= MIN_SPAN_FOR_PEAK_S:  # under a day of log, its clock hours are no daily shape
             clock = ((t % 86400) // HOUR_S).astype(int)
             shape = np.bincount(clock, weights=wt, minlength=24) / wt.sum()
     else:
         notes.append("no timestamps: the volume, peak-to-average and daily shape are not in the log")
+    gaps = arrival_gaps(rec)
+    gap_cv = None if gaps is None else float(np.std(gaps) / np.mean(gaps))
+    if gaps is None and timed.any() and (why := replay_note(rec)):
+        notes.append(why)
     models: dict[str, int] = {}
     for name, k in zip(rec.models, w, strict=True):
         models[name or "(unnamed)"] = models.get(name or "(unnamed)", 0) + int(k)
     return TrafficSummary(n, span, per_month, _lengths(np.asarray(rec.tokens_in, float), w), _lengths(np.asarray(rec.tokens_out, float), w),
-                          cached, peak, shape, dict(sorted(models.items(), key=lambda kv: -kv[1])), rec.per_request, rec.source,
+                          cached, peak, shape, gap_cv, dict(sorted(models.items(), key=lambda kv: -kv[1])), rec.per_request, rec.source,
                           tuple(notes))
+
+
+def arrival_gaps(rec: TrafficRecords) -> np.ndarray | None:
+    """The gaps between a per-request log's timestamps in arrival order (its first `MAX_REPLAY_GAPS`), each relative
+    to the mean gap of its hour of the log, which a plan replays instead of Poisson arrivals. Relative to the hour:
+    the swing from hour to hour is the peak-to-average's, for which replicas are sized (`Workload.peak_to_avg`), so
+    the replay keeps only the bursts and lulls within an hour — replaying a day's swing too would count the peak
+    twice. Requests logged at the same instant arrive together (a gap of 0), but a log where most gaps are 0 has
+    timestamps too coarse to replay (Mooncake's trace ticks every 3 s: ~90 % of its gaps are 0, and replaying them
+    would turn the clock's resolution into bursts). None then, for an aggregated log, and with fewer than
+    `MIN_REPLAY_GAPS` gaps (`replay_note` says which)."""
+    if replay_note(rec):
+        return None
+    t = np.sort(rec.time_s[~np.isnan(rec.time_s)])
+    gaps = np.diff(t)
+    hour = np.floor((t[1:] - t[0]) / HOUR_S).astype(int)
+    per_hour = np.bincount(hour, weights=gaps) / np.maximum(np.bincount(hour), 1)
+    local = np.divide(gaps, per_hour[hour], out=np.ones_like(gaps), where=per_hour[hour] > 0)
+    return local[:MAX_REPLAY_GAPS]
+
+
+def replay_note(rec: TrafficRecords) -> str | None:
+    """Why a log's arrivals are not replayed (None: they are)."""
+    if not rec.per_request:
+        return "an aggregated log: arrivals are Poisson"
+    t = np.sort(rec.time_s[~np.isnan(rec.time_s)])
+    gaps = np.diff(t)[:MAX_REPLAY_GAPS]
+    if gaps.size < MIN_REPLAY_GAPS:
+        return f"{t.size} timed requests: too few to replay their arrivals, arrivals are Poisson"
+    if np.mean(gaps == 0) > MAX_ZERO_GAP_SHARE:
+        return (f"{np.mean(gaps == 0):.0%} of the gaps between timestamps are 0: too coarse a clock to replay, arrivals are "
+                "Poisson")
+    return None
 
 
 def request_mix(rec: TrafficRecords, summary: TrafficSummary) -> RequestMix:
     """The log's requests as the distribution a plan simulates: each row's (prompt, output, cached) lengths, weighted
     by the requests it stands for. A row of 0 tokens counts as 1 (a request always computes one prompt token and
     yields one); a row that does not say how much was cached takes the log's cached share of its prompt; the number of
-    distinct prefixes is not in a log, so it stays unknown (`lengths.RequestMix`)."""
+    distinct prefixes is not in a log, so it stays unknown (`lengths.RequestMix`). A per-request log with timestamps
+    has its arrivals replayed (`arrival_gaps`)."""
     t_in = np.maximum(1.0, np.asarray(rec.tokens_in, float))
     cached = None
     if summary.cached_fraction is not None:
         cached = np.minimum(t_in, np.where(np.isnan(rec.cached_in), t_in * summary.cached_fraction, rec.cached_in))
     return RequestMix.from_arrays(t_in, np.maximum(1.0, np.asarray(rec.tokens_out, float)), weights=rec.requests, cached_in=cached,
-                                  label=f"the lengths of {rec.source}")
+                                  label=f"the lengths of {rec.source}", arrival_gaps=arrival_gaps(rec))
 
 
 def workload_fields(summary: TrafficSummary, rec: TrafficRecords | None = None) -> dict[str, object]:

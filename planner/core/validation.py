@@ -58,6 +58,8 @@ class WorkloadCheck(_Model):
     ttft_overhead_s: float | None = Field(None, description="the server calibration this workload's predictions used, when it "
                                           "differs from its engine's (files merged from several runs)")
     step_overhead_offset_s: float | None = None
+    step_per_seq_offset_s: float | None = None
+    step_per_prefill_token_offset_s: float | None = None
 
 
 class EngineCalibration(_Model):
@@ -71,7 +73,13 @@ class EngineCalibration(_Model):
     scheduler: dict[str, float | int | str | None]
     overhead_shape: tuple[int, int]
     ttft_overhead_s: float
-    step_overhead_offset_s: float = Field(0.0, description="server's decode step minus the offline engine's, at batch 1")
+    step_overhead_offset_s: float = Field(0.0, description="server's decode step minus the offline engine's, at batch 1 (or the "
+                                          "intercept of that difference over `calibration_batches`)")
+    step_per_seq_offset_s: float = Field(0.0, description="slope of that difference per sequence in the batch (0: batch 1 only)")
+    calibration_batches: list[int] = Field(default_factory=lambda: [1], description="batch sizes the server calibration measured")
+    step_per_prefill_token_offset_s: float = Field(0.0, description="server's TTFT minus the engine's, slope per prompt token over "
+                                                   "`calibration_prompts` (0: not measured)")
+    calibration_prompts: list[int] = Field(default_factory=list, description="prompt lengths of the TTFT calibration")
     median_abs_error_pct_rate: float | None = None
     max_abs_error_pct_rate: float | None = None
     median_abs_error_pct_ttft_p95: float | None = None
@@ -162,6 +170,8 @@ class ServerCalibration:
 
     step_overhead_offset_s: float
     ttft_overhead_s: float
+    step_per_seq_offset_s: float = 0.0  # fitted over several batch sizes (`calibration_batches`); 0 from batch 1 alone
+    step_per_prefill_token_offset_s: float = 0.0  # fitted over several prompt lengths (`calibration_prompts`); 0 without
 
 
 def _errors(cal: EngineCalibration, calibrated: bool) -> tuple[float | None, float | None, float | None, float | None]:

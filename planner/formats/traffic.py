@@ -14,6 +14,11 @@ Formats (field names from the projects' own definitions):
 - **A plain table** (CSV or JSON lines): `prompt_tokens`/`completion_tokens` (or `tokens_in`/`tokens_out`), optional
   `timestamp` (ISO 8601 or Unix seconds), `cached_tokens`, `model`.
 Timestamps without a zone are taken as UTC.
+
+**Presets** (`read_traffic("azure-conversation-2023")`): published production traces as plain tables under
+data/traffic/, listed with their source, licence and commit in data/traffic/presets.csv (extracted by
+scripts/extract_traffic_presets.py) — code completion and chat from the Azure LLM inference trace 2023, long-context
+chat with shared prefixes from Mooncake's FAST'25 trace. A path that exists is always read as a file.
 """
 from __future__ import annotations
 
@@ -26,8 +31,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from planner.core.errors import InputError
+from planner.core.errors import DataError, InputError
 from planner.core.traffic import TrafficRecords
+from planner.formats.files import read_text, resource_root
 
 
 class _Row(BaseModel):
@@ -125,11 +131,39 @@ def _fail(path: Path, row: int, exc: ValidationError) -> InputError:
     return InputError(f"{path}: row {row}: field '{where}': {e['msg'].lower()} (got {e.get('input')!r}); fix or remove the row")
 
 
+class TrafficPreset(BaseModel):
+    """A row of data/traffic/presets.csv: a published trace shipped as a usage log."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    file: str
+    what: str
+    source: str
+    licence: str
+    commit: str
+    rows: int = Field(gt=0)
+
+
+def traffic_presets() -> dict[str, TrafficPreset]:
+    """The shipped traces by name (data/traffic/presets.csv)."""
+    path = resource_root() / "data" / "traffic" / "presets.csv"
+    rows = list(csv.DictReader(read_text(path, "traffic presets", missing=DataError).splitlines()))
+    try:
+        return {r["name"]: TrafficPreset.model_validate(r) for r in rows}
+    except ValidationError as exc:
+        raise DataError(f"{path}: {exc.errors()[0]['msg']}") from None
+
+
 def read_traffic(path: str | Path) -> TrafficRecords:
-    """Read a usage log (see the module docstring); the format is recognised from the first row's fields."""
-    path = Path(path)
+    """Read a usage log (see the module docstring), or a preset by name; the format is recognised from the first row's
+    fields."""
+    path, preset = Path(path), None
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        presets = traffic_presets()
+        preset = presets.get(str(path))
+        if preset is None:
+            raise InputError(f"{path}: no such file, nor a traffic preset ({', '.join(presets)}; `llm-planner traffic presets`)")
+        path = resource_root() / "data" / "traffic" / preset.file
     raw = _rows(path)
     if not raw:
         raise InputError(f"{path}: no rows")
@@ -174,4 +208,5 @@ def read_traffic(path: str | Path) -> TrafficRecords:
     if not n:
         raise InputError(f"{path}: no requests (every bucket is empty)")
     return TrafficRecords(np.asarray(t_in, float), np.asarray(t_out, float), np.asarray(n, float), np.asarray(cached, float),
-                          np.asarray(when, float), tuple(models), kind != "openai-usage", f"{path.name} ({kind})")
+                          np.asarray(when, float), tuple(models), kind != "openai-usage",
+                          f"{path.name} ({kind})" if preset is None else f"preset {preset.name} ({preset.source}; {preset.licence})")

@@ -57,7 +57,8 @@ def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR
     found = newest_validation(Path(results_dir))
     cal = found[0].for_engine(key) if found else None
     same_machine = bool(found and cal and not profile.hardware.gpus and profile.hardware.cpu_model == found[0].machine.cpu_model)
-    server = ServerCalibration(cal.step_overhead_offset_s, cal.ttft_overhead_s) if same_machine and cal else None
+    server = ServerCalibration(cal.step_overhead_offset_s, cal.ttft_overhead_s, cal.step_per_seq_offset_s,
+                               cal.step_per_prefill_token_offset_s) if same_machine and cal else None
     note = validation_note(cal, found[1].name if found else "", calibrated=server is not None)
     error = model_error(cal, calibrated=server is not None)
     if found and cal is not None and profile.on_gpu != bool(found[0].machine.gpus):

@@ -24,6 +24,7 @@ from planner.core.errors import MeasurementError, SetupError
 from planner.core.plan import PlanResult
 from planner.core.projection import efficiency_table
 from planner.core.records import EngineProfile, Profile, ServingProfile
+from planner.core.simulate import arrivals_basis
 from planner.core.units import HOURS_PER_MONTH, usd
 from planner.formats.catalog import reference_bandwidth
 from planner.formats.files import atomic_write_text, refuse_clobbering, sha256_file
@@ -155,7 +156,8 @@ def render_html(result: PlanResult, profile: Profile, *, profile_path: str | Pat
         assumptions=assumptions(result),
         curves_csv=csv_base64(result.curves),
         capacity_note=" ".join([*result.capacity_notes, *([result.validation] if result.validation else []),
-                                ("Each row is one offered Poisson rate through the simulated server (TTFT, ITL and end-to-end at p95); "
+                                (f"Each row is one offered rate ({arrivals_basis(result.workload.request_mix())}) through the "
+                                 "simulated server (TTFT, ITL and end-to-end at p95); "
                                  "the capacity is the highest rate whose p95 TTFT and ITL meet the SLO."
                                  if result.capacity_source == "engine-model" else
                                  "Each row is one measured load level; the capacity is the highest whose p95 TTFT and ITL meet the SLO.")]),

@@ -243,6 +243,21 @@ def test_level_is_bounded_by_wall_time(replay):
     assert accounted(summarize_level(records, elapsed, mode="rate", target=20, slo=Slo()))
 
 
+def test_a_rate_level_stops_sending_once_enough(replay):
+    """Replays recorded payloads at 20/s: `enough` sees the finished requests in arrival order (never one still in
+    flight, never a gap) and stops the sending; what was sent is the schedule's first arrivals, all finished."""
+    seen: list[int] = []
+
+    def enough(done) -> bool:
+        assert all(r.outcome == "ok" for r in done)
+        seen.append(len(done))
+        return len(done) >= 12
+    records, _ = asyncio.run(run_level(Endpoint(f"{replay}/ok/v1", "m"), synthetic_prompts(4, mean_tokens=3), mode="rate", target=20,
+                                       max_requests=200, max_duration_s=60, max_tokens=6, enough=enough))
+    assert seen == sorted(seen) and seen[-1] >= 12 and 12 <= len(records) < 40
+    assert all(r.outcome == "ok" for r in records)
+
+
 def test_api_key_is_used_but_never_written(replay, tmp_path, monkeypatch):
     """Replays recorded payloads; the key reaches the server as a bearer token and appears in no written byte."""
     secret, password = "sk-test-DO-NOT-WRITE-0123456789", "hunter2-url-password"

@@ -12,7 +12,8 @@ from planner.core.errors import PlannerError
 FIELD_FLAGS = {"price_kind": "--price", "n_layers": "--layers", "requests_per_month": "--requests", "ttft_slo_s": "--ttft-slo",
                "itl_slo_s": "--itl-slo", "monthly_active_users": "--users",
                # a workload's length distribution reaches the command line as a usage log
-               "lengths": "--traffic", "lengths.weights": "--traffic", "lengths.cached_in": "--traffic", "lengths.n_prefixes": "--traffic"}
+               "lengths": "--traffic", "lengths.weights": "--traffic", "lengths.cached_in": "--traffic", "lengths.n_prefixes": "--traffic",
+               "lengths.arrival_gaps": "--traffic"}
 
 
 def flag_for(field: str) -> str:

@@ -32,7 +32,8 @@ ItlMetric = Annotated[str, typer.Option("--itl-metric", help="what --itl-slo lim
                                         "vllm bench serve reports ITL) or tpot (p95 over requests of each one's mean time per token)")]
 PeakToAvg = Annotated[float, typer.Option(help="peak load ÷ average load")]
 Users = Annotated[float | None, typer.Option(help="your company's monthly active users (checked against the model's licence)")]
-Traffic = Annotated[Path | None, typer.Option("--traffic", help="a usage log (see `llm-planner traffic summarize`): its volume, "
+Traffic = Annotated[Path | None, typer.Option("--traffic", help="a usage log (see `llm-planner traffic summarize`) or a preset's name "
+                                              "(`llm-planner traffic presets`): its volume, "
                                               "cached share, peak-to-average and hour-of-day shape replace those options where the log "
                                               "states them, and each simulated request draws its lengths from the log's")]
 

@@ -203,8 +203,9 @@ def predict(
     tokens_out: TokensOut = 128,
     concurrency: int | None = typer.Option(None, "--concurrency", min=1, help="requests in flight (closed loop, as benchmark sweeps run)"),
     rate: float | None = typer.Option(None, "--rate", help="offered requests/s, Poisson (open loop)"),
-    traffic: Path | None = typer.Option(None, "--traffic", help="a usage log: each simulated request draws its lengths (and cached "
-                                        "prefix) from the log's instead of --tokens-in/--tokens-out"),
+    traffic: Path | None = typer.Option(None, "--traffic", help="a usage log or a preset's name (`llm-planner traffic presets`): "
+                                        "each simulated request draws its lengths (and cached prefix) from the log's instead of "
+                                        "--tokens-in/--tokens-out, and its arrivals replay the log's where it has timestamps"),
     output_format: str = typer.Option("table", "--format", help="table or json"),
 ):
     """Predict one deployment under one load: output tok/s, req/s, TTFT/TPOT/ITL p50/p95/p99, KV limit — with the

@@ -13,7 +13,7 @@ app = typer.Typer(no_args_is_help=True, help="Usage logs (litellm spend logs, Op
 
 @app.command()
 def summarize(
-    file: Path = typer.Argument(..., help="a usage log: CSV, JSON or JSON lines"),
+    file: Path = typer.Argument(..., help="a usage log (CSV, JSON or JSON lines), or a preset's name (`llm-planner traffic presets`)"),
     output_format: str = typer.Option("table", "--format", help="table or json"),
 ):
     """Volume a month, prompt and output length distributions, cached share, peak-to-average and the busiest hour."""
@@ -29,3 +29,17 @@ def summarize(
     typer.echo(key_values(summary.rows()))
     for note in summary.notes:
         say(f"note: {note}")
+
+
+@app.command()
+def presets():
+    """The published production traces shipped as usage logs: their names (for --traffic and summarize), what they
+    are, where they come from."""
+    import pandas as pd
+
+    from planner.formats.traffic import traffic_presets
+    from planner.present.tables import fit_table
+
+    rows = [{"name": p.name, "requests": p.rows, "what": p.what, "source": f"{p.source} ({p.licence}, commit {p.commit[:10]})"}
+            for p in traffic_presets().values()]
+    typer.echo(fit_table(pd.DataFrame(rows), ("what", "source"), keep=("name",)))

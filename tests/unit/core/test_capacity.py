@@ -113,3 +113,15 @@ def test_the_measured_latency_distribution_is_the_level_at_or_above_the_planned_
     assert cdf.at(50)[1] == pytest.approx(np.percentile(level.itl_ms.samples, 50) / 1e3)
     beyond = measured_latency_cdf(prof, rates[-1] * 10)
     assert beyond.rate_per_s == rates[-1] and "below the planned rate" in beyond.basis
+
+
+def test_a_per_sequence_server_calibration_moves_each_sequences_step_cost():
+    """A server calibration fitted over several batch sizes shifts the step per sequence as well as per step."""
+    from planner.core.validation import ServerCalibration
+    prof = load_profile(next((REF / "vllm-cpu").glob("*.json")))
+    base = engine_capacity(prof, 256, 64, 2.0, 0.2)
+    flat = engine_capacity(prof, 256, 64, 2.0, 0.2, calibration=ServerCalibration(0.0, 0.0))
+    slower = engine_capacity(prof, 256, 64, 2.0, 0.2, calibration=ServerCalibration(0.0, 0.0, 0.002))
+    assert flat.requests_per_s == base.requests_per_s and flat.step.per_seq_s == base.step.per_seq_s
+    assert slower.step.per_seq_s == pytest.approx(base.step.per_seq_s + 0.002) and slower.requests_per_s < base.requests_per_s
+    assert "+2.00 ms a sequence" in slower.notes[0] and "a sequence" not in flat.notes[0]

@@ -44,3 +44,41 @@ def test_draws_are_reproducible_follow_the_weights_and_give_prefix_ids():
     assert set(pid[cached > 0].tolist()) == {0, 1, 2} and set(pid[cached == 0].tolist()) == {NO_PREFIX}
     unknown = RequestMix.from_arrays([100], [10], cached_in=[60]).draw(5, seed=0)[3]
     assert unknown.tolist() == [UNSHARED] * 5
+
+
+def test_replayed_arrivals_by_hand():
+    mix = RequestMix.from_arrays([100], [10], arrival_gaps=[2.0, 6.0] * 10)  # mean 4 → gaps 0.5, 1.5, …
+    assert mix.arrival_gaps[:2] == (0.5, 1.5) and mix.gap_cv == pytest.approx(0.5)
+    # seed 0 starts at the log's first gap; the window's gaps at rate 2/s: cumsum([0.5, 1.5, 0.5, 1.5]) / 2
+    assert mix.arrivals(2.0, 4, 0).tolist() == pytest.approx([0.25, 1.0, 1.25, 2.0])
+    # a window of 3 (0.5, 1.5, 0.5: mean 5/6) is scaled to arrive at exactly the offered rate on average
+    assert mix.arrivals(1.0, 3, 0)[-1] == pytest.approx(3.0)
+    assert RequestMix.fixed(100, 10).arrivals(1.0, 3) is None  # no log: the caller draws Poisson
+    assert "arrivals replayed from 20 logged gaps (their CV 0.50" in mix.describe()
+    assert mix.scaled(2.0, 1.0).arrival_gaps == mix.arrival_gaps and mix.scaled(2.0, 1.0).tokens_in == (200,)
+    assert mix != RequestMix.from_arrays([100], [10]) and hash(mix) != hash(RequestMix.from_arrays([100], [10]))
+
+
+@pytest.mark.parametrize("gaps", [[1.0] * 5, [1.0] * 19 + [-1.0], [0.0] * 30, [1.0] * 19 + [float("nan")]])
+def test_unusable_gaps_are_refused_naming_the_field(gaps):
+    with pytest.raises(InputError, match="lengths.arrival_gaps"):
+        RequestMix.from_arrays([100], [10], arrival_gaps=gaps)
+
+
+def test_a_bursty_replay_queues_more_than_poisson_at_the_same_rate():
+    from planner.core.simulate import Scheduler, simulate_mix
+    from planner.core.stepmodel import StepModel
+
+    step = StepModel(0.01, 0.001, 0.0, 0.0005, 0.0, 0.0, token_budget=2048, max_seqs=8, measured_batch=8, measured_context=10_000,
+                     measured_prompt=10_000, fit_rms_pct=0.0, n_points=0)
+    sched = Scheduler(kind="vllm", max_seqs=8, token_budget=2048)
+    poisson = RequestMix.from_arrays([200], [20])
+    bursts = RequestMix.from_arrays([200], [20], arrival_gaps=([0.0] * 9 + [10.0]) * 40)  # ten at once, then a lull
+    res_b, _ = simulate_mix(step, sched, bursts, 2.0, 400)
+    res_p, _ = simulate_mix(step, sched, poisson, 2.0, 400)
+    assert res_b.arrivals_s.tolist() == pytest.approx(bursts.arrivals(2.0, 400).tolist())  # the replay is what was simulated
+    assert res_b.ttft_pct(95) > 1.5 * res_p.ttft_pct(95)
+
+
+def test_the_fixed_mix_is_built_once():
+    assert RequestMix.fixed(512.4, 128) is RequestMix.fixed(512, 128.2)

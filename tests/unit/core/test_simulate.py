@@ -257,10 +257,17 @@ def test_llama_server_slots_reuse_only_the_prompt_a_slot_kept():
     sm = steps(overhead=0.01, per_prefill=1e-3)
     arrivals = np.arange(8) * 100.0
     alternating = np.arange(8) % 2  # prefixes 0, 1, 0, 1, …
-    one_slot = simulate(sm, Scheduler(kind="slots", max_seqs=1), arrivals, 1000, 3, 810, alternating)
+    one_slot = simulate(sm, Scheduler(kind="slots", max_seqs=1, ram_prompt_cache=False), arrivals, 1000, 3, 810, alternating)
     assert one_slot.cached_tokens == 0  # the one slot always holds the other prefix
-    two_slots = simulate(sm, Scheduler(kind="slots", max_seqs=2), arrivals, 1000, 3, 810, alternating)
+    two_slots = simulate(sm, Scheduler(kind="slots", max_seqs=2, ram_prompt_cache=False), arrivals, 1000, 3, 810, alternating)
     assert two_slots.cached_tokens == 810 * 6  # each prefix keeps a slot: only the first of each misses
+    # with the RAM prompt cache (llama-server's default) the one slot saves each prompt before it takes the other and
+    # restores it from RAM: 810 of a saved 1,003 tokens is over a quarter, so again only the first of each prefix misses
+    ram = simulate(sm, Scheduler(kind="slots", max_seqs=1), arrivals, 1000, 3, 810, alternating)
+    assert ram.cached_tokens == 810 * 6
+    # a restore needs the shared prefix to be at least a quarter of the saved prompt: 200 of 1,003 tokens is not
+    short = simulate(sm, Scheduler(kind="slots", max_seqs=1), arrivals, 1000, 3, 200, alternating)
+    assert short.cached_tokens == 0
 
 
 @pytest.mark.parametrize(("kv_tokens", "hits"), [(2048, 2), (1200, 0)])
@@ -317,3 +324,9 @@ def test_a_request_reuses_no_more_of_a_prefix_than_the_cache_holds():
     res = simulate(sm, sched, [0.0, 100.0], 1000, 3, [320, 640], 0)
     assert res.cached_tokens == 320
     assert res.ttft_s[1] == pytest.approx(0.01 + (1000 - 320) * 1e-3)
+
+
+def test_llama_server_slots_are_not_allocated_beyond_the_runs_requests():
+    # a profile can state billions of slots (a fuzzed profile did: 7.3e9, a MemoryError); only n requests ever use one
+    res = simulate(steps(overhead=0.01, per_prefill=0.001), Scheduler(kind="slots", max_seqs=7_284_609_390), np.array([0.0, 0.0]), 100, 4)
+    assert np.isfinite(res.ttft_s).all() and res.ttft_s[0] == res.ttft_s[1]

@@ -78,3 +78,50 @@ def test_the_log_becomes_the_distribution_a_plan_simulates():
     assert w.tokens_in == pytest.approx((1 + 100 + 200 + 600) / 5) and w.tokens_out == pytest.approx((1 + 10 + 20 + 60) / 5)
     assert w.cached_fraction == pytest.approx(64 / 901) and w.request_mix() == mix
     assert w.lengths.source == "test" and "requests_per_month" not in fields  # 3 minutes of log: no monthly volume
+
+
+def test_a_per_request_logs_gaps_are_replayed_and_an_aggregated_logs_are_not():
+    from planner.core.lengths import MIN_REPLAY_GAPS
+    from planner.core.traffic import arrival_gaps, request_mix
+
+    # out of order in the file, two at the same instant: gaps are between sorted times, 0 for the pair
+    times = [5.0, 0.0, 1.0, 1.0, *(1.0 + 2.0 * k for k in range(2, MIN_REPLAY_GAPS + 2))]
+    rec = records([100] * len(times), [10] * len(times), times)
+    gaps = arrival_gaps(rec)
+    mean = 43 / 23  # all in the log's first hour: each gap relative to their mean, 43 s over 23 gaps
+    assert gaps[:4].tolist() == pytest.approx([1 / mean, 0.0, 4 / mean, 0.0]) and gaps.size == len(times) - 1
+    s = summarize(rec)
+    assert s.gap_cv == pytest.approx(0.396, abs=1e-3)  # gaps 1, 0, 4, 0 and nineteen 2s: mean 43/23, sd 0.740
+    assert "arrivals replayed" in s.describe() and ("arrivals", f"replayed: inter-arrival gaps' CV {s.gap_cv:.2f} (Poisson 1.00)") == s.rows()[-2][:2]
+    mix = request_mix(rec, s)
+    assert mix.arrival_gaps is not None and np.mean(mix.arrival_gaps) == pytest.approx(1.0)
+    # too few timed requests, or a bucketed log: Poisson, and the summary says unknown
+    short = records([100] * 5, [10] * 5, [0.0, 1, 2, 3, 4])
+    assert arrival_gaps(short) is None and summarize(short).gap_cv is None and request_mix(short, summarize(short)).arrival_gaps is None
+    bucketed = records([100] * 30, [10] * 30, [3600.0 * k for k in range(30)], requests=[5] * 30, per_request=False)
+    assert arrival_gaps(bucketed) is None
+    coarse = records([100] * 30, [10] * 30, [60.0 * (k // 3) for k in range(30)])  # three to a minute's tick: 2 of 3 gaps are 0
+    assert arrival_gaps(coarse) is None and any("too coarse a clock to replay" in n for n in summarize(coarse).notes)
+
+
+def test_the_replay_keeps_the_bursts_within_an_hour_not_the_swing_between_hours():
+    from planner.core.traffic import arrival_gaps
+
+    # hour 0: a request every 60 s; hour 1: every 600 s — each gap is its hour's mean: no burst left to replay (the
+    # hour-to-hour swing is the peak-to-average's); then within hour 2, pairs 10 s apart every 300 s
+    quiet = [3540.0 + 600 * k for k in range(1, 6)]  # 4,140 … 6,540 s: hour 1
+    pairs = [7200.0 + 300 * k + d for k in range(12) for d in (0.0, 10.0)]
+    times = [60.0 * k for k in range(60)] + quiet + pairs
+    rec = records([100] * len(times), [10] * len(times), times)
+    gaps = arrival_gaps(rec)  # a gap belongs to the hour its later request arrives in
+    assert gaps[:64] == pytest.approx(np.ones(64))  # hour 0's 59 gaps of 60 s, hour 1's 5 of 600 s
+    mean = (660 + 12 * 10 + 11 * 290) / 24  # hour 2: 6,540 → 7,200 s, then 12 pairs 10 s apart, 290 s between pairs
+    assert gaps[64:67] == pytest.approx([660 / mean, 10 / mean, 290 / mean]) and gaps.size == len(times) - 1
+
+
+def test_under_a_day_of_log_gives_no_hour_of_day_shape():
+    rec = records([100] * 30, [10] * 30, [60.0 * k for k in range(30)])
+    s = summarize(rec)
+    assert s.hour_of_day is None and s.peak_to_avg is None and "hour_of_day" not in workload_fields(s, rec)
+    assert any("no peak-to-average or hour-of-day shape" in n for n in s.notes)
+    assert "over 0.5 hours" in s.describe()

@@ -74,3 +74,26 @@ def test_a_malformed_log_is_one_line_naming_the_row_and_field(tmp_path, name, te
         read_traffic(f)
     with pytest.raises(InputError, match="no such file"):
         read_traffic(tmp_path / "missing.csv")
+
+
+def test_the_presets_are_published_traces_read_as_logs(tmp_path, monkeypatch):
+    from planner.formats.traffic import traffic_presets
+
+    presets = traffic_presets()
+    assert set(presets) == {"azure-code-2023", "azure-conversation-2023", "mooncake-conversation-2025"}
+    for p in presets.values():
+        rec = read_traffic(p.name)
+        assert rec.tokens_in.size == p.rows and rec.per_request and not np.isnan(rec.time_s).any()
+        assert rec.source.startswith(f"preset {p.name} (") and p.licence in rec.source and len(p.commit) == 40
+    # the Azure trace's first conversation row, as published: 2023-11-16 18:15:46.6806 UTC, 374 → 44 tokens
+    conv = read_traffic("azure-conversation-2023")
+    assert (conv.tokens_in[0], conv.tokens_out[0]) == (374, 44) and conv.time_s[0] == pytest.approx(1700158546.6806, abs=1e-4)
+    # Mooncake's second request shares its first 512-token block (hash 0) with the first: 512 cached tokens
+    moon = read_traffic("mooncake-conversation-2025")
+    assert moon.cached_in[:2].tolist() == [0, 512] and np.all(moon.cached_in <= moon.tokens_in)
+    with pytest.raises(InputError, match=r"^nope: no such file, nor a traffic preset \(azure-code-2023, "):
+        read_traffic("nope")
+    # a file of that name is read as the file
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "azure-code-2023").write_text('{"prompt_tokens": 5, "completion_tokens": 6}\n')
+    assert read_traffic("azure-code-2023").tokens_in.tolist() == [5.0]

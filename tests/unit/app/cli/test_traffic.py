@@ -51,3 +51,22 @@ def test_a_bad_log_is_one_line_and_exit_2(capsys, tmp_path):
     assert code == 2 and "row 1: field 'completion_tokens'" in line
     code, line = run(capsys, "plan", "--profile", str(SMOL), "--traffic", str(tmp_path / "missing.csv"))
     assert code == 2 and "missing.csv: no such file" in line
+
+
+def test_presets_are_listed_and_planned_from_by_name(capsys):
+    code, out = run(capsys, "traffic", "presets")
+    assert code == 0 and all(n in out for n in ("azure-code-2023", "azure-conversation-2023", "mooncake-conversation-2025"))
+    assert "CC-BY-4.0" in out and "Apache-2.0" in out
+    code, out = run(capsys, "traffic", "summarize", "mooncake-conversation-2025")  # its clock ticks every 3 s: not replayed
+    out = " ".join(out.split())
+    assert code == 0 and "89% of the gaps between timestamps are 0: too coarse a clock to replay" in out
+    code, out = run(capsys, "traffic", "summarize", "azure-code-2023")
+    out = " ".join(out.split())  # wrapped to the terminal's width
+    assert code == 0 and "8,819" in out and "replayed: inter-arrival gaps' CV 14.03 (Poisson 1.00)" in out
+    # an hour of trace: no monthly volume in it, so the plan keeps the option's, and says where the lengths come from
+    code, out = run(capsys, "plan", "--profile", str(SMOL), "--traffic", "azure-code-2023", "--requests", "20000",
+                    "--ttft-slo", "600", "--itl-slo", "1")
+    assert code == 0, out
+    out = " ".join(out.split())
+    assert "traffic: azure-code-2023 — 8,819 requests, over 1.0 hours" in out and "arrivals replayed (gaps' CV 14.03" in out
+    assert "too short to state a monthly volume" in out
