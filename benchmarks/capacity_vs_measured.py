@@ -31,7 +31,6 @@ import math
 import re
 import sys
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,6 +45,7 @@ from planner.core.validation import (
     CapacityValidation,
     EngineCalibration,
     RatePointCheck,
+    ServerCalibration,
     WorkloadCheck,
     abs_max,
     abs_median,
@@ -248,7 +248,7 @@ def calibrate(engine: str, profile_path: Path, endpoint: Endpoint, tok, step, sc
             offsets.append(at_b["itl_median_s"] - sim_b.itl_pct(50))
             log(f"[{engine}] {b} at once {n_in}→{CAL_DECODE}: ITL median {at_b['itl_median_s'] * 1e3:.1f} ms vs engine {sim_b.itl_pct(50) * 1e3:.1f} ms")
         per_seq_offset, step_offset = (float(x) for x in np.polyfit(np.asarray(batches, float), offsets, 1))
-    calibrated = replace(step, overhead_s=max(0.0, step.overhead_s + step_offset), per_seq_s=max(0.0, step.per_seq_s + per_seq_offset))
+    calibrated, _ = ServerCalibration(step_offset, 0.0, per_seq_offset).apply(step, sched)
     alone_cal = simulate(calibrated, sched, np.array([0.0]), n_in, n_out)
     overhead = max(0.0, single["ttft_median_s"] - float(alone_cal.ttft_s[0]))
     prefill_offset = 0.0
@@ -265,7 +265,7 @@ def calibrate(engine: str, profile_path: Path, endpoint: Endpoint, tok, step, sc
         f"{alone.itl_pct(50) * 1e3:.1f} ms → step offset {step_offset * 1e3:+.2f} ms, {per_seq_offset * 1e3:+.3f} ms a sequence; "
         f"TTFT median {single['ttft_median_s'] * 1e3:.1f} ms → server TTFT overhead {overhead * 1e3:.1f} ms, "
         f"{prefill_offset * 1e6:+.2f} µs a prompt token")
-    final, _ = calibrated_model(step, sched, None, step_offset, per_seq_offset, prefill_offset, overhead)
+    final, _ = ServerCalibration(step_offset, overhead, per_seq_offset, prefill_offset).apply(step, sched)
     return EngineCalibration(
         engine=engine, engine_profile=str(profile_path.relative_to(ROOT)) if profile_path.is_relative_to(ROOT) else str(profile_path),
         step_model=_step_dict(final), step_fit_rms_pct=step.fit_rms_pct,
@@ -276,15 +276,17 @@ def calibrate(engine: str, profile_path: Path, endpoint: Endpoint, tok, step, sc
         calibration_batches=list(batches), step_per_prefill_token_offset_s=prefill_offset, calibration_prompts=list(prompts))
 
 
-def calibrated_model(step, sched: Scheduler, cal: EngineCalibration | WorkloadCheck | None, step_offset: float = 0.0,
-                     per_seq_offset: float = 0.0, prefill_offset: float = 0.0, overhead: float = 0.0):
-    """The engine model with a server calibration applied (from `cal`'s fields, or the offsets given)."""
-    if cal is not None:
-        step_offset, overhead = cal.step_overhead_offset_s or 0.0, cal.ttft_overhead_s or 0.0
-        per_seq_offset, prefill_offset = cal.step_per_seq_offset_s or 0.0, cal.step_per_prefill_token_offset_s or 0.0
-    return (replace(step, overhead_s=max(0.0, step.overhead_s + step_offset), per_seq_s=max(0.0, step.per_seq_s + per_seq_offset),
-                    per_prefill_token_s=max(0.0, step.per_prefill_token_s + prefill_offset)),
-            replace(sched, ttft_overhead_s=overhead))
+def calibrated_model(step, sched: Scheduler, cal: EngineCalibration | WorkloadCheck):
+    """The engine model with the server calibration `cal` states applied (`ServerCalibration.apply`, as plans do)."""
+    return ServerCalibration.of(cal).apply(step, sched)
+
+
+CALIBRATION_FIELDS = ("ttft_overhead_s", "step_overhead_offset_s", "step_per_seq_offset_s", "step_per_prefill_token_offset_s")
+
+
+def calibration_fields(cal: EngineCalibration) -> dict[str, float]:
+    """The calibration a workload's record keeps (files merged from several runs hold several)."""
+    return {k: getattr(cal, k) for k in CALIBRATION_FIELDS}
 
 
 def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: int, tok, log,
@@ -304,8 +306,6 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
         raw_step, raw_sched = step, sched  # the engine model alone, validated beside the calibrated one
         cal = calibrate(engine, profile_path, endpoint, tok, step, sched, log, calibrate_batches, calibrate_prompts)
         step, sched = calibrated_model(raw_step, raw_sched, cal)
-        overhead, step_offset = cal.ttft_overhead_s, cal.step_overhead_offset_s
-        per_seq_offset, prefill_offset = cal.step_per_seq_offset_s, cal.step_per_prefill_token_offset_s
         for k, workload in enumerate(workloads):
             name = workload_name(workload)
             if isinstance(workload[1], RequestMix):  # a distribution / shared-prefix workload
@@ -353,8 +353,7 @@ def validate_engine(engine: str, profile_path: Path, workloads, *, n_requests: i
                     f"ITL p95 {p_itl * 1e3:.1f} vs {(m['itl_p95_s'] or math.nan) * 1e3:.1f} ms")
 
             common = dict(engine=engine, name=name, tokens_in=w_in, tokens_out=w_out, ttft_slo_s=ttft_slo, itl_slo_s=itl_slo,
-                          traffic=_traffic_label(name, mix), ttft_overhead_s=overhead, step_overhead_offset_s=step_offset,
-                          step_per_seq_offset_s=per_seq_offset, step_per_prefill_token_offset_s=prefill_offset)
+                          traffic=_traffic_label(name, mix), **calibration_fields(cal))
             if first_cap <= 0:
                 cap = capacity_at_slo_sim(step, sched, w_in, w_out, ttft_slo, itl_slo, mix=mix)
                 note = (f"predicted infeasible: alone TTFT p95 {cap.alone.ttft_p95_s:.2f} s, ITL p95 {cap.alone.itl_p95_s * 1e3:.0f} ms")
@@ -506,9 +505,7 @@ def recalibrate(old: CapacityValidation, tok, log, batches: tuple[int, ...], pro
         finally:
             server.stop()
         calibrations.append(new)
-        fields = {k: getattr(new, k) for k in ("ttft_overhead_s", "step_overhead_offset_s", "step_per_seq_offset_s",
-                                               "step_per_prefill_token_offset_s")}
-        records = [r.model_copy(update=fields) if r.engine == cal.engine else r for r in records]
+        records = [r.model_copy(update=calibration_fields(new)) if r.engine == cal.engine else r for r in records]
     note = (f"server calibration re-measured on {datetime.now(UTC):%Y-%m-%d} on a fresh server (`--recalibrate`, batches "
             f"{','.join(map(str, batches))}, prompts {','.join(map(str, prompts)) or '64'}); the workloads' measurements are those of the "
             "original runs")
@@ -603,15 +600,11 @@ def main() -> None:
         if e not in ("vllm", "llama-server"):
             sys.exit(f"--engines: vllm and/or llama-server (got {e!r})")
     wanted = None if args.only is None else [re.sub(r"^(\d+)\s*(?:x|->)\s*(\d+)$", r"\1→\2", w.strip()) for w in args.only.split(",") if w.strip()]
-    chosen = {}
-    for e in engines:
-        ws = suite[e][:args.workloads] if args.workloads else suite[e]
-        if wanted is not None:
-            unknown = [w for w in wanted if w not in {workload_name(x) for x in suite[e]} and all(w not in {workload_name(x) for x in suite[o]} for o in engines)]
-            if unknown:
-                sys.exit(f"--only: no workload {unknown[0]!r} in suite {suite_name} (names: {', '.join(workload_name(x) for x in suite[e])})")
-            ws = [w for w in ws if workload_name(w) in wanted]
-        chosen[e] = ws
+    names = {workload_name(w) for e in engines for w in suite[e]}
+    if wanted is not None and (unknown := [w for w in wanted if w not in names]):
+        sys.exit(f"--only: no workload {unknown[0]!r} in suite {suite_name} (names: {', '.join(sorted(names))})")
+    chosen = {e: [w for w in (suite[e][:args.workloads] if args.workloads else suite[e]) if wanted is None or workload_name(w) in wanted]
+              for e in engines}
     old = CapacityValidation.model_validate_json(args.merge.read_text()) if args.merge else None
     started = time.time()
 

@@ -8,7 +8,7 @@ model: they are read at the token shape they were measured at.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -155,10 +155,7 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
     longest = mix.max_tokens if mix is not None else tokens_in + tokens_out  # what one sequence's KV must hold
     sched, described = scheduler_for(profile, longest, priced) if scheduler is None else (scheduler, f"{scheduler.kind} scheduler")
     if calibration is not None:
-        step = replace(step, overhead_s=max(0.0, step.overhead_s + calibration.step_overhead_offset_s),
-                       per_seq_s=max(0.0, step.per_seq_s + calibration.step_per_seq_offset_s),
-                       per_prefill_token_s=max(0.0, step.per_prefill_token_s + calibration.step_per_prefill_token_offset_s))
-        sched = replace(sched, ttft_overhead_s=calibration.ttft_overhead_s)
+        step, sched = calibration.apply(step, sched)
         per_seq = f", {calibration.step_per_seq_offset_s * 1e3:+.2f} ms a sequence" if calibration.step_per_seq_offset_s else ""
         if calibration.step_per_prefill_token_offset_s:
             per_seq += f", {calibration.step_per_prefill_token_offset_s * 1e6:+.1f} µs a prompt token"

@@ -156,9 +156,9 @@ def summarize(rec: TrafficRecords) -> TrafficSummary:
             shape = np.bincount(clock, weights=wt, minlength=24) / wt.sum()
     else:
         notes.append("no timestamps: the volume, peak-to-average and daily shape are not in the log")
-    gaps = arrival_gaps(rec)
+    gaps, why = _replay(rec)
     gap_cv = None if gaps is None else float(np.std(gaps) / np.mean(gaps))
-    if gaps is None and timed.any() and (why := replay_note(rec)):
+    if why is not None and timed.any():
         notes.append(why)
     models: dict[str, int] = {}
     for name, k in zip(rec.models, w, strict=True):
@@ -177,28 +177,29 @@ def arrival_gaps(rec: TrafficRecords) -> np.ndarray | None:
     timestamps too coarse to replay (Mooncake's trace ticks every 3 s: ~90 % of its gaps are 0, and replaying them
     would turn the clock's resolution into bursts). None then, for an aggregated log, and with fewer than
     `MIN_REPLAY_GAPS` gaps (`replay_note` says which)."""
-    if replay_note(rec):
-        return None
-    t = np.sort(rec.time_s[~np.isnan(rec.time_s)])
-    gaps = np.diff(t)
-    hour = np.floor((t[1:] - t[0]) / HOUR_S).astype(int)
-    per_hour = np.bincount(hour, weights=gaps) / np.maximum(np.bincount(hour), 1)
-    local = np.divide(gaps, per_hour[hour], out=np.ones_like(gaps), where=per_hour[hour] > 0)
-    return local[:MAX_REPLAY_GAPS]
+    return _replay(rec)[0]
 
 
 def replay_note(rec: TrafficRecords) -> str | None:
     """Why a log's arrivals are not replayed (None: they are)."""
+    return _replay(rec)[1]
+
+
+def _replay(rec: TrafficRecords) -> tuple[np.ndarray | None, str | None]:
+    """(the gaps `arrival_gaps` replays, None) or (None, why not): the log's timestamps sorted and differenced once."""
     if not rec.per_request:
-        return "an aggregated log: arrivals are Poisson"
+        return None, "an aggregated log: arrivals are Poisson"
     t = np.sort(rec.time_s[~np.isnan(rec.time_s)])
-    gaps = np.diff(t)[:MAX_REPLAY_GAPS]
-    if gaps.size < MIN_REPLAY_GAPS:
-        return f"{t.size} timed requests: too few to replay their arrivals, arrivals are Poisson"
-    if np.mean(gaps == 0) > MAX_ZERO_GAP_SHARE:
-        return (f"{np.mean(gaps == 0):.0%} of the gaps between timestamps are 0: too coarse a clock to replay, arrivals are "
-                "Poisson")
-    return None
+    gaps = np.diff(t)
+    kept = gaps[:MAX_REPLAY_GAPS]
+    if kept.size < MIN_REPLAY_GAPS:
+        return None, f"{t.size} timed requests: too few to replay their arrivals, arrivals are Poisson"
+    if np.mean(kept == 0) > MAX_ZERO_GAP_SHARE:
+        return None, f"{np.mean(kept == 0):.0%} of the gaps between timestamps are 0: too coarse a clock to replay, arrivals are Poisson"
+    hour = np.floor((t[1:] - t[0]) / HOUR_S).astype(int)
+    per_hour = np.bincount(hour, weights=gaps) / np.maximum(np.bincount(hour), 1)
+    local = np.divide(gaps, per_hour[hour], out=np.ones_like(gaps), where=per_hour[hour] > 0)
+    return local[:MAX_REPLAY_GAPS], None
 
 
 def request_mix(rec: TrafficRecords, summary: TrafficSummary) -> RequestMix:

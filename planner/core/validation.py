@@ -5,7 +5,7 @@ Pure: the file is read by `planner.formats.validation`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -172,6 +172,20 @@ class ServerCalibration:
     ttft_overhead_s: float
     step_per_seq_offset_s: float = 0.0  # fitted over several batch sizes (`calibration_batches`); 0 from batch 1 alone
     step_per_prefill_token_offset_s: float = 0.0  # fitted over several prompt lengths (`calibration_prompts`); 0 without
+
+    @classmethod
+    def of(cls, cal: EngineCalibration | WorkloadCheck) -> ServerCalibration:
+        """The calibration an engine's (or, in a file merged from several runs, a workload's) record states."""
+        return cls(cal.step_overhead_offset_s or 0.0, cal.ttft_overhead_s or 0.0, cal.step_per_seq_offset_s or 0.0,
+                   cal.step_per_prefill_token_offset_s or 0.0)
+
+    def apply(self, step, sched):
+        """(step model, scheduler) with the server's offsets added (no time below 0) and its TTFT overhead: the one
+        place a calibration changes the model, for plans and the validation alike."""
+        return (replace(step, overhead_s=max(0.0, step.overhead_s + self.step_overhead_offset_s),
+                        per_seq_s=max(0.0, step.per_seq_s + self.step_per_seq_offset_s),
+                        per_prefill_token_s=max(0.0, step.per_prefill_token_s + self.step_per_prefill_token_offset_s)),
+                replace(sched, ttft_overhead_s=self.ttft_overhead_s))
 
 
 def _errors(cal: EngineCalibration, calibrated: bool) -> tuple[float | None, float | None, float | None, float | None]:
