@@ -517,6 +517,25 @@ def _step_dict(step) -> dict[str, float]:
             "per_prefill_token_s": step.per_prefill_token_s, "per_prefill_pair_s": step.per_prefill_pair_s, "per_request_s": step.per_request_s}
 
 
+def only_names(text: str, names: set[str]) -> list[str]:
+    """`--only`'s workload names: comma-separated, where a name may itself hold a comma ("two-point 90% 128→16, 10%
+    512→64": pieces are joined until they make a known name) and a fixed shape may be written 128x16 or 128->16.
+    KeyError names the first piece that makes no workload."""
+    out, held = [], None
+    for piece in (p.strip() for p in text.split(",")):
+        if not piece:
+            continue
+        name = re.sub(r"^(\d+)\s*(?:x|->)\s*(\d+)$", r"\1→\2", piece if held is None else f"{held}, {piece}")
+        if name in names:
+            out.append(name)
+            held = None
+        else:
+            held = name
+    if held is not None:
+        raise KeyError(held)
+    return out
+
+
 def find_workload(engine: str, name: str):
     """A workload of any suite by its name (a file's `name`, or `prompt→output`), or None."""
     return next((w for suite in SUITES.values() for w in suite.get(engine, []) if workload_name(w) == name), None)
@@ -599,10 +618,11 @@ def main() -> None:
     for e in engines:
         if e not in ("vllm", "llama-server"):
             sys.exit(f"--engines: vllm and/or llama-server (got {e!r})")
-    wanted = None if args.only is None else [re.sub(r"^(\d+)\s*(?:x|->)\s*(\d+)$", r"\1→\2", w.strip()) for w in args.only.split(",") if w.strip()]
     names = {workload_name(w) for e in engines for w in suite[e]}
-    if wanted is not None and (unknown := [w for w in wanted if w not in names]):
-        sys.exit(f"--only: no workload {unknown[0]!r} in suite {suite_name} (names: {', '.join(sorted(names))})")
+    try:
+        wanted = None if args.only is None else only_names(args.only, names)
+    except KeyError as exc:
+        sys.exit(f"--only: no workload {exc.args[0]!r} in suite {suite_name} (names: {', '.join(sorted(names))})")
     chosen = {e: [w for w in (suite[e][:args.workloads] if args.workloads else suite[e]) if wanted is None or workload_name(w) in wanted]
               for e in engines}
     old = CapacityValidation.model_validate_json(args.merge.read_text()) if args.merge else None

@@ -265,13 +265,18 @@ class _Server:
         come first served. Returns (request, tokens this step) pairs."""
         room = self.budget
         plan: list[tuple[int, int]] = []
-        running, prompt_left = self.running, self.prompt_left
+        running, prompt_left, computed, block, paged = self.running, self.prompt_left, self.computed, self.block, self.paged
         k = 0
         while k < len(running) and room > 0:
             i = running[k]
-            want = min(prompt_left[i], room) if prompt_left[i] else 1
-            if self.paged and not self.reserve(self.blocks(self.computed[i] + want) - self.blocks(self.computed[i]), keep=k):
-                break
+            left = prompt_left[i]
+            want = (left if left < room else room) if left else 1
+            if paged:
+                c = computed[i]
+                need = (c + want + block - 1) // block - (c + block - 1) // block
+                # no new block and nothing over capacity: `reserve(0)` would change nothing (the common decode step)
+                if (need or self.used_blocks + self.free_cached_blocks > self.cap_blocks) and not self.reserve(need, keep=k):
+                    break
             plan.append((i, want))
             room -= want
             k += 1

@@ -36,6 +36,14 @@ def test_the_issue_23_suite_has_what_the_issue_asks_per_engine(bench):
     assert bench.find_workload("vllm", "1024→32") == (1024, 32, 5.0, 0.25) and bench.find_workload("vllm", "nope") is None
 
 
+def test_only_takes_names_that_hold_commas_and_shapes_written_either_way(bench):
+    names = {bench.workload_name(w) for w in bench.SUITE_23["llama-server"]}
+    assert bench.only_names("128x16, two-point 90% 128→16, 10% 512→64,1024->64", names) == [
+        "128→16", "two-point 90% 128→16, 10% 512→64", "1024→64"]
+    with pytest.raises(KeyError, match="two-point 90% 128→16"):
+        bench.only_names("128x16,two-point 90% 128→16", names)
+
+
 def test_a_run_in_parts_merges_replacing_what_it_measured_again(bench):
     old = CapacityValidation.model_validate_json(XEON.read_text())
     again = old.records[0].model_copy(update={"measured_requests_per_s": 99.0, "error_pct_rate": -50.0})
