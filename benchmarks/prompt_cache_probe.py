@@ -66,7 +66,8 @@ def main() -> None:
     ap.add_argument("--calibration", type=Path, default=None, help="a suite result file whose llama-server calibration to apply")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    found = [w for w in SUITES["issue23"]["llama-server"] if workload_name(w) == args.workload and isinstance(w[1], RequestMix)]
+    found = [w for w in SUITES["issue23"]["llama-server"]
+             if workload_name(w) == args.workload and isinstance(w[1], RequestMix) and any(w[1].cached_in)]
     if not found:
         sys.exit(f"--workload: no shared-prefix llama-server workload {args.workload!r} in the issue-23 suite")
     mix: RequestMix = found[0][1]

@@ -45,12 +45,16 @@ class Scheduler:
     block_size: int = 16  # vllm allocates KV in blocks of this many tokens
     ttft_overhead_s: float = 0.0  # HTTP, tokenising, first chunk: calibrated on single requests through the server
     ram_prompt_cache: bool = True  # slots: llama-server's RAM prompt cache (`--cache-ram`, on by default: 8192 MiB)
+    # slots: one KV stream per slot (`-np N` given, so not unified): llama_decode splits a step's batch into one forward
+    # pass per run of consecutive busy slot ids (`split_equal`, llama-batch.cpp), each paying the step's fixed cost
+    slot_passes: bool = True
+    ubatch_tokens: int = 512  # slots: llama.cpp's -ub default; a prompt's tokens beyond it take further passes
 
     def __post_init__(self) -> None:
         if self.kind not in ("vllm", "slots"):
             raise InputError(f"scheduler kind: use 'vllm' or 'slots' (got {self.kind!r})")
-        if self.max_seqs < 1 or self.token_budget < 1 or self.block_size < 1 or self.ttft_overhead_s < 0:
-            raise InputError("scheduler: max_seqs, token_budget and block_size must be positive, the overhead non-negative")
+        if self.max_seqs < 1 or self.token_budget < 1 or self.block_size < 1 or self.ubatch_tokens < 1 or self.ttft_overhead_s < 0:
+            raise InputError("scheduler: max_seqs, token_budget, block_size and ubatch_tokens must be positive, the overhead non-negative")
 
 
 @dataclass
@@ -150,6 +154,8 @@ class _Server:
                  prefixes: tuple[list[int], list[int]] | None = None) -> None:
         self.step, self.arr, self.n_in, self.n_out = step, arr, n_in, n_out
         self.slots = sched.kind == "slots"
+        self.slot_passes = self.slots and sched.slot_passes
+        self.ubatch = sched.ubatch_tokens
         self.budget, self.max_seqs, self.block = sched.token_budget, sched.max_seqs, sched.block_size
         self.ttft_overhead_s = sched.ttft_overhead_s
         self.paged = sched.kind == "vllm" and sched.kv_capacity_tokens is not None
@@ -189,8 +195,11 @@ class _Server:
         self.free_cached: OrderedDict[int, int] = OrderedDict()  # vllm: unreferenced cached prefixes → blocks, LRU first
         self.free_cached_blocks = 0
         self.ref_blocks = 0  # blocks of referenced prefixes (in `used_blocks` once)
-        # llama-server's idle slots: (prefix, span, tokens) kept, LRU first; no more than the run's requests can ever use one
-        self.idle_slots: deque[tuple[int, int, int]] = deque([(NO_PREFIX, 0, 0)] * (min(sched.max_seqs, n) if self.slots else 0))
+        # llama-server's idle slots: (prefix, span, tokens kept, slot id), LRU first; no more than the run's requests can
+        # ever use one. Never-used slots go highest id first (`get_available_slot`: on `t_last_used` ties the last wins)
+        m = min(sched.max_seqs, n) if self.slots else 0
+        self.idle_slots: deque[tuple[int, int, int, int]] = deque((NO_PREFIX, 0, 0, sched.max_seqs - 1 - k) for k in range(m))
+        self.slot_of = [-1] * n  # slots: the slot each running request holds
         self.ram: dict[int, tuple[int, int]] | None = {} if self.slots and sched.ram_prompt_cache else None  # prefix → (span, tokens)
 
     def blocks(self, tokens: int) -> int:
@@ -219,6 +228,8 @@ class _Server:
         s = self.step
         c0 = s.per_kv_token_s
         a = s.overhead_s + s.per_seq_s * bsz + c0 * kv0 + self.moe_s(bsz)  # the first step ...
+        if self.slot_passes:
+            a += self.pass_cost(sorted((self.slot_of[i], 0) for i in running))
         b = c0 * bsz  # ... and each later one reads one more KV token per sequence
         if self.nxt < len(self.arr) and bsz < self.max_seqs:  # stop at the step that ends after the next arrival
             steps = min(steps, _steps_to_reach(a, b, self.arr[self.nxt] - self.t))
@@ -253,7 +264,7 @@ class _Server:
             block, shared = self.block, self.shared
             self.used_blocks = sum(-(-computed[i] // block) - shared[i] // block for i in running) + self.ref_blocks
             self.evict()
-        if self.paged or self.prefixes:
+        if self.paged or self.prefixes or self.slots:
             for i in leaving:
                 self.release(i)
         self.running = still
@@ -286,6 +297,8 @@ class _Server:
             i = waiting[0]
             if self.prefixes:
                 self.admit_hit(i)
+            elif self.slots:
+                self.slot_of[i] = self.idle_slots.popleft()[3]
             want = min(prompt_left[i], room)
             c = self.computed[i]
             if self.paged and not self.reserve(self.blocks(c + want) - self.shared[i] // self.block, keep=len(running)):
@@ -341,11 +354,11 @@ class _Server:
         skip = shared = 0
         if self.slots:
             best, pick = 0, None
-            for k, (q, span, _) in enumerate(self.idle_slots):
+            for k, (q, span, _, _) in enumerate(self.idle_slots):
                 lcp = c if p == UNSHARED else min(c, span) if p != NO_PREFIX and q == p else 0
                 if lcp > best and lcp > 0.1 * self.n_in[i]:
                     best, pick = lcp, k
-            q, span, tokens = self.idle_slots[0 if pick is None else pick]  # by similarity, else the least recently used
+            q, span, tokens, self.slot_of[i] = self.idle_slots[0 if pick is None else pick]  # by similarity, else LRU
             del self.idle_slots[0 if pick is None else pick]
             skip = c if p == UNSHARED else min(c, span) if p != NO_PREFIX and q == p else 0
             if self.ram is not None and (pick is None or skip < 0.5 * tokens):  # llama.cpp's `update_cache`
@@ -402,10 +415,11 @@ class _Server:
         (`evict`); a llama-server slot keeps its prompt for the next request."""
         if self.paged and blocks:
             self.used_blocks -= self.blocks(self.computed[i]) - self.shared[i] // self.block
-        if not self.prefixes:
-            return
         if self.slots:
-            self.idle_slots.append((self.pid[i], self.cached[i], self.n_in[i] + self.gen[i]))
+            p = self.pid[i] if self.prefixes else NO_PREFIX
+            self.idle_slots.append((p, self.cached[i] if self.prefixes else 0, self.n_in[i] + self.gen[i], self.slot_of[i]))
+            return
+        if not self.prefixes:
             return
         if self.shared[i]:
             p = self.pid[i]
@@ -430,8 +444,25 @@ class _Server:
     def moe_s(self, tokens: int) -> float:
         return float(self.step.experts_s(tokens)) if self.step.expert_read_s else 0.0
 
+    def pass_cost(self, slots: list[tuple[int, int]]) -> float:
+        """Seconds of the forward passes a step takes beyond one (`Scheduler.slot_passes`), from its (slot id, prompt
+        tokens this step) sorted by id: `split_equal` makes one ubatch per run of consecutive ids, taking the same count
+        of tokens from each — so a prompt sharing its run gives it one token and needs ⌈(w − 1) / ub⌉ more passes, one
+        alone ⌈w / ub⌉ − 1 more. (llama.cpp scans the batch in its order, decode tokens first: sorting by id is the
+        approximation.)"""
+        ub, extra = self.ubatch, 0
+        for k, (slot, w) in enumerate(slots):
+            joined_prev = k > 0 and slots[k - 1][0] == slot - 1
+            joined_next = k + 1 < len(slots) and slots[k + 1][0] == slot + 1
+            extra += k > 0 and not joined_prev  # a new run
+            if w > 1:
+                extra += (w - 1 + ub - 1) // ub if joined_prev or joined_next else (w + ub - 1) // ub - 1
+        s = self.step
+        return extra * (s.overhead_s if s.pass_s is None else s.pass_s)
+
     def step_s(self, plan: list[tuple[int, int]]) -> float:
-        """The step's duration from its named features (see `StepModel.step_s`)."""
+        """The step's duration from its named features (see `StepModel.step_s`); with `Scheduler.slot_passes`, the
+        fixed cost again for every further forward pass (`pass_cost`)."""
         computed, prompt_left = self.computed, self.prompt_left
         decoding = kv = prefill = starting = 0
         pairs = 0.0
@@ -444,7 +475,10 @@ class _Server:
                 decoding += 1
                 kv += computed[i]
         s = self.step
-        return (s.overhead_s + s.per_seq_s * decoding + s.per_kv_token_s * kv + s.per_prefill_token_s * prefill
+        extra = 0.0
+        if self.slot_passes:
+            extra = self.pass_cost(sorted((self.slot_of[i], w if prompt_left[i] else 0) for i, w in plan))
+        return (extra + s.overhead_s + s.per_seq_s * decoding + s.per_kv_token_s * kv + s.per_prefill_token_s * prefill
                 + s.per_prefill_pair_s * pairs + s.per_request_s * starting + self.moe_s(decoding + prefill))
 
     def take_step(self, plan: list[tuple[int, int]]) -> None:
@@ -478,7 +512,7 @@ class _Server:
                 self.finish[i] = t
                 self.done += 1
                 finished.add(i)
-                if self.paged or self.prefixes:
+                if self.paged or self.prefixes or self.slots:
                     self.release(i)
         if finished:
             self.running = [i for i in self.running if i not in finished]

@@ -55,6 +55,9 @@ class StepModel:
     # (Gemma 3: 52 of 62 layers at 1,024; Mistral-7B: all at 4,096); `deploy` sets these from the card
     window: int | None = None
     windowed_share: float = 0.0
+    # the engine's fixed cost of one forward pass when a step takes several (llama-server's per-slot KV streams:
+    # `Scheduler.slot_passes`); None: `overhead_s` (a server calibration's offset is per step, not per pass)
+    pass_s: float | None = None
 
     def attention_pairs(self, computed, chunk):
         """Token pairs a prefill chunk of `chunk` tokens attends after `computed` are cached (vectorised): c·(d + c/2) in a

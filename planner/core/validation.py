@@ -183,6 +183,7 @@ class ServerCalibration:
         """(step model, scheduler) with the server's offsets added (no time below 0) and its TTFT overhead: the one
         place a calibration changes the model, for plans and the validation alike."""
         return (replace(step, overhead_s=max(0.0, step.overhead_s + self.step_overhead_offset_s),
+                        pass_s=step.overhead_s if step.pass_s is None else step.pass_s,
                         per_seq_s=max(0.0, step.per_seq_s + self.step_per_seq_offset_s),
                         per_prefill_token_s=max(0.0, step.per_prefill_token_s + self.step_per_prefill_token_offset_s)),
                 replace(sched, ttft_overhead_s=self.ttft_overhead_s))

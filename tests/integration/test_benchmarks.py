@@ -63,3 +63,13 @@ def test_recomputing_the_committed_predictions_reproduces_them(bench):
     for a, b in zip(old.records, new.records, strict=True):
         assert b.predicted_requests_per_s == pytest.approx(a.predicted_requests_per_s, rel=1e-9), (a.engine, a.tokens_in, a.tokens_out)
         assert [p.predicted_ttft_p95_s for p in b.points] == pytest.approx([p.predicted_ttft_p95_s for p in a.points], rel=1e-9)
+
+
+def test_the_prompt_cache_probe_takes_only_a_shared_prefix_workload_of_the_suite(bench, monkeypatch):
+    spec = importlib.util.spec_from_file_location("prompt_cache_probe", REPO / "benchmarks/prompt_cache_probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    for name in ("128→16", "long-tailed chat (lognormal)", "no such workload"):  # no prefix to cache in the first two
+        monkeypatch.setattr(sys, "argv", ["prompt_cache_probe.py", "--workload", name, "--rate", "0.4"])
+        with pytest.raises(SystemExit, match="--workload: no shared-prefix llama-server workload"):
+            probe.main()

@@ -165,7 +165,7 @@ def test_seed_claims_notebook_renders_its_dollar_verdicts_as_text(lab, browser):
     page.screenshot(path=str(ARTIFACTS / "lab-04-seed-claims.png"), full_page=True)
     typeset = page.evaluate("() => Array.from(document.querySelectorAll('.jp-OutputArea-output')).filter(e => e.querySelector('mjx-container')).map(e => e.outerHTML.slice(0, 600))")
     assert not typeset, f"MathJax typeset a dollar amount in: {typeset}"
-    assert page.locator(".jp-OutputArea-output", has_text="$51,200 API vs $17,625 self-hosted").count() >= 1
+    assert page.locator(".jp-OutputArea-output", has_text="$51,200 API vs $18,360 self-hosted").count() >= 1
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0, "a cell wrote to stderr"
     assert not errors, errors
 

@@ -210,19 +210,21 @@ def test_a_decode_stretch_stops_at_the_first_step_ending_at_or_after_the_next_ar
 
 def test_a_two_point_length_mix_against_the_hand_computed_latencies():
     # one slot, requests far apart (never overlapping): each request's TTFT is one step of its whole prompt,
-    # 10 ms + n_in × 1 ms, and each later token one 10 ms step. Mix: 80 % 100 → 5 tokens, 20 % 1,000 → 2 tokens.
+    # 10 ms + n_in × 1 ms (a 1,000-token prompt takes two 512-token ubatches: one more 10 ms pass), and each later
+    # token one 10 ms step. Mix: 80 % 100 → 5 tokens, 20 % 1,000 → 2 tokens.
     sm = steps(overhead=0.01, per_prefill=1e-3)
     sched = Scheduler(kind="slots", max_seqs=1)
     mix = RequestMix.from_arrays([100, 1000], [5, 2], weights=[0.8, 0.2])
     n_in, n_out, _, _ = mix.draw(400, seed=5)
     res = simulate(sm, sched, np.arange(400) * 100.0, n_in, n_out)
-    assert res.ttft_s == pytest.approx(0.01 + n_in * 1e-3)
-    assert res.e2e_s == pytest.approx(0.01 + n_in * 1e-3 + (n_out - 1) * 0.01)
+    ttft = 0.01 + n_in * 1e-3 + 0.01 * (n_in > 512)
+    assert res.ttft_s == pytest.approx(ttft)
+    assert res.e2e_s == pytest.approx(ttft + (n_out - 1) * 0.01)
     assert np.mean(n_in == 1000) == pytest.approx(0.2, abs=0.05)  # drawn with the mix's weights
     same, drawn_out = simulate_mix(sm, sched, mix, 1e-3, 400, seed=5)  # the run a rate point makes draws the same requests
     assert drawn_out.tolist() == n_out.tolist()
     p = rate_point(sm, sched, 0, 0, 1e-3, mix=mix, seed=5)
-    assert p.ttft_p50_s == pytest.approx(0.11) and p.ttft_p95_s == pytest.approx(1.01)
+    assert p.ttft_p50_s == pytest.approx(0.11) and p.ttft_p95_s == pytest.approx(1.02)
     assert p.tpot_p95_s == pytest.approx(0.01)
     # the mean shape (280 → 3 tokens) meets a 0.5 s TTFT at p95; the mix, whose long fifth takes 1.01 s, never does
     assert capacity_at_slo_sim(sm, sched, mix.mean_in, mix.mean_out, 0.5, 1.0).requests_per_s > 0
@@ -243,11 +245,12 @@ def test_a_cached_prefix_skips_its_prefill_and_ttft_drops_by_the_computed_share(
     arrivals = np.arange(n) * 100.0
     res = simulate(sm, sched, arrivals, 1000, 3, 810, 0)
     reused = 800 if kind == "vllm" else 810
-    assert res.ttft_s[0] == pytest.approx(0.01 + 1.0)
+    cold_ttft = 0.01 + 1.0 + (0.01 if kind == "slots" else 0.0)  # llama-server: 1,000 tokens are two 512-token ubatches
+    assert res.ttft_s[0] == pytest.approx(cold_ttft)
     assert res.ttft_s[1:] == pytest.approx(np.full(n - 1, 0.01 + (1000 - reused) * 1e-3))
     assert res.cached_tokens == reused * (n - 1)  # the prefill load drops by exactly the cached tokens
     cold = simulate(sm, sched, arrivals, 1000, 3)
-    assert cold.ttft_s == pytest.approx(np.full(n, 1.01)) and cold.cached_tokens == 0
+    assert cold.ttft_s == pytest.approx(np.full(n, cold_ttft)) and cold.cached_tokens == 0
     # distinct prefixes unknown (UNSHARED): every cached span is a hit, the first request's too
     unshared = simulate(sm, sched, arrivals, 1000, 3, 810, UNSHARED)
     assert unshared.ttft_s == pytest.approx(np.full(n, 0.01 + (1000 - reused) * 1e-3))
@@ -330,3 +333,44 @@ def test_llama_server_slots_are_not_allocated_beyond_the_runs_requests():
     # a profile can state billions of slots (a fuzzed profile did: 7.3e9, a MemoryError); only n requests ever use one
     res = simulate(steps(overhead=0.01, per_prefill=0.001), Scheduler(kind="slots", max_seqs=7_284_609_390), np.array([0.0, 0.0]), 100, 4)
     assert np.isfinite(res.ttft_s).all() and res.ttft_s[0] == res.ttft_s[1]
+
+
+def test_llama_server_pays_a_forward_pass_per_run_of_consecutive_busy_slots():
+    # llama-server with one KV stream per slot splits a step into a pass per run of consecutive busy slot ids
+    # (split_equal). Three 1-token prompts at t=0 take slots 2, 1, 0 (never-used slots: the highest id first) and
+    # decode together at 10 ms a step; the middle one leaves after its 5th token (50 ms): slots 2 and 0 are no longer
+    # consecutive, every later step is two passes, 20 ms, and the first request's other 25 tokens take 0.5 s
+    sm = steps(overhead=0.01)
+    split = simulate(sm, Scheduler(kind="slots", max_seqs=3), np.zeros(3), 1, [30, 5, 30])
+    assert split.e2e_s.tolist() == pytest.approx([0.05 + 25 * 0.02, 0.05, 0.05 + 25 * 0.02])
+    one_pass = simulate(sm, Scheduler(kind="slots", max_seqs=3, slot_passes=False), np.zeros(3), 1, [30, 5, 30])
+    assert one_pass.e2e_s.tolist() == pytest.approx([0.3, 0.05, 0.3])
+    # a server calibration's step offset is per step, the extra pass costs the engine's own fixed cost (`pass_s`)
+    from dataclasses import replace
+    calibrated = simulate(replace(sm, overhead_s=0.013, pass_s=0.01), Scheduler(kind="slots", max_seqs=3), np.zeros(3), 1, [30, 5, 30])
+    assert calibrated.e2e_s[0] == pytest.approx(5 * 0.013 + 25 * (0.013 + 0.01))
+
+
+def test_llama_server_prompt_tokens_past_a_ubatch_take_further_passes():
+    # 1,200 prompt tokens at 1 ms each with -ub 512: ⌈1200/512⌉ = 3 passes, so two more fixed costs in the TTFT
+    sm = steps(overhead=0.01, per_prefill=1e-3)
+    res = simulate(sm, Scheduler(kind="slots", max_seqs=2), np.zeros(1), 1200, 2)
+    assert res.ttft_s[0] == pytest.approx(3 * 0.01 + 1.2)
+    assert simulate(sm, Scheduler(kind="slots", max_seqs=2, ubatch_tokens=2048), np.zeros(1), 1200, 2).ttft_s[0] == pytest.approx(0.01 + 1.2)
+
+
+def test_a_server_calibration_adds_its_offset_per_step_and_keeps_the_engines_pass_cost():
+    from planner.core.validation import ServerCalibration
+    step, _ = ServerCalibration(0.003, 0.0).apply(steps(overhead=0.01), Scheduler(kind="slots"))
+    assert step.overhead_s == pytest.approx(0.013) and step.pass_s == 0.01
+    again, _ = ServerCalibration(0.003, 0.0).apply(step, Scheduler(kind="slots"))  # applied twice: still the engine's
+    assert again.pass_s == 0.01
+
+
+def test_a_prompt_beside_a_decoding_slot_takes_one_token_in_its_pass_and_the_rest_after():
+    # slot 1 decodes (its 1-token prompt ends at 11 ms, then 10 ms steps); a 600-token prompt arrives at 25 ms and is
+    # admitted at 31 ms into slot 0, next to it: split_equal gives it one token in the shared pass and ⌈599 / 512⌉ = 2
+    # passes more, so its step is 10 ms × 3 + 600 × 1 ms
+    sm = steps(overhead=0.01, per_prefill=1e-3)
+    res = simulate(sm, Scheduler(kind="slots", max_seqs=2), np.array([0.0, 0.025]), [1, 600], [50, 2])
+    assert res.ttft_s[1] == pytest.approx(0.031 + 3 * 0.01 + 0.6 - 0.025)
