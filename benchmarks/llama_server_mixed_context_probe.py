@@ -8,8 +8,8 @@ ubatch every sequence attends over the longest sequence's cells, padded to 256 (
 request decoding beside a long one pays the long one's context. The step model charges each sequence its own.
 
 Interleaved: A = four short requests (128 → 96) at once; B = the same while one long request (1,536 → 400) decodes.
-For each, the short requests' median inter-token gap, measured, and the step model's decode step for that batch
-(the engine model with the server's +step offset of a batch-1 calibration, as the validation bench applies it).
+For each, the short requests' median inter-token gap, measured, and the engine step model's decode step for that
+batch (no server calibration: its per-step offset is the same in A and B, so the difference B − A is the check).
 
     python benchmarks/llama_server_mixed_context_probe.py [--rounds 2] [--out FILE]
 """
@@ -80,10 +80,8 @@ def main() -> None:
     ctx_short = SHORT + SHORT_OUT / 2
     ctx_long = LONG + LONG_OUT / 2  # the long request's context while the short ones decode (roughly its middle)
 
-    def model_step(n: int, kv: float) -> float:
-        return step.overhead_s + step.per_seq_s * n + step.per_kv_token_s * kv
-
-    a_model, b_model = model_step(N_SHORT, N_SHORT * ctx_short), model_step(N_SHORT + 1, N_SHORT * ctx_short + ctx_long)
+    a_model = float(step.step_s(N_SHORT, N_SHORT * ctx_short, 0))
+    b_model = float(step.step_s(N_SHORT + 1, N_SHORT * ctx_short + ctx_long, 0))
     a, b = float(np.median(got["A"])), float(np.median(got["B"]))
     out = {"cpu_model": machine.cpu_model, "profile": path.name, "rounds": args.rounds,
            "short": [SHORT, SHORT_OUT], "long": [LONG, LONG_OUT], "n_short": N_SHORT,

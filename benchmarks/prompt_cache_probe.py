@@ -25,7 +25,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from capacity_vs_measured import SUITES, _tokenizer, calibrated_model, latest_profile, mix_prompts, start_server, workload_name  # noqa: E402  (the suite's workloads, prompts and server: one home)
+from capacity_vs_measured import _tokenizer, calibrated_model, find_workload, latest_profile, mix_prompts, start_server  # noqa: E402  (the suite's workloads, prompts and server: one home)
 
 from planner.core.capacity import scheduler_for  # noqa: E402
 from planner.core.lengths import RequestMix  # noqa: E402
@@ -66,11 +66,10 @@ def main() -> None:
     ap.add_argument("--calibration", type=Path, default=None, help="a suite result file whose llama-server calibration to apply")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    found = [w for w in SUITES["issue23"]["llama-server"]
-             if workload_name(w) == args.workload and isinstance(w[1], RequestMix) and any(w[1].cached_in)]
-    if not found:
-        sys.exit(f"--workload: no shared-prefix llama-server workload {args.workload!r} in the issue-23 suite")
-    mix: RequestMix = found[0][1]
+    found = find_workload("llama-server", args.workload)
+    if found is None or not isinstance(found[1], RequestMix) or not any(found[1].cached_in):
+        sys.exit(f"--workload: no shared-prefix llama-server workload {args.workload!r} in the suites")
+    mix: RequestMix = found[1]
     machine = fingerprint()
     path = latest_profile("llama-server", machine.cpu_model)
     profile = load_profile(path)
