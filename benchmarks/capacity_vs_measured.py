@@ -214,7 +214,7 @@ def bracket_side(points: list[RatePointCheck], ttft_slo: float, itl_slo: float) 
     return "up" if all(ok) else "down" if not any(ok) else None
 
 
-def start_server(engine: str, sched: Scheduler):
+def start_server(engine: str, sched: Scheduler, extra_args: tuple[str, ...] = ()):
     """The real server, configured as the scheduler the plan simulates for this engine profile (the planner's own
     `scheduler_for`): the same sequence limit and token budget, so what is validated is what a plan uses."""
     from planner.measure.gguf.embedded import embedded_model_path
@@ -225,7 +225,7 @@ def start_server(engine: str, sched: Scheduler):
                           max_num_batched_tokens=sched.token_budget, model_alias="smollm2").start()
     from planner.measure.serving.servers import LlamaServer
     return LlamaServer(embedded_model_path(), parallel=sched.max_seqs, n_batch=sched.token_budget, n_ctx=sched.max_seqs * SLOT_CTX,
-                       model_alias="smollm2").start()
+                       model_alias="smollm2", extra_args=extra_args).start()
 
 
 def calibrate(engine: str, profile_path: Path, endpoint: Endpoint, tok, step, sched: Scheduler, log,

@@ -25,7 +25,15 @@ sys.path.insert(0, str(ROOT))
 from planner.core.errors import FitError  # noqa: E402
 from planner.core.gpufit import above_roofline, error_pct, fit_efficiency, predict  # noqa: E402
 from planner.formats.files import atomic_write_text  # noqa: E402
-from planner.formats.gpu_corpus import FIT_FILE, FIT_SCHEMA_VERSION, GpuFitFile, HeldOut, efficiency_to_json, load_points  # noqa: E402
+from planner.formats.gpu_corpus import (  # noqa: E402
+    FIT_EXCLUDED,
+    FIT_FILE,
+    FIT_SCHEMA_VERSION,
+    GpuFitFile,
+    HeldOut,
+    efficiency_to_json,
+    load_points,
+)
 
 ENGINE = "vLLM"
 COMMAND = "python benchmarks/gpu_vs_published.py"
@@ -41,12 +49,15 @@ def _max(x: pd.Series) -> float | None:
     return round(float(x.max()), 2) if len(x) else None
 
 
-def held_out(points, split: str) -> pd.DataFrame:
-    key = (lambda p: p.model) if split == "model" else (lambda p: p.gpu)
+def held_out(points, split: str, outside=()) -> pd.DataFrame:
+    """Each model's (GPU's) rows predicted by a fit without them; with split "outside", the `outside` rows (models the
+    fit never takes, `FIT_EXCLUDED`) predicted by the fit on all of `points`."""
+    key = (lambda p: p.model) if split == "model" else (lambda p: p.gpu) if split == "gpu" else (lambda p: "outside the fit")
     rows = []
-    for group in sorted({key(p) for p in points}):
-        train = [p for p in points if key(p) != group]
-        test = [p for p in points if key(p) == group]
+    groups = sorted({key(p) for p in points}) if split != "outside" else (["outside the fit"] if outside else [])
+    for group in groups:
+        train = list(points) if split == "outside" else [p for p in points if key(p) != group]
+        test = [p for p in (outside if split == "outside" else points) if key(p) == group]
         try:
             eff = fit_efficiency(train, ENGINE)
             why_fit = ""
@@ -94,9 +105,11 @@ def tp_scaling(frame: pd.DataFrame) -> dict:
 
 def main() -> None:
     corpus = load_points()
-    points = [p for p in corpus.points if p.engine == ENGINE]
-    flagged = [p.id for p in points if above_roofline(p)]
-    frame = pd.concat([held_out(points, "model"), held_out(points, "gpu")], ignore_index=True)
+    usable = [p for p in corpus.points if p.engine == ENGINE]
+    points = [p for p in usable if p.model not in FIT_EXCLUDED]
+    outside = [p for p in usable if p.model in FIT_EXCLUDED]
+    flagged = [p.id for p in usable if above_roofline(p)]
+    frame = pd.concat([held_out(points, "model"), held_out(points, "gpu"), held_out(points, "outside", outside)], ignore_index=True)
     splits = [summary(frame, s) for s in ("model", "gpu")]
     scaling = tp_scaling(frame)
     today = dt.date.today().isoformat()
@@ -107,6 +120,7 @@ def main() -> None:
                                 "MLCommons' sources (benchmarks/data/mlperf_dataset_lengths.md), so their prefill load is unknown",
         "n_rows": len(points), "n_gpus": len({p.gpu for p in points}), "n_models": len({p.model for p in points}),
         "engines": [ENGINE], "splits": splits, "tp_scaling": scaling, "above_roofline": flagged,
+        "outside_fit": {**summary(frame, "outside"), "models": {m: FIT_EXCLUDED[m] for m in sorted({p.model for p in outside})}},
         "skipped_corpus_rows": dict(corpus.skipped.most_common()), "date": today, "command": COMMAND,
         "rows": json.loads(frame.round(4).to_json(orient="records")),
     }
@@ -124,11 +138,16 @@ def main() -> None:
         print(f"leave one {s['split']} out ({s['n_rows']} rows): throughput |error| median {s['median_abs_error_pct_throughput']} %, "
               f"worst {s['max_abs_error_pct_throughput']} %; TPOT p50 median {s['median_abs_error_pct_tpot_p50']} %; TTFT p50 median "
               f"{s['median_abs_error_pct_ttft_p50']} %")
+    o = summary(frame, "outside")
+    if o["n_rows"]:
+        print(f"outside the fit ({o['n_rows']} rows of {', '.join(sorted({p.model for p in outside}))}): throughput |error| median "
+              f"{o['median_abs_error_pct_throughput']} %, worst {o['max_abs_error_pct_throughput']} %; TPOT p50 median "
+              f"{o['median_abs_error_pct_tpot_p50']} %; TTFT p50 median {o['median_abs_error_pct_ttft_p50']} %")
     for name, sc in scaling.items():
         print(f"TP scaling {name}: TP {sc['tp']} measured {sc['measured_ratio']} predicted {sc['predicted_ratio']}")
     print(f"rows above the roofline: {len(flagged)}; corpus rows not usable: {sum(corpus.skipped.values())}")
     print(f"written {out.relative_to(ROOT)} and {FIT_FILE.relative_to(ROOT)}")
-    if not np.isfinite(frame["predicted_tpot_p50_ms"].dropna()).all():
+    if not np.isfinite(pd.to_numeric(frame["predicted_tpot_p50_ms"]).dropna()).all():
         sys.exit(1)
 
 

@@ -39,6 +39,12 @@ Column meanings (multimodal configs: the numbers are those of ``text_config``, t
                           ``layer_types`` (alternating); Llama 4's chunked attention (``attention_chunk_size`` 8192 on
                           the three RoPE layers of every four, the fourth being a global NoPE layer) is recorded as a
                           sliding window, which bounds the KV cache the same way; Mistral-7B-v0.1 on every layer.
+* ``linear_attention_layers`` / ``linear_state_bytes``  hybrid linear-attention models (Qwen3.5's Gated DeltaNet): how
+                          many of the ``n_layers`` keep a fixed-size recurrent state per sequence instead of a growing KV
+                          cache, and that state's bytes per layer per sequence at TP 1 (conv state + SSM state, as vLLM's
+                          ``gated_delta_net_state_shape`` sizes it). No config this script reads has such layers, so it
+                          leaves both empty; the one row that has them (Qwen3.5-397B-A17B, from
+                          ``data/sources/model_configs/``) is written by hand and kept.
 * ``context_length``      ``max_position_embeddings`` (rope-scaled where the config's scaling already extends it,
                           e.g. Llama 3.1 131072). Publishers sometimes state less (DeepSeek-V3 128K, Qwen3 32K native
                           / 131K with YaRN); see the model card.
@@ -86,8 +92,9 @@ LICENCES = ROOT / "data" / "sources" / "licences.csv"
 COLUMNS = [
     "name", "family", "hf_repo", "params_b", "active_params_b", "n_layers", "d_model", "n_heads", "n_kv_heads",
     "head_dim", "ffn_dim", "moe_ffn_dim", "n_experts", "n_experts_active", "n_shared_experts", "first_dense_layers",
-    "kv_lora_rank", "qk_rope_head_dim", "sliding_window", "sliding_window_layers", "context_length", "rope_theta",
-    "vocab_size", "tied_embeddings", "licence", "licence_mau_limit", "source", "as_of",
+    "kv_lora_rank", "qk_rope_head_dim", "sliding_window", "sliding_window_layers", "linear_attention_layers",
+    "linear_state_bytes", "context_length", "rope_theta", "vocab_size", "tied_embeddings", "licence", "licence_mau_limit",
+    "source", "as_of",
 ]
 
 # card-name prefix -> (family, licence key); first match wins, so longer prefixes come first.

@@ -59,7 +59,7 @@ HARDWARE = {
 MODELS = {
     "MiniMaxAI/MiniMax-M2.5": ("MiniMax-M2.5", "MiniMax-M2.5"),
     "zai-org/GLM-5-FP8": ("GLM-5", None),
-    "Qwen/Qwen3.5-397B-A17B": ("Qwen3.5-397B-A17B", None),
+    "Qwen/Qwen3.5-397B-A17B": ("Qwen3.5-397B-A17B", "Qwen3.5-397B-A17B"),
     "llama2-70b": ("Llama-2-70B", "Llama-2-70B"),
     "mixtral-8x7b": ("Mixtral-8x7B-v0.1", "Mixtral-8x7B-v0.1"),
     "llama3.1-8b": ("Llama-3.1-8B", "Llama-3.1-8B"),

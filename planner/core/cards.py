@@ -32,15 +32,37 @@ class ModelCard:
     kv_lora_rank: int | None = None  # MLA (DeepSeek): the cached latent per layer
     qk_rope_head_dim: int | None = None
     sliding_window: int | None = None  # tokens a windowed layer attends to
-    sliding_window_layers: int | None = None  # how many of n_layers use the window
+    sliding_window_layers: int | None = None  # how many of the full-attention layers use the window
+    # hybrid linear attention (Qwen3.5's Gated DeltaNet): layers that keep a fixed-size recurrent state per sequence
+    # instead of a growing KV cache, and that state's bytes per layer per sequence at TP 1 (conv + SSM state, as vLLM's
+    # gated_delta_net_state_shape sizes it); the other n_layers − linear_attention_layers are full attention
+    linear_attention_layers: int | None = None
+    linear_state_bytes: int | None = None
     tied_embeddings: bool | None = None
     licence_mau_clause: str | None = None  # the licence's user-count clause, quoted (data/sources/licences.csv)
     licence_conditions: str | None = None
     source: str = ""
 
+    def __post_init__(self) -> None:
+        # the field is named in the message, not as `field=` (that names a CLI flag; these are card columns)
+        if (self.linear_attention_layers is None) != (self.linear_state_bytes is None):
+            missing = "linear_state_bytes" if self.linear_state_bytes is None else "linear_attention_layers"
+            raise InputError(f"model card {self.name}: {missing} is missing; give linear_attention_layers and linear_state_bytes "
+                             "together (a hybrid model's linear-attention layers and their state per sequence), or neither")
+        if self.linear_attention_layers is not None and not 0 <= self.linear_attention_layers < self.n_layers:
+            raise InputError(f"model card {self.name}: linear_attention_layers must be between 0 and n_layers − 1 = "
+                             f"{self.n_layers - 1} (got {self.linear_attention_layers}): at least one layer is full attention")
+        if self.linear_state_bytes is not None and not self.linear_state_bytes > 0:
+            raise InputError(f"model card {self.name}: linear_state_bytes must be positive (got {self.linear_state_bytes})")
+
     @property
     def is_moe(self) -> bool:
         return self.n_experts > 1
+
+    @property
+    def full_attention_layers(self) -> int:
+        """Layers with a growing KV cache and quadratic prefill attention (all but the linear-attention ones)."""
+        return self.n_layers - (self.linear_attention_layers or 0)
 
     def with_layers(self, n_layers: int | None) -> ModelCard:
         """The same architecture at reduced depth (per-layer cost is unchanged, so speed scales by layer count)."""
@@ -52,7 +74,11 @@ class ModelCard:
 
         def per_depth(published: float | None) -> float | None:  # a published total keeps its non-layer part; layers scale
             return None if published is None else (outside + (published * 1e9 - outside) * n_layers / self.n_layers) / 1e9
-        return replace(self, n_layers=n_layers, params_b=per_depth(self.params_b), active_params_b=per_depth(self.active_params_b))
+        # a hybrid keeps its share of linear-attention layers, with at least one full-attention layer
+        linear = (None if self.linear_attention_layers is None else
+                  n_layers - max(1, round(self.full_attention_layers * n_layers / self.n_layers)))
+        return replace(self, n_layers=n_layers, params_b=per_depth(self.params_b), active_params_b=per_depth(self.active_params_b),
+                       linear_attention_layers=linear)
 
     def n_params(self) -> int:
         """Parameter count of the tensors a clone writes (llama-family layout, untied output)."""

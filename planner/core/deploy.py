@@ -7,14 +7,16 @@ pipeline-parallel size PP (replicas × TP × PP = GPUs used). For each layout:
   what is left of `gpu_memory_utilization` × VRAM (vLLM's default 0.9). KV per token per GPU: full attention
   2 · (layers/PP) · max(1, kv_heads/TP) · head_dim · 2 bytes (KV heads are replicated when TP exceeds them);
   MLA (DeepSeek) keeps one latent of (kv_lora_rank + qk_rope_head_dim) per layer, replicated on every TP rank;
-  sliding-window layers hold at most the window. A layout whose KV cannot hold one request at the workload's context
+  sliding-window layers hold at most the window. A hybrid's linear-attention layers (Qwen3.5's Gated DeltaNet) hold
+  no per-token KV but a fixed recurrent state per sequence, sharded over TP (`recurrent_state_bytes`), which each
+  sequence needs beside its tokens. A layout whose KV cannot hold one request at the workload's context
   is infeasible, and so is a context beyond the model's.
 - **Step time**: the roofline in the capacity model's linear form (`stepmodel.StepModel`): weights and KV are read
   at an effective bandwidth (datasheet bandwidth × η_bw), every token in the step costs 2 · active params / TP FLOPs
-  at peak × η_flops, prefill attention 4 · layers · d_attn FLOPs per token pair (`pair_flops`; sliding-window layers
-  attend at most the window), plus a fixed cost per layer and per
-  new request. η_bw, η_flops and the fixed costs come from `GpuEfficiency` — fitted on measured GPU engine profiles,
-  never assumed. Summing memory and compute time (instead of taking the larger) is conservative near the ridge point.
+  at peak × η_flops, prefill attention 4 · layers · d_attn FLOPs per token pair in the full-attention layers
+  (`pair_flops`; sliding-window layers attend at most the window), a hybrid's recurrent state read and written back
+  by every decoding sequence, plus a fixed cost per layer and per new request. η_bw, η_flops and the fixed costs come
+  from `GpuEfficiency` — fitted on measured GPU engine profiles, never assumed. Summing memory and compute time (instead of taking the larger) is conservative near the ridge point.
   MoE: a step reads the dense weights and the experts its tokens route to — a fraction 1 − (1 − k/E)^tokens of them.
 - **Communication** (Megatron-style TP: two all-reduces of the hidden state per layer; ring all-reduce moves
   2 (TP−1)/TP of the message each way): per step 2 · layers/PP · (α + 2 (TP−1)/TP · tokens · d_model · 2 B ÷ link),
@@ -50,6 +52,7 @@ from planner.core.units import GIB
 PRECISION_BITS = {"bf16": 16.0, "fp8": 8.0, "int4": 4.25, "mxfp4": 4.25}
 EXPERTS_ONLY = frozenset({"mxfp4"})  # precisions whose checkpoints keep attention and dense MLPs at bf16
 KV_BYTES_PER_ELEMENT = 2.0  # vLLM's default KV cache dtype is the model's (bf16)
+STATE_PASSES = 2  # a decode step reads a linear-attention layer's recurrent state and writes it back (`assemble_step_model`)
 GPU_MEMORY_UTILIZATION = 0.9  # vLLM's default --gpu-memory-utilization
 # Runtime memory per GPU besides weights and KV, as vLLM's own start-up log reports it (vllm PR #10511, Llama-3-8B on an
 # H100 80GB: "non_torch_memory takes 1.79 GiB" at TP1 and 3.58 GiB at TP2 — NCCL and all-reduce buffers, CUDA context —
@@ -139,10 +142,11 @@ class MemoryPlan:
     runtime_gib: float
     kv_gib: float  # what vLLM would allocate to KV per GPU
     kv_bytes_per_token: float  # per GPU, at the workload's context
-    kv_tokens: int  # per engine (every rank holds its slice of the same tokens)
+    kv_tokens: int  # per engine (every rank holds its slice of the same tokens); a hybrid's: beside the recurrent states
     max_seqs_by_kv: int  # requests of the workload's context the cache holds at once
     fits: bool
     why: str
+    state_bytes_per_seq: float = 0.0  # per GPU: a hybrid's fixed recurrent state per sequence (`recurrent_state_bytes`)
 
 
 def bits(precision: str) -> float:
@@ -196,38 +200,60 @@ def weight_bytes(card: ModelCard, precision: str) -> WeightBytes:
 
 
 def kv_bytes_per_token(card: ModelCard, context: float, *, tp: int = 1, pp: int = 1) -> float:
-    """KV bytes one token of a `context`-token request costs one GPU of a TP×PP engine (see the module docstring)."""
-    layers = card.n_layers / pp
+    """KV bytes one token of a `context`-token request costs one GPU of a TP×PP engine (see the module docstring).
+    Only the full-attention layers cache tokens (a hybrid's linear-attention layers keep `recurrent_state_bytes`
+    instead: Qwen3.5-397B-A17B caches 15 of its 60 layers, `layer_types` in its config); the sliding-window layers
+    are a share of those."""
+    full = card.full_attention_layers
+    layers = full / pp
     if card.kv_lora_rank:  # MLA: one compressed latent + the rope key per layer, the same on every TP rank
         per_layer = (card.kv_lora_rank + (card.qk_rope_head_dim or 0)) * KV_BYTES_PER_ELEMENT
     else:
         per_layer = 2 * max(1.0, card.n_kv_heads / tp) * card.head_dim * KV_BYTES_PER_ELEMENT
-    swa = min(card.sliding_window_layers or 0, card.n_layers) if card.sliding_window else 0
-    full_share = (card.n_layers - swa) / card.n_layers
-    window_share = swa / card.n_layers * min(1.0, card.sliding_window / max(context, 1.0)) if swa else 0.0
+    swa = min(card.sliding_window_layers or 0, full) if card.sliding_window else 0
+    full_share = (full - swa) / full
+    window_share = swa / full * min(1.0, card.sliding_window / max(context, 1.0)) if swa else 0.0
     return layers * per_layer * (full_share + window_share)
+
+
+def recurrent_state_bytes(card: ModelCard, *, tp: int = 1, pp: int = 1) -> float:
+    """Bytes of fixed recurrent state one sequence holds on one GPU of a TP×PP engine: linear_attention_layers / PP ×
+    linear_state_bytes / TP (0 for a model without linear-attention layers). The state's heads shard over TP —
+    vLLM's `gated_delta_net_state_shape` (vllm/model_executor/layers/mamba/mamba_utils.py @02d71083) divides the
+    conv channels and the value heads by the TP size, no replication — and it does not grow with the context."""
+    if not card.linear_attention_layers:
+        return 0.0
+    return card.linear_attention_layers / pp * card.linear_state_bytes / tp
 
 
 def memory_plan(card: ModelCard, precision: str, device: Device, tp: int, pp: int, context_tokens: float,
                 gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION) -> MemoryPlan:
-    """What one GPU of a TP×PP engine holds, and how many requests of `context_tokens` its KV cache fits."""
+    """What one GPU of a TP×PP engine holds, and how many requests of `context_tokens` its KV cache fits.
+
+    A hybrid's sequence needs its fixed recurrent state (`recurrent_state_bytes`) beside its tokens' KV, so a request
+    costs context · KV per token + state: `max_seqs_by_kv` counts that, and `kv_tokens` is what the cache holds beside
+    the states of that many requests (the scheduler admits by tokens; exact for requests of this context, and
+    optimistic for shorter ones of a mix, whose state weighs more per token)."""
     w = weight_bytes(card, precision).total / (tp * pp)
     runtime = ACTIVATION_PEAK_BYTES + NON_TORCH_BYTES[1 if tp * pp == 1 else 2]
     budget = gpu_memory_utilization * device.memory_gib * GIB
     kv_bytes = budget - w - runtime
     per_token = kv_bytes_per_token(card, context_tokens, tp=tp, pp=pp)
-    tokens = int(max(kv_bytes, 0) // per_token)
-    seqs = int(tokens // max(context_tokens, 1))
+    state = recurrent_state_bytes(card, tp=tp, pp=pp)
+    ctx = max(context_tokens, 1)
+    tokens = int(max(kv_bytes, 0) // per_token) if not state else int(max(kv_bytes, 0) * ctx / (ctx * per_token + state))
+    seqs = int(tokens // ctx) if not state else int(max(kv_bytes, 0) // (ctx * per_token + state))
     if card.context_length and context_tokens > card.context_length:
         why = f"context {context_tokens:,.0f} tokens exceeds {card.name}'s {card.context_length:,}"
     elif kv_bytes <= 0:
         why = (f"weights {w / GIB:.1f} GiB + runtime {runtime / GIB:.1f} GiB per GPU exceed {gpu_memory_utilization:.0%} of "
                f"{device.memory_gib:g} GiB")
     elif seqs < 1:
-        why = f"KV cache {kv_bytes / GIB:.1f} GiB holds {tokens:,} tokens, less than one {context_tokens:,.0f}-token request"
+        state_note = f" and its {state / GIB:.2f} GiB recurrent state" if state else ""
+        why = f"KV cache {kv_bytes / GIB:.1f} GiB holds {tokens:,} tokens, less than one {context_tokens:,.0f}-token request{state_note}"
     else:
         why = ""
-    return MemoryPlan(w / GIB, runtime / GIB, max(kv_bytes, 0) / GIB, per_token, tokens, seqs, not why, why)
+    return MemoryPlan(w / GIB, runtime / GIB, max(kv_bytes, 0) / GIB, per_token, tokens, seqs, not why, why, state)
 
 
 def layouts(n_gpus: int, card: ModelCard) -> list[Layout]:
@@ -260,12 +286,13 @@ def comm_per_step(card: ModelCard, device: Device, tp: int, pp: int) -> tuple[fl
 
 
 def pair_flops(card: ModelCard) -> float:
-    """FLOPs of one attended token pair in prefill, all layers: QKᵀ and AV, 2 · n_heads · (d_qk + d_v) each layer — with
-    d_qk = d_v = head_dim, 4 · n_heads · head_dim. An MLA card's head_dim is the query/key width, nope + rope
-    (DeepSeek-V3: 128 + 64), and its values are the nope width (v_head_dim = qk_nope_head_dim = 128 in DeepSeek's
-    configs): 2 · 128 · (192 + 128) a layer."""
+    """FLOPs of one attended token pair in prefill, all full-attention layers: QKᵀ and AV, 2 · n_heads · (d_qk + d_v)
+    each layer — with d_qk = d_v = head_dim, 4 · n_heads · head_dim. An MLA card's head_dim is the query/key width,
+    nope + rope (DeepSeek-V3: 128 + 64), and its values are the nope width (v_head_dim = qk_nope_head_dim = 128 in
+    DeepSeek's configs): 2 · 128 · (192 + 128) a layer. A hybrid's linear-attention layers attend no pairs: their work
+    per token is constant (see `assemble_step_model`)."""
     v = card.head_dim - (card.qk_rope_head_dim or 0) if card.kv_lora_rank else card.head_dim
-    return 2.0 * card.n_layers * card.n_heads * (card.head_dim + v)
+    return 2.0 * card.full_attention_layers * card.n_heads * (card.head_dim + v)
 
 
 def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int, mem: MemoryPlan,
@@ -282,16 +309,27 @@ def assemble_step_model(card: ModelCard, precision: str, device: Device, c: np.n
                         ttft_overhead_s: float = 0.0) -> tuple[StepModel, Scheduler]:
     """The step model of seconds-per-feature coefficients `c` (`GpuFeatures` order, as `coefficients` gives them): linear
     in `c` besides the interconnect's time, so the corpus fit (`gpufit`) reads its design columns off this same
-    function — the model it fits is the model that plans."""
+    function — the model it fits is the model that plans.
+
+    A hybrid's linear-attention layers: every decoding sequence reads its recurrent state and writes it back in place
+    each step (vLLM's `fused_recurrent_gated_delta_rule_fwd_kernel`, vllm/model_executor/layers/fla/ops/fused_recurrent.py
+    @03c6dad8: `tl.load` of h0, `tl.store` of ht into the same state slot), so both passes are bytes moved:
+    STATE_PASSES × `recurrent_state_bytes` per sequence. A prefill chunk's state read and write (one per chunk, not per
+    token) is left out. Their recurrence's FLOPs are left out too: per token and value head the decay, the delta
+    update and the output are about 7 · K · V (K = V = 128), 7.3 MFLOPs a layer over Qwen3.5-397B-A17B's 64 value
+    heads, 0.33 GFLOPs over its 45 layers: 1 % of 2 × 17 B active = 34 GFLOPs of matmuls; their projections are
+    weights, in the active parameters."""
     c = GpuFeatures(*c)
     active = card_params(card)[1]
     wb = weight_bytes(card, precision)
     fixed_comm, token_comm = comm_per_step(card, device, tp, pp)
     kv_token_all = mem.kv_bytes_per_token * pp * tp  # the token's KV across the engine
+    state_seq_all = STATE_PASSES * mem.state_bytes_per_seq * pp * tp  # a sequence's recurrent state, read and written back
     flops_token = 2 * active
     step = StepModel(
         overhead_s=c.steps + c.layer_steps * card.n_layers + c.bytes_read * wb.dense_read + fixed_comm,
-        per_seq_s=c.decode_seqs + c.decode_flops * flops_token + token_comm, per_kv_token_s=c.bytes_read * kv_token_all,
+        per_seq_s=c.decode_seqs + c.decode_flops * flops_token + token_comm + c.bytes_read * state_seq_all,
+        per_kv_token_s=c.bytes_read * kv_token_all,
         per_prefill_token_s=c.prefill_tokens + c.prefill_flops * flops_token + token_comm,
         per_prefill_pair_s=c.attention_flops * pair_flops(card),
         per_request_s=c.requests,
@@ -300,7 +338,8 @@ def assemble_step_model(card: ModelCard, precision: str, device: Device, c: np.n
         fit_rms_pct=float("nan"), n_points=0, expert_read_s=c.bytes_read * wb.experts,
         expert_share=card.n_experts_active / card.n_experts if card.is_moe else 0.0,
         window=card.sliding_window if card.sliding_window_layers else None,
-        windowed_share=min(card.sliding_window_layers or 0, card.n_layers) / card.n_layers if card.sliding_window else 0.0,
+        windowed_share=(min(card.sliding_window_layers or 0, card.full_attention_layers) / card.full_attention_layers
+                        if card.sliding_window else 0.0),  # a share of `pair_flops`: of the full-attention layers
     )
     sched = Scheduler(kind="vllm", max_seqs=step.max_seqs, token_budget=max_num_batched_tokens,
                       kv_capacity_tokens=max(1, mem.kv_tokens // pp), ttft_overhead_s=ttft_overhead_s)

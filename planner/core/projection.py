@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
-from planner.core.deploy import GpuEfficiency, card_params, time_ratio
+from planner.core.deploy import STATE_PASSES, GpuEfficiency, card_params, recurrent_state_bytes, time_ratio
 from planner.core.deploy import kv_bytes_per_token as card_kv_bytes_per_token
 from planner.core.errors import DataError, FitError, InputError, MeasurementError
 from planner.core.quant import nominal_bits_per_weight
@@ -220,9 +220,12 @@ def card_weight_bytes(card, quant: str) -> tuple[float, float]:
 
 def predict_card(cal: DecodeCalibration, card, quant: str, *, target_bandwidth_bytes_s: float | None = None,
                  context: int = 0, n_ctx: int = 4096) -> dict:
-    """Decode tok/s and memory of (card, quant) on the calibrated machine, or on another one by bandwidth ratio."""
+    """Decode tok/s and memory of (card, quant) on the calibrated machine, or on another one by bandwidth ratio. A
+    hybrid's linear-attention layers (`deploy.recurrent_state_bytes`) hold one sequence's fixed state, read and written
+    back every step, and do not attend over the context (the calibration's context term counts attending layers)."""
     total, per_step = card_weight_bytes(card, quant)
     kv, kv_ctx = card_kv_bytes_per_token(card, n_ctx), card_kv_bytes_per_token(card, max(context, 1))  # MLA, sliding windows
+    state = recurrent_state_bytes(card)
     c = cal
     if target_bandwidth_bytes_s is not None:
         if not cal.reference_bandwidth_bytes_s:
@@ -230,11 +233,12 @@ def predict_card(cal: DecodeCalibration, card, quant: str, *, target_bandwidth_b
         scale = target_bandwidth_bytes_s / cal.reference_bandwidth_bytes_s
         c = DecodeCalibration(cal.per_layer_s, cal.effective_bandwidth_bytes_s * scale, cal.per_layer_context_token_s,
                               target_bandwidth_bytes_s, cal.n_points, cal.rms_relative_error)
-    tok_s = float(predict_decode_tok_s(c, card.n_layers, per_step + kv_ctx * context, context)[0])
-    fp = footprint(total, kv, n_ctx)
-    sizes = {"weights": total, "bytes per step": per_step, "KV per token": kv, "decode tok/s": tok_s, "memory": fp.total_bytes}
+    attended = context * card.full_attention_layers / card.n_layers  # the context term is c · n_layers · context
+    tok_s = float(predict_decode_tok_s(c, card.n_layers, per_step + kv_ctx * context + STATE_PASSES * state, attended)[0])
+    memory = footprint(total, kv, n_ctx).total_bytes + state
+    sizes = {"weights": total, "bytes per step": per_step, "KV per token": kv, "decode tok/s": tok_s, "memory": memory}
     if bad := [f"{k} {v:.4g}" for k, v in sizes.items() if not (np.isfinite(v) and v > 0)]:  # physics first: never printed
         raise DataError(f"model_cards: row '{card.name}' gives {', '.join(bad)} — its parameter counts or dimensions contradict each other")
     return {"model": card.name, "quant": quant, "layers": card.n_layers, "weights_gib": total / 2**30,
-            "decode_bytes_per_token_gib": per_step / 2**30, "kv_bytes_per_token": kv, "memory_needed_gib": fp.total_bytes / 2**30,
+            "decode_bytes_per_token_gib": per_step / 2**30, "kv_bytes_per_token": kv, "memory_needed_gib": memory / 2**30,
             "predicted_decode_tok_s": tok_s, "effective_bandwidth_gb_s": c.effective_bandwidth_bytes_s / 1e9}

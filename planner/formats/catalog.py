@@ -307,7 +307,10 @@ def card_from_row(row: pd.Series) -> ModelCard:
     terms = licence_terms().get(values["licence"] or "")
     if terms:
         values["licence_mau_clause"], values["licence_conditions"] = terms
-    return ModelCard(**values)
+    try:
+        return ModelCard(**values)
+    except InputError as exc:  # a row of the file, not the user's argument
+        raise DataError(f"model_cards: row '{values['name']}': {exc}") from None
 
 
 LICENCES = "sources/licences.csv"

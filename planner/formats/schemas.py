@@ -53,9 +53,10 @@ SCHEMAS: dict[str, dict] = {
         "numeric": ["params_b", "active_params_b", "n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim",
                     "vocab_size", "n_experts", "n_experts_active", "context_length", "rope_theta", "sliding_window", "licence_mau_limit"],
         "optional_numeric": ["moe_ffn_dim", "n_shared_experts", "first_dense_layers", "kv_lora_rank", "qk_rope_head_dim",
-                             "sliding_window_layers"],
+                             "sliding_window_layers", "linear_attention_layers", "linear_state_bytes"],
         "required_numeric": ["n_layers", "d_model", "n_heads", "n_kv_heads", "vocab_size"],
-        "positive": ["n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "vocab_size", "context_length", "params_b"],
+        "positive": ["n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "vocab_size", "context_length", "params_b",
+                     "linear_state_bytes"],
         "text": ["family", "licence"],
     },
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+import numpy as np
 import pytest
 
 from planner.core.validation import CapacityValidation
@@ -65,11 +66,32 @@ def test_recomputing_the_committed_predictions_reproduces_them(bench):
         assert [p.predicted_ttft_p95_s for p in b.points] == pytest.approx([p.predicted_ttft_p95_s for p in a.points], rel=1e-9)
 
 
-def test_the_prompt_cache_probe_takes_only_a_shared_prefix_workload_of_the_suite(bench, monkeypatch):
-    spec = importlib.util.spec_from_file_location("prompt_cache_probe", REPO / "benchmarks/prompt_cache_probe.py")
+def _replay_probe():
+    spec = importlib.util.spec_from_file_location("replay_probe", REPO / "benchmarks/replay_probe.py")
     probe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(probe)
-    for name in ("128→16", "long-tailed chat (lognormal)", "no such workload"):  # no prefix to cache in the first two
-        monkeypatch.setattr(sys, "argv", ["prompt_cache_probe.py", "--workload", name, "--rate", "0.4"])
-        with pytest.raises(SystemExit, match="--workload: no shared-prefix llama-server workload"):
+    return probe
+
+
+def test_the_replay_probe_refuses_an_unknown_workload_or_mode_before_starting_a_server(bench, monkeypatch):
+    probe = _replay_probe()
+    for argv, message in ((["--workload", "no such workload", "--rate", "0.4"], "--workload: no llama-server workload"),
+                          (["--workload", "128x16", "--rate", "0.4", "--modes", "plain,fast"], "--modes: plain and/or stream"),
+                          (["--workload", "128x16", "--rate", "0"], "--rate must be above 0")):
+        monkeypatch.setattr(sys, "argv", ["replay_probe.py", *argv])
+        with pytest.raises(SystemExit, match=message):
             probe.main()
+
+
+def test_the_replay_probe_summarises_the_servers_own_timings_per_request(bench):
+    probe = _replay_probe()
+    got = [  # two requests of 100 prompt tokens, one served 60 of them from a cache; 5 and 3 output tokens
+        {"ttft_s": 0.2, "e2e_s": 1.0, "gaps_s": [0.1, 0.3], "prompt_n": 100, "prompt_ms": 400.0, "predicted_ms": 80.0, "predicted_n": 5},
+        {"ttft_s": 0.4, "e2e_s": 2.0, "gaps_s": [0.2], "prompt_n": 40, "prompt_ms": 40.0, "predicted_ms": 60.0, "predicted_n": 3},
+    ]
+    out = probe.summarize_run(got, [100, 100], [5, 3], [80, 80])
+    assert out["decode_s_per_token_p50"] == pytest.approx((0.080 / 4 + 0.060 / 2) / 2)  # 20 and 30 ms a token
+    assert out["prompt_s_per_evaluated_token_p50"] == pytest.approx((0.004 + 0.001) / 2)  # 4 and 1 ms a token
+    assert out["ttft_p50_s"] == pytest.approx(0.3) and out["e2e_p50_s"] == pytest.approx(1.5)
+    assert out["cached_tokens"] == 60 and out["misses"] == 1  # the first took nothing of its 80 shareable tokens
+    assert out["itl_p95_s"] == pytest.approx(np.percentile([0.1, 0.3, 0.2], 95))

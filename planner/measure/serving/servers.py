@@ -184,11 +184,12 @@ class LlamaServer(LocalServer):
 
     name = "llama-server"
 
-    def __init__(self, model: str | Path, *, parallel: int = 4, n_batch: int = 2048, **kw):
+    def __init__(self, model: str | Path, *, parallel: int = 4, n_batch: int = 2048, extra_args: tuple[str, ...] = (), **kw):
         super().__init__(model, **kw)
         if parallel < 1 or n_batch < 1:
             raise InputError(f"--parallel: must be a positive number of slots (got {parallel}; batch {n_batch})")
         self.parallel = parallel
+        self.extra_args = tuple(extra_args)  # further llama-server flags, appended as given (e.g. --cache-ram 0)
         self.n_batch = n_batch  # llama-server's -b: tokens one step may hold (decode tokens first, then prompt tokens)
         self.notes = [f"llama.cpp llama-server with -np {parallel} slots (continuous batching) and -c {self.n_ctx}: each slot holds "
                       f"{self.n_ctx // parallel} tokens of context"]
@@ -200,7 +201,7 @@ class LlamaServer(LocalServer):
     def command(self) -> list[str]:
         return [str(llama_cpp_tool("llama-server")), "-m", str(self.model), "-a", self.model_alias, "--host", self.host,
                 "--port", str(self.port), "-c", str(self.n_ctx), "-np", str(self.parallel), "-t", str(self.n_threads),
-                "-b", str(self.n_batch), "--no-webui"]
+                "-b", str(self.n_batch), "--no-webui", *self.extra_args]
 
 
 class VllmServer(LocalServer):

@@ -170,3 +170,69 @@ def test_sliding_window_and_mla_prefill_attention_by_hand():
     ds = load_card("DeepSeek-V3")
     assert ds.head_dim == 192 and pair_flops(ds) == 2 * 61 * 128 * (128 + 64 + 128)  # MLA: QKᵀ over nope + rope, AV over 128
     assert pair_flops(load_card("Llama-3.1-8B")) == 4 * 32 * 32 * 128
+
+
+H200 = Device("H200-like", memory_gib=141, bandwidth_gb_s=4800, tflops=989.5, interconnect="NVLink 4", interconnect_gb_s=900,
+              allreduce_latency_s=9.5e-6, allreduce_latency_8gpu_s=10.1e-6)
+STATE = 73_728 + 4_194_304  # Qwen3.5's Gated DeltaNet layer: conv 3 × 12,288 bf16 + SSM 64 × 128 × 128 float32
+
+
+def _no_linear(card: ModelCard) -> ModelCard:
+    import dataclasses
+    return dataclasses.replace(card, linear_attention_layers=None, linear_state_bytes=None)
+
+
+def test_hybrid_linear_attention_kv_and_recurrent_state_by_hand():
+    """Qwen3.5-397B-A17B: 15 of 60 layers cache tokens (2 KV heads × 256, bf16); 45 hold 4,268,032 B per sequence."""
+    from planner.core.deploy import KV_BYTES_PER_ELEMENT, recurrent_state_bytes
+    from planner.formats.catalog import load_card
+    qwen = load_card("Qwen3.5-397B-A17B")
+    assert (qwen.n_layers, qwen.linear_attention_layers, qwen.linear_state_bytes) == (60, 45, STATE) and KV_BYTES_PER_ELEMENT == 2
+    assert kv_bytes_per_token(qwen, 1152) == 15 * 2 * 2 * 256 * 2 == 30_720  # full layers × K and V × KV heads × head_dim × bf16
+    assert kv_bytes_per_token(qwen, 1152, tp=8) == 15 * 2 * 1 * 256 * 2  # 2 KV heads on 8 ranks: one (replicated) each
+    assert kv_bytes_per_token(_no_linear(qwen), 1152) == 4 * 30_720  # the card read as 60 full-attention layers
+    assert recurrent_state_bytes(qwen) == 45 * 4_268_032 == 192_061_440  # fixed, whatever the context
+    assert recurrent_state_bytes(qwen, tp=8) == 45 * 4_268_032 / 8 and recurrent_state_bytes(qwen, tp=8, pp=3) == 15 * 4_268_032 / 8
+    assert recurrent_state_bytes(_no_linear(qwen), tp=8) == 0
+    assert memory_plan(qwen, "bf16", H200, 1, 1, 1152).state_bytes_per_seq == 45 * 4_268_032  # (794 GB of weights: no fit)
+    mem = memory_plan(qwen, "bf16", H200, 8, 1, 1152)
+    assert mem.state_bytes_per_seq == 45 * 4_268_032 / 8 and mem.kv_bytes_per_token == 15_360
+    kv = 0.9 * 141 * GIB - 397e9 * 2 / 8 - (ACTIVATION_PEAK_BYTES + NON_TORCH_BYTES[2])  # all bf16: 794 GB over 8 ranks
+    need = 1152 * 15_360 + 45 * 4_268_032 / 8  # a sequence: its tokens' KV and its state
+    assert mem.max_seqs_by_kv == int(kv // need) == 762 and mem.fits
+    assert mem.kv_tokens == int(kv * 1152 / need) and mem.kv_tokens // 1152 == mem.max_seqs_by_kv
+    # read as 60 full-attention layers: 449 requests; the 45 layers' state (24 MB a rank) weighs less than their KV would
+    assert memory_plan(_no_linear(qwen), "bf16", H200, 8, 1, 1152).max_seqs_by_kv == int(kv // (4 * 1152 * 15_360)) == 449
+
+
+def test_hybrid_prefill_pairs_and_decode_state_read_by_hand():
+    from planner.core.deploy import STATE_PASSES, pair_flops, step_model
+    from planner.formats.catalog import load_card
+    qwen = load_card("Qwen3.5-397B-A17B")
+    plain = _no_linear(qwen)
+    assert pair_flops(qwen) == 2 * 15 * 32 * (256 + 256) == pair_flops(plain) / 4  # 15 of 60 layers attend
+    eff = GpuEfficiency(bandwidth_eff=0.6, flops_eff=0.3, decode_flops_eff=0.3, attention_flops_eff=0.1, per_layer_s=20e-6, per_seq_s=50e-6,
+                        per_token_s=10e-6, per_request_s=1e-3, source="test")
+    hybrid, _ = step_model(qwen, "bf16", H200, eff, 8, 1, memory_plan(qwen, "bf16", H200, 8, 1, 1152))
+    full, _ = step_model(plain, "bf16", H200, eff, 8, 1, memory_plan(plain, "bf16", H200, 8, 1, 1152))
+    per_byte = 1 / (4800e9 * 8 * 0.6)  # the engine's 8 ranks read in parallel at η_bw
+    assert STATE_PASSES == 2  # read, and written back in place
+    assert hybrid.per_seq_s - full.per_seq_s == pytest.approx(2 * 45 * 4_268_032 * per_byte)  # each decoding sequence's state
+    assert hybrid.per_kv_token_s == pytest.approx(full.per_kv_token_s / 4)
+    assert hybrid.per_prefill_pair_s == pytest.approx(full.per_prefill_pair_s / 4)
+    assert hybrid.overhead_s == full.overhead_s  # every layer still pays its launch cost and reads its weights
+
+
+def test_sliding_windows_are_a_share_of_the_full_attention_layers():
+    from planner.core.deploy import pair_flops, step_model
+    mixed = ModelCard("mixed", n_layers=8, d_model=1024, n_heads=8, n_kv_heads=4, ffn_dim=4096, vocab_size=1000, head_dim=128,
+                      params_b=1.0, active_params_b=1.0, sliding_window=1024, sliding_window_layers=2, linear_attention_layers=4,
+                      linear_state_bytes=1_000_000)
+    per_layer = 2 * 4 * 128 * 2
+    assert kv_bytes_per_token(mixed, 4096) == pytest.approx(per_layer * (2 + 2 * 1024 / 4096))  # 2 full + 2 windowed of 4 caching
+    assert kv_bytes_per_token(mixed, 4096, pp=2) == pytest.approx(per_layer * (2 + 2 * 1024 / 4096) / 2)
+    assert pair_flops(mixed) == 4 * 4 * 8 * 128
+    step, _ = step_model(mixed, "bf16", NVLINK, GpuEfficiency(bandwidth_eff=0.6, flops_eff=0.3, decode_flops_eff=0.3, attention_flops_eff=0.1,
+                                                               per_layer_s=0, per_seq_s=0, per_token_s=0, per_request_s=0, source="t"),
+                         1, 1, memory_plan(mixed, "bf16", NVLINK, 1, 1, 4096))
+    assert step.windowed_share == 2 / 4 and step.window == 1024

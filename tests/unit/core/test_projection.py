@@ -77,6 +77,15 @@ def test_moe_and_mla_cards_by_hand():
     assert ds["kv_bytes_per_token"] == (512 + 64) * 2 * 61  # MLA: one latent and the rope key per layer, bf16
 
 
+def test_a_hybrid_card_caches_its_full_attention_layers_and_holds_one_recurrent_state():
+    from planner.core.roofline import footprint
+    qwen = load_card("Qwen3.5-397B-A17B")  # 15 full-attention layers of 60; 45 Gated DeltaNet layers of 4,268,032 B state
+    row = predict_card(calibrate_decode(_profiles("h100"), 3.35e12), qwen, "Q4_K_M", n_ctx=4096)
+    assert row["kv_bytes_per_token"] == 15 * 2 * 2 * 256 * 2
+    total, _ = card_weight_bytes(qwen, "Q4_K_M")
+    assert row["memory_needed_gib"] * 2**30 == pytest.approx(footprint(total, 30_720, 4096).total_bytes + 45 * 4_268_032)
+
+
 def test_a_reduced_depth_card_keeps_its_embeddings_and_scales_its_layers():
     full, half = load_card("Llama-3.1-8B"), load_card("Llama-3.1-8B").with_layers(16)
     outside = 128256 * 4096 * 2 + 4096  # input embedding, untied LM head, final norm

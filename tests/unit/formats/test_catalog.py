@@ -169,3 +169,15 @@ def test_api_rows_carry_the_second_sources_word_and_a_disagreement_warns():
     assert any(x.startswith("API price: genai-prices 0.2.3 says $0.88") for x in run_plan(resolve(profile, None, together, w)).warnings)
     assert not any(x.startswith("API price:") for x in run_plan(resolve(profile, None, "gpt-4o-mini", w)).warnings)
     assert record("api_prices", "amazon.titan-text-lite-v1").provenance.describe().endswith("cross-check: genai-prices 0.2.3 agrees, no check date")
+
+
+def test_a_hybrid_card_row_with_half_its_linear_attention_fields_is_a_data_error_naming_row_and_field():
+    from planner.formats.catalog import card_from_row
+    row = lookup(load_catalog("model_cards"), "model_cards", "Qwen3.5-397B-A17B").copy()
+    assert card_from_row(row).linear_attention_layers == 45
+    row["linear_state_bytes"] = float("nan")
+    with pytest.raises(DataError, match="model_cards: row 'Qwen3.5-397B-A17B': .*linear_state_bytes is missing"):
+        card_from_row(row)
+    row["linear_state_bytes"], row["linear_attention_layers"] = 4_268_032, 60
+    with pytest.raises(DataError, match="linear_attention_layers must be between 0 and n_layers − 1 = 59"):
+        card_from_row(row)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from planner.core.errors import DataError
-from planner.formats.gpu_corpus import FIT_FILE, load_points, read_fit
+from planner.formats.gpu_corpus import FIT_EXCLUDED, FIT_FILE, load_points, read_fit
 
 
 def test_points_and_reasons():
@@ -20,14 +20,20 @@ def test_points_and_reasons():
     p = next(p for p in minimax if p.id.endswith("isl1024_osl128_conc4"))
     assert p.output_tok_s == pytest.approx(26.4609 * 8) and p.tpot_p50_s == pytest.approx(0.0136227)
     assert all(p.engine == "vLLM" for p in corpus.points)  # no TensorRT-LLM or SGLang row is used as vLLM
-    assert any(r.startswith("MLPerf") for r in corpus.skipped) and "no model card for GLM-5" in corpus.skipped
+    qwen = [p for p in corpus.points if p.model == "Qwen3.5-397B-A17B"]  # the BF16 checkpoint, 45 hybrid layers of 60
+    assert len(qwen) == 45 and all(p.precision == "bf16" and p.tp == 8 and p.card.linear_attention_layers == 45 for p in qwen)
+    assert any(r.startswith("MLPerf") for r in corpus.skipped) and not any("Qwen3.5" in r for r in corpus.skipped)
+    glm = next(r for r in corpus.skipped if r.startswith("no model card for GLM-5"))  # why it has none
+    assert corpus.skipped[glm] == 52 and "MTP speculative decoding" in glm and "DeepSeek Sparse Attention" in glm
     assert sum(corpus.skipped.values()) + sum(1 for p in corpus.points if p.kind == "concurrency") == 711
 
 
 def test_committed_fit_reads_and_was_fitted_on_these_points():
     eff, fit = read_fit()
     assert eff.engine == "vLLM" and 0 < eff.bandwidth_eff <= 1
-    assert set(fit.fitted_on) == {p.id for p in load_points().points}  # refit after the corpus changes
+    points = load_points().points  # refit after the corpus changes; FIT_EXCLUDED models are predicted, never fitted
+    assert set(fit.fitted_on) == {p.id for p in points if p.model not in FIT_EXCLUDED}
+    assert FIT_EXCLUDED and any(p.model in FIT_EXCLUDED for p in points)
     assert {h.split for h in fit.held_out} == {"model", "gpu"}
 
 
