@@ -49,35 +49,44 @@ def _max(x: pd.Series) -> float | None:
     return round(float(x.max()), 2) if len(x) else None
 
 
-def held_out(points, split: str, outside=()) -> pd.DataFrame:
-    """Each model's (GPU's) rows predicted by a fit without them; with split "outside", the `outside` rows (models the
-    fit never takes, `FIT_EXCLUDED`) predicted by the fit on all of `points`."""
-    key = (lambda p: p.model) if split == "model" else (lambda p: p.gpu) if split == "gpu" else (lambda p: "outside the fit")
+def predicted_rows(train, test, split: str, group: str, no_fit: str) -> list[dict]:
+    """`test`'s rows predicted by the fit on `train` (which never holds them), measured beside predicted."""
+    try:
+        eff = fit_efficiency(train, ENGINE)
+        why_fit = ""
+    except FitError as exc:
+        eff, why_fit = None, f"{no_fit}: {exc}"
     rows = []
-    groups = sorted({key(p) for p in points}) if split != "outside" else (["outside the fit"] if outside else [])
-    for group in groups:
-        train = list(points) if split == "outside" else [p for p in points if key(p) != group]
-        test = [p for p in (outside if split == "outside" else points) if key(p) == group]
-        try:
-            eff = fit_efficiency(train, ENGINE)
-            why_fit = ""
-        except FitError as exc:
-            eff, why_fit = None, f"no fit without {group}: {exc}"
-        for p in test:
-            pr = predict(p, eff) if eff is not None else None
-            rows.append({
-                "id": p.id, "split": split, "held_out": group, "model": p.model, "gpu": p.gpu, "tp": p.tp, "precision": p.precision,
-                "kind": p.kind, "concurrency": p.concurrency, "tokens_in": p.tokens_in, "tokens_out": p.tokens_out,
-                "fitted_on_rows": len(train), "measured_output_tok_s": p.output_tok_s,
-                "predicted_output_tok_s": pr and pr.output_tok_s, "measured_tpot_p50_ms": p.tpot_p50_s and 1000 * p.tpot_p50_s,
-                "predicted_tpot_p50_ms": pr and pr.tpot_p50_s and 1000 * pr.tpot_p50_s,
-                "measured_ttft_p50_ms": p.ttft_p50_s and 1000 * p.ttft_p50_s,
-                "predicted_ttft_p50_ms": pr and pr.ttft_p50_s and 1000 * pr.ttft_p50_s,
-                "error_pct_throughput": pr and error_pct(pr.output_tok_s, p.output_tok_s),
-                "error_pct_tpot_p50": pr and error_pct(pr.tpot_p50_s, p.tpot_p50_s),
-                "error_pct_ttft_p50": pr and error_pct(pr.ttft_p50_s, p.ttft_p50_s),
-                "why_not_predicted": why_fit or (pr.why if pr else ""), "source": p.source})
+    for p in test:
+        pr = predict(p, eff) if eff is not None else None
+        rows.append({
+            "id": p.id, "split": split, "held_out": group, "model": p.model, "gpu": p.gpu, "tp": p.tp, "precision": p.precision,
+            "kind": p.kind, "concurrency": p.concurrency, "tokens_in": p.tokens_in, "tokens_out": p.tokens_out,
+            "fitted_on_rows": len(train), "measured_output_tok_s": p.output_tok_s,
+            "predicted_output_tok_s": pr and pr.output_tok_s, "measured_tpot_p50_ms": p.tpot_p50_s and 1000 * p.tpot_p50_s,
+            "predicted_tpot_p50_ms": pr and pr.tpot_p50_s and 1000 * pr.tpot_p50_s,
+            "measured_ttft_p50_ms": p.ttft_p50_s and 1000 * p.ttft_p50_s,
+            "predicted_ttft_p50_ms": pr and pr.ttft_p50_s and 1000 * pr.ttft_p50_s,
+            "error_pct_throughput": pr and error_pct(pr.output_tok_s, p.output_tok_s),
+            "error_pct_tpot_p50": pr and error_pct(pr.tpot_p50_s, p.tpot_p50_s),
+            "error_pct_ttft_p50": pr and error_pct(pr.ttft_p50_s, p.ttft_p50_s),
+            "why_not_predicted": why_fit or (pr.why if pr else ""), "source": p.source})
+    return rows
+
+
+def held_out(points, split: str) -> pd.DataFrame:
+    """Each model's (GPU's) rows predicted by a fit without them."""
+    key = (lambda p: p.model) if split == "model" else (lambda p: p.gpu)
+    rows = []
+    for group in sorted({key(p) for p in points}):
+        rows += predicted_rows([p for p in points if key(p) != group], [p for p in points if key(p) == group], split, group,
+                               f"no fit without {group}")
     return pd.DataFrame(rows)
+
+
+def outside_fit(points, outside) -> pd.DataFrame:
+    """The rows of models the fit never takes (`FIT_EXCLUDED`), predicted by the fit on all of `points`."""
+    return pd.DataFrame(predicted_rows(points, outside, "outside", "outside the fit", "no fit") if outside else [])
 
 
 def summary(frame: pd.DataFrame, split: str) -> dict:
@@ -109,8 +118,9 @@ def main() -> None:
     points = [p for p in usable if p.model not in FIT_EXCLUDED]
     outside = [p for p in usable if p.model in FIT_EXCLUDED]
     flagged = [p.id for p in usable if above_roofline(p)]
-    frame = pd.concat([held_out(points, "model"), held_out(points, "gpu"), held_out(points, "outside", outside)], ignore_index=True)
+    frame = pd.concat([held_out(points, "model"), held_out(points, "gpu"), outside_fit(points, outside)], ignore_index=True)
     splits = [summary(frame, s) for s in ("model", "gpu")]
+    beyond = summary(frame, "outside")
     scaling = tp_scaling(frame)
     today = dt.date.today().isoformat()
     result = {
@@ -120,7 +130,7 @@ def main() -> None:
                                 "MLCommons' sources (benchmarks/data/mlperf_dataset_lengths.md), so their prefill load is unknown",
         "n_rows": len(points), "n_gpus": len({p.gpu for p in points}), "n_models": len({p.model for p in points}),
         "engines": [ENGINE], "splits": splits, "tp_scaling": scaling, "above_roofline": flagged,
-        "outside_fit": {**summary(frame, "outside"), "models": {m: FIT_EXCLUDED[m] for m in sorted({p.model for p in outside})}},
+        "outside_fit": {**beyond, "models": {m: FIT_EXCLUDED[m] for m in sorted({p.model for p in outside})}},
         "skipped_corpus_rows": dict(corpus.skipped.most_common()), "date": today, "command": COMMAND,
         "rows": json.loads(frame.round(4).to_json(orient="records")),
     }
@@ -138,11 +148,10 @@ def main() -> None:
         print(f"leave one {s['split']} out ({s['n_rows']} rows): throughput |error| median {s['median_abs_error_pct_throughput']} %, "
               f"worst {s['max_abs_error_pct_throughput']} %; TPOT p50 median {s['median_abs_error_pct_tpot_p50']} %; TTFT p50 median "
               f"{s['median_abs_error_pct_ttft_p50']} %")
-    o = summary(frame, "outside")
-    if o["n_rows"]:
-        print(f"outside the fit ({o['n_rows']} rows of {', '.join(sorted({p.model for p in outside}))}): throughput |error| median "
-              f"{o['median_abs_error_pct_throughput']} %, worst {o['max_abs_error_pct_throughput']} %; TPOT p50 median "
-              f"{o['median_abs_error_pct_tpot_p50']} %; TTFT p50 median {o['median_abs_error_pct_ttft_p50']} %")
+    if beyond["n_rows"]:
+        print(f"outside the fit ({beyond['n_rows']} rows of {', '.join(sorted({p.model for p in outside}))}): throughput |error| median "
+              f"{beyond['median_abs_error_pct_throughput']} %, worst {beyond['max_abs_error_pct_throughput']} %; TPOT p50 median "
+              f"{beyond['median_abs_error_pct_tpot_p50']} %; TTFT p50 median {beyond['median_abs_error_pct_ttft_p50']} %")
     for name, sc in scaling.items():
         print(f"TP scaling {name}: TP {sc['tp']} measured {sc['measured_ratio']} predicted {sc['predicted_ratio']}")
     print(f"rows above the roofline: {len(flagged)}; corpus rows not usable: {sum(corpus.skipped.values())}")
