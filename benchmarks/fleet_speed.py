@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from planner.app.fleet import fleet_candidates, gpu_efficiency  # noqa: E402
+from planner.app.fleet import fleet_candidates, fleet_fit  # noqa: E402
 from planner.core import simulate  # noqa: E402
 from planner.core.fleet import rank_fleet  # noqa: E402
 from planner.core.plan import Workload  # noqa: E402
@@ -35,7 +35,7 @@ def main() -> None:
     card = load_card(args.card)
     w = Workload(tokens_in=1000, tokens_out=300, ttft_slo_s=2, itl_slo_s=0.1, requests_per_month=5e6)
     t0 = time.perf_counter()
-    eff = gpu_efficiency()
+    eff, _ = fleet_fit()
     candidates, _ = fleet_candidates(onprem=True)
     setup = time.perf_counter() - t0
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")

@@ -31,6 +31,7 @@ from planner.formats.gpu_corpus import (  # noqa: E402
     FIT_SCHEMA_VERSION,
     GpuFitFile,
     HeldOut,
+    TpScaling,
     efficiency_to_json,
     load_points,
 )
@@ -70,8 +71,16 @@ def predicted_rows(train, test, split: str, group: str, no_fit: str) -> list[dic
             "error_pct_throughput": pr and error_pct(pr.output_tok_s, p.output_tok_s),
             "error_pct_tpot_p50": pr and error_pct(pr.tpot_p50_s, p.tpot_p50_s),
             "error_pct_ttft_p50": pr and error_pct(pr.ttft_p50_s, p.ttft_p50_s),
+            "moe": p.card.is_moe, "error_pct_speed": pr and speed_error_pct(pr, p),
             "why_not_predicted": why_fit or (pr.why if pr else ""), "source": p.source})
     return rows
+
+
+def speed_error_pct(pr, p) -> float | None:
+    """The row's speed error (`HeldOut`): output throughput where measured, else the decode speed its TPOT implies."""
+    if p.output_tok_s is not None and pr.output_tok_s is not None:
+        return error_pct(pr.output_tok_s, p.output_tok_s)
+    return error_pct(p.tpot_p50_s, pr.tpot_p50_s) if p.tpot_p50_s and pr.tpot_p50_s else None  # tokens/s ∝ 1/TPOT
 
 
 def held_out(points, split: str) -> pd.DataFrame:
@@ -94,7 +103,10 @@ def summary(frame: pd.DataFrame, split: str) -> dict:
     return {"split": split, "median_abs_error_pct_throughput": _median(f["error_pct_throughput"]),
             "max_abs_error_pct_throughput": _max(f["error_pct_throughput"]),
             "median_abs_error_pct_tpot_p50": _median(f["error_pct_tpot_p50"]),
-            "median_abs_error_pct_ttft_p50": _median(f["error_pct_ttft_p50"]), "n_rows": int(len(f))}
+            "median_abs_error_pct_ttft_p50": _median(f["error_pct_ttft_p50"]), "n_rows": int(len(f)),
+            **{k: v for kind, moe in (("dense", False), ("moe", True)) for k, v in (
+                (f"median_abs_error_pct_speed_{kind}", _median(f.loc[f["moe"] == moe, "error_pct_speed"])),
+                (f"n_rows_{kind}", int(f.loc[f["moe"] == moe, "error_pct_speed"].notna().sum())))}}
 
 
 def tp_scaling(frame: pd.DataFrame) -> dict:
@@ -139,7 +151,8 @@ def main() -> None:
     eff = fit_efficiency(points, ENGINE)
     fit = GpuFitFile(schema_version=FIT_SCHEMA_VERSION, engine=ENGINE, efficiency=efficiency_to_json(eff),
                      fitted_on=[p.id for p in points], gpus=sorted({p.gpu for p in points}), models=sorted({p.model for p in points}),
-                     held_out=[HeldOut(**s) for s in splits], command=COMMAND, date=today)
+                     held_out=[HeldOut(**s) for s in splits], tp_scaling={k: TpScaling(**v) for k, v in scaling.items()},
+                     command=COMMAND, date=today)
     atomic_write_text(FIT_FILE, fit.model_dump_json(indent=1) + "\n")
     with pd.option_context("display.width", 200, "display.max_rows", 400):
         cols = ["split", "held_out", "id", "error_pct_throughput", "error_pct_tpot_p50", "error_pct_ttft_p50", "why_not_predicted"]
@@ -147,7 +160,8 @@ def main() -> None:
     for s in splits:
         print(f"leave one {s['split']} out ({s['n_rows']} rows): throughput |error| median {s['median_abs_error_pct_throughput']} %, "
               f"worst {s['max_abs_error_pct_throughput']} %; TPOT p50 median {s['median_abs_error_pct_tpot_p50']} %; TTFT p50 median "
-              f"{s['median_abs_error_pct_ttft_p50']} %")
+              f"{s['median_abs_error_pct_ttft_p50']} %; speed (throughput, or from TPOT) median dense {s['median_abs_error_pct_speed_dense']} % "
+              f"({s['n_rows_dense']} rows), MoE {s['median_abs_error_pct_speed_moe']} % ({s['n_rows_moe']} rows)")
     if beyond["n_rows"]:
         print(f"outside the fit ({beyond['n_rows']} rows of {', '.join(sorted({p.model for p in outside}))}): throughput |error| median "
               f"{beyond['median_abs_error_pct_throughput']} %, worst {beyond['max_abs_error_pct_throughput']} %; TPOT p50 median "

@@ -1,16 +1,13 @@
-"""The fleet workflow: catalog rows and the measured GPU efficiency in, ranked multi-GPU deployments out.
+"""The fleet workflow: catalog rows and the vLLM GPU step model in, ranked multi-GPU deployments out.
 
-The efficiency comes from the committed GPU engine profiles (`profiles/reference/h100`, llama.cpp CUDA on an H100
-SXM): fitted once per process, with its leave-one-out error, and shown beside every fleet answer.
+The step model is the one fitted on published vLLM serving measurements (data/gpu_step_fit.json, the one `predict`
+uses); its held-out error for the card's kind (dense or MoE) is shown beside every fleet answer and bounds its verdicts.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import numpy as np
 
 from planner.core.cards import ModelCard
 from planner.core.deploy import Device, GpuEfficiency, fit_gpu_efficiency
@@ -23,65 +20,70 @@ from planner.core.records import EngineProfile
 from planner.core.rows import InstanceRow, PriceKind
 from planner.formats.catalog import ONPREM_PROVIDER, device_for, device_row, load_card, record, records
 from planner.formats.files import resource_root
+from planner.formats.gpu_corpus import FIT_FILE, GpuFitFile, read_fit
 from planner.formats.inputs import api_usd_per_request
 from planner.formats.profiles import load_profile
 
 ROOT = resource_root()
 REFERENCE_GPU_PROFILES = ROOT / "profiles" / "reference" / "h100"
-PUBLISHED_CHECK = ROOT / "benchmarks" / "results" / "fleet-vs-published.json"
 
 
 @lru_cache(maxsize=1)
-def _published() -> dict | None:
-    """benchmarks/results/fleet-vs-published.json, read once; None when it is missing or unreadable."""
-    try:
-        return json.loads(PUBLISHED_CHECK.read_text())
-    except (OSError, json.JSONDecodeError):
+def fleet_fit() -> tuple[GpuEfficiency, GpuFitFile]:
+    """The vLLM GPU step model the fleet plans with — data/gpu_step_fit.json, fitted on published vLLM serving
+    measurements (`benchmarks/gpu_vs_published.py`), the one `llm-planner predict` uses — read once per process."""
+    return read_fit()
+
+
+def speed_error_pct(card: ModelCard, fit: GpuFitFile) -> float | None:
+    """The fit's held-out speed error (`HeldOut`: each model predicted by a fit without it) on models of this card's
+    kind, dense or MoE: the error a fleet capacity and its verdicts carry. None: no held-out row of that kind."""
+    held = fit.held_out_split("model")
+    if held is None:
         return None
+    return held.median_abs_error_pct_speed_moe if card.is_moe else held.median_abs_error_pct_speed_dense
 
 
-def _published_rows(card: ModelCard) -> list[dict]:
-    """The published-check rows of models of this card's kind (dense or MoE)."""
-    cards = {c.name: c for c in records("model_cards")}
-    return [r for r in (_published() or {}).get("rows", []) if r["card"] in cards and cards[r["card"]].is_moe == card.is_moe]
+def _pct(v: float | None) -> str:
+    return "unknown" if v is None else f"{v:.0f}%"
 
 
-def published_error_pct(card: ModelCard) -> float | None:
-    """The median |error| of the GPU step model on published vLLM speeds of models of this card's kind (dense or MoE);
-    None when the check is missing or has none of that kind."""
-    rows = _published_rows(card)
-    return float(np.median([abs(r["error_pct"]) for r in rows])) if rows else None
-
-
-def published_check(card: ModelCard, tp_max: int) -> list[str]:
-    """What `benchmarks/fleet_vs_published.py` found against published vLLM decode speeds, as it applies to this card:
-    the error on dense or MoE models, and the TP scaling it saw (the step model is validated nowhere else on GPUs)."""
-    result = _published()
-    if result is None:
-        return ["not validated against vLLM on GPUs: benchmarks/results/fleet-vs-published.json is missing; run "
-                "`python benchmarks/fleet_vs_published.py`"]
-    cards = {c.name: c for c in records("model_cards")}
-    rows = _published_rows(card)
-    if not rows:
-        return []
-    errors = sorted(r["error_pct"] for r in rows)
+def fit_notes(card: ModelCard, eff: GpuEfficiency, fit: GpuFitFile, devices: set[str], tp_max: int) -> list[str]:
+    """What a fleet answer rests on: the fitted model and its provenance, its held-out error for this card's kind, the
+    devices the fit never saw, and the TP-scaling check where the ranking uses TP > 1."""
+    model, gpu = fit.held_out_split("model"), fit.held_out_split("gpu")
     kind = "MoE" if card.is_moe else "dense"
-    notes = [f"checked against {len(rows)} published vLLM GPU decode speeds of {kind} models: predicted time per token "
-             f"{errors[0]:+.0f} % to {errors[-1]:+.0f} % off the measurement (median |error| "
-             f"{float(np.median(np.abs(errors))):.0f} %; + = predicted slower) — benchmarks/fleet_vs_published.py"]
-    if card.is_moe and errors[-1] < 0:
-        notes.append("MoE capacity is optimistic: every published MoE speed was slower than predicted (expert kernels run further from "
-                     "the roofline than dense ones); size MoE fleets with that margin")
-    for name, sc in result.get("tp_scaling", {}).items():
-        if tp_max > min(sc["tp"]) and cards.get(name) is not None and cards[name].is_moe == card.is_moe:
-            notes.append(f"TP scaling of {name} (TP {sc['tp']}): step time measured {sc['measured_ratio']} of the smallest TP's, "
-                         f"predicted {sc['predicted_ratio']} — larger TP gains less than the model says")
+    notes = [f"capacity model: the vLLM GPU step model fitted on {eff.source} ({FIT_FILE.name}, {fit.date}; refit with "
+             f"`{fit.command}`), the one `llm-planner predict` uses: {eff.bandwidth_eff:.0%} of datasheet bandwidth plus "
+             f"{1e3 * eff.per_layer_s:.3f} ms per layer per step, {eff.flops_eff:.0%} of dense FLOP/s in prefill, attention at "
+             f"{eff.attention_flops_eff:.0%}, {1e3 * (eff.server_ttft_s or 0):.0f} ms of server time per first token"]
+    if model is not None:
+        err = speed_error_pct(card, fit)
+        n = model.n_rows_moe if card.is_moe else model.n_rows_dense
+        notes.append(f"held-out error (each model predicted by a fit without it): speed median |error| "
+                     f"{_pct(model.median_abs_error_pct_speed_dense)} on {model.n_rows_dense} dense-model rows, "
+                     f"{_pct(model.median_abs_error_pct_speed_moe)} on {model.n_rows_moe} MoE rows; TTFT p50 "
+                     f"{_pct(model.median_abs_error_pct_ttft_p50)}. {card.name} is {kind}: "
+                     + (f"its capacities and verdicts carry ±{err:.0f}% ({n} rows)" if err is not None else
+                        f"no held-out {kind} row measures that error"))
+    unseen = sorted(devices - set(fit.gpus))
+    if unseen:
+        notes.append(f"{', '.join(unseen)}: no published measurement in the fit"
+                     + (f" (each GPU predicted by a fit without it: speed median |error| {_pct(gpu.median_abs_error_pct_speed_dense)} "
+                        f"dense, {_pct(gpu.median_abs_error_pct_speed_moe)} MoE)" if gpu is not None else "")
+                     + (" and no non-NVIDIA kernel in it" if any(not d.startswith("NVIDIA") for d in unseen) else ""))
+    for name, sc in fit.tp_scaling.items():
+        if tp_max > min(sc.tp):
+            notes.append(f"TP scaling of {name} (TP {sc.tp}): step time measured {sc.measured_ratio} of the smallest TP's, "
+                         f"predicted {sc.predicted_ratio} with the model held out (worst {sc.max_abs_ratio_error_pct:.0f}% off)")
     return notes
 
 
 @lru_cache(maxsize=4)
 def gpu_efficiency(folder: str | None = None) -> GpuEfficiency:
-    """The roofline efficiency of the GPU engine profiles in `folder` (default: the committed H100 set)."""
+    """The roofline efficiency of the llama.cpp CUDA engine profiles in `folder` (default: the committed H100 set): what
+    projects a measured GPU profile to another device and `predict --engine llama.cpp` (the fleet plans vLLM with
+    `fleet_fit`)."""
     paths = sorted(Path(folder or REFERENCE_GPU_PROFILES).rglob("*.json"))
     profiles = [p for p in (load_profile(f) for f in paths) if isinstance(p, EngineProfile) and p.on_gpu]
     if not profiles:
@@ -145,7 +147,7 @@ class FleetAnswer:
     result: FleetResult
     notes: list[str]
     apis: list[ApiLine]
-    error_pct: float | None  # the GPU step model's median |error| on published vLLM speeds of this card's kind
+    error_pct: float | None  # the GPU step model's held-out speed error on models of this card's kind (`speed_error_pct`)
 
 
 def plan_fleet(card_name: str, workload: Workload, **options) -> tuple[FleetResult, list[str]]:
@@ -166,27 +168,16 @@ def answer_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, .
         raise InputError(f"{where}: {longest:,.0f} tokens exceed the {card.context_length:,}-token context of {card.name}")
     candidates, notes = fleet_candidates(hardware, instances, providers, onprem)
     api_usd = {api: api_usd_per_request(record("api_prices", api), workload) for api in apis}  # an unknown name raises first
-    eff = gpu_efficiency()
+    eff, fit = fleet_fit()
     result = rank_fleet(card, candidates, eff, workload, precisions=precisions, price_kind=price_kind, top=top, serve_name=card.hf_repo,
                         distinct_instances=distinct_instances)  # the ranking reads self-hosted costs only: no API price
-    notes = [
-        f"capacity model: roofline step times with the efficiency fitted on {eff.source}, llama.cpp CUDA: {eff.bandwidth_eff:.0%} "
-        f"of datasheet bandwidth, {eff.flops_eff:.0%} of dense FLOP/s in prefill; its error on held-out profiles "
-        f"{eff.median_abs_error_pct:.0f} % median, {eff.max_abs_error_pct:.0f} % worst ({eff.n_checks} timings); vLLM on GPUs and "
-        "TP > 1 were not measured here",
-        *notes,
-    ]
+    tp_max = int(result.ranked["tp"].max()) if not result.ranked.empty else 1
+    notes = [*fit_notes(card, eff, fit, set(result.ranked.get("device", [])), tp_max), *notes]
     notes += licence_warnings(card, workload.monthly_active_users)
     if not result.ranked.empty and (result.ranked["pp"] > 1).any():
         notes.append("pipeline-parallel layouts assume vLLM keeps every stage busy (micro-batches without bubbles, no scheduler "
                      "overhead per stage): no PP measurement backs that — prefer the best TP-only layout when the two are close")
-    tp_max = int(result.ranked["tp"].max()) if not result.ranked.empty else 1
-    others = sorted(set(result.ranked.get("device", [])) - {eff.device})
-    if others:
-        notes.append(f"{', '.join(others)}: ranked with the efficiency measured on the H100 — not measured on these devices"
-                     + (" (nor on any non-NVIDIA kernel)" if any(not d.startswith("NVIDIA") for d in others) else ""))
-    notes += published_check(card, tp_max)
-    error_pct = published_error_pct(card)
+    error_pct = speed_error_pct(card, fit)
     lines = []
     for api, usd in api_usd.items():
         notes.append(f"API {api}: ${usd:.4g}/request, ${usd * workload.requests_per_month:,.0f}/month at "

@@ -257,9 +257,17 @@ def _evaluate(workload: Workload, capacity_rps, usd_per_hour, api_usd_per_reques
                     min_replicas=workload.min_replicas)
 
 
+def cost_range(usd_per_month: float, error_pct: float) -> tuple[float, float]:
+    """The cost a capacity model with a median |error| of e % allows: the capacity may be off by a factor of up to 1 + e
+    either way, so the cost runs from cost ÷ (1 + e) to cost × (1 + e). A factor, not ± e % of the cost: an error of
+    100 % or more (a prediction at twice the measurement) must not give a cost at or below zero."""
+    f = 1 + error_pct / 100
+    return usd_per_month / f, usd_per_month * f
+
+
 def fleet_verdict(ranked: pd.DataFrame, api_label: str, api_usd_per_month: float, error_pct: float | None) -> str:
     """One line naming the winner at the workload's volume: the cheapest deployment against the API, with the cost range
-    the capacity model's held-out error allows (a capacity off by e % moves the cost by about e %). Inside that range
+    the capacity model's held-out error allows (`cost_range`). Inside that range
     it is a toss-up, not a win; without a measured error there is no range to state, and it says so."""
     if ranked.empty:
         return f"verdict: the API ({api_label}, ${api_usd_per_month:,.0f}/month) — no deployment fits and meets the SLO"
@@ -269,8 +277,8 @@ def fleet_verdict(ranked: pd.DataFrame, api_label: str, api_usd_per_month: float
     if error_pct is None:
         return (f"verdict: none — {what} costs ${cost:,.0f}/month vs {api_label} ${api_usd_per_month:,.0f}/month, but the capacity "
                 "model has no measured error to say how sure that is")
-    lo, hi = cost * (1 - error_pct / 100), cost * (1 + error_pct / 100)
-    span = f"${cost:,.0f}/month (${lo:,.0f}–${hi:,.0f} within the capacity model's ±{error_pct:.0f}% median error)"
+    lo, hi = cost_range(cost, error_pct)
+    span = f"${cost:,.0f}/month (${lo:,.0f}–${hi:,.0f} within the capacity model's {error_pct:.0f}% median error)"
     if api_usd_per_month < lo:
         return f"verdict: the API ({api_label}) at ${api_usd_per_month:,.0f}/month — cheaper than the best deployment, {what}: {span}"
     if api_usd_per_month > hi:

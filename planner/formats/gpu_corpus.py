@@ -112,11 +112,15 @@ def _unusable(r: pd.Series, checkpoint: dict[str, str]) -> str:
 # --------------------------------------------------------------------------------------------------- the fitted file
 
 FIT_FILE = resource_root() / "data" / "gpu_step_fit.json"
-FIT_SCHEMA_VERSION = 1
+FIT_SCHEMA_VERSION = 2  # 2: held-out speed error by model kind (dense/MoE) and the TP-scaling check; 1 read by `_migrate`
 
 
 class HeldOut(BaseModel):
-    """Held-out error of the fit, as `benchmarks/gpu_vs_published.py` measured it (|error| %, None: nothing to check)."""
+    """Held-out error of the fit, as `benchmarks/gpu_vs_published.py` measured it (|error| %, None: nothing to check).
+
+    "Speed" is what a capacity rests on, one figure per row: the output throughput where the row measured one, else
+    the decode speed its TPOT implies (measured ÷ predicted TPOT − 1: tokens/s at the same batch). It is split by model
+    kind because dense and MoE models sit at different distances from the roofline (expert kernels, routing)."""
 
     model_config = ConfigDict(extra="forbid")
     split: str  # "model" (leave one model out) or "gpu" (leave one GPU out)
@@ -125,11 +129,25 @@ class HeldOut(BaseModel):
     median_abs_error_pct_tpot_p50: float | None
     median_abs_error_pct_ttft_p50: float | None
     n_rows: int
+    median_abs_error_pct_speed_dense: float | None = None
+    n_rows_dense: int = 0
+    median_abs_error_pct_speed_moe: float | None = None
+    n_rows_moe: int = 0
+
+
+class TpScaling(BaseModel):
+    """Decode step time at each TP ÷ at the smallest, measured vs predicted with the model left out of the fit."""
+
+    model_config = ConfigDict(extra="forbid")
+    tp: list[int]
+    measured_ratio: list[float]
+    predicted_ratio: list[float]
+    max_abs_ratio_error_pct: float
 
 
 class GpuFitFile(BaseModel):
     """data/gpu_step_fit.json: one engine's efficiency fitted on every usable corpus row, where it came from, and its
-    held-out error; written by `python benchmarks/gpu_vs_published.py`, read by `llm-planner predict`."""
+    held-out error; written by `python benchmarks/gpu_vs_published.py`, read by `llm-planner predict` and `fleet`."""
 
     model_config = ConfigDict(extra="forbid")
     schema_version: int = Field(FIT_SCHEMA_VERSION)
@@ -139,8 +157,19 @@ class GpuFitFile(BaseModel):
     gpus: list[str]
     models: list[str]
     held_out: list[HeldOut]
+    tp_scaling: dict[str, TpScaling] = Field(default_factory=dict)  # "<model> on <GPU>" → the check
     command: str
     date: str
+
+    def held_out_split(self, split: str) -> HeldOut | None:
+        return next((h for h in self.held_out if h.split == split), None)
+
+
+def _migrate(raw: dict) -> dict:
+    """A version-1 file as version 2: it had no speed error by kind (None: not measured) and no TP-scaling check."""
+    if raw.get("schema_version") == 1:
+        raw = {**raw, "schema_version": 2}
+    return raw
 
 
 def efficiency_to_json(eff: GpuEfficiency) -> dict:
@@ -150,7 +179,7 @@ def efficiency_to_json(eff: GpuEfficiency) -> dict:
 def read_fit(path: Path = FIT_FILE) -> tuple[GpuEfficiency, GpuFitFile]:
     """The fitted efficiency and its file; a missing or malformed file is one DataError naming it and the refit command."""
     try:
-        raw = json.loads(Path(path).read_text())
+        raw = _migrate(json.loads(Path(path).read_text()))
         if raw.get("schema_version") != FIT_SCHEMA_VERSION:
             raise DataError(f"{path}: schema_version {raw.get('schema_version')!r}, this version reads {FIT_SCHEMA_VERSION}; "
                             "refit with `python benchmarks/gpu_vs_published.py`")

@@ -11,7 +11,15 @@ from pydantic import ValidationError
 from planner.core.engines import simulated_engine
 from planner.core.errors import DataError
 from planner.core.records import EngineProfile, Profile
-from planner.core.validation import CapacityValidation, EngineCalibration, ModelError, ServerCalibration, model_error, validation_note
+from planner.core.validation import (
+    VALIDATION_KIND,
+    CapacityValidation,
+    EngineCalibration,
+    ModelError,
+    ServerCalibration,
+    model_error,
+    validation_note,
+)
 from planner.formats.files import resource_root
 
 RESULTS_DIR = resource_root() / "benchmarks" / "results"
@@ -27,10 +35,31 @@ def load_validation(path: str | Path) -> CapacityValidation:
 
 
 @lru_cache(maxsize=8)
-def newest_validation(results_dir: Path = RESULTS_DIR) -> tuple[CapacityValidation, Path] | None:
-    """The most recent result in the folder (by its own creation time), or None when there is none."""
-    found = [(load_validation(f), f) for f in sorted(Path(results_dir).glob("capacity-validation-*.json"))]
-    return max(found, key=lambda vf: vf[0].created_at) if found else None
+def validations(results_dir: Path = RESULTS_DIR) -> tuple[tuple[CapacityValidation, Path], ...]:
+    """Every capacity-validation result in the folder (`*-validation-*.json`; files of another kind, such as the GPU
+    fit's `gpu-validation-*`, are not ones), read once. A damaged one is a DataError naming it."""
+    found = []
+    for f in sorted(Path(results_dir).glob("*-validation-*.json")):
+        try:
+            kind = json.loads(f.read_text()).get("kind")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            kind = VALIDATION_KIND  # unreadable: let load_validation say so
+        if kind == VALIDATION_KIND:
+            found.append((load_validation(f), f))
+    return tuple(found)
+
+
+def quoted_validation(key: str, cpu_model: str | None, results_dir: Path = RESULTS_DIR
+                      ) -> tuple[CapacityValidation, EngineCalibration, Path] | None:
+    """The result a plan quotes for engine `key`: one run on `cpu_model` when there is one (its server calibration then
+    applies), and of those the one whose measured rates bracketed the SLO for the most of this engine's workloads —
+    the newest of equals. Why the broadest rather than the newest: a later partial run (a recalibration experiment,
+    a re-run of three workloads) must not stand in for a whole suite's error. None: the engine was never validated."""
+    cands = [(v, v.for_engine(key), f) for v, f in validations(Path(results_dir))]
+    cands = [c for c in cands if c[1] is not None]
+    if not cands:
+        return None
+    return max(cands, key=lambda c: (c[0].machine.cpu_model == cpu_model, c[1].n_with_measured_rate or 0, c[0].created_at))
 
 
 def engine_key(profile: Profile) -> str | None:
@@ -54,12 +83,12 @@ def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR
     key = engine_key(profile)
     if key is None:
         return None, None, None, None
-    found = newest_validation(Path(results_dir))
-    cal = found[0].for_engine(key) if found else None
-    same_machine = bool(found and cal and not profile.hardware.gpus and profile.hardware.cpu_model == found[0].machine.cpu_model)
+    found = quoted_validation(key, None if profile.hardware.gpus else profile.hardware.cpu_model, Path(results_dir))
+    cal = found[1] if found else None
+    same_machine = bool(found and not profile.hardware.gpus and profile.hardware.cpu_model == found[0].machine.cpu_model)
     server = ServerCalibration(cal.step_overhead_offset_s, cal.ttft_overhead_s, cal.step_per_seq_offset_s,
                                cal.step_per_prefill_token_offset_s) if same_machine and cal else None
-    note = validation_note(cal, found[1].name if found else "", calibrated=server is not None)
+    note = validation_note(cal, found[2].name if found else "", calibrated=server is not None)
     error = model_error(cal, calibrated=server is not None)
     if found and cal is not None and profile.on_gpu != bool(found[0].machine.gpus):
         where = found[0].machine.gpus[0].name if found[0].machine.gpus else found[0].machine.cpu_model

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from planner import __version__
-from planner.core.fleet import ApiLine, FleetResult, pareto_front
+from planner.core.fleet import ApiLine, FleetResult, cost_range, pareto_front
 from planner.core.plan import Workload
 from planner.present.charts import MONEY, TEMPLATE, log_hline
 from planner.present.report import TEMPLATES, html_table
@@ -62,9 +62,10 @@ def fleet_chart(result: FleetResult, apis: list[ApiLine], error_pct: float | Non
                         name="Pareto front (nothing cheaper is faster)", hoverinfo="skip")
     if not result.ranked.empty and error_pct is not None:
         cost = float(result.ranked.iloc[0]["usd_per_month"])
-        fig.add_hrect(y0=cost * (1 - error_pct / 100), y1=cost * (1 + error_pct / 100), fillcolor="#1f77b4", opacity=0.10, line_width=0)
+        lo, hi = cost_range(cost, error_pct)
+        fig.add_hrect(y0=lo, y1=hi, fillcolor="#1f77b4", opacity=0.10, line_width=0)
         fig.add_scatter(x=[None], y=[None], mode="markers", marker=dict(size=12, symbol="square", color="rgba(31,119,180,0.25)"),
-                        name=f"best deployment ± the model's {error_pct:.0f}% median error")
+                        name=f"best deployment within the model's {error_pct:.0f}% median error")
     for line in apis:
         log_hline(fig, line.usd_per_month, f"API {line.label}: ${line.usd_per_month:,.0f}/month")
     fig.update_xaxes(type="log", title="inter-token latency p95 (ms) — lower is faster for each user")

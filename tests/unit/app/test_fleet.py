@@ -45,3 +45,24 @@ def test_the_70b_tp4_capacity_holds_on_a_3000_request_run():
     assert short.requests_per_s == pytest.approx(1.45, abs=0.01) and long_short.itl_p95_s > 0.1
     assert steady.requests_per_s < 0.9 * short.requests_per_s
     assert long_steady.itl_p95_s <= 0.1 and long_steady.ttft_p95_s <= 2.0
+
+
+def test_the_fleet_plans_with_the_vllm_fit_and_carries_its_held_out_error_by_kind():
+    """Issue 22: `fleet` uses the model `predict` uses (data/gpu_step_fit.json), and each answer carries that fit's
+    held-out speed error for the card's kind; the A10G of the seed claim is ranked, named as outside the fit."""
+    from planner.app.fleet import answer_fleet, fleet_fit, speed_error_pct
+    from planner.core.plan import Workload
+    from planner.formats.gpu_corpus import read_fit
+
+    eff, fit = fleet_fit()
+    assert (eff, fit) == read_fit()
+    held = fit.held_out_split("model")
+    assert speed_error_pct(load_card("Mistral-7B-v0.1"), fit) == held.median_abs_error_pct_speed_dense
+    assert speed_error_pct(load_card("Mixtral-8x7B-v0.1"), fit) == held.median_abs_error_pct_speed_moe
+    w = Workload(tokens_in=512, tokens_out=128, ttft_slo_s=2, itl_slo_s=0.1, requests_per_month=1e6)
+    answer = answer_fleet("Mistral-7B-v0.1", w, hardware=["NVIDIA A10G"], top=3)
+    assert not answer.result.ranked.empty and set(answer.result.ranked["device"]) == {"NVIDIA A10G"}
+    assert answer.error_pct == held.median_abs_error_pct_speed_dense
+    assert answer.notes[0].startswith(f"capacity model: the vLLM GPU step model fitted on {eff.source} (gpu_step_fit.json")
+    assert f"Mistral-7B-v0.1 is dense: its capacities and verdicts carry ±{held.median_abs_error_pct_speed_dense:.0f}%" in answer.notes[1]
+    assert any(n.startswith("NVIDIA A10G: no published measurement in the fit") for n in answer.notes)

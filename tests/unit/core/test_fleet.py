@@ -49,11 +49,14 @@ def test_branch_and_bound_finds_the_same_top_as_brute_force():
 def test_the_fleet_verdict_names_a_winner_only_outside_the_models_error():
     ranked = pd.DataFrame([{"usd_per_month": 1000.0, "instances": 2.0, "instance": "g5.xlarge", "layout": "1 × TP1", "precision": "bf16"}])
     assert fleet_verdict(ranked, "gpt-4o", 1500.0, 30.0) == (
-        "verdict: self-host — 2 × g5.xlarge as 1 × TP1 at bf16: $1,000/month ($700–$1,300 within the capacity model's ±30% median "
-        "error), vs gpt-4o $1,500/month")
-    assert fleet_verdict(ranked, "gpt-4o", 650.0, 30.0).startswith("verdict: the API (gpt-4o) at $650/month — cheaper")
-    assert fleet_verdict(ranked, "gpt-4o", 1200.0, 30.0).startswith("verdict: toss-up — 2 × g5.xlarge")  # inside ±30 %
+        "verdict: self-host — 2 × g5.xlarge as 1 × TP1 at bf16: $1,000/month ($769–$1,300 within the capacity model's 30% median "
+        "error), vs gpt-4o $1,500/month")  # 1000 / 1.3 = 769.2, 1000 × 1.3
+    assert fleet_verdict(ranked, "gpt-4o", 760.0, 30.0).startswith("verdict: the API (gpt-4o) at $760/month — cheaper")
+    assert fleet_verdict(ranked, "gpt-4o", 780.0, 30.0).startswith("verdict: toss-up")  # above 769: inside the range
+    assert fleet_verdict(ranked, "gpt-4o", 1200.0, 30.0).startswith("verdict: toss-up — 2 × g5.xlarge")  # inside 30 %
     assert fleet_verdict(ranked, "gpt-4o", 1200.0, 10.0).startswith("verdict: self-host")  # a tighter model decides it
+    # an error over 100 % (a prediction at 2.56 × the measurement) is a factor: 1000 / 2.56 = 390.6, never $0 or below
+    assert "($391–$2,560 within the capacity model's 156% median error)" in fleet_verdict(ranked, "gpt-4o", 5000.0, 156.0)
     assert fleet_verdict(ranked, "gpt-4o", 1200.0, None).startswith("verdict: none —")
     assert fleet_verdict(ranked.iloc[:0], "gpt-4o", 1200.0, 30.0).startswith("verdict: the API (gpt-4o, $1,200/month) — no deployment")
 

@@ -45,3 +45,14 @@ def test_bad_fit_file_is_one_line(tmp_path):
     bad.write_text("{")
     with pytest.raises(DataError, match="cannot read the GPU step-model fit"):
         read_fit(bad)
+
+
+def test_a_version_1_fit_file_is_migrated(tmp_path):
+    """Version 1 had no speed error by model kind and no TP-scaling check: read as unknown (None, empty), not as 0."""
+    raw = json.loads(FIT_FILE.read_text())
+    old = {**{k: v for k, v in raw.items() if k != "tp_scaling"}, "schema_version": 1,
+           "held_out": [{k: v for k, v in h.items() if "speed" not in k and k not in ("n_rows_dense", "n_rows_moe")} for h in raw["held_out"]]}
+    (tmp_path / "v1.json").write_text(json.dumps(old))
+    eff, fit = read_fit(tmp_path / "v1.json")
+    assert fit.schema_version == 2 and fit.tp_scaling == {} and eff == read_fit()[0]
+    assert fit.held_out_split("model").median_abs_error_pct_speed_dense is None and fit.held_out_split("model").n_rows_dense == 0
