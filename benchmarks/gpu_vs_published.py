@@ -152,7 +152,8 @@ def main() -> None:
     fit = GpuFitFile(schema_version=FIT_SCHEMA_VERSION, engine=ENGINE, efficiency=efficiency_to_json(eff),
                      fitted_on=[p.id for p in points], gpus=sorted({p.gpu for p in points}), models=sorted({p.model for p in points}),
                      held_out=[HeldOut(**s) for s in splits], tp_scaling={k: TpScaling(**v) for k, v in scaling.items()},
-                     command=COMMAND, date=today)
+                     outside_fit=HeldOut(**beyond) if beyond["n_rows"] else None,
+                     outside_models={m: FIT_EXCLUDED[m] for m in sorted({p.model for p in outside})}, command=COMMAND, date=today)
     atomic_write_text(FIT_FILE, fit.model_dump_json(indent=1) + "\n")
     with pd.option_context("display.width", 200, "display.max_rows", 400):
         cols = ["split", "held_out", "id", "error_pct_throughput", "error_pct_tpot_p50", "error_pct_ttft_p50", "why_not_predicted"]

@@ -64,7 +64,7 @@ def fit_notes(card: ModelCard, eff: GpuEfficiency, fit: GpuFitFile, devices: set
                      f"{_pct(model.median_abs_error_pct_speed_dense)} on {model.n_rows_dense} dense-model rows, "
                      f"{_pct(model.median_abs_error_pct_speed_moe)} on {model.n_rows_moe} MoE rows; TTFT p50 "
                      f"{_pct(model.median_abs_error_pct_ttft_p50)}. {card.name} is {kind}: "
-                     + (f"its capacities and verdicts carry ±{err:.0f}% ({n} rows)" if err is not None else
+                     + (f"its capacities and verdicts carry that {err:.0f}% ({n} rows)" if err is not None else
                         f"no held-out {kind} row measures that error"))
     unseen = sorted(devices - set(fit.gpus))
     if unseen:

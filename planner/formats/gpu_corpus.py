@@ -112,7 +112,7 @@ def _unusable(r: pd.Series, checkpoint: dict[str, str]) -> str:
 # --------------------------------------------------------------------------------------------------- the fitted file
 
 FIT_FILE = resource_root() / "data" / "gpu_step_fit.json"
-FIT_SCHEMA_VERSION = 2  # 2: held-out speed error by model kind (dense/MoE) and the TP-scaling check; 1 read by `_migrate`
+FIT_SCHEMA_VERSION = 2  # 2: held-out speed error by model kind, the TP-scaling check, the models outside the fit; 1 by `_migrate`
 
 
 class HeldOut(BaseModel):
@@ -123,7 +123,7 @@ class HeldOut(BaseModel):
     kind because dense and MoE models sit at different distances from the roofline (expert kernels, routing)."""
 
     model_config = ConfigDict(extra="forbid")
-    split: str  # "model" (leave one model out) or "gpu" (leave one GPU out)
+    split: str  # "model" (leave one model out), "gpu" (leave one GPU out) or "outside" (models never fitted)
     median_abs_error_pct_throughput: float | None
     max_abs_error_pct_throughput: float | None
     median_abs_error_pct_tpot_p50: float | None
@@ -158,6 +158,9 @@ class GpuFitFile(BaseModel):
     models: list[str]
     held_out: list[HeldOut]
     tp_scaling: dict[str, TpScaling] = Field(default_factory=dict)  # "<model> on <GPU>" → the check
+    # the rows of models kept out of every fit (`FIT_EXCLUDED`), predicted by this fit: their error, and why they are out
+    outside_fit: HeldOut | None = None
+    outside_models: dict[str, str] = Field(default_factory=dict)
     command: str
     date: str
 
@@ -166,7 +169,8 @@ class GpuFitFile(BaseModel):
 
 
 def _migrate(raw: dict) -> dict:
-    """A version-1 file as version 2: it had no speed error by kind (None: not measured) and no TP-scaling check."""
+    """A version-1 file as version 2: it had no speed error by kind (None: not measured), no TP-scaling check and no
+    record of the models kept outside the fit."""
     if raw.get("schema_version") == 1:
         raw = {**raw, "schema_version": 2}
     return raw

@@ -225,14 +225,19 @@ def predict(
         from planner.formats.gpu_corpus import read_fit
 
         eff, fit = read_fit()
-        split = {h.split: h for h in fit.held_out}
-        m, g = split.get("model"), split.get("gpu")
+        m, g = fit.held_out_split("model"), fit.held_out_split("gpu")
         error = (f"held-out error of this fit ({fit.command}, {fit.date}; {len(fit.fitted_on)} published vLLM measurements on "
                  f"{', '.join(fit.gpus)}; models {', '.join(fit.models)}) — leave one model out: TPOT p50 median "
                  f"{m.median_abs_error_pct_tpot_p50}%, TTFT p50 median {m.median_abs_error_pct_ttft_p50}%, throughput median "
                  f"{m.median_abs_error_pct_throughput}% (worst {m.max_abs_error_pct_throughput}%); leave one GPU out: TPOT p50 "
                  f"{g.median_abs_error_pct_tpot_p50}%, TTFT p50 {g.median_abs_error_pct_ttft_p50}%")
-        if model.name not in fit.models or device.name not in fit.gpus:
+        if model.name in fit.outside_models and fit.outside_fit is not None:
+            o = fit.outside_fit
+            error = (f"{model.name} is kept out of the fit ({fit.outside_models[model.name]}); the fit on the rest predicts the "
+                     f"{o.n_rows} published rows of the models outside it with throughput median {o.median_abs_error_pct_throughput}% "
+                     f"(worst {o.max_abs_error_pct_throughput}%), TPOT p50 median {o.median_abs_error_pct_tpot_p50}%, TTFT p50 median "
+                     f"{o.median_abs_error_pct_ttft_p50}% — that, not the held-out error of the fitted models, is this card's")
+        elif model.name not in fit.models or device.name not in fit.gpus:
             error += f"; {', '.join(x for x in (model.name if model.name not in fit.models else '', device.name if device.name not in fit.gpus else '') if x)} not in the fit: the held-out figures are what applies"
     else:
         from planner.app.fleet import gpu_efficiency

@@ -64,5 +64,5 @@ def test_the_fleet_plans_with_the_vllm_fit_and_carries_its_held_out_error_by_kin
     assert not answer.result.ranked.empty and set(answer.result.ranked["device"]) == {"NVIDIA A10G"}
     assert answer.error_pct == held.median_abs_error_pct_speed_dense
     assert answer.notes[0].startswith(f"capacity model: the vLLM GPU step model fitted on {eff.source} (gpu_step_fit.json")
-    assert f"Mistral-7B-v0.1 is dense: its capacities and verdicts carry ±{held.median_abs_error_pct_speed_dense:.0f}%" in answer.notes[1]
+    assert f"Mistral-7B-v0.1 is dense: its capacities and verdicts carry that {held.median_abs_error_pct_speed_dense:.0f}%" in answer.notes[1]
     assert any(n.startswith("NVIDIA A10G: no published measurement in the fit") for n in answer.notes)

@@ -373,6 +373,20 @@ def test_predict_json_and_its_held_out_error(capsys):
     assert code == 0 and "4 × NVIDIA H100 SXM 80GB (TP4)" in out and "leave one profile out" in out
 
 
+def test_predict_quotes_the_outside_fit_error_for_a_model_kept_out_of_the_fit(capsys):
+    """Qwen3.5's rows are predicted, never fitted (`FIT_EXCLUDED`): its error is what the fit did on them, not the held-out
+    error of the fitted models."""
+    from planner.formats.gpu_corpus import read_fit
+    _, fit = read_fit()
+    o = fit.outside_fit
+    code, out = run(capsys, "predict", "--card", "Qwen3.5-397B-A17B", "--hardware", "NVIDIA H200 SXM 141GB", "--tp", "8",
+                    "--concurrency", "4", "--tokens-in", "1024", "--tokens-out", "128", "--format", "json")
+    err = json.loads(out)["held_out_error"]
+    assert code == 0 and err.startswith("Qwen3.5-397B-A17B is kept out of the fit (hybrid Gated DeltaNet model")
+    assert f"{o.n_rows} published rows" in err and f"throughput median {o.median_abs_error_pct_throughput}%" in err
+    assert "leave one model out" not in err
+
+
 @pytest.mark.fault
 @pytest.mark.parametrize("args, where", [
     ((), "--concurrency N or --rate R"),
