@@ -12,6 +12,8 @@ Sources (all Apache-2.0; see MANIFEST.json and benchmarks/data/gpu_serving_corpu
   ix-tokpos   InferenceX experimental vLLM runs on 8xH200 (experimental/token_position_decode_slo)
   mlperf41    MLPerf Inference v4.1 closed LLM summaries (verbatim excerpt lines)
   mlperf51    MLPerf Inference v5.1 closed LLM summaries (verbatim excerpt lines)
+  gpustack    GPUStack performance-lab documents (docs/performance-lab/*/*.md, whole files): the `vllm bench serve`
+              result blocks of their vLLM runs on A100 SXM 80GB, H100 SXM and H200 SXM
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import os
 import re
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +48,11 @@ COLUMNS = [
     "samples_per_s", "mean_output_tokens", "pp", "max_batch",
 ]
 
-# Only these licences may be committed under data/sources/gpu_serving/ (this project is Apache-2.0).
-ALLOWED_LICENCES = ("Apache-2.0",)
+# Only these licences may be committed under data/sources/gpu_serving/ (this project is Apache-2.0): permissive ones.
+ALLOWED_LICENCES = ("Apache-2.0", "MIT", "BSD-2-Clause", "BSD-3-Clause", "CC-BY-4.0")
 LIC_IX = "Apache-2.0 (SemiAnalysisAI/InferenceX LICENSE)"
 LIC_MLPERF = "Apache-2.0 (MLCommons inference results)"
+LIC_GPUSTACK = "Apache-2.0 (gpustack/gpustack LICENSE)"
 
 # hardware key -> name of its row in data/hardware.csv (the build stops if that row is missing)
 HARDWARE = {
@@ -65,6 +69,14 @@ MODELS = {
     "llama3.1-8b": ("Llama-3.1-8B", "Llama-3.1-8B"),
     "llama3.1-405b": ("Llama-3.1-405B", "Llama-3.1-405B"),
     "deepseek-r1": ("DeepSeek-R1", "DeepSeek-R1"),
+    # GPUStack performance lab (served checkpoint, quantisation suffix removed)
+    "Qwen/Qwen3-8B": ("Qwen3-8B", "Qwen3-8B"),
+    "Qwen/Qwen3-14B": ("Qwen3-14B", "Qwen3-14B"),
+    "Qwen/Qwen3-32B": ("Qwen3-32B", "Qwen3-32B"),
+    "Qwen/Qwen3-235B-A22B-Instruct-2507": ("Qwen3-235B-A22B", "Qwen3-235B-A22B"),  # same architecture, later weights
+    "openai/gpt-oss-20b": ("gpt-oss-20b", "gpt-oss-20b"),
+    "openai/gpt-oss-120b": ("gpt-oss-120b", "gpt-oss-120b"),
+    "deepseek-ai/DeepSeek-R1-0528": ("DeepSeek-R1", "DeepSeek-R1"),  # same architecture, later weights
 }
 
 
@@ -85,7 +97,7 @@ def load_manifest() -> dict[str, dict]:
         raise Fail(f"files and MANIFEST differ: only on disk {sorted(on_disk - set(entries))[:5]}, "
                    f"only in MANIFEST {sorted(set(entries) - on_disk)[:5]}")
     for rel, e in entries.items():
-        if not e["licence"].startswith(ALLOWED_LICENCES):
+        if e["licence"].split(" ")[0] not in ALLOWED_LICENCES:  # the SPDX id, before "(where it was read)"
             raise Fail(f"{rel}: licence {e['licence']!r} is not one of {ALLOWED_LICENCES}")
         got = sha256(SRC / rel)
         if got != e["sha256"]:
@@ -384,6 +396,166 @@ def mlperf_rows(norm: Norm, entries: dict) -> list[dict]:
     return out
 
 
+# ---------------------------------------------------------------- GPUStack performance lab (vLLM runs)
+# Whole documents from gpustack/gpustack docs/performance-lab/<model>/<gpu>.md. Each compares engines: a "Serving script"
+# block (the server command) is followed by a "Benchmark result(s)" block holding one or more `vllm bench serve` result
+# blocks, each optionally labelled by "# ..." comment lines above it. Only blocks whose serving script runs `vllm serve`
+# become rows; SGLang and TensorRT-LLM blocks are counted in GPUSTACK_SKIPPED and left out.
+GPUSTACK_DIR = "gpustack_perflab/"
+# the GPU named by the document's Hardware line -> (row name in data/hardware.csv, accelerator, note)
+GPUSTACK_HW = {
+    "NVIDIA A100 SXM 80GB": ("NVIDIA A100 SXM 80GB", "A100-SXM-80GB", ""),
+    "NVIDIA H100 SXM": ("NVIDIA H100 SXM 80GB", "H100-SXM-80GB", "the H100 SXM is an 80 GB part"),
+    "NVIDIA H200 SXM": ("NVIDIA H200 SXM 141GB", "H200-SXM-141GB", "the H200 SXM is a 141 GB part"),
+}
+GPUSTACK_QUANT = {"FP8": "fp8", "AWQ": "awq"}  # served checkpoint suffix -> precision (AWQ: 4-bit weights)
+GPUSTACK_SAME_ARCH = ("Qwen/Qwen3-235B-A22B-Instruct-2507", "deepseek-ai/DeepSeek-R1-0528")  # later weights of a card's model
+GPUSTACK_KEYS = {  # printed block line -> field
+    "Successful requests": "n", "Maximum request concurrency": "conc", "Total input tokens": "tin",
+    "Total generated tokens": "tout", "Output token throughput (tok/s)": "out_tps",
+    "Total Token throughput (tok/s)": "tot_tps", "Mean TTFT (ms)": "ttft_mean", "Median TTFT (ms)": "ttft_p50",
+    "P99 TTFT (ms)": "ttft_p99", "Mean TPOT (ms)": "tpot_mean", "Median TPOT (ms)": "tpot_p50", "P99 TPOT (ms)": "tpot_p99",
+}
+GPUSTACK_SKIPPED: Counter = Counter()  # why result blocks were not made rows (filled by gpustack_rows)
+
+
+def gpustack_doc(text: str) -> dict:
+    """The document's setup (model, hardware line, vLLM version, random prompt shapes) and its result blocks, each with
+    the serving script above it, its "# ..." label lines, its section heading and the 1-based line of its header."""
+    lines = text.split("\n")
+
+    def after(heading: str) -> str:
+        i = lines.index(heading)
+        return next(x.strip() for x in lines[i + 1:] if x.strip())
+
+    shapes = [(int(a), int(b)) for a, b in re.findall(r"prompt: (\d+) input tokens, (\d+) output tokens", text)]
+    version = re.search(r"^- vLLM:? (v[0-9.]+\S*)", text, re.M).group(1)
+    blocks, serve, section, want, fence, label, cur = [], None, "", "", None, [], None
+    for no, line in enumerate(lines, 1):
+        st = line.strip()
+        if fence is None and re.match(r"#{2,3} ", line):
+            section = line.lstrip("#").strip()
+        elif fence is None and st.startswith("???"):
+            low = st.lower()
+            want = "serve" if "serving script" in low else "result" if "benchmark result" in low else ""
+        elif st.startswith("```"):
+            if fence is None:  # opening
+                fence, label = [], []
+            else:  # closing: a serving script replaces the one before; either kind of block is used up
+                if want == "serve":
+                    serve = " ".join(" ".join(fence).split())
+                fence, want = None, ""
+        elif fence is not None and want == "serve":
+            if not st.startswith("#"):  # a comment in a serving script is prose, not a flag
+                fence.append(st.rstrip("\\").strip())
+        elif fence is not None and want == "result":
+            if "Serving Benchmark Result" in st:
+                cur = {"line": no, "serve": serve, "section": section, "label": label, "vals": {}, "raw": []}
+                label = []
+            elif cur is not None and st.startswith("=" * 20):
+                blocks.append(cur)
+                cur = None
+            elif cur is not None:
+                cur["raw"].append(st)
+                k, _, v = st.partition(":")
+                if k.strip() in GPUSTACK_KEYS:
+                    cur["vals"][GPUSTACK_KEYS[k.strip()]] = float(v)
+            elif st.startswith("#"):
+                label.append(st.lstrip("#").strip())
+    return {"model": after("### Model"), "hardware": after("### Hardware"), "version": version, "shapes": shapes,
+            "blocks": blocks}
+
+
+def gpustack_rows(norm: Norm, entries: dict) -> list[dict]:
+    out, seen = [], set()
+    GPUSTACK_SKIPPED.clear()
+    for rel in sorted(p for p in entries if p.startswith(GPUSTACK_DIR)):
+        e = entries[rel]
+        doc = gpustack_doc((SRC / rel).read_text(encoding="utf-8"))
+        m = re.match(r"(?:A single|(\d+) ×) (NVIDIA [A-Z0-9]+ SXM(?: \d+GB)?) GPUs?", doc["hardware"])
+        if not m or m.group(2) not in GPUSTACK_HW:
+            raise Fail(f"{rel}: hardware line {doc['hardware']!r} names no GPU of GPUSTACK_HW")
+        node_gpus, (hw_name, accel, hw_note) = int(m.group(1) or 1), GPUSTACK_HW[m.group(2)]
+        hw = norm.hardware_name(hw_name)
+        for b in doc["blocks"]:
+            serve = b["serve"] or ""
+            sm = re.search(r"(?:^|\s)vllm serve (\S+)", serve)
+            if not sm:
+                engine = "SGLang" if "sglang" in serve else "TensorRT-LLM" if "trtllm-serve" in serve else "unknown"
+                GPUSTACK_SKIPPED[f"not vLLM ({engine} serving script)"] += 1
+                continue
+            served = sm.group(1)
+            q = re.search(r"-(FP8|AWQ)$", served)
+            base = served[: q.start()] if q else served
+            flag = lambda pat: re.search(rf"(?:^|\s)(?:{pat})[ =](\d+)", serve)  # noqa: E731
+            tp = int(flag("-tp|--tensor-parallel-size").group(1)) if flag("-tp|--tensor-parallel-size") else 1
+            pp = int(flag("-pp|--pipeline-parallel-size").group(1)) if flag("-pp|--pipeline-parallel-size") else 1
+            why = ""
+            if doc["model"].lower().split("/")[-1] not in base.lower():
+                why = "the serving script serves another model than the document's"
+            elif flag("-dp|--data-parallel-size"):
+                why = "data parallel"
+            elif tp * pp > node_gpus:
+                why = "more GPUs than the document's node"
+            elif (rel, serve, tuple(b["raw"])) in seen:
+                why = "the same block quoted again (same serving script, same numbers)"
+            if why:
+                GPUSTACK_SKIPPED[why] += 1
+                continue
+            seen.add((rel, serve, tuple(b["raw"])))
+            v, gpus = b["vals"], tp * pp
+            n = int(v["n"])
+            isl, osl = v["tin"] / n, v["tout"] / n
+            label = "; ".join(b["label"])
+            if "random" in label.lower():
+                shape = next(((a, o) for a, o in doc["shapes"] if abs(isl - a) <= 0.01 * a), None)
+                if shape is None:
+                    raise Fail(f"{rel}:{b['line']}: random block with mean input {isl:.1f} fits none of {doc['shapes']}")
+                lnote = (f"random dataset, {shape[0]} in / {shape[1]} out requested (the document's dataset list); no "
+                         f"--ignore-eos, so a request may stop at EOS before {shape[1]}: means {isl:.1f} in / {osl:.2f} out "
+                         f"({int(v['tin'])} / {int(v['tout'])} tokens over {n} requests)")
+            else:  # unlabelled blocks, "ShareGPT batch size N", "BS=N", and labels naming a tuned flag
+                lnote = (f"ShareGPT (the document's benchmark command), variable lengths: means {isl:.1f} in / {osl:.1f} "
+                         f"out ({int(v['tin'])} / {int(v['tout'])} tokens over {n} requests)")
+            conc = int(v["conc"]) if "conc" in v else None
+            model, card = norm.model(base)
+            ep = tp if "--enable-expert-parallel" in serve else None
+            notes = [f"GPUStack performance lab, section \"{b['section']}\"", f"serving script: {serve}",
+                     "date: the page's last change at the extracted commit (MANIFEST page_last_changed, git log -1); the page "
+                     "states no run date"]
+            if label:
+                notes.append(f"block label: {label}")
+            if not flag("-tp|--tensor-parallel-size"):
+                notes.append("no -tp in the serving script: vLLM's default, TP1 on one GPU")
+            if base in GPUSTACK_SAME_ARCH:
+                notes.append(f"served checkpoint {served}: later weights of the {card} architecture")
+            if ep:
+                notes.append("--enable-expert-parallel: experts spread over the TP GPUs")
+            if conc is None:
+                notes.append(f"load: --request-rate inf (the default) and no --max-concurrency, so all {n} requests "
+                             "are sent at once and the server's own limits (max-num-seqs, KV cache) set the batch")
+            if q and q.group(1) == "FP8" and accel.startswith("A100"):
+                notes.append("FP8 weights on an A100 (no FP8 units): vLLM runs them as W8A16 (Marlin)")
+            if hw_note:
+                notes.append(hw_note)
+            out.append(base_row(
+                id=f"gpustack:{rel[len(GPUSTACK_DIR):-3]}:L{b['line']}", source_id="gpustack",
+                source=f"{e['repo']}@{e['commit']}:{e['path']}#L{b['line']}", source_licence=LIC_GPUSTACK,
+                engine="vLLM", engine_version=f"vLLM {doc['version']}",
+                load_mode="max_concurrency" if conc is not None else "all_at_once", date=e["page_last_changed"], hardware=hw,
+                hardware_raw=doc["hardware"], num_gpus=gpus, tp=tp, ep=ep, disaggregated=False, multinode=False,
+                precision=GPUSTACK_QUANT[q.group(1)] if q else None, spec_decoding="none", model=model,
+                model_raw=served, card=card, isl_tokens=isl, osl_tokens=osl, length_note=lnote, concurrency=conc,
+                total_tok_s_per_gpu=v["tot_tps"] / gpus, output_tok_s_per_gpu=v["out_tps"] / gpus,
+                input_tok_s_per_gpu=(v["tot_tps"] - v["out_tps"]) / gpus, per_gpu_basis=f"engine GPUs (TP{tp}×PP{pp})",
+                output_tok_s_total=v["out_tps"], ttft_mean_ms=v["ttft_mean"], ttft_p50_ms=v["ttft_p50"],
+                ttft_p99_ms=v["ttft_p99"], tpot_mean_ms=v["tpot_mean"], tpot_p50_ms=v["tpot_p50"],
+                tpot_p99_ms=v["tpot_p99"], value_precision="as printed (2 decimals)", note="; ".join(notes),
+                accelerator=accel, num_nodes=1, pp=pp,
+            ))
+    return out
+
+
 # ---------------------------------------------------------------- output
 def fmt(v) -> str:
     if v is None:
@@ -418,7 +590,7 @@ def sort_key(row: dict) -> tuple:
 def build() -> tuple[str, dict]:
     entries = load_manifest()
     norm = Norm()
-    rows = tokpos_rows(norm, entries) + mlperf_rows(norm, entries)
+    rows = tokpos_rows(norm, entries) + mlperf_rows(norm, entries) + gpustack_rows(norm, entries)
     ids = [r["id"] for r in rows]
     if len(ids) != len(set(ids)):
         raise Fail("duplicate row ids")
@@ -435,7 +607,8 @@ def build() -> tuple[str, dict]:
         w.writerow([fmt(r[c]) for c in COLUMNS])
     stats = {"rows": len(rows), "ix-tokpos": sum(r["source_id"] == "ix-tokpos" for r in rows),
              "mlperf41": sum(r["source_id"] == "mlperf41" for r in rows),
-             "mlperf51": sum(r["source_id"] == "mlperf51" for r in rows)}
+             "mlperf51": sum(r["source_id"] == "mlperf51" for r in rows),
+             "gpustack": sum(r["source_id"] == "gpustack" for r in rows)}
     return buf.getvalue(), stats
 
 
@@ -465,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
             os.unlink(tmp)
         raise
     print(f"wrote {OUT.relative_to(ROOT)}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+    print("gpustack result blocks left out: " + "; ".join(f"{why} {n}" for why, n in sorted(GPUSTACK_SKIPPED.items())))
     return 0
 
 

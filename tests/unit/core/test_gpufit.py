@@ -15,7 +15,10 @@ from tests.unit.core.conftest import BIG, CARD, NVLINK
 
 TRUE = GpuEfficiency(bandwidth_eff=0.7, flops_eff=0.5, decode_flops_eff=0.25, attention_flops_eff=0.4, per_layer_s=30e-6,
                      per_seq_s=20e-6, per_token_s=2e-6, per_request_s=1e-3, per_step_s=2e-3, server_ttft_s=0.05, source="test",
-                     engine="vLLM")
+                     engine="vLLM", per_moe_layer_s=40e-6)
+# a mixture-of-experts card of CARD's shape: 8 experts of its FFN, 2 active, the first 4 layers dense
+MOE = dataclasses.replace(CARD, name="test-8x8b", params_b=47.0, active_params_b=13.0, moe_ffn_dim=14336, n_experts=8,
+                          n_experts_active=2, first_dense_layers=4)
 
 
 def _point(card, tp, n, isl, osl, kind="concurrency", i=0) -> ServingPoint:
@@ -26,7 +29,7 @@ def _point(card, tp, n, isl, osl, kind="concurrency", i=0) -> ServingPoint:
 
 def _theta(eff: GpuEfficiency) -> np.ndarray:
     return np.array([eff.per_step_s, eff.per_layer_s, 1 / eff.bandwidth_eff, eff.per_seq_s, 1 / eff.decode_flops_eff, eff.per_token_s,
-                     1 / eff.flops_eff, 1 / eff.attention_flops_eff, eff.per_request_s, eff.server_ttft_s])
+                     1 / eff.flops_eff, 1 / eff.attention_flops_eff, eff.per_request_s, eff.per_moe_layer_s, eff.server_ttft_s])
 
 
 def _measured(points, eff):
@@ -39,11 +42,24 @@ def _measured(points, eff):
 
 
 def test_fit_recovers_the_parameters_that_generated_the_measurements():
-    grid = [(c, tp, n, isl) for c in (CARD, BIG) for tp in (1, 2, 4, 8) for n in (1, 8, 64) for isl in (128, 2048, 16384)]
+    grid = [(c, tp, n, isl) for c in (CARD, BIG, MOE) for tp in (1, 2, 4, 8) for n in (1, 8, 64) for isl in (128, 2048, 16384)]
     points = _measured([_point(c, tp, n, isl, 128, i=i) for i, (c, tp, n, isl) in enumerate(grid)], TRUE)
     fit = fit_efficiency(points, "vLLM")
     assert _theta(fit) == pytest.approx(_theta(TRUE), rel=1e-6)
-    assert fit.engine == "vLLM" and "2 models" in fit.source
+    assert fit.engine == "vLLM" and "3 models" in fit.source
+
+
+def test_a_moe_layer_costs_its_routing_on_top_of_a_layer():
+    """`per_moe_layer_s` is paid once per step by each of a MoE card's 28 routed layers (32 less its 4 dense ones) and
+    never by a dense card: the step's fixed part differs from the same card's without it by exactly 28 × 40 µs."""
+    from planner.core.deploy import moe_layers
+    assert (moe_layers(MOE), moe_layers(CARD)) == (28, 0)
+    without = dataclasses.replace(TRUE, per_moe_layer_s=0.0)
+    for card, extra in ((MOE, 28 * 40e-6), (CARD, 0.0)):
+        mem = memory_plan(card, "bf16", NVLINK, 8, 1, 1000)
+        a, _ = step_model(card, "bf16", NVLINK, TRUE, 8, 1, mem)
+        b, _ = step_model(card, "bf16", NVLINK, without, 8, 1, mem)
+        assert a.overhead_s - b.overhead_s == pytest.approx(extra, abs=1e-15)
 
 
 def test_design_columns_are_the_step_model_itself():

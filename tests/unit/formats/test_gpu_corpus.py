@@ -25,7 +25,7 @@ def test_points_and_reasons():
     assert any(r.startswith("MLPerf") for r in corpus.skipped) and not any("Qwen3.5" in r for r in corpus.skipped)
     glm = next(r for r in corpus.skipped if r.startswith("no model card for GLM-5"))  # why it has none
     assert corpus.skipped[glm] == 52 and "MTP speculative decoding" in glm and "DeepSeek Sparse Attention" in glm
-    assert sum(corpus.skipped.values()) + sum(1 for p in corpus.points if p.kind == "concurrency") == 711
+    assert sum(corpus.skipped.values()) + sum(1 for p in corpus.points if p.kind == "concurrency") == 817  # 711 + 106 gpustack rows
 
 
 def test_committed_fit_reads_and_was_fitted_on_these_points():
