@@ -98,6 +98,16 @@ def outside_fit(points, outside) -> pd.DataFrame:
     return pd.DataFrame(predicted_rows(points, outside, "outside", "outside the fit", "no fit") if outside else [])
 
 
+def burst_check(points, bursts) -> pd.DataFrame:
+    """The all-at-once runs (`kind` burst), each model's predicted by the fit on the other models' rows: throughput at
+    saturation under the server's own batch limits, which no fitted row measures."""
+    rows = []
+    for model in sorted({p.model for p in bursts}):
+        rows += predicted_rows([p for p in points if p.model != model], [p for p in bursts if p.model == model], "burst", model,
+                               f"no fit without {model}")
+    return pd.DataFrame(rows)
+
+
 def summary(frame: pd.DataFrame, split: str) -> dict:
     f = frame[frame["split"] == split]
     return {"split": split, "median_abs_error_pct_throughput": _median(f["error_pct_throughput"]),
@@ -127,11 +137,14 @@ def tp_scaling(frame: pd.DataFrame) -> dict:
 def main() -> None:
     corpus = load_points()
     usable = [p for p in corpus.points if p.engine == ENGINE]
-    points = [p for p in usable if p.model not in FIT_EXCLUDED]
-    outside = [p for p in usable if p.model in FIT_EXCLUDED]
+    bursts = [p for p in usable if p.kind == "burst"]  # predicted, never fitted (`gpufit.predict_burst`)
+    points = [p for p in usable if p.model not in FIT_EXCLUDED and p.kind != "burst"]
+    outside = [p for p in usable if p.model in FIT_EXCLUDED and p.kind != "burst"]
     flagged = [p.id for p in usable if above_roofline(p)]
-    frame = pd.concat([held_out(points, "model"), held_out(points, "gpu"), outside_fit(points, outside)], ignore_index=True)
+    frame = pd.concat([held_out(points, "model"), held_out(points, "gpu"), outside_fit(points, outside), burst_check(points, bursts)],
+                      ignore_index=True)
     splits = [summary(frame, s) for s in ("model", "gpu")]
+    burst = summary(frame, "burst")
     beyond = summary(frame, "outside")
     scaling = tp_scaling(frame)
     today = dt.date.today().isoformat()
@@ -143,6 +156,7 @@ def main() -> None:
         "n_rows": len(points), "n_gpus": len({p.gpu for p in points}), "n_models": len({p.model for p in points}),
         "engines": [ENGINE], "splits": splits, "tp_scaling": scaling, "above_roofline": flagged,
         "outside_fit": {**beyond, "models": {m: FIT_EXCLUDED[m] for m in sorted({p.model for p in outside})}},
+        "burst": burst,
         "skipped_corpus_rows": dict(corpus.skipped.most_common()), "date": today, "command": COMMAND,
         "rows": json.loads(frame.round(4).to_json(orient="records")),
     }
@@ -151,7 +165,7 @@ def main() -> None:
     eff = fit_efficiency(points, ENGINE)
     fit = GpuFitFile(schema_version=FIT_SCHEMA_VERSION, engine=ENGINE, efficiency=efficiency_to_json(eff),
                      fitted_on=[p.id for p in points], gpus=sorted({p.gpu for p in points}), models=sorted({p.model for p in points}),
-                     held_out=[HeldOut(**s) for s in splits], tp_scaling={k: TpScaling(**v) for k, v in scaling.items()},
+                     held_out=[HeldOut(**s) for s in (*splits, burst) if s["n_rows"]], tp_scaling={k: TpScaling(**v) for k, v in scaling.items()},
                      outside_fit=HeldOut(**beyond) if beyond["n_rows"] else None,
                      outside_models={m: FIT_EXCLUDED[m] for m in sorted({p.model for p in outside})}, command=COMMAND, date=today)
     atomic_write_text(FIT_FILE, fit.model_dump_json(indent=1) + "\n")
@@ -167,6 +181,10 @@ def main() -> None:
         print(f"outside the fit ({beyond['n_rows']} rows of {', '.join(sorted({p.model for p in outside}))}): throughput |error| median "
               f"{beyond['median_abs_error_pct_throughput']} %, worst {beyond['max_abs_error_pct_throughput']} %; TPOT p50 median "
               f"{beyond['median_abs_error_pct_tpot_p50']} %; TTFT p50 median {beyond['median_abs_error_pct_ttft_p50']} %")
+    if burst["n_rows"]:
+        print(f"bursts, each model held out ({burst['n_rows']} rows of {len({p.model for p in bursts})} models, every request at once): "
+              f"throughput |error| median {burst['median_abs_error_pct_throughput']} %, worst {burst['max_abs_error_pct_throughput']} %; "
+              f"TPOT p50 median {burst['median_abs_error_pct_tpot_p50']} %; TTFT p50 median {burst['median_abs_error_pct_ttft_p50']} %")
     for name, sc in scaling.items():
         print(f"TP scaling {name}: TP {sc['tp']} measured {sc['measured_ratio']} predicted {sc['predicted_ratio']}")
     print(f"rows above the roofline: {len(flagged)}; corpus rows not usable: {sum(corpus.skipped.values())}")

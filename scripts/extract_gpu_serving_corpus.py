@@ -46,6 +46,8 @@ COLUMNS = [
     # added after the first release (appended so that older readers keep working)
     "accelerator", "num_nodes", "submitter", "system", "scenario", "ttft_limit_p99_ms", "tpot_limit_p99_ms",
     "samples_per_s", "mean_output_tokens", "pp", "max_batch",
+    # the requests a client-driven run sent, and the server's vLLM batch limits where its serving command sets them
+    "num_requests", "max_num_batched_tokens", "max_num_seqs", "server_limits",
 ]
 
 # Only these licences may be committed under data/sources/gpu_serving/ (this project is Apache-2.0): permissive ones.
@@ -181,7 +183,7 @@ def tokpos_rows(norm: Norm, entries: dict) -> list[dict]:
             spec_decoding=cfg["spec"], model=model, model_raw=d["model_id"], card=card, isl_tokens=isl,
             osl_tokens=osl, length_note=f"fixed lengths ({d['total_input_tokens']} in / {d['total_output_tokens']} out "
                                         f"over {n} prompts), --ignore-eos",
-            concurrency=d["max_concurrency"],
+            concurrency=d["max_concurrency"], num_requests=n,
             total_tok_s_per_gpu=(d["input_throughput"] + d["output_throughput"]) / 8,
             output_tok_s_per_gpu=d["output_throughput"] / 8, input_tok_s_per_gpu=d["input_throughput"] / 8,
             per_gpu_basis="all GPUs (8)", output_tok_s_total=d["output_throughput"],
@@ -518,6 +520,19 @@ def gpustack_rows(norm: Norm, entries: dict) -> list[dict]:
                 lnote = (f"ShareGPT (the document's benchmark command), variable lengths: means {isl:.1f} in / {osl:.1f} "
                          f"out ({int(v['tin'])} / {int(v['tout'])} tokens over {n} requests)")
             conc = int(v["conc"]) if "conc" in v else None
+            # the server's batch limits: its script's flags; a label naming another value leaves the limit unknown
+            limits, limit_notes, source = {}, [], "serving script"
+            for field, pat in (("max_num_batched_tokens", "--max-num-batched-tokens"), ("max_num_seqs", "--max-num-seqs")):
+                in_script = flag(pat)
+                in_label = re.search(rf"{pat}[ =](\d+)", label)
+                if in_label and (not in_script or in_label.group(1) != in_script.group(1)):
+                    limits[field], source = None, "unknown: a block label and the serving script disagree"
+                    limit_notes.append(f"{pat}: the label says {in_label.group(1)}, the script "
+                                       f"{in_script.group(1) if in_script else 'sets none'}: unknown")
+                else:
+                    limits[field] = int(in_script.group(1)) if in_script else None
+            if source == "serving script" and not all(limits.values()):
+                source = "serving script; vLLM's defaults for what it does not set"
             model, card = norm.model(base)
             ep = tp if "--enable-expert-parallel" in serve else None
             notes = [f"GPUStack performance lab, section \"{b['section']}\"", f"serving script: {serve}",
@@ -538,6 +553,7 @@ def gpustack_rows(norm: Norm, entries: dict) -> list[dict]:
                 notes.append("FP8 weights on an A100 (no FP8 units): vLLM runs them as W8A16 (Marlin)")
             if hw_note:
                 notes.append(hw_note)
+            notes += limit_notes
             out.append(base_row(
                 id=f"gpustack:{rel[len(GPUSTACK_DIR):-3]}:L{b['line']}", source_id="gpustack",
                 source=f"{e['repo']}@{e['commit']}:{e['path']}#L{b['line']}", source_licence=LIC_GPUSTACK,
@@ -551,7 +567,7 @@ def gpustack_rows(norm: Norm, entries: dict) -> list[dict]:
                 output_tok_s_total=v["out_tps"], ttft_mean_ms=v["ttft_mean"], ttft_p50_ms=v["ttft_p50"],
                 ttft_p99_ms=v["ttft_p99"], tpot_mean_ms=v["tpot_mean"], tpot_p50_ms=v["tpot_p50"],
                 tpot_p99_ms=v["tpot_p99"], value_precision="as printed (2 decimals)", note="; ".join(notes),
-                accelerator=accel, num_nodes=1, pp=pp,
+                accelerator=accel, num_nodes=1, pp=pp, num_requests=n, **limits, server_limits=source,
             ))
     return out
 

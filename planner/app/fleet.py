@@ -48,6 +48,18 @@ def _pct(v: float | None) -> str:
     return "unknown" if v is None else f"{v:.0f}%"
 
 
+def saturation_note(fit: GpuFitFile) -> str | None:
+    """The fit's check at saturation: published runs that sent every request at once, each model's predicted by the fit
+    on the others (`gpufit.predict_burst`); None when the file has none."""
+    b = fit.held_out_split("burst")
+    if b is None:
+        return None
+    return (f"at saturation (every request sent at once, the server's own batch limits; {b.n_rows} published runs, each model "
+            f"held out): throughput median |error| {_pct(b.median_abs_error_pct_throughput)}, worst "
+            f"{_pct(b.max_abs_error_pct_throughput)}; TTFT p50 {_pct(b.median_abs_error_pct_ttft_p50)}, TPOT p50 "
+            f"{_pct(b.median_abs_error_pct_tpot_p50)}")
+
+
 def fit_notes(card: ModelCard, eff: GpuEfficiency, fit: GpuFitFile, devices: set[str], tp_max: int) -> list[str]:
     """What a fleet answer rests on: the fitted model and its provenance, its held-out error for this card's kind, the
     devices the fit never saw, and the TP-scaling check where the ranking uses TP > 1."""
@@ -67,6 +79,8 @@ def fit_notes(card: ModelCard, eff: GpuEfficiency, fit: GpuFitFile, devices: set
                      f"{_pct(model.median_abs_error_pct_ttft_p50)}. {card.name} is {kind}: "
                      + (f"its capacities and verdicts carry that {err:.0f}% ({n} rows)" if err is not None else
                         f"no held-out {kind} row measures that error"))
+    if (sat := saturation_note(fit)) is not None:
+        notes.append(sat)
     unseen = sorted(devices - set(fit.gpus))
     if unseen:
         notes.append(f"{', '.join(unseen)}: no published measurement in the fit"

@@ -40,7 +40,7 @@ from planner.core.errors import FitError, InputError
 from planner.core.lengths import RequestMix
 from planner.core.simulate import arrivals_basis, measurement_window, simulate, simulate_mix
 
-PointKind = Literal["decode", "concurrency"]
+PointKind = Literal["decode", "concurrency", "burst"]
 # θ entries that are 1/η (bounded below by 1: the datasheet is the ceiling); the rest are seconds per unit
 INVERSE_EFFICIENCY = ("bytes_read", "decode_flops", "prefill_flops", "attention_flops")
 TOKEN_BUDGET = 8192  # vLLM's max_num_batched_tokens as the fleet plans it (`deploy.step_model`)
@@ -60,11 +60,13 @@ class ServingPoint:
     tokens_in: float
     tokens_out: float
     kind: PointKind
-    concurrency: float  # requests in flight: the closed-loop cap, or the decode batch
+    concurrency: float  # requests in flight: the closed-loop cap, the decode batch, or (burst) every request, sent at once
     output_tok_s: float | None  # measured output tokens/s of the engine
     ttft_p50_s: float | None
     tpot_p50_s: float | None  # the measured time per output token (for `decode`, the step time)
     source: str
+    max_num_seqs: int | None = None  # the server's batch limits (burst: what bounds its batch); None: the planner's own
+    max_num_batched_tokens: int | None = None
 
     @property
     def gpu(self) -> str:
@@ -115,6 +117,8 @@ def design_rows(p: ServingPoint, token_budget: int = TOKEN_BUDGET) -> list[tuple
     closed-loop wave, its TTFT p50 — the median request's first token comes after the prompts of the first
     m = ⌈(N + 1)/2⌉ requests, in ⌈m·ISL/budget⌉ steps, plus the server's own time (the `server_ttft` parameter)."""
     out = []
+    if p.kind == "burst":  # predicted, never fitted: its TPOT mixes waves of prefill and decode the design cannot state
+        return out
     if p.tpot_p50_s:
         g, comm = _columns(p, decode_step_counts(p))
         out.append((g, comm, p.tpot_p50_s, "tpot"))
@@ -172,6 +176,8 @@ class Prediction:
 def predict(p: ServingPoint, eff: GpuEfficiency) -> Prediction:
     """The measurement's load on the fitted step model (see the module docstring, "Predict"): a closed-loop sweep
     through `predict_load`, the same prediction `llm-planner predict` prints; a decode figure as one step."""
+    if p.kind == "burst":
+        return predict_burst(p, eff)
     if p.kind == "concurrency":
         try:
             load = predict_load(p.card, p.precision, p.device, eff, p.tp, 1, p.tokens_in, p.tokens_out, concurrency=int(p.concurrency))
@@ -184,6 +190,22 @@ def predict(p: ServingPoint, eff: GpuEfficiency) -> Prediction:
     sm, _ = step_model(p.card, p.precision, p.device, eff, p.tp, 1, mem)
     t = float(sm.step_s(p.concurrency, p.concurrency * (p.tokens_in + p.tokens_out / 2), 0))
     return Prediction(p.concurrency / t, None, t)
+
+
+def predict_burst(p: ServingPoint, eff: GpuEfficiency) -> Prediction:
+    """Every request sent at once with no client cap (`vllm bench serve` without --max-concurrency): the server's own
+    limits set the batch — at most `max_num_seqs` running, `max_num_batched_tokens` a step, what the KV cache holds —
+    so the run is simulated as it is, N arrivals at t = 0 through the vLLM scheduler, lengths at the run's means."""
+    n = int(p.concurrency)
+    n_in, n_out = max(1, round(p.tokens_in)), max(1, round(p.tokens_out))
+    mem = memory_plan(p.card, p.precision, p.device, p.tp, 1, n_in + n_out)
+    if not mem.fits:
+        return Prediction(None, None, None, f"does not fit: {mem.why}")
+    sm, sched = step_model(p.card, p.precision, p.device, eff, p.tp, 1, mem, max_num_seqs=p.max_num_seqs or 256,
+                           max_num_batched_tokens=p.max_num_batched_tokens or TOKEN_BUDGET)
+    res = simulate(sm, sched, np.zeros(n), np.full(n, n_in), np.full(n, n_out))
+    tpot = (res.e2e_s - res.ttft_s) / (n_out - 1) if n_out > 1 else None
+    return Prediction(n * n_out / res.duration_s, float(np.median(res.ttft_s)), float(np.median(tpot)) if tpot is not None else None)
 
 
 def error_pct(predicted: float | None, measured: float | None) -> float | None:

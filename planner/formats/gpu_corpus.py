@@ -7,7 +7,9 @@ point only when everything the step model needs is known: a model card and a har
 the TP size (no attention-DP, no pipeline stages), a weight precision the planner can express (a run that does not
 name one: its checkpoint's, `checkpoint_precision.csv`), fixed prompt and output lengths, the load and a measured
 TPOT. MLPerf rows are kept out: their datasets' mean prompt lengths are not stated in MLCommons' own sources
-(`benchmarks/data/mlperf_dataset_lengths.md`), and the prefill load cannot be guessed.
+(`benchmarks/data/mlperf_dataset_lengths.md`), and the prefill load cannot be guessed. A run that sent every request at
+once with no client cap (`load_mode` all_at_once) is a `burst` point: the server's batch limits bound it — its command's
+flags, else vLLM's defaults (`vllm_server_limits`) — and it is predicted, never fitted.
 """
 from __future__ import annotations
 
@@ -47,6 +49,17 @@ FIT_EXCLUDED = {
 }
 
 
+def vllm_server_limits(device) -> tuple[int, int]:
+    """(max_num_batched_tokens, max_num_seqs) of `vllm serve` when its command sets neither: EngineArgs' defaults for
+    the OpenAI server in the v0.10–v0.11 line that the GPUStack runs used (vllm/engine/arg_utils.py, read in the code
+    index in a copy that deprecates `disable_log_requests` "to be removed in v0.12.0"): 8192 and 1024 on a GPU of at
+    least 70 GiB that is not an A100 ("For GPUs like H100 and MI300x"; PR #17885: the large budget lowered A100
+    throughput), else 2048 and 256; max_num_seqs is then capped at max_num_batched_tokens."""
+    big = device.memory_gib >= 70 and "A100" not in device.name
+    tokens, seqs = (8192, 1024) if big else (2048, 256)
+    return tokens, min(seqs, tokens)
+
+
 @dataclass
 class Corpus:
     points: list[ServingPoint]
@@ -80,6 +93,16 @@ def load_points(corpus: Path = CORPUS, decode: Path = DECODE) -> Corpus:
             out.skipped[f"catalog: {exc}"] += 1
             continue
         precision = PRECISION_NAMES[str(r["precision"]).lower()] if not pd.isna(r["precision"]) else checkpoint[r["card"]]
+        if r["load_mode"] == "all_at_once":  # a burst: the server's own limits bound the batch
+            tokens, seqs = vllm_server_limits(dev)
+            out.points.append(ServingPoint(
+                id=str(r["id"]), engine=str(r["engine"]), card=card, device=dev, tp=tp, precision=precision,
+                tokens_in=float(r["isl_tokens"]), tokens_out=float(r["osl_tokens"]), kind="burst",
+                concurrency=float(r["num_requests"]), output_tok_s=float(r["output_tok_s_per_gpu"]) * tp,
+                ttft_p50_s=_seconds(r["ttft_p50_ms"]), tpot_p50_s=_seconds(r["tpot_p50_ms"]), source=str(r["source"]),
+                max_num_seqs=seqs if pd.isna(r["max_num_seqs"]) else int(r["max_num_seqs"]),
+                max_num_batched_tokens=tokens if pd.isna(r["max_num_batched_tokens"]) else int(r["max_num_batched_tokens"])))
+            continue
         out.points.append(ServingPoint(
             id=str(r["id"]), engine=str(r["engine"]), card=card, device=dev, tp=tp, precision=precision,
             tokens_in=float(r["isl_tokens"]), tokens_out=float(r["osl_tokens"]), kind="concurrency",
@@ -104,6 +127,12 @@ def _unusable(r: pd.Series, checkpoint: dict[str, str]) -> str:
     precision = str(r["precision"]).lower() if not pd.isna(r["precision"]) else checkpoint.get(r["card"])
     if precision not in PRECISION_NAMES or PRECISION_NAMES[precision] not in PRECISION_BITS:
         return f"weight precision {r['precision']} not expressible"
+    if r["load_mode"] == "all_at_once":
+        if pd.isna(r["num_requests"]) or str(r["server_limits"]).startswith("unknown"):
+            return "all at once, but the requests sent or the server's batch limits are not known"
+        if pd.isna(r["isl_tokens"]) or pd.isna(r["osl_tokens"]) or pd.isna(r["output_tok_s_per_gpu"]):
+            return "lengths or throughput not recorded"
+        return ""
     if pd.isna(r["isl_tokens"]) or pd.isna(r["osl_tokens"]) or pd.isna(r["concurrency"]) or pd.isna(r["tpot_p50_ms"]):
         return "lengths, concurrency or TPOT not recorded"
     return ""

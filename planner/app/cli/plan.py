@@ -222,6 +222,7 @@ def predict(
     mix = workload.request_mix()
     tokens_in, tokens_out = workload.tokens_in, workload.tokens_out
     if engine == "vllm":
+        from planner.app.fleet import saturation_note
         from planner.formats.gpu_corpus import read_fit
 
         eff, fit = read_fit()
@@ -239,6 +240,8 @@ def predict(
                      f"{o.median_abs_error_pct_ttft_p50}% — that, not the held-out error of the fitted models, is this card's")
         elif model.name not in fit.models or device.name not in fit.gpus:
             error += f"; {', '.join(x for x in (model.name if model.name not in fit.models else '', device.name if device.name not in fit.gpus else '') if x)} not in the fit: the held-out figures are what applies"
+        if (sat := saturation_note(fit)) is not None:
+            error += f"; {sat}"
     else:
         from planner.app.fleet import gpu_efficiency
 

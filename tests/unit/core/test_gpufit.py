@@ -113,6 +113,18 @@ def test_predict_load_single_request_by_hand():
     assert pred.kv_max_requests == mem.max_seqs_by_kv
 
 
+def test_a_burst_one_at_a_time_is_five_single_requests_in_a_row():
+    """Every request at once, but the server runs one at a time (max_num_seqs 1): each of the 5 takes the time a lone
+    request takes (`predict_load` at concurrency 1), so output tok/s is a lone request's, and the median (3rd) request's
+    first token comes two whole requests after the start, plus its own prefill and the server's time."""
+    single = predict_load(CARD, "bf16", NVLINK, TRUE, 1, 1, 100, 10, concurrency=1)
+    burst = dataclasses.replace(_point(CARD, 1, 5, 100, 10), kind="burst", max_num_seqs=1, max_num_batched_tokens=8192)
+    pr = predict(burst, TRUE)
+    assert pr.output_tok_s == pytest.approx(10 * single.requests_per_s, rel=1e-9)
+    assert pr.ttft_p50_s == pytest.approx(2 / single.requests_per_s + single.ttft_s[50], rel=1e-9)
+    assert design_rows(burst) == []  # predicted, never fitted
+
+
 def test_predict_load_refuses_bad_loads():
     with pytest.raises(InputError, match="one load"):
         predict_load(CARD, "bf16", NVLINK, TRUE, 1, 1, 100, 10)
