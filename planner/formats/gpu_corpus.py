@@ -93,22 +93,18 @@ def load_points(corpus: Path = CORPUS, decode: Path = DECODE) -> Corpus:
             out.skipped[f"catalog: {exc}"] += 1
             continue
         precision = PRECISION_NAMES[str(r["precision"]).lower()] if not pd.isna(r["precision"]) else checkpoint[r["card"]]
+        common = dict(id=str(r["id"]), engine=str(r["engine"]), card=card, device=dev, tp=tp, precision=precision,
+                      tokens_in=float(r["isl_tokens"]), tokens_out=float(r["osl_tokens"]),
+                      output_tok_s=float(r["output_tok_s_per_gpu"]) * tp, ttft_p50_s=_seconds(r["ttft_p50_ms"]),
+                      tpot_p50_s=_seconds(r["tpot_p50_ms"]), source=str(r["source"]))
         if r["load_mode"] == "all_at_once":  # a burst: the server's own limits bound the batch
             tokens, seqs = vllm_server_limits(dev)
             out.points.append(ServingPoint(
-                id=str(r["id"]), engine=str(r["engine"]), card=card, device=dev, tp=tp, precision=precision,
-                tokens_in=float(r["isl_tokens"]), tokens_out=float(r["osl_tokens"]), kind="burst",
-                concurrency=float(r["num_requests"]), output_tok_s=float(r["output_tok_s_per_gpu"]) * tp,
-                ttft_p50_s=_seconds(r["ttft_p50_ms"]), tpot_p50_s=_seconds(r["tpot_p50_ms"]), source=str(r["source"]),
+                **common, kind="burst", concurrency=float(r["num_requests"]),
                 max_num_seqs=seqs if pd.isna(r["max_num_seqs"]) else int(r["max_num_seqs"]),
                 max_num_batched_tokens=tokens if pd.isna(r["max_num_batched_tokens"]) else int(r["max_num_batched_tokens"])))
-            continue
-        out.points.append(ServingPoint(
-            id=str(r["id"]), engine=str(r["engine"]), card=card, device=dev, tp=tp, precision=precision,
-            tokens_in=float(r["isl_tokens"]), tokens_out=float(r["osl_tokens"]), kind="concurrency",
-            concurrency=float(r["concurrency"]), output_tok_s=float(r["output_tok_s_per_gpu"]) * tp,
-            ttft_p50_s=_seconds(r["ttft_p50_ms"]), tpot_p50_s=_seconds(r["tpot_p50_ms"]),
-            source=str(r["source"])))
+        else:
+            out.points.append(ServingPoint(**common, kind="concurrency", concurrency=float(r["concurrency"])))
     return out
 
 
