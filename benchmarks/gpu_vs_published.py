@@ -83,12 +83,14 @@ def speed_error_pct(pr, p) -> float | None:
     return error_pct(p.tpot_p50_s, pr.tpot_p50_s) if p.tpot_p50_s and pr.tpot_p50_s else None  # tokens/s ∝ 1/TPOT
 
 
-def held_out(points, split: str) -> pd.DataFrame:
-    """Each model's (GPU's) rows predicted by a fit without them."""
-    key = (lambda p: p.model) if split == "model" else (lambda p: p.gpu)
+def held_out(points, split: str, *, by: str | None = None, test=None) -> pd.DataFrame:
+    """Each model's (GPU's: `by`, default the split's name) rows of `test` (default `points`) predicted by a fit on
+    `points` without that model (GPU)."""
+    key = (lambda p: p.model) if (by or split) == "model" else (lambda p: p.gpu)
+    test = points if test is None else test
     rows = []
-    for group in sorted({key(p) for p in points}):
-        rows += predicted_rows([p for p in points if key(p) != group], [p for p in points if key(p) == group], split, group,
+    for group in sorted({key(p) for p in test}):
+        rows += predicted_rows([p for p in points if key(p) != group], [p for p in test if key(p) == group], split, group,
                                f"no fit without {group}")
     return pd.DataFrame(rows)
 
@@ -96,16 +98,6 @@ def held_out(points, split: str) -> pd.DataFrame:
 def outside_fit(points, outside) -> pd.DataFrame:
     """The rows of models the fit never takes (`FIT_EXCLUDED`), predicted by the fit on all of `points`."""
     return pd.DataFrame(predicted_rows(points, outside, "outside", "outside the fit", "no fit") if outside else [])
-
-
-def burst_check(points, bursts) -> pd.DataFrame:
-    """The all-at-once runs (`kind` burst), each model's predicted by the fit on the other models' rows: throughput at
-    saturation under the server's own batch limits, which no fitted row measures."""
-    rows = []
-    for model in sorted({p.model for p in bursts}):
-        rows += predicted_rows([p for p in points if p.model != model], [p for p in bursts if p.model == model], "burst", model,
-                               f"no fit without {model}")
-    return pd.DataFrame(rows)
 
 
 def summary(frame: pd.DataFrame, split: str) -> dict:
@@ -141,7 +133,7 @@ def main() -> None:
     points = [p for p in usable if p.model not in FIT_EXCLUDED and p.kind != "burst"]
     outside = [p for p in usable if p.model in FIT_EXCLUDED and p.kind != "burst"]
     flagged = [p.id for p in usable if above_roofline(p)]
-    frame = pd.concat([held_out(points, "model"), held_out(points, "gpu"), outside_fit(points, outside), burst_check(points, bursts)],
+    frame = pd.concat([held_out(points, "model"), held_out(points, "gpu"), outside_fit(points, outside), held_out(points, "burst", by="model", test=bursts)],  # saturation: no fitted row measures it
                       ignore_index=True)
     splits = [summary(frame, s) for s in ("model", "gpu")]
     burst = summary(frame, "burst")

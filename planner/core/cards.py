@@ -60,6 +60,11 @@ class ModelCard:
         return self.n_experts > 1
 
     @property
+    def moe_layers(self) -> int:
+        """Layers that route to experts: all but a mixture-of-experts card's leading dense layers; 0 when dense."""
+        return self.n_layers - (self.first_dense_layers or 0) if self.is_moe else 0
+
+    @property
     def full_attention_layers(self) -> int:
         """Layers with a growing KV cache and quadratic prefill attention (all but the linear-attention ones)."""
         return self.n_layers - (self.linear_attention_layers or 0)

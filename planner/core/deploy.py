@@ -167,7 +167,7 @@ def card_params(card: ModelCard) -> tuple[float, float, float]:
     if not (card.is_moe and card.n_experts_active):
         return total, active, 0.0
     if card.moe_ffn_dim:
-        experts = float((card.n_layers - (card.first_dense_layers or 0)) * card.n_experts * 3 * card.d_model * card.moe_ffn_dim)
+        experts = float(card.moe_layers * card.n_experts * 3 * card.d_model * card.moe_ffn_dim)
     else:
         experts = (total - active) / (1 - card.n_experts_active / card.n_experts)
     return total, active, max(experts, 0.0)
@@ -296,11 +296,6 @@ def pair_flops(card: ModelCard) -> float:
     return 2.0 * card.full_attention_layers * card.n_heads * (card.head_dim + v)
 
 
-def moe_layers(card: ModelCard) -> int:
-    """The layers of a mixture-of-experts card that route to experts (all but its leading dense layers); 0 when dense."""
-    return card.n_layers - (card.first_dense_layers or 0) if card.is_moe else 0
-
-
 def step_model(card: ModelCard, precision: str, device: Device, eff: GpuEfficiency, tp: int, pp: int, mem: MemoryPlan,
                *, max_num_seqs: int = 256, max_num_batched_tokens: int = 8192) -> tuple[StepModel, Scheduler]:
     """One lane of a TP×PP engine as the simulator's step model and vLLM scheduler (see the module docstring)."""
@@ -333,7 +328,7 @@ def assemble_step_model(card: ModelCard, precision: str, device: Device, c: np.n
     state_seq_all = STATE_PASSES * mem.state_bytes_per_seq * pp * tp  # a sequence's recurrent state, read and written back
     flops_token = 2 * active
     step = StepModel(
-        overhead_s=c.steps + c.layer_steps * card.n_layers + c.moe_layer_steps * moe_layers(card) + c.bytes_read * wb.dense_read + fixed_comm,
+        overhead_s=c.steps + c.layer_steps * card.n_layers + c.moe_layer_steps * card.moe_layers + c.bytes_read * wb.dense_read + fixed_comm,
         per_seq_s=c.decode_seqs + c.decode_flops * flops_token + token_comm + c.bytes_read * state_seq_all,
         per_kv_token_s=c.bytes_read * kv_token_all,
         per_prefill_token_s=c.prefill_tokens + c.prefill_flops * flops_token + token_comm,

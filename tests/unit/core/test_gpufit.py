@@ -52,8 +52,7 @@ def test_fit_recovers_the_parameters_that_generated_the_measurements():
 def test_a_moe_layer_costs_its_routing_on_top_of_a_layer():
     """`per_moe_layer_s` is paid once per step by each of a MoE card's 28 routed layers (32 less its 4 dense ones) and
     never by a dense card: the step's fixed part differs from the same card's without it by exactly 28 × 40 µs."""
-    from planner.core.deploy import moe_layers
-    assert (moe_layers(MOE), moe_layers(CARD)) == (28, 0)
+    assert (MOE.moe_layers, CARD.moe_layers) == (28, 0)
     without = dataclasses.replace(TRUE, per_moe_layer_s=0.0)
     for card, extra in ((MOE, 28 * 40e-6), (CARD, 0.0)):
         mem = memory_plan(card, "bf16", NVLINK, 8, 1, 1000)
