@@ -129,12 +129,14 @@ def tp_scaling(frame: pd.DataFrame) -> dict:
 def main() -> None:
     corpus = load_points()
     usable = [p for p in corpus.points if p.engine == ENGINE]
-    bursts = [p for p in usable if p.kind == "burst"]  # predicted, never fitted (`gpufit.predict_burst`)
+    # every request at once (`gpufit.burst_rows`): fitted like the rest, each reported with its own model held out
+    bursts = [p for p in usable if p.kind == "burst" and p.model not in FIT_EXCLUDED]
     points = [p for p in usable if p.model not in FIT_EXCLUDED and p.kind != "burst"]
-    outside = [p for p in usable if p.model in FIT_EXCLUDED and p.kind != "burst"]
+    outside = [p for p in usable if p.model in FIT_EXCLUDED]
+    fitted = points + bursts
     flagged = [p.id for p in usable if above_roofline(p)]
-    frame = pd.concat([held_out(points, "model"), held_out(points, "gpu"), outside_fit(points, outside), held_out(points, "burst", by="model", test=bursts)],  # saturation: no fitted row measures it
-                      ignore_index=True)
+    frame = pd.concat([held_out(fitted, "model", test=points), held_out(fitted, "gpu", test=points), outside_fit(fitted, outside),
+                       held_out(fitted, "burst", by="model", test=bursts)], ignore_index=True)
     splits = [summary(frame, s) for s in ("model", "gpu")]
     burst = summary(frame, "burst")
     beyond = summary(frame, "outside")
@@ -145,7 +147,7 @@ def main() -> None:
         "median_abs_error_pct_capacity_at_slo": None,
         "capacity_at_slo_note": "no MLPerf server/interactive row is usable: their datasets' prompt lengths are not stated in "
                                 "MLCommons' sources (benchmarks/data/mlperf_dataset_lengths.md), so their prefill load is unknown",
-        "n_rows": len(points), "n_gpus": len({p.gpu for p in points}), "n_models": len({p.model for p in points}),
+        "n_rows": len(fitted), "n_gpus": len({p.gpu for p in fitted}), "n_models": len({p.model for p in fitted}),
         "engines": [ENGINE], "splits": splits, "tp_scaling": scaling, "above_roofline": flagged,
         "outside_fit": {**beyond, "models": {m: FIT_EXCLUDED[m] for m in sorted({p.model for p in outside})}},
         "burst": burst,
@@ -154,9 +156,9 @@ def main() -> None:
     }
     out = ROOT / "benchmarks" / "results" / f"gpu-validation-{today.replace('-', '')}.json"
     atomic_write_text(out, json.dumps(result, indent=1) + "\n")
-    eff = fit_efficiency(points, ENGINE)
+    eff = fit_efficiency(fitted, ENGINE)
     fit = GpuFitFile(schema_version=FIT_SCHEMA_VERSION, engine=ENGINE, efficiency=efficiency_to_json(eff),
-                     fitted_on=[p.id for p in points], gpus=sorted({p.gpu for p in points}), models=sorted({p.model for p in points}),
+                     fitted_on=[p.id for p in fitted], gpus=sorted({p.gpu for p in fitted}), models=sorted({p.model for p in fitted}),
                      held_out=[HeldOut(**s) for s in (*splits, burst) if s["n_rows"]], tp_scaling={k: TpScaling(**v) for k, v in scaling.items()},
                      outside_fit=HeldOut(**beyond) if beyond["n_rows"] else None,
                      outside_models={m: FIT_EXCLUDED[m] for m in sorted({p.model for p in outside})}, command=COMMAND, date=today)

@@ -17,18 +17,22 @@ all-reduces, `deploy.comm_per_step`) is physics from the hardware rows, not fitt
 model is the planning model): its TPOT p50 = one decode step of its N requests at their mean context (a closed-loop
 sweep with fixed lengths runs in waves — all prompts, then all decoding — so its median TPOT holds few prefill
 stalls: the MiniMax-M2.5 sweep's TPOT stays near 20 ms while its TTFT grows with N·ISL), and its TTFT p50 = the
-prompts of the first ⌈(N + 1)/2⌉ requests in ⌈m·ISL/budget⌉ steps plus the server's own time. θ is found by
+prompts of the first ⌈(N + 1)/2⌉ requests in ⌈m·ISL/budget⌉ steps plus the server's own time; a burst (every
+request at t = 0, the server's own batch limits) gives its TTFT p50 and its duration, read exactly off the simulator
+(`burst_rows`) — the only rows that load the prefill at saturation. θ is found by
 non-negative least squares on relative error, with every efficiency bounded by the datasheet (1/η ≥ 1: never faster
 than the roofline). A batch-1/2 decode figure is the TPOT equation alone.
 
 **Predict (simulated).** A held-out row is predicted by the planner's own simulator on the fitted step model: a
 closed-loop sweep (`--max-concurrency N`, every request the same length, `--ignore-eos`: the benchmark starts N at
-once and they stay in waves) as one wave of N simultaneous requests; a single-stream decode figure as one step.
+once and they stay in waves) as one wave of N simultaneous requests; a burst as it ran (`predict_burst`); a
+single-stream decode figure as one step.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
@@ -116,9 +120,9 @@ def design_rows(p: ServingPoint, token_budget: int = TOKEN_BUDGET) -> list[tuple
     """The measurement as linear equations (g, comm, measured seconds, what): its mean step (= TPOT p50) and, for a
     closed-loop wave, its TTFT p50 — the median request's first token comes after the prompts of the first
     m = ⌈(N + 1)/2⌉ requests, in ⌈m·ISL/budget⌉ steps, plus the server's own time (the `server_ttft` parameter)."""
+    if p.kind == "burst":
+        return burst_rows(p)
     out = []
-    if p.kind == "burst":  # predicted, never fitted: its TPOT mixes waves of prefill and decode the design cannot state
-        return out
     if p.tpot_p50_s:
         g, comm = _columns(p, decode_step_counts(p))
         out.append((g, comm, p.tpot_p50_s, "tpot"))
@@ -127,6 +131,43 @@ def design_rows(p: ServingPoint, token_budget: int = TOKEN_BUDGET) -> list[tuple
         g, comm = _columns(p, (0.0, 0.0, m * p.tokens_in, m), steps=math.ceil(m * p.tokens_in / token_budget))
         g[-1] = 1.0
         out.append((g, comm, p.ttft_p50_s, "ttft"))
+    return out
+
+
+def _burst_run(p: ServingPoint, c: np.ndarray, mem) -> tuple[float, float]:
+    """(median TTFT without the server's time, duration) of the burst simulated on coefficients `c`."""
+    n, n_in, n_out = _burst_shape(p)
+    sm, sched = assemble_step_model(p.card, p.precision, p.device, c, p.tp, 1, mem, max_num_seqs=p.max_num_seqs or 256,
+                                    max_num_batched_tokens=p.max_num_batched_tokens or TOKEN_BUDGET)
+    res = simulate(sm, sched, np.zeros(n), np.full(n, n_in), np.full(n, n_out))
+    return float(np.median(res.ttft_s)), res.duration_s
+
+
+def _burst_shape(p: ServingPoint) -> tuple[int, int, int]:
+    return int(p.concurrency), max(1, round(p.tokens_in)), max(1, round(p.tokens_out))
+
+
+@lru_cache(maxsize=1024)
+def burst_rows(p: ServingPoint) -> list[tuple[np.ndarray, float, float, str]]:
+    """A burst (every request at t = 0) as exact linear equations: with no arrival after t = 0, the vLLM scheduler's
+    choices (who runs, which chunk, who is preempted) depend on token counts and limits, never on time, so every
+    step's work is fixed and each step's time is linear in θ; the median request's first token (its rank among first
+    tokens is fixed too) and the run's end are sums of steps. Read off the simulator itself — one run on the
+    interconnect's time alone and one per θ entry — so the equation is the very prediction `predict_burst` makes:
+    TTFT p50 (plus the server's own time) and the duration N · OSL ÷ measured output tokens/s."""
+    n, n_in, n_out = _burst_shape(p)
+    mem = memory_plan(p.card, p.precision, p.device, p.tp, 1, n_in + n_out)
+    if not mem.fits:
+        return []
+    k = len(GpuFeatures._fields)
+    ttft0, dur0 = _burst_run(p, np.zeros(k), mem)
+    scale = _scales(p)
+    runs = np.array([_burst_run(p, scale * np.eye(k)[j], mem) for j in range(k)])
+    out = []
+    if p.ttft_p50_s:
+        out.append((np.append(runs[:, 0] - ttft0, 1.0), ttft0, p.ttft_p50_s, "ttft"))
+    if p.output_tok_s:
+        out.append((np.append(runs[:, 1] - dur0, 0.0), dur0, n * n_out / p.output_tok_s, "duration"))
     return out
 
 
@@ -196,8 +237,7 @@ def predict_burst(p: ServingPoint, eff: GpuEfficiency) -> Prediction:
     """Every request sent at once with no client cap (`vllm bench serve` without --max-concurrency): the server's own
     limits set the batch — at most `max_num_seqs` running, `max_num_batched_tokens` a step, what the KV cache holds —
     so the run is simulated as it is, N arrivals at t = 0 through the vLLM scheduler, lengths at the run's means."""
-    n = int(p.concurrency)
-    n_in, n_out = max(1, round(p.tokens_in)), max(1, round(p.tokens_out))
+    n, n_in, n_out = _burst_shape(p)
     mem = memory_plan(p.card, p.precision, p.device, p.tp, 1, n_in + n_out)
     if not mem.fits:
         return Prediction(None, None, None, f"does not fit: {mem.why}")

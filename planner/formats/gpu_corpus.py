@@ -9,7 +9,7 @@ name one: its checkpoint's, `checkpoint_precision.csv`), fixed prompt and output
 TPOT. MLPerf rows are kept out: their datasets' mean prompt lengths are not stated in MLCommons' own sources
 (`benchmarks/data/mlperf_dataset_lengths.md`), and the prefill load cannot be guessed. A run that sent every request at
 once with no client cap (`load_mode` all_at_once) is a `burst` point: the server's batch limits bound it — its command's
-flags, else vLLM's defaults (`vllm_server_limits`) — and it is predicted, never fitted.
+flags, else vLLM's defaults (`vllm_server_limits`) — simulated as it ran (`gpufit.burst_rows`, `predict_burst`).
 """
 from __future__ import annotations
 

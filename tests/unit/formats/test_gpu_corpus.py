@@ -34,7 +34,7 @@ def test_committed_fit_reads_and_was_fitted_on_these_points():
     eff, fit = read_fit()
     assert eff.engine == "vLLM" and 0 < eff.bandwidth_eff <= 1
     points = load_points().points  # refit after the corpus changes; FIT_EXCLUDED models are predicted, never fitted
-    assert set(fit.fitted_on) == {p.id for p in points if p.model not in FIT_EXCLUDED and p.kind != "burst"}  # bursts: predicted
+    assert set(fit.fitted_on) == {p.id for p in points if p.model not in FIT_EXCLUDED}  # bursts too (`gpufit.burst_rows`)
     assert FIT_EXCLUDED and any(p.model in FIT_EXCLUDED for p in points)
     assert {h.split for h in fit.held_out} == {"model", "gpu", "burst"}
     assert fit.held_out_split("burst").n_rows == sum(p.kind == "burst" for p in points)
