@@ -113,6 +113,7 @@ class GpuEfficiency:
     server_ttft_s: float = 0.0  # the server's own time on a request's first token outside engine steps (HTTP, tokenising)
     engine: str = "llama.cpp"  # the engine whose measurements the efficiency was fitted on
     per_moe_layer_s: float = 0.0  # fixed time per mixture-of-experts layer per step beyond a dense layer's (routing, dispatch)
+    per_tp_rank_s: float = 0.0  # fixed time per step per TP rank beyond the first (the executor's broadcast and gather)
 
     def __post_init__(self) -> None:
         for name in ("bandwidth_eff", "flops_eff", "decode_flops_eff", "attention_flops_eff"):
@@ -328,7 +329,8 @@ def assemble_step_model(card: ModelCard, precision: str, device: Device, c: np.n
     state_seq_all = STATE_PASSES * mem.state_bytes_per_seq * pp * tp  # a sequence's recurrent state, read and written back
     flops_token = 2 * active
     step = StepModel(
-        overhead_s=c.steps + c.layer_steps * card.n_layers + c.moe_layer_steps * card.moe_layers + c.bytes_read * wb.dense_read + fixed_comm,
+        overhead_s=(c.steps + c.layer_steps * card.n_layers + c.moe_layer_steps * card.moe_layers + c.rank_steps * (tp - 1)
+                    + c.bytes_read * wb.dense_read + fixed_comm),
         per_seq_s=c.decode_seqs + c.decode_flops * flops_token + token_comm + c.bytes_read * state_seq_all,
         per_kv_token_s=c.bytes_read * kv_token_all,
         per_prefill_token_s=c.prefill_tokens + c.prefill_flops * flops_token + token_comm,
@@ -413,9 +415,11 @@ class GpuFeatures(NamedTuple):
     attention_flops: float  # prefill attention's L² FLOPs (compute)
     requests: float  # new requests (fixed)
     moe_layer_steps: float = 0.0  # steps × mixture-of-experts layers: their routing and dispatch beyond a dense layer (fixed)
+    rank_steps: float = 0.0  # steps × (TP − 1): each further worker's share of the step's broadcast, gather and sync (fixed)
 
 
-FIXED = tuple(GpuFeatures._fields.index(f) for f in ("steps", "layer_steps", "decode_seqs", "prefill_tokens", "requests", "moe_layer_steps"))
+FIXED = tuple(GpuFeatures._fields.index(f) for f in ("steps", "layer_steps", "decode_seqs", "prefill_tokens", "requests", "moe_layer_steps",
+                                                     "rank_steps"))
 MEMORY = (GpuFeatures._fields.index("bytes_read"),)
 COMPUTE = tuple(GpuFeatures._fields.index(f) for f in ("decode_flops", "prefill_flops", "attention_flops"))
 
@@ -437,7 +441,8 @@ def features(m, rows) -> np.ndarray:
         steps=n.steps, layer_steps=n.steps * m.n_layers, bytes_read=read, decode_seqs=n.batch, decode_flops=n.batch * flops_token,
         prefill_tokens=n.prefill_tokens, prefill_flops=n.prefill_tokens * flops_token,
         attention_flops=n.prefill_pairs * 4 * m.n_layers * m.n_heads * m.head_dim, requests=n.requests,
-        moe_layer_steps=np.zeros_like(n.steps)))  # one MoE clone among the profiles: its routing is not told from its layers
+        moe_layer_steps=np.zeros_like(n.steps),  # one MoE clone among the profiles: its routing is not told from its layers
+        rank_steps=np.zeros_like(n.steps)))  # single-GPU profiles
 
 
 def coefficients(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float, attention_flops: float | None = None) -> np.ndarray:
@@ -449,7 +454,7 @@ def coefficients(eff: GpuEfficiency, bandwidth_bytes_s: float, flops: float, att
         steps=eff.per_step_s, layer_steps=eff.per_layer_s, bytes_read=1 / (bandwidth_bytes_s * eff.bandwidth_eff), decode_seqs=eff.per_seq_s,
         decode_flops=1 / (flops * eff.decode_flops_eff), prefill_tokens=eff.per_token_s, prefill_flops=1 / (flops * eff.flops_eff),
         attention_flops=1 / ((attention_flops or flops) * eff.attention_flops_eff), requests=eff.per_request_s,
-        moe_layer_steps=eff.per_moe_layer_s))
+        moe_layer_steps=eff.per_moe_layer_s, rank_steps=eff.per_tp_rank_s))
 
 
 def time_ratio(m, rows, eff: GpuEfficiency, source: tuple[float, float], target: tuple[float, float]) -> np.ndarray:

@@ -9,8 +9,10 @@ mixture-of-experts layer (routing, expert dispatch and combine: without it the c
 model their per-layer cost — Qwen3-8B's TPOT predicted ~70 % too long with its model held out), bytes read at η_bw of the
 datasheet bandwidth, decode and prefill matmul FLOPs at η of the datasheet peak (the 8-bit peak for fp8 weights,
 `Device.compute_tflops`), prefill attention at η_attn of the 16-bit peak, a cost per decoding sequence, per prompt
-token and per new request — so the fleet plans with exactly what was validated. The interconnect's time (TP
-all-reduces, `deploy.comm_per_step`) is physics from the hardware rows, not fitted.
+token and per new request, and a cost per step for each TP rank beyond the first (vLLM's executor broadcasts every
+step's scheduler output to each worker and gathers back: without it the fit took TP's cost as bandwidth and per-layer
+time, and gpt-oss-120b's TP 1 → 2 → 4 slowdown was predicted as a speed-up) — so the fleet plans with exactly what was
+validated. The interconnect's time (TP all-reduces, `deploy.comm_per_step`) is physics from the hardware rows, not fitted.
 
 **Fit (linear).** Each measurement gives linear equations in the parameters θ of the step model
 (`deploy.assemble_step_model`, the one that plans; its columns are read off that same function, so the fitted
@@ -88,7 +90,8 @@ def _scales(p: ServingPoint) -> np.ndarray:
     f = p.device.compute_tflops(p.precision) * 1e12 * p.tp
     f16 = p.device.tflops * 1e12 * p.tp
     return np.array(GpuFeatures(steps=1.0, layer_steps=1.0, bytes_read=1 / bw, decode_seqs=1.0, decode_flops=1 / f,
-                                prefill_tokens=1.0, prefill_flops=1 / f, attention_flops=1 / f16, requests=1.0, moe_layer_steps=1.0))
+                                prefill_tokens=1.0, prefill_flops=1 / f, attention_flops=1 / f16, requests=1.0, moe_layer_steps=1.0,
+                                rank_steps=1.0))
 
 
 def decode_step_counts(p: ServingPoint) -> tuple[float, float, float, float]:
@@ -192,7 +195,7 @@ def fit_efficiency(points: list[ServingPoint], engine: str) -> GpuEfficiency:
         per_step_s=v["steps"], per_layer_s=v["layer_steps"], bandwidth_eff=1 / v["bytes_read"], per_seq_s=v["decode_seqs"],
         decode_flops_eff=1 / v["decode_flops"], per_token_s=v["prefill_tokens"], flops_eff=1 / v["prefill_flops"],
         attention_flops_eff=1 / v["attention_flops"], per_request_s=v["requests"], server_ttft_s=v["server_ttft"], engine=engine,
-        per_moe_layer_s=v["moe_layer_steps"],
+        per_moe_layer_s=v["moe_layer_steps"], per_tp_rank_s=v["rank_steps"],
         source=f"{len(points)} published {engine} measurements on {len({p.gpu for p in points})} GPUs, "
                f"{len({p.model for p in points})} models", device=", ".join(sorted({p.gpu for p in points})))
 

@@ -15,7 +15,7 @@ from tests.unit.core.conftest import BIG, CARD, NVLINK
 
 TRUE = GpuEfficiency(bandwidth_eff=0.7, flops_eff=0.5, decode_flops_eff=0.25, attention_flops_eff=0.4, per_layer_s=30e-6,
                      per_seq_s=20e-6, per_token_s=2e-6, per_request_s=1e-3, per_step_s=2e-3, server_ttft_s=0.05, source="test",
-                     engine="vLLM", per_moe_layer_s=40e-6)
+                     engine="vLLM", per_moe_layer_s=40e-6, per_tp_rank_s=0.5e-3)
 # a mixture-of-experts card of CARD's shape: 8 experts of its FFN, 2 active, the first 4 layers dense
 MOE = dataclasses.replace(CARD, name="test-8x8b", params_b=47.0, active_params_b=13.0, moe_ffn_dim=14336, n_experts=8,
                           n_experts_active=2, first_dense_layers=4)
@@ -29,7 +29,8 @@ def _point(card, tp, n, isl, osl, kind="concurrency", i=0) -> ServingPoint:
 
 def _theta(eff: GpuEfficiency) -> np.ndarray:
     return np.array([eff.per_step_s, eff.per_layer_s, 1 / eff.bandwidth_eff, eff.per_seq_s, 1 / eff.decode_flops_eff, eff.per_token_s,
-                     1 / eff.flops_eff, 1 / eff.attention_flops_eff, eff.per_request_s, eff.per_moe_layer_s, eff.server_ttft_s])
+                     1 / eff.flops_eff, 1 / eff.attention_flops_eff, eff.per_request_s, eff.per_moe_layer_s, eff.per_tp_rank_s,
+                     eff.server_ttft_s])
 
 
 def _measured(points, eff):
@@ -59,6 +60,19 @@ def test_a_moe_layer_costs_its_routing_on_top_of_a_layer():
         a, _ = step_model(card, "bf16", NVLINK, TRUE, 8, 1, mem)
         b, _ = step_model(card, "bf16", NVLINK, without, 8, 1, mem)
         assert a.overhead_s - b.overhead_s == pytest.approx(extra, abs=1e-15)
+
+
+def test_each_tp_rank_beyond_the_first_adds_its_cost_to_every_step():
+    """`per_tp_rank_s` (the executor's broadcast to and gather from each further worker) is paid once per step per TP
+    rank beyond the first, whatever the card: 0 at TP 1, 3 × 0.5 ms at TP 4, 7 × 0.5 ms at TP 8 — and nothing else moves."""
+    without = dataclasses.replace(TRUE, per_tp_rank_s=0.0)
+    for card in (CARD, MOE):
+        for tp, extra in ((1, 0.0), (4, 1.5e-3), (8, 3.5e-3)):
+            mem = memory_plan(card, "bf16", NVLINK, tp, 1, 1000)
+            a, _ = step_model(card, "bf16", NVLINK, TRUE, tp, 1, mem)
+            b, _ = step_model(card, "bf16", NVLINK, without, tp, 1, mem)
+            assert a.overhead_s - b.overhead_s == pytest.approx(extra, abs=1e-15)
+            assert (a.per_seq_s, a.per_prefill_token_s, a.per_kv_token_s) == (b.per_seq_s, b.per_prefill_token_s, b.per_kv_token_s)
 
 
 def test_design_columns_are_the_step_model_itself():
