@@ -68,7 +68,7 @@ def fit_notes(card: ModelCard, eff: GpuEfficiency, fit: GpuFitFile, devices: set
     notes = [f"capacity model: the vLLM GPU step model fitted on {eff.source} ({FIT_FILE.name}, {fit.date}; refit with "
              f"`{fit.command}`), the one `llm-planner predict` uses: {eff.bandwidth_eff:.0%} of datasheet bandwidth plus "
              f"{1e3 * eff.per_layer_s:.3f} ms per layer per step (+{1e3 * eff.per_moe_layer_s:.3f} ms per mixture-of-experts layer), "
-             f"{1e3 * eff.per_tp_rank_s:.2f} ms per step per TP rank beyond the first, "
+             f"{1e3 * eff.per_tp_rank_s:.2f} ms per step per GPU worker beyond the first, "
              f"{eff.flops_eff:.0%} of dense FLOP/s in prefill, attention at "
              f"{eff.attention_flops_eff:.0%}, {1e3 * (eff.server_ttft_s or 0):.0f} ms of server time per first token"]
     if model is not None:

@@ -113,7 +113,7 @@ class GpuEfficiency:
     server_ttft_s: float = 0.0  # the server's own time on a request's first token outside engine steps (HTTP, tokenising)
     engine: str = "llama.cpp"  # the engine whose measurements the efficiency was fitted on
     per_moe_layer_s: float = 0.0  # fixed time per mixture-of-experts layer per step beyond a dense layer's (routing, dispatch)
-    per_tp_rank_s: float = 0.0  # fixed time per step per TP rank beyond the first (the executor's broadcast and gather)
+    per_tp_rank_s: float = 0.0  # fixed time per step per worker beyond the first, TP × PP of them (the executor's broadcast and gather)
 
     def __post_init__(self) -> None:
         for name in ("bandwidth_eff", "flops_eff", "decode_flops_eff", "attention_flops_eff"):
@@ -329,7 +329,7 @@ def assemble_step_model(card: ModelCard, precision: str, device: Device, c: np.n
     state_seq_all = STATE_PASSES * mem.state_bytes_per_seq * pp * tp  # a sequence's recurrent state, read and written back
     flops_token = 2 * active
     step = StepModel(
-        overhead_s=(c.steps + c.layer_steps * card.n_layers + c.moe_layer_steps * card.moe_layers + c.rank_steps * (tp - 1)
+        overhead_s=(c.steps + c.layer_steps * card.n_layers + c.moe_layer_steps * card.moe_layers + c.rank_steps * (tp * pp - 1)
                     + c.bytes_read * wb.dense_read + fixed_comm),
         per_seq_s=c.decode_seqs + c.decode_flops * flops_token + token_comm + c.bytes_read * state_seq_all,
         per_kv_token_s=c.bytes_read * kv_token_all,
@@ -415,7 +415,8 @@ class GpuFeatures(NamedTuple):
     attention_flops: float  # prefill attention's L² FLOPs (compute)
     requests: float  # new requests (fixed)
     moe_layer_steps: float = 0.0  # steps × mixture-of-experts layers: their routing and dispatch beyond a dense layer (fixed)
-    rank_steps: float = 0.0  # steps × (TP − 1): each further worker's share of the step's broadcast, gather and sync (fixed)
+    rank_steps: float = 0.0  # steps × (TP·PP − 1): each further worker's share of the step's broadcast, gather and sync (fixed;
+    # vLLM's multiprocessing executor sends every step to all TP × PP workers; the corpus has TP only, so PP is its extrapolation)
 
 
 FIXED = tuple(GpuFeatures._fields.index(f) for f in ("steps", "layer_steps", "decode_seqs", "prefill_tokens", "requests", "moe_layer_steps",

@@ -9,7 +9,7 @@ mixture-of-experts layer (routing, expert dispatch and combine: without it the c
 model their per-layer cost — Qwen3-8B's TPOT predicted ~70 % too long with its model held out), bytes read at η_bw of the
 datasheet bandwidth, decode and prefill matmul FLOPs at η of the datasheet peak (the 8-bit peak for fp8 weights,
 `Device.compute_tflops`), prefill attention at η_attn of the 16-bit peak, a cost per decoding sequence, per prompt
-token and per new request, and a cost per step for each TP rank beyond the first (vLLM's executor broadcasts every
+token and per new request, and a cost per step for each GPU worker beyond the first (vLLM's executor broadcasts every
 step's scheduler output to each worker and gathers back: without it the fit took TP's cost as bandwidth and per-layer
 time, and gpt-oss-120b's TP 1 → 2 → 4 slowdown was predicted as a speed-up) — so the fleet plans with exactly what was
 validated. The interconnect's time (TP all-reduces, `deploy.comm_per_step`) is physics from the hardware rows, not fitted.

@@ -62,15 +62,16 @@ def test_a_moe_layer_costs_its_routing_on_top_of_a_layer():
         assert a.overhead_s - b.overhead_s == pytest.approx(extra, abs=1e-15)
 
 
-def test_each_tp_rank_beyond_the_first_adds_its_cost_to_every_step():
-    """`per_tp_rank_s` (the executor's broadcast to and gather from each further worker) is paid once per step per TP
-    rank beyond the first, whatever the card: 0 at TP 1, 3 × 0.5 ms at TP 4, 7 × 0.5 ms at TP 8 — and nothing else moves."""
+def test_each_worker_beyond_the_first_adds_its_cost_to_every_step():
+    """`per_tp_rank_s` (the executor's broadcast to and gather from each further worker) is paid once per step per worker
+    beyond the first, TP × PP of them, whatever the card: 0 at TP 1, 3 × 0.5 ms at TP 4 and at TP 2 × PP 2, 7 × 0.5 ms
+    at TP 8 — and nothing else moves."""
     without = dataclasses.replace(TRUE, per_tp_rank_s=0.0)
     for card in (CARD, MOE):
-        for tp, extra in ((1, 0.0), (4, 1.5e-3), (8, 3.5e-3)):
-            mem = memory_plan(card, "bf16", NVLINK, tp, 1, 1000)
-            a, _ = step_model(card, "bf16", NVLINK, TRUE, tp, 1, mem)
-            b, _ = step_model(card, "bf16", NVLINK, without, tp, 1, mem)
+        for tp, pp, extra in ((1, 1, 0.0), (4, 1, 1.5e-3), (2, 2, 1.5e-3), (8, 1, 3.5e-3)):
+            mem = memory_plan(card, "bf16", NVLINK, tp, pp, 1000)
+            a, _ = step_model(card, "bf16", NVLINK, TRUE, tp, pp, mem)
+            b, _ = step_model(card, "bf16", NVLINK, without, tp, pp, mem)
             assert a.overhead_s - b.overhead_s == pytest.approx(extra, abs=1e-15)
             assert (a.per_seq_s, a.per_prefill_token_s, a.per_kv_token_s) == (b.per_seq_s, b.per_prefill_token_s, b.per_kv_token_s)
 
