@@ -50,6 +50,7 @@ from planner.core.validation import (
     abs_max,
     abs_median,
     error_pct,
+    slo_crossing,
     steady_state,
     summarize_engine,
 )
@@ -198,14 +199,8 @@ def predicted_point(step, sched, rate: float, n: int, n_in, n_out, seed: int = 0
 def measured_capacity(points: list[RatePointCheck], ttft_slo: float, itl_slo: float) -> float | None:
     """Highest rate meeting the SLO, interpolated in log rate on the worse latency ratio between the bracketing points."""
     pts = sorted((p for p in points if p.measured_ttft_p95_s is not None), key=lambda p: p.rate_per_s)
-
-    def worst(p):
-        return max(p.measured_ttft_p95_s / ttft_slo, (p.measured_itl_p95_s or 0.0) / itl_slo)
-    for lo, hi in zip(pts, pts[1:]):
-        if worst(lo) <= 1 < worst(hi):
-            f = (1 - worst(lo)) / (worst(hi) - worst(lo))
-            return float(math.exp(math.log(lo.rate_per_s) + f * (math.log(hi.rate_per_s) - math.log(lo.rate_per_s))))
-    return None
+    return slo_crossing([p.rate_per_s for p in pts],
+                        [max(p.measured_ttft_p95_s / ttft_slo, (p.measured_itl_p95_s or 0.0) / itl_slo) for p in pts])
 
 
 def bracket_side(points: list[RatePointCheck], ttft_slo: float, itl_slo: float) -> str | None:

@@ -80,6 +80,12 @@ def fit_notes(card: ModelCard, eff: GpuEfficiency, fit: GpuFitFile, devices: set
                      f"{_pct(model.median_abs_error_pct_ttft_p50)}. {card.name} is {kind}: "
                      + (f"its capacities and verdicts carry that {err:.0f}% ({n} rows)" if err is not None else
                         f"no held-out {kind} row measures that error"))
+    if model is not None and model.n_capacity_at_slo:
+        notes.append(f"capacity at an SLO (held out by model: published closed-loop sweeps of {', '.join(model.capacity_models)}, the "
+                     f"SLO at each interior point's measured TTFT and TPOT p50): median |error| "
+                     f"{_pct(model.median_abs_error_pct_capacity_at_slo)} on {model.n_capacity_at_slo} points; "
+                     f"{model.n_capacity_unbracketed} more where the predicted latencies never crossed the SLO inside the sweep "
+                     f"(with them, at least {_pct(model.median_abs_error_pct_capacity_at_slo_all_at_least)})")
     if (sat := saturation_note(fit)) is not None:
         notes.append(sat)
     unseen = sorted(devices - set(fit.gpus))

@@ -132,6 +132,18 @@ def error_pct(predicted: float | None, measured: float | None) -> float | None:
     return float(100 * (predicted - measured) / measured)
 
 
+def slo_crossing(load, worst) -> float | None:
+    """Where the worse latency ratio (latency ÷ its limit, the larger of TTFT's and ITL's) first rises through 1, as a
+    load (a rate, a concurrency) interpolated in log load between the two measured points that bracket it; `load`
+    ascending. None when no pair brackets it (every point meets the limits, or none does)."""
+    x, w = np.asarray(load, float), np.asarray(worst, float)
+    for k in range(len(x) - 1):
+        if w[k] <= 1 < w[k + 1]:
+            f = (1 - w[k]) / (w[k + 1] - w[k])
+            return float(np.exp(np.log(x[k]) + f * (np.log(x[k + 1]) - np.log(x[k]))))
+    return None
+
+
 def summarize_engine(cal: EngineCalibration, records: list[WorkloadCheck]) -> EngineCalibration:
     mine = [r for r in records if r.engine == cal.engine]
     pts = [p for r in mine for p in r.points]

@@ -158,6 +158,13 @@ class HeldOut(BaseModel):
     n_rows_dense: int = 0
     median_abs_error_pct_speed_moe: float | None = None
     n_rows_moe: int = 0
+    # capacity at an SLO on the closed-loop sweeps (leave one model out: `gpu_vs_published.capacity_at_slo`)
+    median_abs_error_pct_capacity_at_slo: float | None = None
+    max_abs_error_pct_capacity_at_slo: float | None = None
+    n_capacity_at_slo: int = 0  # points whose measured and predicted latencies both crossed the SLO inside the sweep
+    n_capacity_unbracketed: int = 0  # points whose predicted latencies did not (no error given)
+    median_abs_error_pct_capacity_at_slo_all_at_least: float | None = None  # every point, the unbracketed at their least |error|
+    capacity_models: list[str] = Field(default_factory=list)
 
 
 class TpScaling(BaseModel):

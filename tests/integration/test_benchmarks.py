@@ -95,3 +95,40 @@ def test_the_replay_probe_summarises_the_servers_own_timings_per_request(bench):
     assert out["ttft_p50_s"] == pytest.approx(0.3) and out["e2e_p50_s"] == pytest.approx(1.5)
     assert out["cached_tokens"] == 60 and out["misses"] == 1  # the first took nothing of its 80 shareable tokens
     assert out["itl_p95_s"] == pytest.approx(np.percentile([0.1, 0.3, 0.2], 95))
+
+
+@pytest.fixture(scope="module")
+def gpu_bench():
+    spec = importlib.util.spec_from_file_location("gpu_vs_published", REPO / "benchmarks/gpu_vs_published.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gpu_vs_published"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _sweep(conc, ttft_ms, tpot_ms, thr, p_ttft_ms, p_tpot_ms, p_thr):
+    import pandas as pd
+    return pd.DataFrame([{"split": "model", "kind": "concurrency", "model": "m", "gpu": "g", "tp": 1, "precision": "bf16",
+                          "tokens_in": 1000.0, "tokens_out": 100.0, "concurrency": c, "measured_ttft_p50_ms": a, "measured_tpot_p50_ms": b,
+                          "measured_output_tok_s": t, "predicted_ttft_p50_ms": pa, "predicted_tpot_p50_ms": pb, "predicted_output_tok_s": pt}
+                         for c, a, b, t, pa, pb, pt in zip(conc, ttft_ms, tpot_ms, thr, p_ttft_ms, p_tpot_ms, p_thr, strict=True)])
+
+
+def test_capacity_at_slo_on_a_sweep_by_hand(gpu_bench):
+    """A 4-point sweep (concurrency 1, 4, 16, 64): SLOs at the two interior points' own latencies. Predicted = measured
+    gives 0 % at exactly those concurrencies; predicted TTFTs twice the measured miss the SLO 4 → 16 ... earlier: at the
+    point-16 SLO (TTFT 400 ms) the predicted TTFTs 200, 400, 800 cross at 4 — throughput 400 predicted vs 1,000 measured,
+    −60 %; predicted TPOT 4 × the measured at the first SLO misses even at concurrency 1: no error, a bound instead."""
+    conc, ttft, tpot, thr = [1, 4, 16, 64], [100, 200, 400, 1600], [10, 10, 20, 40], [100, 400, 1000, 1600]
+    same = gpu_bench.capacity_at_slo(_sweep(conc, ttft, tpot, thr, ttft, tpot, thr))
+    assert same["error_pct_capacity_at_slo"].tolist() == [0.0, 0.0]
+    assert same["measured_concurrency_at_slo"].tolist() == pytest.approx([4.0, 16.0])
+    slow = gpu_bench.capacity_at_slo(_sweep(conc, ttft, tpot, thr, [2 * x for x in ttft], tpot, thr))
+    assert slow.loc[1, "predicted_concurrency_at_slo"] == pytest.approx(4.0) and slow.loc[1, "error_pct_capacity_at_slo"] == pytest.approx(-60.0)
+    worse = gpu_bench.capacity_at_slo(_sweep(conc, ttft, tpot, thr, ttft, [4 * x for x in tpot], thr))
+    first = worse.iloc[0]
+    assert first["error_pct_capacity_at_slo"] is None or np.isnan(first["error_pct_capacity_at_slo"])
+    assert first["why_not_predicted"] == "predicted latencies miss the SLO at the lowest concurrency measured"
+    assert first["abs_error_pct_at_least"] == pytest.approx(75.0)  # capacity at most 100 tok/s (concurrency 1) vs 400 measured
+    summary = gpu_bench.capacity_summary(worse)
+    assert (summary["n_capacity_unbracketed"], summary["n_capacity_at_slo"], summary["median_abs_error_pct_capacity_at_slo_all_at_least"]) == (2, 0, 82.5)

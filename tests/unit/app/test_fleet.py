@@ -66,6 +66,9 @@ def test_the_fleet_plans_with_the_vllm_fit_and_carries_its_held_out_error_by_kin
     assert answer.notes[0].startswith(f"capacity model: the vLLM GPU step model fitted on {eff.source} (gpu_step_fit.json")
     assert f"Mistral-7B-v0.1 is dense: its capacities and verdicts carry that {held.median_abs_error_pct_speed_dense:.0f}%" in answer.notes[1]
     assert any(n.startswith("NVIDIA A10G: no published measurement in the fit") for n in answer.notes)
+    cap = next(n for n in answer.notes if n.startswith("capacity at an SLO"))  # the number a fleet row is, held out
+    assert f"median |error| {held.median_abs_error_pct_capacity_at_slo:.0f}% on {held.n_capacity_at_slo} points" in cap
+    assert held.n_capacity_at_slo > 0 and f"{held.n_capacity_unbracketed} more" in cap
     burst = fit.held_out_split("burst")  # the check at saturation, each model held out
     assert f"{burst.n_rows} published runs, each model held out): throughput median |error| {burst.median_abs_error_pct_throughput:.0f}%" \
         in next(n for n in answer.notes if n.startswith("at saturation"))
