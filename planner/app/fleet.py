@@ -197,8 +197,9 @@ def answer_fleet(card_name: str, workload: Workload, *, precisions: tuple[str, .
     notes = [*fit_notes(card, eff, fit, set(result.ranked.get("device", [])), tp_max), *notes]
     notes += licence_warnings(card, workload.monthly_active_users)
     if not result.ranked.empty and (result.ranked["pp"] > 1).any():
-        notes.append("pipeline-parallel layouts assume vLLM keeps every stage busy (micro-batches without bubbles, no scheduler "
-                     "overhead per stage): no PP measurement backs that — prefer the best TP-only layout when the two are close")
+        notes.append("pipeline-parallel layouts assume vLLM keeps every stage busy (micro-batches without bubbles; each worker's "
+                     "per-step cost is the one fitted on TP runs): no PP measurement backs that — prefer the best TP-only layout "
+                     "when the two are close")
     error_pct = speed_error_pct(card, fit)
     lines = []
     for api, usd in api_usd.items():
