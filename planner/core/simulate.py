@@ -776,8 +776,10 @@ def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tok
     confirmation). `sustained=False` predicts one finite run of `n_requests` as a load test makes it: a short run
     offered more than the server can sustain may still meet the SLO before its queue builds, so rates above
     saturation count too. `itl_metric`: which inter-token figure `itl_slo_s` limits (`ITL_METRICS`).
-    `full_curve=False` stops the grid at its first rate that misses the SLO (the same answer, without the busiest and
-    slowest runs: for a search that needs the capacity, not the latency-vs-load curve). `mix`: requests' shapes drawn
+    `full_curve=False` bisects the grid for its first rate that misses the SLO instead of running every rate (for a
+    search that needs the capacity, not the latency-vs-load curve): 2–4 runs of the 8-rate grid instead of up to 8, and
+    the top rate, above saturation, is never run. The same answer wherever meeting the SLO is monotone in the rate
+    (a brute-force test compares the two). `mix`: requests' shapes drawn
     from this distribution, shared prefixes included (`lengths.RequestMix`; `tokens_in`/`tokens_out` then unused).
     """
     if not (ttft_slo_s > 0 and itl_slo_s > 0):
@@ -798,29 +800,33 @@ def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tok
         return (p.rate_per_s <= sat or not sustained) and meets_slo(p, ttft_slo_s, itl_slo_s, itl_metric)
     if not meets_slo(alone, ttft_slo_s, itl_slo_s, itl_metric):
         return SloCapacity(0.0, None, alone, tuple(at(r) for r in rates) if full_curve else ())
-    curve = []
-    for r in rates:
-        curve.append(at(r))
-        if not full_curve and not fine(curve[-1]):
-            break
-    ok = [fine(p) for p in curve]
-    if all(ok):  # a finite run that meets the SLO at 4 × saturation: report the top of the grid
-        return SloCapacity(curve[-1].rate_per_s, curve[-1], alone, tuple(curve))
-    bad = ok.index(False)
-    lo = curve[bad - 1] if bad else alone
-    hi = curve[bad]
+    if full_curve:
+        curve = [at(r) for r in rates]
+        ok = [fine(p) for p in curve]
+        bad = ok.index(False) if not all(ok) else None
+    else:  # bisect the grid for its first failing rate (the top one, above saturation, fails unsimulated), first
+        # probing two below the top: capacities at a p95 SLO mostly lie in the grid's top rates (0.3–0.9 × saturation)
+        curve, good, bad = [], -1, len(rates) - 1 if sustained and refine else len(rates)
+        while bad - good > 1:
+            m = bad - 2 if not curve and bad - 2 > good else (good + bad) // 2
+            curve.append(at(rates[m]))
+            good, bad = (m, bad) if fine(curve[-1]) else (good, m)
+        bad = bad if bad < len(rates) else None
+    if bad is None:  # a finite run that meets the SLO at 4 × saturation: report the top of the grid
+        return SloCapacity(float(rates[-1]), at(rates[-1]), alone, tuple(sorted(curve, key=lambda p: p.rate_per_s)))
+    lo = at(rates[bad - 1]) if bad else alone  # cached: simulated above
+    hi_rate = float(rates[bad])
     extra = []
     for _ in range(refine):
-        mid = math.sqrt(lo.rate_per_s * hi.rate_per_s)
-        p = at(mid)
+        p = at(math.sqrt(lo.rate_per_s * hi_rate))
         extra.append(p)
-        lo, hi = (p, hi) if fine(p) else (lo, p)
+        lo, hi_rate = (p, hi_rate) if fine(p) else (lo, p.rate_per_s)
     if not refine:  # interpolate the crossing of the worse of the two latency ratios, in log rate
         def worst(p):
             return max(p.ttft_p95_s / ttft_slo_s, p.inter_token_p95(itl_metric) / itl_slo_s)
-        w0, w1 = worst(lo), worst(hi)
+        w0, w1 = worst(lo), worst(at(hi_rate))  # refine 0: the grid's failing rate was simulated
         f = min(1.0, max(0.0, (1 - w0) / (w1 - w0))) if w1 > w0 else 0.0
-        rate = min(sat, float(np.exp(np.log(lo.rate_per_s) + f * (np.log(hi.rate_per_s) - np.log(lo.rate_per_s)))))
+        rate = min(sat, float(np.exp(np.log(lo.rate_per_s) + f * (np.log(hi_rate) - np.log(lo.rate_per_s)))))
         return SloCapacity(rate, lo, alone, tuple(sorted(curve + extra, key=lambda p: p.rate_per_s)))
     if steady and sustained and lo is not alone:
         lo, longer = _steady_state(lo, at, fine, n_requests, max_requests, refine, float(rates[1] / rates[0]))
@@ -839,8 +845,10 @@ def _steady_state(found: RatePoint, at, fine, n_requests: int, max_requests: int
     (another seed: near a p95 cliff — when about 5 % of the gaps hold a prefill stall, the pooled p95 jumps from a
     decode step to a stall — an answer only one sequence passes is not a capacity); when it still meets the SLO the
     answer has stopped moving. Otherwise step down the rate grid until a rate passes at the longer length, bisect
-    `refine` times there, and check again, up to `max_requests`. Only ever lowers the answer. (None: no rate above
-    the grid's first passes at the longer length.)"""
+    `refine` times there, and check again, up to `max_requests`. Each grid step is bisected before its bottom rate
+    is run, which is run only when no rate inside passed: wherever passing is monotone in the rate the answer is the
+    same, one run sooner in the usual case of an answer one grid step down. Only ever lowers the answer. (None: no
+    rate above the grid's first passes at the longer length.)"""
     runs: list[RatePoint] = []
     lo, n, draw = found, n_requests, 0
     while n * STEADY_GROWTH <= max_requests:
@@ -853,18 +861,21 @@ def _steady_state(found: RatePoint, at, fine, n_requests: int, max_requests: int
         p = run(lo.rate_per_s)
         if fine(p):
             return p, runs
-        hi, below, rate = p, None, lo.rate_per_s
-        for _ in range(8):  # the grid's step down, at the longer length
-            rate /= grid_ratio
-            q = run(rate)
-            if fine(q):
-                below = q
+        passed, hi_rate = None, lo.rate_per_s
+        for _ in range(8):  # the grid's step down at the longer length, one grid step at a time:
+            bottom = hi_rate / grid_ratio
+            low, high = bottom, hi_rate
+            for _ in range(refine):  # bisect the step (a rate inside that passes means its bottom passes too) ...
+                q = run(math.sqrt(low * high))
+                passed, low, high = (q, q.rate_per_s, high) if fine(q) else (passed, low, q.rate_per_s)
+            if passed is not None:
                 break
-            hi = q
-        if below is None:
+            q = run(bottom)  # ... and run its bottom only when no rate inside passed
+            if fine(q):
+                passed = q
+                break
+            hi_rate = bottom
+        if passed is None:
             return None, runs
-        lo = below
-        for _ in range(refine):
-            q = run(math.sqrt(lo.rate_per_s * hi.rate_per_s))
-            lo, hi = (q, hi) if fine(q) else (lo, q)
+        lo = passed
     return lo, runs

@@ -84,6 +84,73 @@ def test_a_short_load_test_can_pass_above_saturation_but_a_plan_never_counts_it(
     assert plan.requests_per_s <= sat < short.requests_per_s
 
 
+@pytest.mark.parametrize("slo", [(5.0, 0.5), (1.0, 0.1), (0.4, 0.05), (2.0, 0.03), (30.0, 2.0)])
+@pytest.mark.parametrize("steady", [False, True])
+def test_bisecting_the_rate_grid_finds_the_rate_walking_it_finds(slo, steady):
+    """`full_curve=False` (the fleet search) bisects the grid for its first failing rate; on these monotone cases it
+    must land on the capacity the full walk of every rate finds, from fewer runs, never simulating the top rate."""
+    from planner.core.simulate import _rate_point, saturation_rate
+    sm = steps(overhead=0.02, per_seq=5e-4, per_kv=1e-6, per_prefill=3e-4)
+    sched = Scheduler(kind="vllm", max_seqs=64, token_budget=2048, kv_capacity_tokens=50_000, block_size=16)
+    kw = dict(grid_points=8, refine=3, n_requests=200, steady=steady, max_requests=800)
+    walked = capacity_at_slo_sim(sm, sched, 512, 64, *slo, **kw)
+    _rate_point.cache_clear()
+    bisected = capacity_at_slo_sim(sm, sched, 512, 64, *slo, full_curve=False, **kw)
+    runs = _rate_point.cache_info().misses
+    assert bisected.requests_per_s == walked.requests_per_s and bisected.at == walked.at
+    assert runs < 1 + 8 + 3 + (5 if steady else 0)  # alone + every grid rate + 3 bisections (+ a confirmation's runs)
+    sat = saturation_rate(sm, sched, 512, 64)
+    assert max(p.rate_per_s for p in bisected.curve) < 1.05 * sat  # the rate above saturation fails unsimulated
+
+
+def _steady_state_walking_down(found, at, fine, n_requests, max_requests, refine, grid_ratio):
+    """The convergence rule as first written: walk the grid down at the longer length until a rate passes, then bisect
+    between it and the failing rate above (the reference the faster rule must agree with)."""
+    import math
+    lo, n, draw = found, n_requests, 0
+    while n * 4 <= max_requests:
+        n, draw = n * 4, draw + 1
+        p = at(lo.rate_per_s, n, draw)
+        if fine(p):
+            return p
+        hi, below, rate = p, None, lo.rate_per_s
+        for _ in range(8):
+            rate /= grid_ratio
+            q = at(rate, n, draw)
+            if fine(q):
+                below = q
+                break
+            hi = q
+        if below is None:
+            return None
+        lo = below
+        for _ in range(refine):
+            q = at(math.sqrt(lo.rate_per_s * hi.rate_per_s), n, draw)
+            lo, hi = (q, hi) if fine(q) else (lo, q)
+    return lo
+
+
+@pytest.mark.parametrize("slo", [(1.0, 0.1), (5.0, 0.5), (3.0, 0.2), (0.3, 1.0), (0.4, 1.0)])  # the last: two grid steps down
+def test_the_steady_state_rule_lands_where_walking_the_grid_down_lands(slo):
+    from planner.core.simulate import _rate_point, _steady_state, meets_slo, saturation_rate
+    sm = steps(overhead=0.02, per_seq=5e-4, per_kv=1e-6, per_prefill=3e-4)
+    sched = Scheduler(kind="vllm", max_seqs=64, token_budget=2048, kv_capacity_tokens=50_000, block_size=16)
+    sat = saturation_rate(sm, sched, 512, 64)
+    short = capacity_at_slo_sim(sm, sched, 512, 64, *slo, grid_points=8, refine=3, n_requests=200, steady=False)
+
+    def at(rate, n=200, draw=0):
+        return rate_point(sm, sched, 512, 64, rate, n_requests=n, seed=draw)
+
+    def fine(p):
+        return p.rate_per_s <= sat and meets_slo(p, *slo)
+    ratio = float(np.geomspace(0.02, 1.05, 8)[1] / 0.02)
+    want = _steady_state_walking_down(short.at, at, fine, 200, 800, 3, ratio)
+    _rate_point.cache_clear()
+    got, runs = _steady_state(short.at, at, fine, 200, 800, 3, ratio)
+    assert got == want and fine(got) and got.rate_per_s < short.requests_per_s  # each case steps down
+    assert len(runs) == _rate_point.cache_info().misses  # every run it reports, it made
+
+
 def _gaps(res) -> np.ndarray:
     """Every inter-token gap, once per request that saw it, sorted."""
     return np.sort(np.repeat(res.itl_values_s, res.itl_weights.astype(int)))
