@@ -132,3 +132,25 @@ def test_capacity_at_slo_on_a_sweep_by_hand(gpu_bench):
     assert first["abs_error_pct_at_least"] == pytest.approx(75.0)  # capacity at most 100 tok/s (concurrency 1) vs 400 measured
     summary = gpu_bench.capacity_summary(worse)
     assert (summary["n_capacity_unbracketed"], summary["n_capacity_at_slo"], summary["median_abs_error_pct_capacity_at_slo_all_at_least"]) == (2, 0, 82.5)
+
+
+def test_the_end_to_end_split_by_hand():
+    """Two held-out loaded rows and one the split skips: row a predicts TTFT 100 ms too long and TPOT 1 ms too short
+    over 100 further tokens — end to end exactly right (0 %) while TTFT and TPOT are both off; row b is 10 % slow end
+    to end; a burst row and a row without a measured end-to-end p50 are left out."""
+    import pandas as pd
+    spec = importlib.util.spec_from_file_location("gpu_e2e_split", REPO / "benchmarks/gpu_e2e_split.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def row(i, kind, ttft, tpot, p_ttft, p_tpot):
+        return {"id": i, "split": "model", "kind": kind, "model": "m", "tokens_out": 101.0, "measured_ttft_p50_ms": ttft,
+                "measured_tpot_p50_ms": tpot, "predicted_ttft_p50_ms": p_ttft, "predicted_tpot_p50_ms": p_tpot,
+                "error_pct_ttft_p50": 100 * (p_ttft / ttft - 1), "error_pct_tpot_p50": 100 * (p_tpot / tpot - 1)}
+    validation = {"rows": [row("a", "concurrency", 200, 10, 300, 9), row("b", "concurrency", 500, 20, 550, 22),
+                           row("c", "burst", 200, 10, 300, 9), row("d", "concurrency", 200, 10, 300, 9)]}
+    corpus = pd.DataFrame({"id": ["a", "b", "c", "d"], "e2el_p50_ms": [1200.0, 2500.0, 1200.0, None]})
+    out = module.split_errors(validation, corpus)
+    assert out["error_pct_e2e_p50"].tolist() == pytest.approx([0.0, 10.0])  # (300 + 900) / 1200; (550 + 2200) / 2500
+    assert out["sum_of_medians_vs_e2e_pct"].tolist() == pytest.approx([0.0, 0.0])
+    assert out["error_pct_ttft_p50"].tolist() == pytest.approx([50.0, 10.0])
