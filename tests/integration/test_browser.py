@@ -93,13 +93,16 @@ COST_X = "() => document.querySelector('.js-plotly-plot').data.map(t => Array.fr
 def _run_all(page) -> None:
     """Run ▸ Run All Cells, as a user does; again if the kernel has not started executing (a click that lands while
     JupyterLab is still laying out the notebook is swallowed)."""
+    stored = page.evaluate("() => document.querySelectorAll('.jp-OutputArea-output').length")
     for attempt in range(4):
         page.locator(".jp-Notebook .jp-Cell").first.click()  # focus the notebook, not the file browser
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-        try:
-            page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"busy\"]') !== null"
-                                   " || document.querySelectorAll('.jp-OutputArea-output').length > 0", timeout=20_000)
+        try:  # started: the kernel busy, a cell's prompt [*], or (no stored outputs) an output written
+            page.wait_for_function("(stored) => document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"busy\"]') !== null"
+                                   " || Array.from(document.querySelectorAll('.jp-InputPrompt')).some(e => e.textContent.includes('*'))"
+                                   " || (stored === 0 && document.querySelectorAll('.jp-OutputArea-output').length > 0)",
+                                   arg=stored, timeout=20_000)
             return
         except sync_api.TimeoutError:
             page.keyboard.press("Escape")
@@ -162,6 +165,10 @@ def test_dashboard_notebook_runs_and_redraws_in_jupyterlab(lab, browser):
 def test_seed_claims_notebook_renders_its_dollar_verdicts_as_text(lab, browser):
     """Notebook 04's verdicts hold two dollar amounts each; MathJax used to typeset what lay between them as maths."""
     page, errors = _run_notebook(lab, browser, "04_seed_claims.ipynb", charts=False)
+    # Run All clears each cell's stored output as it reaches it: wait for the verdict to be written again, then for
+    # the kernel to go idle, rather than counting at one instant (a count in mid-run found none once)
+    page.locator(".jp-OutputArea-output", has_text="$51,200 API vs $18,360 self-hosted").first.wait_for(timeout=300_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=300_000)
     page.screenshot(path=str(ARTIFACTS / "lab-04-seed-claims.png"), full_page=True)
     typeset = page.evaluate("() => Array.from(document.querySelectorAll('.jp-OutputArea-output')).filter(e => e.querySelector('mjx-container')).map(e => e.outerHTML.slice(0, 600))")
     assert not typeset, f"MathJax typeset a dollar amount in: {typeset}"
