@@ -779,8 +779,8 @@ def capacity_at_slo_sim(step: StepModel, sched: Scheduler, tokens_in: float, tok
     `full_curve=False` bisects the grid for its first rate that misses the SLO instead of running every rate (for a
     search that needs the capacity, not the latency-vs-load curve): 2–4 runs of the 8-rate grid instead of up to 8, and
     the top rate, above saturation, is never run. The same answer wherever meeting the SLO is monotone in the rate
-    (a brute-force test compares the two). `mix`: requests' shapes drawn
-    from this distribution, shared prefixes included (`lengths.RequestMix`; `tokens_in`/`tokens_out` then unused).
+    (a brute-force test compares the two). `mix`: requests' shapes drawn from this distribution, shared prefixes
+    included (`lengths.RequestMix`; `tokens_in`/`tokens_out` then unused).
     """
     if not (ttft_slo_s > 0 and itl_slo_s > 0):
         raise InputError("ttft_slo_s / itl_slo_s: latency limits must be positive seconds")

@@ -12,13 +12,18 @@ from planner.core.validation import CapacityValidation
 from tests.conftest import REPO
 
 
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("capacity_vs_measured", REPO / "benchmarks/capacity_vs_measured.py")
+def _bench_module(name: str):
+    """A script under benchmarks/ imported as a module (registered in sys.modules: dataclasses and pydantic models resolve their module by name)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / f"benchmarks/{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["capacity_vs_measured"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _bench_module("capacity_vs_measured")
 
 
 XEON = REPO / "benchmarks/results/capacity-validation-xeon-20261126.json"
@@ -67,10 +72,7 @@ def test_recomputing_the_committed_predictions_reproduces_them(bench):
 
 
 def _replay_probe():
-    spec = importlib.util.spec_from_file_location("replay_probe", REPO / "benchmarks/replay_probe.py")
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
-    return probe
+    return _bench_module("replay_probe")
 
 
 def test_the_replay_probe_refuses_an_unknown_workload_or_mode_before_starting_a_server(bench, monkeypatch):
@@ -99,11 +101,7 @@ def test_the_replay_probe_summarises_the_servers_own_timings_per_request(bench):
 
 @pytest.fixture(scope="module")
 def gpu_bench():
-    spec = importlib.util.spec_from_file_location("gpu_vs_published", REPO / "benchmarks/gpu_vs_published.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_vs_published"] = module
-    spec.loader.exec_module(module)
-    return module
+    return _bench_module("gpu_vs_published")
 
 
 def _sweep(conc, ttft_ms, tpot_ms, thr, p_ttft_ms, p_tpot_ms, p_thr):
@@ -139,9 +137,7 @@ def test_the_end_to_end_split_by_hand():
     over 100 further tokens — end to end exactly right (0 %) while TTFT and TPOT are both off; row b is 10 % slow end
     to end; a burst row and a row without a measured end-to-end p50 are left out."""
     import pandas as pd
-    spec = importlib.util.spec_from_file_location("gpu_e2e_split", REPO / "benchmarks/gpu_e2e_split.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _bench_module("gpu_e2e_split")
 
     def row(i, kind, ttft, tpot, p_ttft, p_tpot):
         return {"id": i, "split": "model", "kind": kind, "model": "m", "tokens_out": 101.0, "measured_ttft_p50_ms": ttft,
