@@ -31,6 +31,7 @@ import math
 import re
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,6 +51,7 @@ from planner.core.validation import (
     abs_max,
     abs_median,
     error_pct,
+    fit_prefill_scale,
     slo_crossing,
     steady_state,
     summarize_engine,
@@ -246,21 +248,26 @@ def calibrate(engine: str, profile_path: Path, endpoint: Endpoint, tok, step, sc
     calibrated, _ = ServerCalibration(step_offset, 0.0, per_seq_offset).apply(step, sched)
     alone_cal = simulate(calibrated, sched, np.array([0.0]), n_in, n_out)
     overhead = max(0.0, single["ttft_median_s"] - float(alone_cal.ttft_s[0]))
-    prefill_offset = 0.0
-    if len(prompts) > 1:
-        diffs = []
+    scale = 1.0
+    if len(prompts) > 1:  # the server's prefill as a multiple of the engine's (fit_prefill_scale)
+        measured, without, with_ = [], [], []
+        no_prefill = replace(calibrated, per_prefill_token_s=0.0, per_prefill_pair_s=0.0)
         for length in prompts:
             at_l = measure(endpoint, exact_prompts(tok, 4, length, seed=980 + length % 97), rate=None, n=4, n_out=n_out)
-            sim_l = simulate(calibrated, sched, np.array([0.0]), length, n_out)
-            diffs.append(at_l["ttft_median_s"] - float(sim_l.ttft_s[0]))
-            log(f"[{engine}] single requests {length}→{n_out}: TTFT median {at_l['ttft_median_s'] * 1e3:.1f} ms vs engine {sim_l.ttft_s[0] * 1e3:.1f} ms")
-        prefill_offset, intercept = (float(x) for x in np.polyfit(np.asarray(prompts, float), diffs, 1))
+            if at_l["ttft_median_s"] is None:
+                sys.exit(f"--calibrate-prompts: the {engine} server answered none of the {length}-token requests (longer than a "
+                         "slot's context?): choose shorter prompts")
+            sim_l = float(simulate(calibrated, sched, np.array([0.0]), length, n_out).ttft_s[0])
+            measured.append(at_l["ttft_median_s"])
+            with_.append(sim_l)
+            without.append(float(simulate(no_prefill, sched, np.array([0.0]), length, n_out).ttft_s[0]))
+            log(f"[{engine}] single requests {length}→{n_out}: TTFT median {at_l['ttft_median_s'] * 1e3:.1f} ms vs engine {sim_l * 1e3:.1f} ms")
+        scale, intercept = fit_prefill_scale(measured, without, with_)
         overhead = max(0.0, intercept)
     log(f"[{engine}] single requests {n_in}→{n_out}: ITL median {single['itl_median_s'] * 1e3:.1f} ms vs engine step "
         f"{alone.itl_pct(50) * 1e3:.1f} ms → step offset {step_offset * 1e3:+.2f} ms, {per_seq_offset * 1e3:+.3f} ms a sequence; "
-        f"TTFT median {single['ttft_median_s'] * 1e3:.1f} ms → server TTFT overhead {overhead * 1e3:.1f} ms, "
-        f"{prefill_offset * 1e6:+.2f} µs a prompt token")
-    final, _ = ServerCalibration(step_offset, overhead, per_seq_offset, prefill_offset).apply(step, sched)
+        f"TTFT median {single['ttft_median_s'] * 1e3:.1f} ms → server TTFT overhead {overhead * 1e3:.1f} ms, prefill × {scale:.3f}")
+    final, _ = ServerCalibration(step_offset, overhead, per_seq_offset, prefill_scale=scale).apply(step, sched)
     return EngineCalibration(
         engine=engine, engine_profile=str(profile_path.relative_to(ROOT)) if profile_path.is_relative_to(ROOT) else str(profile_path),
         step_model=_step_dict(final), step_fit_rms_pct=step.fit_rms_pct,
@@ -268,7 +275,7 @@ def calibrate(engine: str, profile_path: Path, endpoint: Endpoint, tok, step, sc
                    "kv_capacity_tokens": sched.kv_capacity_tokens, "block_size": sched.block_size,
                    **({"ram_prompt_cache": sched.ram_prompt_cache} if sched.kind == "slots" else {})},
         overhead_shape=OVERHEAD_SHAPE, ttft_overhead_s=overhead, step_overhead_offset_s=step_offset, step_per_seq_offset_s=per_seq_offset,
-        calibration_batches=list(batches), step_per_prefill_token_offset_s=prefill_offset, calibration_prompts=list(prompts))
+        calibration_batches=list(batches), calibration_prompts=list(prompts), prefill_scale=scale)
 
 
 def calibrated_model(step, sched: Scheduler, cal: EngineCalibration | WorkloadCheck):
@@ -276,7 +283,7 @@ def calibrated_model(step, sched: Scheduler, cal: EngineCalibration | WorkloadCh
     return ServerCalibration.of(cal).apply(step, sched)
 
 
-CALIBRATION_FIELDS = ("ttft_overhead_s", "step_overhead_offset_s", "step_per_seq_offset_s", "step_per_prefill_token_offset_s")
+CALIBRATION_FIELDS = ("ttft_overhead_s", "step_overhead_offset_s", "step_per_seq_offset_s", "step_per_prefill_token_offset_s", "prefill_scale")
 
 
 def calibration_fields(cal: EngineCalibration) -> dict[str, float]:
@@ -504,7 +511,9 @@ def recalibrate(old: CapacityValidation, tok, log, batches: tuple[int, ...], pro
     note = (f"server calibration re-measured on {datetime.now(UTC):%Y-%m-%d} on a fresh server (`--recalibrate`, batches "
             f"{','.join(map(str, batches))}, prompts {','.join(map(str, prompts)) or '64'}); the workloads' measurements are those of the "
             "original runs")
-    return reanalysed(old.model_copy(update=dict(calibrations=calibrations, records=records, notes=[*old.notes, note])))
+    # a new file (its calibration measured now): the newest of files with as many measured workloads is the one plans quote
+    return reanalysed(old.model_copy(update=dict(created_at=datetime.now(UTC), calibrations=calibrations, records=records,
+                                                 notes=[*old.notes, note])))
 
 
 def _step_dict(step) -> dict[str, float]:

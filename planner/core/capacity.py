@@ -159,6 +159,8 @@ def engine_capacity(profile: Profile, tokens_in: float, tokens_out: float, ttft_
         per_seq = f", {calibration.step_per_seq_offset_s * 1e3:+.2f} ms a sequence" if calibration.step_per_seq_offset_s else ""
         if calibration.step_per_prefill_token_offset_s:
             per_seq += f", {calibration.step_per_prefill_token_offset_s * 1e6:+.1f} µs a prompt token"
+        if calibration.prefill_scale != 1.0:
+            per_seq += f", prefill × {calibration.prefill_scale:.2f}"
         described += (f", calibrated on requests through the server (step {calibration.step_overhead_offset_s * 1e3:+.1f} ms{per_seq}, "
                       f"TTFT {calibration.ttft_overhead_s * 1e3:+.1f} ms)")
     if sched.kv_capacity_tokens is not None and longest > sched.kv_capacity_tokens:

@@ -60,6 +60,7 @@ class WorkloadCheck(_Model):
     step_overhead_offset_s: float | None = None
     step_per_seq_offset_s: float | None = None
     step_per_prefill_token_offset_s: float | None = None
+    prefill_scale: float | None = Field(None, gt=0)
 
 
 class EngineCalibration(_Model):
@@ -80,6 +81,8 @@ class EngineCalibration(_Model):
     step_per_prefill_token_offset_s: float = Field(0.0, description="server's TTFT minus the engine's, slope per prompt token over "
                                                    "`calibration_prompts` (0: not measured)")
     calibration_prompts: list[int] = Field(default_factory=list, description="prompt lengths of the TTFT calibration")
+    prefill_scale: float = Field(1.0, gt=0, description="the server's prefill time as a multiple of the engine's, fitted over "
+                                 "`calibration_prompts` (`fit_prefill_scale`; 1: not measured, or an older file's additive offset)")
     median_abs_error_pct_rate: float | None = None
     max_abs_error_pct_rate: float | None = None
     median_abs_error_pct_ttft_p95: float | None = None
@@ -183,13 +186,14 @@ class ServerCalibration:
     step_overhead_offset_s: float
     ttft_overhead_s: float
     step_per_seq_offset_s: float = 0.0  # fitted over several batch sizes (`calibration_batches`); 0 from batch 1 alone
-    step_per_prefill_token_offset_s: float = 0.0  # fitted over several prompt lengths (`calibration_prompts`); 0 without
+    step_per_prefill_token_offset_s: float = 0.0  # older files' prompt calibration (additive); 0 without
+    prefill_scale: float = 1.0  # the prompt calibration (`fit_prefill_scale`): the engine's prefill terms × this
 
     @classmethod
     def of(cls, cal: EngineCalibration | WorkloadCheck) -> ServerCalibration:
         """The calibration an engine's (or, in a file merged from several runs, a workload's) record states."""
         return cls(cal.step_overhead_offset_s or 0.0, cal.ttft_overhead_s or 0.0, cal.step_per_seq_offset_s or 0.0,
-                   cal.step_per_prefill_token_offset_s or 0.0)
+                   cal.step_per_prefill_token_offset_s or 0.0, cal.prefill_scale or 1.0)
 
     def apply(self, step, sched):
         """(step model, scheduler) with the server's offsets added (no time below 0) and its TTFT overhead: the one
@@ -197,8 +201,31 @@ class ServerCalibration:
         return (replace(step, overhead_s=max(0.0, step.overhead_s + self.step_overhead_offset_s),
                         pass_s=step.overhead_s if step.pass_s is None else step.pass_s,
                         per_seq_s=max(0.0, step.per_seq_s + self.step_per_seq_offset_s),
-                        per_prefill_token_s=max(0.0, step.per_prefill_token_s + self.step_per_prefill_token_offset_s)),
+                        per_prefill_token_s=max(0.0, step.per_prefill_token_s * self.prefill_scale + self.step_per_prefill_token_offset_s),
+                        per_prefill_pair_s=step.per_prefill_pair_s * self.prefill_scale),
                 replace(sched, ttft_overhead_s=self.ttft_overhead_s))
+
+
+def fit_prefill_scale(measured_ttft_s, without_prefill_s, with_prefill_s) -> tuple[float, float]:
+    """(scale, intercept s): a server's TTFT on single requests at several prompt lengths as
+    `without + scale · (with − without) + intercept`, least squares — `with`/`without` being the engine model's TTFT
+    for the same request with and without its prefill terms (per prompt token and per attended pair).
+
+    Multiplicative because a server that prefills faster than the offline engine (vLLM's server on the Xeon VMs,
+    2026-12-04: 0.68× the profile's prefill) does so by a ratio of the same kernels' work. The additive offset per
+    prompt token used before, fitted on a long and a short prompt, cancelled almost all of a short prompt's cost (0.24 →
+    0.04 ms a token): on the issue-23 suite it was +50 % optimistic on 128 → 16 and +80 % on the long-tailed chat mix,
+    where this form is -28 % and +13 % (`suite23-validation-vllm-xeon-20261204-*.json`). ValueError unless the prefill
+    times differ and the scale is > 0.
+    """
+    y = np.asarray(measured_ttft_s, float) - np.asarray(without_prefill_s, float)
+    x = np.asarray(with_prefill_s, float) - np.asarray(without_prefill_s, float)
+    if x.size < 2 or np.ptp(x) <= 0:
+        raise ValueError("fit_prefill_scale: two or more prompt lengths with different prefill times are needed")
+    scale, intercept = (float(v) for v in np.polyfit(x, y, 1))
+    if not scale > 0:
+        raise ValueError(f"fit_prefill_scale: the server's TTFT does not grow with the prompt (scale {scale:.3g})")
+    return scale, intercept
 
 
 def _errors(cal: EngineCalibration, calibrated: bool) -> tuple[float | None, float | None, float | None, float | None]:

@@ -86,8 +86,7 @@ def validation_for(profile: Profile, results_dir: Path = RESULTS_DIR
     found = quoted_validation(key, None if profile.hardware.gpus else profile.hardware.cpu_model, Path(results_dir))
     cal = found[1] if found else None
     same_machine = bool(found and not profile.hardware.gpus and profile.hardware.cpu_model == found[0].machine.cpu_model)
-    server = ServerCalibration(cal.step_overhead_offset_s, cal.ttft_overhead_s, cal.step_per_seq_offset_s,
-                               cal.step_per_prefill_token_offset_s) if same_machine and cal else None
+    server = ServerCalibration.of(cal) if same_machine and cal else None
     note = validation_note(cal, found[2].name if found else "", calibrated=server is not None)
     error = model_error(cal, calibrated=server is not None)
     if found and cal is not None and profile.on_gpu != bool(found[0].machine.gpus):
