@@ -58,6 +58,7 @@ from planner.core.validation import (
 )
 from planner.formats.files import atomic_write_text
 from planner.formats.profiles import load_profile
+from planner.formats.validation import engine_key
 from planner.measure.probes.hardware import fingerprint
 from planner.measure.probes.telemetry import LoadMeter
 from planner.measure.serving.client import Endpoint
@@ -488,17 +489,27 @@ def reanalysed(old: CapacityValidation) -> CapacityValidation:
 REANALYSED = "predictions recomputed on"
 
 
-def recalibrate(old: CapacityValidation, tok, log, batches: tuple[int, ...], prompts: tuple[int, ...]) -> CapacityValidation:
+def recalibrate(old: CapacityValidation, tok, log, batches: tuple[int, ...], prompts: tuple[int, ...],
+                new_profile: Path | None = None) -> CapacityValidation:
     """The file's server calibration measured again on a fresh server of each engine (on the same CPU as the file's
     runs), at the shapes `calibrate` uses — none a workload's — and every prediction recomputed with it. The
     workloads' measurements stay those of the original runs: a calibration can be improved without re-running hours
-    of validation, and never sees a validation run."""
+    of validation, and never sees a validation run. `new_profile`: the step model of its engine is fitted on this
+    engine profile instead of the file's (one measured on the same CPU model, e.g. after the machine changed)."""
+    replacement = load_profile(new_profile) if new_profile else None
+    if replacement is not None:
+        key = engine_key(replacement)
+        if replacement.hardware.cpu_model != old.machine.cpu_model or replacement.hardware.gpus:
+            sys.exit(f"--profile: {new_profile.name} was measured on {replacement.hardware.cpu_model}, the file on {old.machine.cpu_model}")
+        if key not in {c.engine for c in old.calibrations}:
+            sys.exit(f"--profile: {new_profile.name} is a profile of {key or 'a serving run'}, and that file validated "
+                     f"{', '.join(c.engine for c in old.calibrations)}")
     machine = fingerprint()
     if machine.cpu_model != old.machine.cpu_model:
         sys.exit(f"--recalibrate: that file was measured on {old.machine.cpu_model}, this machine is {machine.cpu_model}")
     calibrations, records = [], list(old.records)
     for cal in old.calibrations:
-        profile_path = ROOT / cal.engine_profile
+        profile_path = new_profile.resolve() if replacement is not None and cal.engine == engine_key(replacement) else ROOT / cal.engine_profile
         profile = load_profile(profile_path)
         step, sched = fit_step_model(profile), scheduler_for(profile)[0]
         server = start_server(cal.engine, sched)
@@ -509,8 +520,8 @@ def recalibrate(old: CapacityValidation, tok, log, batches: tuple[int, ...], pro
         calibrations.append(new)
         records = [r.model_copy(update=calibration_fields(new)) if r.engine == cal.engine else r for r in records]
     note = (f"server calibration re-measured on {datetime.now(UTC):%Y-%m-%d} on a fresh server (`--recalibrate`, batches "
-            f"{','.join(map(str, batches))}, prompts {','.join(map(str, prompts)) or '64'}); the workloads' measurements are those of the "
-            "original runs")
+            f"{','.join(map(str, batches))}, prompts {','.join(map(str, prompts)) or '64'}"
+            f"{f', engine profile {new_profile.name}' if new_profile else ''}); the workloads' measurements are those of the original runs")
     # a new file (its calibration measured now): the newest of files with as many measured workloads is the one plans quote
     return reanalysed(old.model_copy(update=dict(created_at=datetime.now(UTC), calibrations=calibrations, records=records,
                                                  notes=[*old.notes, note])))
@@ -590,6 +601,8 @@ def main() -> None:
     ap.add_argument("--reanalyse", type=Path, default=None, help="recompute the predictions of this result file (no measuring)")
     ap.add_argument("--recalibrate", type=Path, default=None, help="measure this result file's server calibration again "
                     "(--calibrate-batches, --calibrate-prompts) on a fresh server and recompute its predictions")
+    ap.add_argument("--profile", type=Path, default=None, help="with --recalibrate: fit the step model on this engine profile "
+                    "instead of the file's (measured on the same CPU model)")
     ap.add_argument("--traffic", action="store_true", help="the same as --suite traffic")
     args = ap.parse_args()
     if args.reanalyse:
@@ -609,10 +622,12 @@ def main() -> None:
         sys.exit(f"--calibrate-prompts: two or more prompt lengths of at least 2 tokens (got {args.calibrate_prompts!r})")
     if not batches or min(batches) < 1 or 1 not in batches:
         sys.exit(f"--calibrate-batches: batch sizes of at least 1, 1 among them (got {args.calibrate_batches!r})")
+    if args.profile and not args.recalibrate:
+        sys.exit("--profile: only with --recalibrate FILE (a validation run predicts from the newest profile of this CPU)")
     if args.recalibrate:
         started = time.time()
         result = recalibrate(CapacityValidation.model_validate_json(args.recalibrate.read_text()), _tokenizer(),
-                             lambda msg: print(f"[{time.time() - started:6.0f} s] {msg}", flush=True), batches, prompts)
+                             lambda msg: print(f"[{time.time() - started:6.0f} s] {msg}", flush=True), batches, prompts, args.profile)
         atomic_write_text(args.out or args.recalibrate, result.model_dump_json(indent=2) + "\n")
         print(table(result))
         return

@@ -71,6 +71,29 @@ def test_recomputing_the_committed_predictions_reproduces_them(bench):
         assert [p.predicted_ttft_p95_s for p in b.points] == pytest.approx([p.predicted_ttft_p95_s for p in a.points], rel=1e-9)
 
 
+PROMPT_SCALED = REPO / "benchmarks/results/calibration-variants/suite23-validation-vllm-xeon-20261204-suite-prompts.json"
+
+
+def test_a_prompt_scaled_calibration_reproduces_its_committed_predictions(bench):
+    # the multiplicative prefill calibration (fit_prefill_scale) as plans apply it: the file was written by the run
+    old = CapacityValidation.model_validate_json(PROMPT_SCALED.read_text())
+    assert old.calibrations[0].prefill_scale == pytest.approx(0.6785, abs=1e-4)
+    new = bench.reanalysed(old)
+    for a, b in zip(old.records, new.records, strict=True):
+        assert b.predicted_requests_per_s == pytest.approx(a.predicted_requests_per_s, rel=1e-9), a.name
+        assert b.prefill_scale == a.prefill_scale
+
+
+def test_recalibrating_on_another_profile_refuses_one_of_another_cpu_or_engine(bench):
+    old = CapacityValidation.model_validate_json((REPO / "benchmarks/results/suite23-validation-vllm-xeon-20261204-suite.json").read_text())
+    epyc = next((REPO / "profiles/reference/validation-epyc").glob("*__vllm__*.json"))
+    with pytest.raises(SystemExit, match=r"--profile: .* was measured on AMD EPYC.*, the file on Intel"):
+        bench.recalibrate(old, None, print, (1,), (), epyc)
+    llama = next((REPO / "profiles/reference/validation").glob("*__cpu__*.json"))
+    with pytest.raises(SystemExit, match="--profile: .* is a profile of llama-server, and that file validated vllm"):
+        bench.recalibrate(old, None, print, (1,), (), llama)
+
+
 def _replay_probe():
     return _bench_module("replay_probe")
 
