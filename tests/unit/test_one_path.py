@@ -19,10 +19,10 @@ from planner.formats.catalog import load_catalog, record
 from planner.formats.inputs import api_usd_per_request, priced_memory, resolve, run_plan
 from planner.formats.profiles import load_profile
 from planner.present.dashboard import PlanDashboard
-from tests.conftest import REPO
+from tests.conftest import REPO, VLLM_VALIDATION_PROFILE
 from tests.unit.conftest import SMOL
 
-VLLM = next((REPO / "profiles/reference/validation").glob("*__vllm__*.json"))  # vllm-cpu/ is too noisy for a verdict
+VLLM = VLLM_VALIDATION_PROFILE  # vllm-cpu/ is too noisy for a verdict
 H100_MISTRAL = next((REPO / "profiles/reference/h100").glob("Mistral-7B-v0.1-L32*.json"))
 W = Workload(requests_per_month=3e6, tokens_in=128, tokens_out=16, ttft_slo_s=5.0, itl_slo_s=0.5, cached_fraction=0.5)
 

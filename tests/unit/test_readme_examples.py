@@ -10,12 +10,12 @@ import shlex
 import pytest
 
 from planner.app.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, VLLM_VALIDATION_PROFILE
 
 README = (REPO / "README.md").read_text()
 SUBSTITUTE = {
     "P.json": str(next((REPO / "profiles/reference/cpu").glob("SmolLM2-135M-Instruct.Q4_1__cpu__*.json"))),
-    "Q.json": str(next((REPO / "profiles/reference/validation").glob("*__vllm__*.json"))),
+    "Q.json": str(VLLM_VALIDATION_PROFILE),
     "a.json": str(next((REPO / "profiles/reference/h100").glob("Mistral-7B*.json"))),
     "b.json": str(next((REPO / "profiles/reference/h100").glob("SmolLM2*.json"))),
     "data/examples/traffic-litellm-spendlogs.csv": str(REPO / "data/examples/traffic-litellm-spendlogs.csv"),  # the tests run elsewhere

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from planner.core.errors import DataError, InputError
 from planner.formats.catalog import SCHEMAS, litellm_json_to_frame, load_catalog, lookup, record, validate_catalog
-from tests.conftest import REPO
+from tests.conftest import REPO, VLLM_VALIDATION_PROFILE
 
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
@@ -164,7 +164,7 @@ def test_api_rows_carry_the_second_sources_word_and_a_disagreement_warns():
     together = "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo"
     prov = record("api_prices", together).provenance
     assert prov.second_source_agrees is False and "$0.88 in / $0.88 out per Mtok, checked 2025-07-03, vs $1.04 / $1.04" in prov.second_source
-    profile = next((REPO / "profiles/reference/validation").glob("*__vllm__*.json"))
+    profile = VLLM_VALIDATION_PROFILE
     w = Workload(tokens_in=128, tokens_out=16, ttft_slo_s=5, itl_slo_s=0.5)
     assert any(x.startswith("API price: genai-prices 0.2.3 says $0.88") for x in run_plan(resolve(profile, None, together, w)).warnings)
     assert not any(x.startswith("API price:") for x in run_plan(resolve(profile, None, "gpt-4o-mini", w)).warnings)

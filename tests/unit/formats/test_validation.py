@@ -6,7 +6,7 @@ import pytest
 from planner.core.errors import DataError
 from planner.formats.profiles import load_profile
 from planner.formats.validation import RESULTS_DIR, load_validation, quoted_validation, validation_for, validations
-from tests.conftest import REPO
+from tests.conftest import REPO, VLLM_VALIDATION_PROFILE
 
 
 def test_every_committed_result_is_typed_and_its_summary_adds_up():
@@ -47,7 +47,7 @@ def test_a_plan_quotes_the_broadest_validation_on_its_own_cpu(tmp_path):
 
 
 def test_a_profile_on_the_validated_machine_gets_the_server_calibration_and_its_error():
-    vllm = load_profile(next((REPO / "profiles/reference/validation").glob("*__vllm__*.json")))
+    vllm = load_profile(VLLM_VALIDATION_PROFILE)
     note, error, cal, server = validation_for(vllm)
     assert server is not None and server.ttft_overhead_s == cal.ttft_overhead_s
     assert note.startswith("validated against a real vllm server (engine model + this server's calibration): median |error| ")

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.app.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, VLLM_VALIDATION_PROFILE
 from tests.unit.app.cli.conftest import WL, one_line, run
 from tests.unit.conftest import SMOL
 
-VLLM = next((REPO / "profiles/reference/validation").glob("*__vllm__*.json"))  # vllm-cpu/ is too noisy for a verdict
+VLLM = VLLM_VALIDATION_PROFILE  # vllm-cpu/ is too noisy for a verdict
 ARGS = ["plan", "--profile", str(VLLM), "--instance", "c7i.large", "--tokens-in", "128", "--tokens-out", "64", "--ttft-slo", "2",
         "--itl-slo", "0.2", "--requests", "5e6"]
 
