@@ -497,19 +497,19 @@ def recalibrate(old: CapacityValidation, tok, log, batches: tuple[int, ...], pro
     of validation, and never sees a validation run. `new_profile`: the step model of its engine is fitted on this
     engine profile instead of the file's (one measured on the same CPU model, e.g. after the machine changed)."""
     replacement = load_profile(new_profile) if new_profile else None
+    replaced = engine_key(replacement) if replacement is not None else None  # the engine whose profile is replaced
     if replacement is not None:
-        key = engine_key(replacement)
         if replacement.hardware.cpu_model != old.machine.cpu_model or replacement.hardware.gpus:
             sys.exit(f"--profile: {new_profile.name} was measured on {replacement.hardware.cpu_model}, the file on {old.machine.cpu_model}")
-        if key not in {c.engine for c in old.calibrations}:
-            sys.exit(f"--profile: {new_profile.name} is a profile of {key or 'a serving run'}, and that file validated "
+        if replaced not in {c.engine for c in old.calibrations}:
+            sys.exit(f"--profile: {new_profile.name} is a profile of {replaced or 'a serving run'}, and that file validated "
                      f"{', '.join(c.engine for c in old.calibrations)}")
     machine = fingerprint()
     if machine.cpu_model != old.machine.cpu_model:
         sys.exit(f"--recalibrate: that file was measured on {old.machine.cpu_model}, this machine is {machine.cpu_model}")
     calibrations, records = [], list(old.records)
     for cal in old.calibrations:
-        profile_path = new_profile.resolve() if replacement is not None and cal.engine == engine_key(replacement) else ROOT / cal.engine_profile
+        profile_path = new_profile.resolve() if replaced is not None and cal.engine == replaced else ROOT / cal.engine_profile
         profile = load_profile(profile_path)
         step, sched = fit_step_model(profile), scheduler_for(profile)[0]
         server = start_server(cal.engine, sched)
